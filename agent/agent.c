@@ -1,0 +1,607 @@
+/*
+ * agent.c - the agent's Kafka loop: consume, apply, publish, commit.
+ *
+ * Everything one input causes (status events, one audit event, a dead letter)
+ * is collected in a batch and published in one transaction together with the
+ * consumer offset, after the engine state was saved. An abortable error
+ * aborts and replays the same batch (same ids, same sequence numbers), so
+ * read_committed readers see each outcome exactly once and the sequence has
+ * no gaps. Fatal errors, fencing included, stop the agent.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "erpsync/engine.h"
+#include "erpsync/log.h"
+#include "statefile.h"
+
+#define BATCH_MAX 16
+
+typedef struct pending {
+    const char *topic;
+    erps_msg_t msg;
+} pending_t;
+
+struct erps_agent {
+    const erps_agent_conf_t *conf;
+    rd_kafka_t *producer;
+    rd_kafka_t *consumer;
+    rd_kafka_consumer_group_metadata_t *cgmd;
+    int32_t partition; /* of the commands topic, where our engine lives */
+    int64_t next_offset; /* to commit; -1 before the first message */
+    int64_t committed_offset;
+
+    erps_engine_t *eng;
+    erps_agent_state_t *state;
+    char state_path[1200];
+    int64_t last_status_ms;
+
+    pending_t batch[BATCH_MAX];
+    int batch_cnt;
+    int fatal_exit; /* set when a transaction failed fatally */
+};
+
+const erps_cfg_opt_t erps_agent_conf_table[] = {
+#define O(f) offsetof(erps_agent_conf_t, f)
+    {"engine.id", ERPS_CFG_STR, "", 0, 0, O(engine_id), ERPS_ENGINE_ID_MAX + 1,
+     "engine this agent controls (required; [A-Za-z0-9._-])"},
+    {"bootstrap.servers", ERPS_CFG_STR, "127.0.0.1:9092", 0, 0, O(bootstrap),
+     1024, "Kafka bootstrap servers"},
+    {"topic.commands", ERPS_CFG_STR, "erpsync.commands", 0, 0,
+     O(topics.commands), 250, "command topic"},
+    {"topic.status", ERPS_CFG_STR, "erpsync.status", 0, 0, O(topics.status),
+     250, "status topic (compacted)"},
+    {"topic.audit", ERPS_CFG_STR, "erpsync.audit", 0, 0, O(topics.audit), 250,
+     "audit topic"},
+    {"topic.dlq", ERPS_CFG_STR, "erpsync.commands.dlq", 0, 0, O(topics.dlq),
+     250, "dead-letter topic for undecodable commands"},
+    {"state.dir", ERPS_CFG_STR, "./state", 0, 0, O(state_dir), 1024,
+     "directory of the durable state file <engine.id>.state.json"},
+    {"source", ERPS_CFG_STR, "", 0, 0, O(source), ERPS_SOURCE_MAX + 1,
+     "ce_source of published events (default /erpsync/agent/<engine.id>)"},
+    {"engine.interval", ERPS_CFG_INT, "900", 1, 7 * 86400 * 100,
+     O(interval_s), 0, "seconds between iterations until changed by command"},
+    {"engine.interval.min", ERPS_CFG_INT, "60", 1, INT32_MAX,
+     O(interval_min_s), 0, "smallest interval a command may set, seconds"},
+    {"engine.interval.max", ERPS_CFG_INT, "604800", 1, INT32_MAX,
+     O(interval_max_s), 0, "largest interval a command may set, seconds"},
+    {"status.heartbeat.ms", ERPS_CFG_INT, "30000", 0, 86400000,
+     O(heartbeat_ms), 0, "republish status this often when quiet (0: never)"},
+    {"command.clock.skew.ms", ERPS_CFG_INT, "2000", 0, 600000,
+     O(clock_skew_ms), 0, "tolerated clock skew when checking ce_deadline"},
+    {"transaction.timeout.ms", ERPS_CFG_INT, "10000", 1000, 900000,
+     O(txn_timeout_ms), 0, "Kafka transaction timeout"},
+    {"log.level", ERPS_CFG_STR, "info", 0, 0, O(log_level), 16,
+     "error, warn, info or debug"},
+    ERPS_CFG_END
+#undef O
+};
+
+/* ---- the batch of messages one transaction publishes ---- */
+
+static int batch_add(erps_agent_t *ag, const char *topic, erps_msg_t *msg) {
+    if (ag->batch_cnt >= BATCH_MAX) {
+        erps_err("BUG: more than %d events for one input", BATCH_MAX);
+        erps_msg_release(msg);
+        return -1;
+    }
+    ag->batch[ag->batch_cnt].topic = topic;
+    ag->batch[ag->batch_cnt].msg = *msg;
+    /* Header values point into the arena: re-point them at the copy. */
+    erps_msg_t *m = &ag->batch[ag->batch_cnt].msg;
+    for (int i = 0; i < m->hdr_cnt; i++) {
+        if (msg->hdrs[i].value >= msg->arena &&
+            msg->hdrs[i].value < msg->arena + sizeof(msg->arena))
+            m->hdrs[i].value = m->arena + (msg->hdrs[i].value - msg->arena);
+    }
+    if (msg->key >= msg->arena && msg->key < msg->arena + sizeof(msg->arena))
+        m->key = m->arena + (msg->key - msg->arena);
+    ag->batch_cnt++;
+    return 0;
+}
+
+static void batch_clear(erps_agent_t *ag) {
+    for (int i = 0; i < ag->batch_cnt; i++)
+        erps_msg_release(&ag->batch[i].msg);
+    ag->batch_cnt = 0;
+}
+
+/* ---- status events from engine notifications ---- */
+
+static void publish_status(erps_agent_t *ag, const char *cause) {
+    erps_status_t st;
+    erps_msg_t msg;
+    char err[256];
+
+    memset(&st, 0, sizeof(st));
+    erps_ce_init(&st.ce, ag->conf->source, ag->conf->engine_id);
+    erps_strlcpy(st.correlation_id, cause, sizeof(st.correlation_id));
+    st.sequence = ++ag->state->sequence;
+    erps_engine_fill_status(ag->eng, &st);
+    if (erps_status_encode(&st, &msg, err, sizeof(err))) {
+        erps_err("encoding status: %s", err);
+        ag->state->sequence--;
+        return;
+    }
+    if (batch_add(ag, ag->conf->topics.status, &msg) == 0)
+        ag->last_status_ms = erps_mono_ms();
+    else
+        ag->state->sequence--;
+}
+
+static void on_engine(void *opaque, const erps_engine_t *eng,
+                      erps_engine_event_t ev, const char *cause_id) {
+    erps_agent_t *ag = opaque;
+    (void)eng;
+    erps_info("engine %s: %s%s%s", ag->conf->engine_id,
+              ev == ERPS_ENGINE_EV_ITERATION  ? "iteration finished, "
+              : ev == ERPS_ENGINE_EV_INTERVAL ? "interval changed, "
+                                              : "",
+              erps_state_name(erps_engine_state(ag->eng)),
+              *cause_id ? " (by command)" : "");
+    publish_status(ag, cause_id);
+}
+
+/* ---- transactions ---- */
+
+static int txn_fatal(erps_agent_t *ag, rd_kafka_error_t *error) {
+    rd_kafka_resp_err_t code = rd_kafka_error_code(error);
+    if (code == RD_KAFKA_RESP_ERR__FENCED ||
+        code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+        code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH) {
+        erps_err("fenced: another agent for engine %s has taken over (%s); "
+                 "stopping", ag->conf->engine_id, rd_kafka_error_string(error));
+        ag->fatal_exit = ERPS_AGENT_EXIT_FENCED;
+    } else {
+        erps_err("fatal Kafka transaction error: %s",
+                 rd_kafka_error_string(error));
+        ag->fatal_exit = ERPS_AGENT_EXIT_FATAL;
+    }
+    rd_kafka_error_destroy(error);
+    return -1;
+}
+
+static rd_kafka_error_t *txn_produce_all(erps_agent_t *ag) {
+    for (int i = 0; i < ag->batch_cnt; i++) {
+        rd_kafka_resp_err_t err;
+        while ((err = erps_kafka_produce(ag->producer, ag->batch[i].topic,
+                                         RD_KAFKA_PARTITION_UA,
+                                         &ag->batch[i].msg, NULL)) ==
+               RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            rd_kafka_poll(ag->producer, 50);
+        if (err)
+            return rd_kafka_error_new(err, "produce to %s: %s",
+                                      ag->batch[i].topic, rd_kafka_err2str(err));
+    }
+    return NULL;
+}
+
+/* Publishes the batch and the offset in one transaction; replays it after
+ * abortable errors. @returns 0, or -1 when fatal (ag->fatal_exit set). */
+static int txn_commit(erps_agent_t *ag, volatile sig_atomic_t *stop) {
+    int64_t offset = ag->next_offset;
+    int with_offset = offset >= 0 && offset != ag->committed_offset;
+    int backoff_ms = 100;
+
+    if (ag->batch_cnt == 0 && !with_offset)
+        return 0;
+    for (;;) {
+        rd_kafka_error_t *error = rd_kafka_begin_transaction(ag->producer);
+        if (!error)
+            error = txn_produce_all(ag);
+        if (!error && with_offset) {
+            rd_kafka_topic_partition_list_t *offs =
+                rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(offs, ag->conf->topics.commands,
+                                              ag->partition)
+                ->offset = offset;
+            error = rd_kafka_send_offsets_to_transaction(ag->producer, offs,
+                                                         ag->cgmd, -1);
+            rd_kafka_topic_partition_list_destroy(offs);
+        }
+        if (!error) {
+            while ((error = rd_kafka_commit_transaction(ag->producer, -1)) &&
+                   rd_kafka_error_is_retriable(error)) {
+                rd_kafka_error_destroy(error);
+            }
+        }
+        if (!error) {
+            if (with_offset)
+                ag->committed_offset = offset;
+            batch_clear(ag);
+            return 0;
+        }
+        if (rd_kafka_error_is_fatal(error))
+            return txn_fatal(ag, error);
+        erps_warn("transaction failed (%s); aborting and replaying %d events",
+                  rd_kafka_error_string(error), ag->batch_cnt);
+        rd_kafka_error_destroy(error);
+        error = rd_kafka_abort_transaction(ag->producer, -1);
+        if (error) {
+            if (rd_kafka_error_is_fatal(error))
+                return txn_fatal(ag, error);
+            erps_warn("abort failed: %s", rd_kafka_error_string(error));
+            rd_kafka_error_destroy(error);
+        }
+        if (*stop) {
+            erps_err("stopping with %d unpublished events", ag->batch_cnt);
+            ag->fatal_exit = ERPS_AGENT_EXIT_FATAL;
+            return -1;
+        }
+        struct timespec ts = {0, (long)backoff_ms * 1000000L};
+        nanosleep(&ts, NULL);
+        if (backoff_ms < 2000)
+            backoff_ms *= 2;
+    }
+}
+
+static int save_state(erps_agent_t *ag) {
+    char err[512];
+    erps_engine_saved(ag->eng, &ag->state->engine);
+    if (erps_state_save(ag->state_path, ag->state, err, sizeof(err))) {
+        erps_err("saving state: %s", err);
+        ag->fatal_exit = ERPS_AGENT_EXIT_FATAL;
+        return -1;
+    }
+    return 0;
+}
+
+/* State first, then the transaction: what is published was made durable. */
+static int flush(erps_agent_t *ag, volatile sig_atomic_t *stop) {
+    if (ag->batch_cnt == 0 &&
+        (ag->next_offset < 0 || ag->next_offset == ag->committed_offset))
+        return 0;
+    if (ag->batch_cnt > 0 && save_state(ag))
+        return -1;
+    return txn_commit(ag, stop);
+}
+
+/* ---- commands ---- */
+
+static void audit(erps_agent_t *ag, erps_outcome_t outcome,
+                  const erps_command_t *cmd, const char *command_id,
+                  const char *reason, erps_state_t before_state,
+                  int64_t before_iv) {
+    erps_audit_t au;
+    erps_msg_t msg;
+    char err[256];
+
+    memset(&au, 0, sizeof(au));
+    erps_ce_init(&au.ce, ag->conf->source, ag->conf->engine_id);
+    au.outcome = outcome;
+    erps_strlcpy(au.command_id, command_id, sizeof(au.command_id));
+    if (cmd) {
+        erps_strlcpy(au.command_type,
+                     cmd->type == ERPS_CMD_CHANGE_STATUS ? "ChangeEngineStatus"
+                                                         : "ChangeEngineInterval",
+                     sizeof(au.command_type));
+        erps_strlcpy(au.principal, cmd->principal, sizeof(au.principal));
+        erps_strlcpy(au.client_addr, cmd->client_addr, sizeof(au.client_addr));
+    }
+    erps_strlcpy(au.reason, reason, sizeof(au.reason));
+    au.before_state = before_state;
+    au.before_interval_s = before_iv;
+    erps_engine_saved_t now;
+    erps_engine_saved(ag->eng, &now);
+    au.after_state = erps_engine_state(ag->eng);
+    au.after_interval_s = now.interval_s;
+    au.generation = now.generation;
+    if (erps_audit_encode(&au, &msg, err, sizeof(err))) {
+        erps_err("encoding audit: %s", err);
+        return;
+    }
+    batch_add(ag, ag->conf->topics.audit, &msg);
+}
+
+static void dead_letter(erps_agent_t *ag, const rd_kafka_message_t *rkm,
+                        const erps_msg_t *view, const char *reason) {
+    erps_msg_t dl;
+    char num[32];
+    char id[ERPS_UUID_LEN + 1] = "";
+
+    memset(&dl, 0, sizeof(dl));
+    dl.key = view->key;
+    dl.key_len = view->key_len;
+    if (view->value_len > 0) {
+        dl.owned_value = malloc(view->value_len);
+        if (dl.owned_value)
+            memcpy(dl.owned_value, view->value, view->value_len);
+        dl.value = dl.owned_value;
+        dl.value_len = dl.owned_value ? view->value_len : 0;
+    }
+    /* The original headers as far as they fit, then ours. */
+    for (int i = 0; i < view->hdr_cnt && dl.hdr_cnt < ERPS_MSG_MAX_HDRS - 5;
+         i++) {
+        const erps_hdr_t *h = &view->hdrs[i];
+        if (dl.arena_used + h->size > sizeof(dl.arena) - 600)
+            break;
+        memcpy(dl.arena + dl.arena_used, h->value ? h->value : "", h->size);
+        dl.hdrs[dl.hdr_cnt].name = h->name;
+        dl.hdrs[dl.hdr_cnt].value = dl.arena + dl.arena_used;
+        dl.hdrs[dl.hdr_cnt].size = h->size;
+        dl.arena_used += h->size;
+        dl.hdr_cnt++;
+        if (strcmp(h->name, "ce_id") == 0 && h->size == ERPS_UUID_LEN) {
+            memcpy(id, h->value, ERPS_UUID_LEN);
+            id[ERPS_UUID_LEN] = '\0';
+            if (!erps_uuid_valid(id))
+                id[0] = '\0';
+        }
+    }
+    erps_hdr_t extra[4] = {{"erpsync_error", reason, strlen(reason)},
+                           {"erpsync_original_topic", rd_kafka_topic_name(rkm->rkt),
+                            strlen(rd_kafka_topic_name(rkm->rkt))},
+                           {"erpsync_original_partition", NULL, 0},
+                           {"erpsync_original_offset", NULL, 0}};
+    char part[16];
+    snprintf(part, sizeof(part), "%" PRId32, rkm->partition);
+    snprintf(num, sizeof(num), "%" PRId64, rkm->offset);
+    extra[2].value = part;
+    extra[2].size = strlen(part);
+    extra[3].value = num;
+    extra[3].size = strlen(num);
+    for (int i = 0; i < 4; i++) {
+        size_t n = extra[i].size < 255 ? extra[i].size : 255;
+        memcpy(dl.arena + dl.arena_used, extra[i].value, n);
+        dl.hdrs[dl.hdr_cnt].name = extra[i].name;
+        dl.hdrs[dl.hdr_cnt].value = dl.arena + dl.arena_used;
+        dl.hdrs[dl.hdr_cnt].size = n;
+        dl.arena_used += n;
+        dl.hdr_cnt++;
+    }
+    erps_warn("dead-lettering command at %s [%" PRId32 "] offset %" PRId64
+              ": %s", rd_kafka_topic_name(rkm->rkt), rkm->partition,
+              rkm->offset, reason);
+    batch_add(ag, ag->conf->topics.dlq, &dl);
+    audit(ag, ERPS_OUTCOME_DEADLETTERED, NULL, id, reason,
+          erps_engine_state(ag->eng), 0);
+}
+
+static void handle_command(erps_agent_t *ag, const rd_kafka_message_t *rkm) {
+    erps_msg_t view;
+    erps_command_t cmd;
+    char err[256];
+    erps_engine_saved_t before;
+    erps_state_t before_state = erps_engine_state(ag->eng);
+    int64_t now = erps_now_ms();
+
+    erps_kafka_view(rkm, &view);
+    erps_engine_saved(ag->eng, &before);
+
+    /* Other engines share this partition: their commands are not ours. */
+    if (view.key_len != strlen(ag->conf->engine_id) ||
+        memcmp(view.key, ag->conf->engine_id, view.key_len) != 0)
+        return;
+
+    if (erps_command_decode(&view, &cmd, err, sizeof(err))) {
+        dead_letter(ag, rkm, &view, err);
+        return;
+    }
+    if (erps_state_applied_has(ag->state, cmd.ce.id)) {
+        erps_info("command %s was applied before; answering with status",
+                  cmd.ce.id);
+        publish_status(ag, cmd.ce.id);
+        audit(ag, ERPS_OUTCOME_NOCHANGE, &cmd, cmd.ce.id,
+              "duplicate: command id already applied", before_state,
+              before.interval_s);
+        return;
+    }
+    if (now > cmd.deadline_ms + ag->conf->clock_skew_ms) {
+        erps_info("command %s expired %" PRId64 " ms ago; not applied",
+                  cmd.ce.id, now - cmd.deadline_ms);
+        erps_state_applied_add(ag->state, cmd.ce.id);
+        audit(ag, ERPS_OUTCOME_EXPIRED, &cmd, cmd.ce.id,
+              "deadline passed before the agent received it", before_state,
+              before.interval_s);
+        return;
+    }
+    int changed;
+    if (cmd.type == ERPS_CMD_CHANGE_INTERVAL) {
+        if (cmd.interval_s < ag->conf->interval_min_s ||
+            cmd.interval_s > ag->conf->interval_max_s) {
+            snprintf(err, sizeof(err),
+                     "interval %" PRId64 " s outside %" PRId64 "..%" PRId64
+                     " s", cmd.interval_s, ag->conf->interval_min_s,
+                     ag->conf->interval_max_s);
+            erps_state_applied_add(ag->state, cmd.ce.id);
+            audit(ag, ERPS_OUTCOME_REJECTED, &cmd, cmd.ce.id, err,
+                  before_state, before.interval_s);
+            return;
+        }
+        changed = erps_engine_set_interval(ag->eng, cmd.interval_s, now,
+                                           cmd.ce.id);
+    } else {
+        changed = erps_engine_set_run(ag->eng, cmd.run, now, cmd.ce.id);
+    }
+    /* Every accepted command answers with a status the shim can match. */
+    if (!changed)
+        publish_status(ag, cmd.ce.id);
+    erps_state_applied_add(ag->state, cmd.ce.id);
+    audit(ag, changed ? ERPS_OUTCOME_APPLIED : ERPS_OUTCOME_NOCHANGE, &cmd,
+          cmd.ce.id, changed ? "" : "engine already in the requested state",
+          before_state, before.interval_s);
+}
+
+/* ---- set-up ---- */
+
+static rd_kafka_t *make_client(const erps_agent_conf_t *conf,
+                               const erps_kprops_t *kp, rd_kafka_type_t type,
+                               char *errstr, size_t errstr_size) {
+    char id[256], tid[300];
+    snprintf(id, sizeof(id), "erpsync-agent-%s", conf->engine_id);
+    rd_kafka_conf_t *kc =
+        erps_kafka_conf(conf->bootstrap, id, kp, errstr, errstr_size);
+    if (!kc)
+        return NULL;
+    char tmo[32];
+    snprintf(tmo, sizeof(tmo), "%" PRId64, conf->txn_timeout_ms);
+    int bad;
+    if (type == RD_KAFKA_PRODUCER) {
+        /* One transactional id per engine: a new agent fences the old. */
+        snprintf(tid, sizeof(tid), "erpsync-agent-%s", conf->engine_id);
+        bad = erps_kafka_set(kc, "transactional.id", tid, errstr, errstr_size) ||
+              erps_kafka_set(kc, "transaction.timeout.ms", tmo, errstr,
+                             errstr_size);
+    } else {
+        bad = erps_kafka_set(kc, "group.id", id, errstr, errstr_size) ||
+              erps_kafka_set(kc, "isolation.level", "read_committed", errstr,
+                             errstr_size) ||
+              erps_kafka_set(kc, "enable.auto.commit", "false", errstr,
+                             errstr_size) ||
+              erps_kafka_set(kc, "auto.offset.reset", "earliest", errstr,
+                             errstr_size);
+    }
+    if (bad) {
+        rd_kafka_conf_destroy(kc);
+        return NULL;
+    }
+    char err[512];
+    rd_kafka_t *rk = rd_kafka_new(type, kc, err, sizeof(err));
+    if (!rk) {
+        rd_kafka_conf_destroy(kc);
+        snprintf(errstr, errstr_size, "creating Kafka client: %s", err);
+    }
+    return rk;
+}
+
+erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
+                             const erps_kprops_t *kp, char *errstr,
+                             size_t errstr_size) {
+    erps_agent_t *ag = calloc(1, sizeof(*ag));
+    int found = 0;
+    if (!ag || !(ag->state = calloc(1, sizeof(*ag->state)))) {
+        free(ag);
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    ag->conf = conf;
+    ag->next_offset = ag->committed_offset = -1;
+
+    if (mkdir(conf->state_dir, 0700) && errno != EEXIST) {
+        snprintf(errstr, errstr_size, "state.dir %s: %s", conf->state_dir,
+                 strerror(errno));
+        goto fail;
+    }
+    snprintf(ag->state_path, sizeof(ag->state_path), "%s/%s.state.json",
+             conf->state_dir, conf->engine_id);
+    ag->state->engine.interval_s = conf->interval_s;
+    if (erps_state_load(ag->state_path, ag->state, &found, errstr, errstr_size))
+        goto fail;
+    erps_info("state %s: %s", ag->state_path,
+              found ? "loaded" : "none yet, starting Stopped");
+
+    ag->producer = make_client(conf, kp, RD_KAFKA_PRODUCER, errstr, errstr_size);
+    if (!ag->producer)
+        goto fail;
+    ag->consumer = make_client(conf, kp, RD_KAFKA_CONSUMER, errstr, errstr_size);
+    if (!ag->consumer)
+        goto fail;
+
+    rd_kafka_error_t *error = rd_kafka_init_transactions(ag->producer, 30000);
+    if (error) {
+        snprintf(errstr, errstr_size, "init_transactions: %s",
+                 rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        goto fail;
+    }
+    int cnt = erps_kafka_partition_count(ag->consumer, conf->topics.commands,
+                                         10000, errstr, errstr_size);
+    if (cnt < 0)
+        goto fail;
+    ag->partition = erps_kafka_engine_partition(conf->engine_id, cnt);
+
+    /* Only our engine's partition: thousands of engines can share a topic. */
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(parts, conf->topics.commands,
+                                      ag->partition)
+        ->offset = RD_KAFKA_OFFSET_INVALID; /* committed, else earliest */
+    rd_kafka_resp_err_t err = rd_kafka_assign(ag->consumer, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    if (err) {
+        snprintf(errstr, errstr_size, "assign: %s", rd_kafka_err2str(err));
+        goto fail;
+    }
+    ag->cgmd = rd_kafka_consumer_group_metadata(ag->consumer);
+    erps_info("engine %s: commands from %s [%" PRId32 "] of %d partitions",
+              conf->engine_id, conf->topics.commands, ag->partition, cnt);
+
+    ag->eng = erps_engine_new(&ag->state->engine, on_engine, ag);
+    if (!ag->eng) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto fail;
+    }
+    return ag;
+fail:
+    erps_agent_destroy(ag);
+    return NULL;
+}
+
+int erps_agent_run(erps_agent_t *ag, volatile sig_atomic_t *stop) {
+    /* Subscribers learn at once that this agent is alive and where it is. */
+    erps_engine_resume(ag->eng, erps_now_ms());
+    if (ag->batch_cnt == 0)
+        publish_status(ag, "");
+    if (flush(ag, stop))
+        return ag->fatal_exit;
+
+    while (!*stop) {
+        int64_t now = erps_now_ms();
+        int64_t next = erps_engine_tick(ag->eng, now);
+        if (ag->conf->heartbeat_ms > 0 && ag->batch_cnt == 0 &&
+            erps_mono_ms() - ag->last_status_ms >= ag->conf->heartbeat_ms)
+            publish_status(ag, "");
+        if (flush(ag, stop))
+            return ag->fatal_exit;
+
+        int64_t wait = next == INT64_MAX ? 200 : next - erps_now_ms();
+        wait = wait < 0 ? 0 : wait > 200 ? 200 : wait;
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(ag->consumer, (int)wait);
+        if (rkm) {
+            if (rkm->err) {
+                if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                    erps_warn("consumer: %s", rd_kafka_message_errstr(rkm));
+            } else {
+                handle_command(ag, rkm);
+                ag->next_offset = rkm->offset + 1;
+                /* Foreign commands' offsets ride along with the next batch. */
+                if (ag->batch_cnt > 0 && flush(ag, stop)) {
+                    rd_kafka_message_destroy(rkm);
+                    return ag->fatal_exit;
+                }
+            }
+            rd_kafka_message_destroy(rkm);
+        }
+        rd_kafka_poll(ag->producer, 0);
+    }
+    erps_info("stopping: committing what is in hand");
+    if (flush(ag, stop))
+        return ag->fatal_exit;
+    return ERPS_AGENT_EXIT_OK;
+}
+
+void erps_agent_destroy(erps_agent_t *ag) {
+    if (!ag)
+        return;
+    batch_clear(ag);
+    if (ag->consumer) {
+        rd_kafka_consumer_close(ag->consumer);
+        rd_kafka_destroy(ag->consumer);
+    }
+    if (ag->cgmd)
+        rd_kafka_consumer_group_metadata_destroy(ag->cgmd);
+    if (ag->producer) {
+        rd_kafka_flush(ag->producer, 5000);
+        rd_kafka_destroy(ag->producer);
+    }
+    erps_engine_destroy(ag->eng);
+    free(ag->state);
+    free(ag);
+}

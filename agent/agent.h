@@ -1,0 +1,50 @@
+/*
+ * agent.h - erpsync-agent: consumes one engine's commands, applies them to the
+ * local engine and publishes status and audit events, each batch in one Kafka
+ * transaction together with the consumer offsets.
+ */
+#ifndef ERPSYNC_AGENT_H
+#define ERPSYNC_AGENT_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "erpsync/config.h"
+#include "erpsync/kafka.h"
+
+typedef struct erps_agent_conf {
+    char engine_id[ERPS_ENGINE_ID_MAX + 1];
+    char bootstrap[1024];
+    erps_topics_t topics;
+    char state_dir[1024];
+    char source[ERPS_SOURCE_MAX + 1];
+    int64_t interval_s;     /* first start, before a state file exists */
+    int64_t interval_min_s; /* bounds for ChangeEngineInterval */
+    int64_t interval_max_s;
+    int64_t heartbeat_ms;   /* 0: no heartbeat */
+    int64_t clock_skew_ms;  /* tolerated when checking ce_deadline */
+    int64_t txn_timeout_ms;
+    char log_level[16];
+} erps_agent_conf_t;
+
+extern const erps_cfg_opt_t erps_agent_conf_table[];
+
+/* Exit codes, so supervisors can tell why an agent stopped. */
+enum {
+    ERPS_AGENT_EXIT_OK = 0,
+    ERPS_AGENT_EXIT_CONFIG = 2,
+    ERPS_AGENT_EXIT_FENCED = 3, /* another agent took over this engine */
+    ERPS_AGENT_EXIT_FATAL = 4,  /* Kafka or state file: cannot go on */
+};
+
+typedef struct erps_agent erps_agent_t;
+
+/** @returns the agent or NULL with errstr. Connects, fences older agents. */
+erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
+                             const erps_kprops_t *kp, char *errstr,
+                             size_t errstr_size);
+/** Runs until *stop is set or a fatal error. @returns an exit code. */
+int erps_agent_run(erps_agent_t *ag, volatile sig_atomic_t *stop);
+void erps_agent_destroy(erps_agent_t *ag);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * main.c - erpsync-agent: configuration, signals, exit codes.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent.h"
+#include "erpsync/log.h"
+
+static volatile sig_atomic_t stop_asap;
+
+/* Only a flag: the loop finishes the command in hand and commits. */
+static void on_signal(int sig) {
+    (void)sig;
+    stop_asap = 1;
+}
+
+int main(int argc, char **argv) {
+    erps_agent_conf_t conf;
+    erps_kprops_t kp = {0};
+    char err[1024];
+    int rc;
+
+    erps_log_set_ident("erpsync-agent");
+    memset(&conf, 0, sizeof(conf));
+    erps_cfg_defaults(erps_agent_conf_table, &conf);
+    rc = erps_cfg_parse_args(erps_agent_conf_table, &conf, &kp, argc, argv,
+                             "usage: erpsync-agent [-c FILE] [-X prop=value] "
+                             "--engine.id=ID [--name=value ...]",
+                             err, sizeof(err));
+    if (rc) {
+        if (rc < 0)
+            fprintf(stderr, "erpsync-agent: %s\n", err);
+        erps_kprops_clear(&kp);
+        return rc < 0 ? ERPS_AGENT_EXIT_CONFIG : 0;
+    }
+    if (erps_log_set_level(conf.log_level)) {
+        fprintf(stderr, "erpsync-agent: log.level: unknown level \"%s\"\n",
+                conf.log_level);
+        return ERPS_AGENT_EXIT_CONFIG;
+    }
+    if (!erps_engine_id_valid(conf.engine_id)) {
+        fprintf(stderr, "erpsync-agent: engine.id is required: 1 to %d of "
+                        "A-Z a-z 0-9 . _ -\n", ERPS_ENGINE_ID_MAX);
+        return ERPS_AGENT_EXIT_CONFIG;
+    }
+    if (conf.interval_min_s > conf.interval_max_s) {
+        fprintf(stderr, "erpsync-agent: engine.interval.min is larger than "
+                        "engine.interval.max\n");
+        return ERPS_AGENT_EXIT_CONFIG;
+    }
+    if (conf.source[0] == '\0')
+        snprintf(conf.source, sizeof(conf.source), "/erpsync/agent/%s",
+                 conf.engine_id);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    erps_agent_t *ag = erps_agent_new(&conf, &kp, err, sizeof(err));
+    if (!ag) {
+        erps_err("%s", err);
+        erps_kprops_clear(&kp);
+        return ERPS_AGENT_EXIT_FATAL;
+    }
+    erps_info("agent for engine %s started (bootstrap %s)", conf.engine_id,
+              conf.bootstrap);
+    rc = erps_agent_run(ag, &stop_asap);
+    erps_agent_destroy(ag);
+    erps_kprops_clear(&kp);
+    erps_info("exit %d", rc);
+    return rc;
+}

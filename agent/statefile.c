@@ -1,0 +1,205 @@
+/*
+ * statefile.c - atomic JSON state file. See statefile.h.
+ */
+#include "statefile.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STATE_MAX_BYTES (1024 * 1024)
+
+int erps_state_applied_has(const erps_agent_state_t *st, const char *id) {
+    for (int i = 0; i < st->applied_cnt; i++)
+        if (strcmp(st->applied[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+void erps_state_applied_add(erps_agent_state_t *st, const char *id) {
+    erps_strlcpy(st->applied[st->applied_next], id, ERPS_UUID_LEN + 1);
+    st->applied_next = (st->applied_next + 1) % ERPS_APPLIED_MAX;
+    if (st->applied_cnt < ERPS_APPLIED_MAX)
+        st->applied_cnt++;
+}
+
+static int read_file(const char *path, char **out, size_t *len, char *errstr,
+                     size_t n) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        if (errno == ENOENT)
+            return 1;
+        snprintf(errstr, n, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *buf = malloc(STATE_MAX_BYTES + 1);
+    size_t got = buf ? fread(buf, 1, STATE_MAX_BYTES + 1, fp) : 0;
+    int err = ferror(fp);
+    fclose(fp);
+    if (!buf || err || got > STATE_MAX_BYTES) {
+        free(buf);
+        snprintf(errstr, n, "%s: unreadable or larger than %d bytes", path,
+                 STATE_MAX_BYTES);
+        return -1;
+    }
+    buf[got] = '\0';
+    *out = buf;
+    *len = got;
+    return 0;
+}
+
+static int64_t num(const cJSON *o, const char *name) {
+    const cJSON *it = cJSON_GetObjectItem(o, name);
+    return cJSON_IsNumber(it) ? (int64_t)it->valuedouble : 0;
+}
+
+static void str(const cJSON *o, const char *name, char *out, size_t size) {
+    const cJSON *it = cJSON_GetObjectItem(o, name);
+    erps_strlcpy(out, cJSON_IsString(it) ? it->valuestring : "", size);
+}
+
+int erps_state_load(const char *path, erps_agent_state_t *st, int *found,
+                    char *errstr, size_t errstr_size) {
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = read_file(path, &buf, &len, errstr, errstr_size);
+    *found = 0;
+    if (rc == 1)
+        return 0;
+    if (rc < 0)
+        return -1;
+    cJSON *root = cJSON_ParseWithLength(buf, len);
+    free(buf);
+    const cJSON *iv = root ? cJSON_GetObjectItem(root, "IntervalSeconds") : NULL;
+    if (!cJSON_IsObject(root) || !cJSON_IsNumber(iv) || iv->valuedouble < 1) {
+        cJSON_Delete(root);
+        snprintf(errstr, errstr_size,
+                 "%s: not an erpsync state file (remove it to start afresh)",
+                 path);
+        return -1;
+    }
+    st->engine.desired_run = cJSON_IsTrue(cJSON_GetObjectItem(root, "DesiredRun"));
+    st->engine.interval_s = (int64_t)iv->valuedouble;
+    st->engine.generation = num(root, "Generation");
+    st->engine.failures = num(root, "Failures");
+    st->sequence = num(root, "Sequence");
+    const cJSON *li = cJSON_GetObjectItem(root, "LastIteration");
+    if (cJSON_IsObject(li)) {
+        erps_iteration_t *it = &st->engine.last;
+        it->number = num(li, "Number");
+        it->start_ms = num(li, "StartMs");
+        it->end_ms = num(li, "EndMs");
+        it->exit_code = (int)num(li, "ExitCode");
+        it->signal = (int)num(li, "Signal");
+        str(li, "Outcome", it->outcome, sizeof(it->outcome));
+        str(li, "Detail", it->detail, sizeof(it->detail));
+    }
+    st->applied_cnt = st->applied_next = 0;
+    const cJSON *ids = cJSON_GetObjectItem(root, "AppliedCommands");
+    const cJSON *id;
+    cJSON_ArrayForEach(id, ids) {
+        if (cJSON_IsString(id) && erps_uuid_valid(id->valuestring))
+            erps_state_applied_add(st, id->valuestring);
+    }
+    cJSON_Delete(root);
+    *found = 1;
+    return 0;
+}
+
+static int write_all(int fd, const char *buf, size_t len) {
+    while (len > 0) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int fsync_dir_of(const char *path) {
+    char *copy = strdup(path);
+    if (!copy)
+        return -1;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+    free(copy);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int erps_state_save(const char *path, const erps_agent_state_t *st,
+                    char *errstr, size_t errstr_size) {
+    char tmp[4096];
+    int ret = -1, fd = -1;
+    char *json = NULL;
+
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+        snprintf(errstr, errstr_size, "state path too long");
+        return -1;
+    }
+    cJSON *root = cJSON_CreateObject();
+    if (!root)
+        goto oom;
+    cJSON_AddNumberToObject(root, "Version", 1);
+    cJSON_AddBoolToObject(root, "DesiredRun", st->engine.desired_run);
+    cJSON_AddNumberToObject(root, "IntervalSeconds", (double)st->engine.interval_s);
+    cJSON_AddNumberToObject(root, "Generation", (double)st->engine.generation);
+    cJSON_AddNumberToObject(root, "Failures", (double)st->engine.failures);
+    cJSON_AddNumberToObject(root, "Sequence", (double)st->sequence);
+    const erps_iteration_t *it = &st->engine.last;
+    cJSON *li = cJSON_AddObjectToObject(root, "LastIteration");
+    cJSON_AddNumberToObject(li, "Number", (double)it->number);
+    cJSON_AddNumberToObject(li, "StartMs", (double)it->start_ms);
+    cJSON_AddNumberToObject(li, "EndMs", (double)it->end_ms);
+    cJSON_AddNumberToObject(li, "ExitCode", it->exit_code);
+    cJSON_AddNumberToObject(li, "Signal", it->signal);
+    cJSON_AddStringToObject(li, "Outcome", it->outcome);
+    cJSON_AddStringToObject(li, "Detail", it->detail);
+    cJSON *ids = cJSON_AddArrayToObject(root, "AppliedCommands");
+    /* Oldest first, so a reload rebuilds the same ring order. */
+    for (int i = 0; i < st->applied_cnt; i++) {
+        int k = (st->applied_next - st->applied_cnt + i + ERPS_APPLIED_MAX) %
+                ERPS_APPLIED_MAX;
+        cJSON_AddItemToArray(ids, cJSON_CreateString(st->applied[k]));
+    }
+    json = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!json)
+        goto oom;
+
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || write_all(fd, json, strlen(json)) || write_all(fd, "\n", 1) ||
+        fsync(fd)) {
+        snprintf(errstr, errstr_size, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    close(fd);
+    fd = -1;
+    if (rename(tmp, path) || fsync_dir_of(path)) {
+        snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    ret = 0;
+    goto out;
+oom:
+    snprintf(errstr, errstr_size, "out of memory writing state");
+out:
+    if (fd >= 0) {
+        close(fd);
+        unlink(tmp);
+    }
+    free(json);
+    return ret;
+}

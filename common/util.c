@@ -1,0 +1,154 @@
+/*
+ * util.c - clocks, UUIDs, RFC 3339 timestamps and string helpers.
+ */
+#include "erpsync/util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uuid/uuid.h>
+
+int64_t erps_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t erps_mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void erps_uuid_new(char out[ERPS_UUID_LEN + 1]) {
+    uuid_t u;
+    uuid_generate_random(u);
+    uuid_unparse_lower(u, out);
+}
+
+int erps_uuid_valid(const char *s) {
+    uuid_t u;
+    if (!s || strlen(s) != ERPS_UUID_LEN)
+        return 0;
+    return uuid_parse(s, u) == 0;
+}
+
+void erps_time_format(int64_t ms, char out[ERPS_TIME_LEN]) {
+    time_t secs = (time_t)(ms / 1000);
+    int millis = (int)(ms % 1000);
+    struct tm tm;
+    if (millis < 0) {
+        millis += 1000;
+        secs -= 1;
+    }
+    gmtime_r(&secs, &tm);
+    snprintf(out, ERPS_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, millis);
+}
+
+/* Reads exactly n digits. */
+static int read_digits(const char **p, int n, int *out) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return -1;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * algorithm): timegm() is not in C11 or POSIX. */
+static int64_t days_from_civil(int y, int m, int d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int erps_time_parse(const char *s, int64_t *ms) {
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int Y, M, D, h, m, sec, frac = 0;
+    const char *p = s;
+
+    if (!s || read_digits(&p, 4, &Y) || *p++ != '-' || read_digits(&p, 2, &M) ||
+        *p++ != '-' || read_digits(&p, 2, &D) || (*p != 'T' && *p != 't'))
+        return -1;
+    p++;
+    if (read_digits(&p, 2, &h) || *p++ != ':' || read_digits(&p, 2, &m) ||
+        *p++ != ':' || read_digits(&p, 2, &sec))
+        return -1;
+    if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || m > 59 ||
+        sec > 60)
+        return -1;
+    if (*p == '.') {
+        int scale = 100, ndig = 0;
+        p++;
+        while (isdigit((unsigned char)*p)) {
+            if (scale > 0)
+                frac += (*p - '0') * scale;
+            scale /= 10;
+            p++;
+            ndig++;
+        }
+        if (ndig == 0 || ndig > 9)
+            return -1;
+    }
+    int64_t offset_min = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p == '-' ? -1 : 1, oh, om;
+        p++;
+        if (read_digits(&p, 2, &oh) || *p++ != ':' || read_digits(&p, 2, &om) ||
+            oh > 23 || om > 59)
+            return -1;
+        offset_min = sign * (oh * 60 + om);
+    } else {
+        return -1;
+    }
+    if (*p != '\0')
+        return -1;
+    if (sec == 60) /* leap second: Unix time has none */
+        sec = 59;
+    int64_t days = days_from_civil(Y, M, D);
+    int64_t secs = days * 86400 + h * 3600 + m * 60 + sec - offset_min * 60;
+    *ms = secs * 1000 + frac;
+    return 0;
+}
+
+size_t erps_strlcpy(char *dst, const char *src, size_t size) {
+    size_t len = strlen(src);
+    if (size > 0) {
+        size_t n = len < size - 1 ? len : size - 1;
+        memcpy(dst, src, n);
+        dst[n] = '\0';
+    }
+    return len;
+}
+
+int erps_strncaseeq(const char *a, const char *b, size_t blen) {
+    size_t i;
+    for (i = 0; i < blen; i++) {
+        if (a[i] == '\0' || tolower((unsigned char)a[i]) !=
+                                tolower((unsigned char)b[i]))
+            return 0;
+    }
+    return a[i] == '\0';
+}
+
+int erps_consttime_eq(const void *a, size_t alen, const void *b, size_t blen) {
+    const unsigned char *x = a, *y = b;
+    unsigned char diff = (unsigned char)(alen != blen);
+    size_t n = alen < blen ? alen : blen;
+    for (size_t i = 0; i < n; i++)
+        diff |= x[i] ^ y[i];
+    return diff == 0;
+}

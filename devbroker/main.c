@@ -1,0 +1,235 @@
+/*
+ * erpsync-devbroker - a development Kafka broker in one process.
+ *
+ * librdkafka's mock cluster (rdkafka_mock.h) speaks enough of the Kafka
+ * protocol for erpsync (produce, fetch, consumer groups, offsets,
+ * transactions) but listens on ephemeral ports. We add what `make run` and
+ * the tests need: a fixed, configurable bootstrap port (a small TCP relay to
+ * the first mock broker; clients then talk to the brokers the metadata names)
+ * and erpsync's topics created at start-up.
+ *
+ * It is a test double, not Kafka: no persistence, no compaction, no ACLs.
+ * Production points erpsync at a real cluster.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "erpsync/config.h"
+#include "erpsync/log.h"
+
+typedef struct devbroker_conf {
+    char listen_addr[64];
+    int64_t port;
+    int64_t brokers;
+    int64_t partitions;
+    char topics[1024];
+    char port_file[1024];
+    char log_level[16];
+} devbroker_conf_t;
+
+#define O(f) offsetof(devbroker_conf_t, f)
+static const erps_cfg_opt_t conf_table[] = {
+    {"listen.address", ERPS_CFG_STR, "127.0.0.1", 0, 0, O(listen_addr), 64,
+     "address of the fixed bootstrap port"},
+    {"port", ERPS_CFG_INT, "9092", 0, 65535, O(port), 0,
+     "fixed bootstrap port (0: pick a free one and print it)"},
+    {"brokers", ERPS_CFG_INT, "1", 1, 9, O(brokers), 0, "mock brokers"},
+    {"partitions", ERPS_CFG_INT, "4", 1, 1000, O(partitions), 0,
+     "partitions of each topic created at start-up"},
+    {"topics", ERPS_CFG_STR,
+     "erpsync.commands,erpsync.status,erpsync.audit,erpsync.commands.dlq", 0, 0,
+     O(topics), 1024, "comma-separated topics to create at start-up"},
+    {"port.file", ERPS_CFG_STR, "", 0, 0, O(port_file), 1024,
+     "write host:port here once ready (for scripts)"},
+    {"log.level", ERPS_CFG_STR, "info", 0, 0, O(log_level), 16,
+     "error, warn, info or debug"},
+    ERPS_CFG_END};
+#undef O
+
+static volatile sig_atomic_t stop_asap;
+static struct sockaddr_in upstream;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stop_asap = 1;
+}
+
+/* Copies bytes both ways until either side closes. */
+static void *relay(void *arg) {
+    int a = (int)(intptr_t)arg, b = socket(AF_INET, SOCK_STREAM, 0);
+    char buf[65536];
+    if (b < 0 || connect(b, (struct sockaddr *)&upstream, sizeof(upstream))) {
+        close(a);
+        if (b >= 0)
+            close(b);
+        return NULL;
+    }
+    struct pollfd pfd[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+    while (!stop_asap) {
+        if (poll(pfd, 2, 500) < 0 && errno != EINTR)
+            break;
+        int done = 0;
+        for (int i = 0; i < 2 && !done; i++) {
+            if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t n = read(pfd[i].fd, buf, sizeof(buf));
+            if (n <= 0) {
+                done = 1;
+                break;
+            }
+            for (ssize_t off = 0; off < n;) {
+                ssize_t w = write(pfd[1 - i].fd, buf + off, (size_t)(n - off));
+                if (w <= 0) {
+                    done = 1;
+                    break;
+                }
+                off += w;
+            }
+        }
+        if (done)
+            break;
+    }
+    close(a);
+    close(b);
+    return NULL;
+}
+
+static int parse_hostport(const char *s, struct sockaddr_in *sa) {
+    char host[64];
+    const char *colon = strrchr(s, ':');
+    if (!colon || (size_t)(colon - s) >= sizeof(host))
+        return -1;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    memset(sa, 0, sizeof(*sa));
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)atoi(colon + 1));
+    if (strcmp(host, "localhost") == 0)
+        strcpy(host, "127.0.0.1");
+    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+int main(int argc, char **argv) {
+    devbroker_conf_t conf;
+    erps_kprops_t kp = {0};
+    char err[512];
+
+    erps_log_set_ident("erpsync-devbroker");
+    memset(&conf, 0, sizeof(conf));
+    erps_cfg_defaults(conf_table, &conf);
+    int rc = erps_cfg_parse_args(
+        conf_table, &conf, &kp, argc, argv,
+        "usage: erpsync-devbroker [--port=9092] [--brokers=1] [--name=value ...]\n"
+        "A development Kafka broker (librdkafka's mock cluster). Not for "
+        "production.",
+        err, sizeof(err));
+    if (rc) {
+        if (rc < 0)
+            fprintf(stderr, "erpsync-devbroker: %s\n", err);
+        return rc < 0 ? 2 : 0;
+    }
+    erps_log_set_level(conf.log_level);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    /* Listen first: a taken port fails fast, before any mock is built. */
+    int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_in la;
+    memset(&la, 0, sizeof(la));
+    la.sin_family = AF_INET;
+    la.sin_port = htons((uint16_t)conf.port);
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (inet_pton(AF_INET, conf.listen_addr, &la.sin_addr) != 1 ||
+        bind(lfd, (struct sockaddr *)&la, sizeof(la)) || listen(lfd, 64)) {
+        erps_err("cannot listen on %s:%d: %s", conf.listen_addr, (int)conf.port,
+                 strerror(errno));
+        return 1;
+    }
+    socklen_t lalen = sizeof(la);
+    getsockname(lfd, (struct sockaddr *)&la, &lalen);
+
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    rd_kafka_conf_set(kc, "client.id", "erpsync-devbroker", NULL, 0);
+    for (int i = 0; i < kp.cnt; i++)
+        if (rd_kafka_conf_set(kc, kp.name[i], kp.value[i], err, sizeof(err))) {
+            erps_err("-X %s: %s", kp.name[i], err);
+            return 2;
+        }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, err, sizeof(err));
+    if (!rk) {
+        erps_err("%s", err);
+        return 1;
+    }
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, (int)conf.brokers);
+    if (!mc) {
+        erps_err("cannot create the mock cluster");
+        return 1;
+    }
+    const char *bootstraps = rd_kafka_mock_cluster_bootstraps(mc);
+    if (parse_hostport(bootstraps, &upstream)) {
+        erps_err("unexpected mock bootstrap list \"%s\"", bootstraps);
+        return 1;
+    }
+    int rf = conf.brokers >= 3 ? 3 : (int)conf.brokers;
+    for (char *save = NULL, *t = strtok_r(conf.topics, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
+        rd_kafka_resp_err_t e =
+            rd_kafka_mock_topic_create(mc, t, (int)conf.partitions, rf);
+        if (e) {
+            erps_err("creating topic %s: %s", t, rd_kafka_err2str(e));
+            return 1;
+        }
+    }
+
+    char addr[96];
+    snprintf(addr, sizeof(addr), "%s:%d", conf.listen_addr, ntohs(la.sin_port));
+    if (conf.port_file[0]) {
+        char tmp[1100];
+        snprintf(tmp, sizeof(tmp), "%s.tmp", conf.port_file);
+        FILE *fp = fopen(tmp, "w");
+        if (!fp || fprintf(fp, "%s\n", addr) < 0 || fclose(fp) ||
+            rename(tmp, conf.port_file)) {
+            erps_err("port.file %s: %s", conf.port_file, strerror(errno));
+            return 1;
+        }
+    }
+    printf("erpsync-devbroker: bootstrap.servers=%s (mock brokers %s)\n", addr,
+           bootstraps);
+    fflush(stdout);
+
+    while (!stop_asap) {
+        struct pollfd p = {lfd, POLLIN, 0};
+        if (poll(&p, 1, 500) <= 0)
+            continue;
+        int cfd = accept(lfd, NULL, NULL);
+        if (cfd < 0)
+            continue;
+        pthread_t th;
+        if (pthread_create(&th, NULL, relay, (void *)(intptr_t)cfd) == 0)
+            pthread_detach(th);
+        else
+            close(cfd);
+    }
+    erps_info("stopping");
+    close(lfd);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(rk);
+    erps_kprops_clear(&kp);
+    return 0;
+}

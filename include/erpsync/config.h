@@ -1,0 +1,79 @@
+/*
+ * config.h - one table per program describes every setting: its name, type,
+ * default, bounds and help. The same table reads the config file, the
+ * environment and the command line, validates, and prints --help, so the
+ * three never drift apart (the way Redis' config.c works).
+ *
+ * Precedence, lowest first: defaults, config file (-c FILE), environment
+ * (ERPSYNC_<NAME> with dots as underscores, upper case), command line.
+ * Any librdkafka property passes through unchanged with -X key=value, or as
+ * `kafka.<property> = value` in the file (kcat's habit): SASL and SSL need no
+ * code of ours.
+ */
+#ifndef ERPSYNC_CONFIG_H
+#define ERPSYNC_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum erps_cfg_type {
+    ERPS_CFG_STR,  /* char[size] */
+    ERPS_CFG_INT,  /* int64_t, min..max */
+    ERPS_CFG_BOOL, /* int, 0 or 1; true/false/yes/no/on/off/1/0 */
+} erps_cfg_type_t;
+
+typedef struct erps_cfg_opt {
+    const char *name;
+    erps_cfg_type_t type;
+    const char *def; /* default as text; NULL for "" */
+    int64_t min, max;
+    size_t offset; /* offsetof() into the program's config struct */
+    size_t size;   /* for STR: the buffer size */
+    const char *help;
+} erps_cfg_opt_t;
+
+#define ERPS_CFG_END {NULL, 0, NULL, 0, 0, 0, 0, NULL}
+
+/** librdkafka properties passed through (-X / kafka.*), in order given. */
+#define ERPS_KPROPS_MAX 64
+typedef struct erps_kprops {
+    int cnt;
+    char *name[ERPS_KPROPS_MAX];
+    char *value[ERPS_KPROPS_MAX];
+} erps_kprops_t;
+
+int erps_kprops_add(erps_kprops_t *kp, const char *name, const char *value);
+void erps_kprops_clear(erps_kprops_t *kp);
+
+/** Applies every default in the table to obj. */
+void erps_cfg_defaults(const erps_cfg_opt_t *table, void *obj);
+
+/**
+ * Sets one setting by name from text, validating type and bounds.
+ * @returns 0, or -1 with a message naming the setting in errstr.
+ */
+int erps_cfg_set(const erps_cfg_opt_t *table, void *obj, const char *name,
+                 const char *value, char *errstr, size_t errstr_size);
+
+/** Reads `name = value` lines ('#' comments). kafka.* go to kp. */
+int erps_cfg_load_file(const erps_cfg_opt_t *table, void *obj,
+                       erps_kprops_t *kp, const char *path, char *errstr,
+                       size_t errstr_size);
+
+/** Applies ERPSYNC_* environment variables that name a setting. */
+int erps_cfg_load_env(const erps_cfg_opt_t *table, void *obj, char *errstr,
+                      size_t errstr_size);
+
+/**
+ * Parses argv: -c FILE, -X prop=value, --name=value, --name value, -h/--help.
+ * File first, then environment, then the other arguments.
+ * @returns 0 to run, 1 when help was printed, -1 on error (errstr set).
+ */
+int erps_cfg_parse_args(const erps_cfg_opt_t *table, void *obj,
+                        erps_kprops_t *kp, int argc, char **argv,
+                        const char *usage, char *errstr, size_t errstr_size);
+
+/** Prints one line per setting: name, type, default, bounds, help. */
+void erps_cfg_print_help(const erps_cfg_opt_t *table, const char *usage);
+
+#endif

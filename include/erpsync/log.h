@@ -1,0 +1,38 @@
+/*
+ * log.h - leveled logging to stderr.
+ *
+ * The level is checked before the message is formatted, so debug lines cost
+ * nothing in production. Never pass a secret (password, token, ticket) here.
+ */
+#ifndef ERPSYNC_LOG_H
+#define ERPSYNC_LOG_H
+
+typedef enum erps_log_level {
+    ERPS_LOG_ERROR = 0,
+    ERPS_LOG_WARN,
+    ERPS_LOG_INFO,
+    ERPS_LOG_DEBUG,
+} erps_log_level_t;
+
+extern int erps_log_threshold;
+
+/** Sets the threshold from a name (error, warn, info, debug). @returns 0 or -1. */
+int erps_log_set_level(const char *name);
+/** Sets the program name printed in front of every line. */
+void erps_log_set_ident(const char *ident);
+
+void erps_log_impl(erps_log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define erps_log(level, ...)                                                   \
+    do {                                                                       \
+        if ((int)(level) <= erps_log_threshold)                                \
+            erps_log_impl((level), __VA_ARGS__);                               \
+    } while (0)
+
+#define erps_err(...) erps_log(ERPS_LOG_ERROR, __VA_ARGS__)
+#define erps_warn(...) erps_log(ERPS_LOG_WARN, __VA_ARGS__)
+#define erps_info(...) erps_log(ERPS_LOG_INFO, __VA_ARGS__)
+#define erps_dbg(...) erps_log(ERPS_LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * util.h - clocks, identifiers and small string helpers shared by every part.
+ */
+#ifndef ERPSYNC_UTIL_H
+#define ERPSYNC_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ERPS_UUID_LEN 36 /* text form, without the NUL */
+#define ERPS_TIME_LEN 48 /* an RFC 3339 timestamp with millis, any year */
+
+/** Wall clock, milliseconds since the Unix epoch. */
+int64_t erps_now_ms(void);
+/** Monotonic clock in milliseconds: for timeouts, never for timestamps. */
+int64_t erps_mono_ms(void);
+
+/** Writes a new random (version 4) UUID from libuuid, lower case. */
+void erps_uuid_new(char out[ERPS_UUID_LEN + 1]);
+/** @returns 1 if s is a UUID in canonical text form, else 0. */
+int erps_uuid_valid(const char *s);
+
+/** Formats ms as RFC 3339 UTC with milliseconds: 2026-11-28T07:41:32.123Z. */
+void erps_time_format(int64_t ms, char out[ERPS_TIME_LEN]);
+/**
+ * Parses an RFC 3339 timestamp (any offset, optional fraction).
+ * @returns 0 and sets *ms, or -1 when s is not RFC 3339.
+ */
+int erps_time_parse(const char *s, int64_t *ms);
+
+/** strlcpy semantics: always NUL-terminates, @returns strlen(src). */
+size_t erps_strlcpy(char *dst, const char *src, size_t size);
+
+/** Case-insensitive ASCII comparison of a NUL-terminated and a sized string. */
+int erps_strncaseeq(const char *a, const char *b, size_t blen);
+
+/** Compares two byte strings in time independent of where they differ. */
+int erps_consttime_eq(const void *a, size_t alen, const void *b, size_t blen);
+
+#endif

@@ -1,0 +1,131 @@
+/*
+ * audit.c - one CommandOutcome event per command outcome.
+ */
+#include "msg_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const outcome_names[] = {
+    "", "Applied", "NoChange", "Rejected", "Expired", "DeadLettered"};
+
+const char *erps_outcome_name(erps_outcome_t o) {
+    return (unsigned)o < 6 ? outcome_names[o] : "";
+}
+
+static void add_side(cJSON *root, const char *name, erps_state_t st,
+                     int64_t interval_s) {
+    char iv[ERPS_TIMESPAN_LEN];
+    cJSON *o = cJSON_AddObjectToObject(root, name);
+    erps_timespan_format(interval_s, iv);
+    cJSON_AddStringToObject(o, "State", erps_state_name(st));
+    cJSON_AddBoolToObject(o, "IsRunning", erps_state_is_running(st));
+    cJSON_AddStringToObject(o, "Interval", iv);
+}
+
+int erps_audit_encode(const erps_audit_t *au, erps_msg_t *out, char *errstr,
+                      size_t errstr_size) {
+    memset(out, 0, sizeof(*out));
+    if (erps_ce_encode(&au->ce, ERPS_TYPE_AUDIT, out) ||
+        (au->command_id[0] &&
+         erps_msg_add_header(out, "ce_correlationid", au->command_id))) {
+        snprintf(errstr, errstr_size, "audit headers too large");
+        return -1;
+    }
+    cJSON *root = cJSON_CreateObject();
+    if (!root)
+        return erps_json_finish(NULL, out, errstr, errstr_size);
+    cJSON_AddStringToObject(root, "Outcome", erps_outcome_name(au->outcome));
+    cJSON_AddStringToObject(root, "EngineId", au->ce.subject);
+    cJSON_AddStringToObject(root, "CommandId", au->command_id);
+    cJSON_AddStringToObject(root, "CommandType", au->command_type);
+    cJSON_AddStringToObject(root, "Principal", au->principal);
+    cJSON_AddStringToObject(root, "ClientAddress", au->client_addr);
+    cJSON_AddStringToObject(root, "Reason", au->reason);
+    add_side(root, "Before", au->before_state, au->before_interval_s);
+    add_side(root, "After", au->after_state, au->after_interval_s);
+    cJSON_AddNumberToObject(root, "Generation", (double)au->generation);
+    return erps_json_finish(root, out, errstr, errstr_size);
+}
+
+static int copy_str(const cJSON *o, const char *name, char *out, size_t size,
+                    char *errstr, size_t n) {
+    const cJSON *it = cJSON_GetObjectItem(o, name);
+    if (!cJSON_IsString(it) || strlen(it->valuestring) >= size) {
+        snprintf(errstr, n, "\"%s\" is missing, not a string or too long",
+                 name);
+        return -1;
+    }
+    memcpy(out, it->valuestring, strlen(it->valuestring) + 1);
+    return 0;
+}
+
+static int read_side(const cJSON *root, const char *name, erps_state_t *st,
+                     int64_t *interval_s, char *errstr, size_t n) {
+    char buf[ERPS_TIMESPAN_LEN];
+    const cJSON *o = cJSON_GetObjectItem(root, name);
+    if (!cJSON_IsObject(o)) {
+        snprintf(errstr, n, "\"%s\" is missing", name);
+        return -1;
+    }
+    if (copy_str(o, "State", buf, sizeof(buf), errstr, n))
+        return -1;
+    if (erps_state_parse(buf, st)) {
+        snprintf(errstr, n, "%s.State \"%s\" is unknown", name, buf);
+        return -1;
+    }
+    if (copy_str(o, "Interval", buf, sizeof(buf), errstr, n))
+        return -1;
+    return erps_timespan_parse(buf, interval_s, errstr, n);
+}
+
+int erps_audit_decode(const erps_msg_t *in, erps_audit_t *au, char *errstr,
+                      size_t errstr_size) {
+    char type[128], buf[32];
+    cJSON *root = NULL;
+    int ret = -1;
+
+    memset(au, 0, sizeof(*au));
+    if (erps_ce_decode(in, &au->ce, type, sizeof(type), errstr, errstr_size))
+        goto out;
+    if (strcmp(type, ERPS_TYPE_AUDIT) != 0) {
+        snprintf(errstr, errstr_size, "not an audit event: \"%s\"", type);
+        goto out;
+    }
+    if (!(root = erps_json_parse_value(in, errstr, errstr_size)))
+        goto out;
+    if (copy_str(root, "Outcome", buf, sizeof(buf), errstr, errstr_size))
+        goto out;
+    for (int i = ERPS_OUTCOME_APPLIED; i <= ERPS_OUTCOME_DEADLETTERED; i++)
+        if (strcmp(buf, outcome_names[i]) == 0)
+            au->outcome = (erps_outcome_t)i;
+    if (!au->outcome) {
+        snprintf(errstr, errstr_size, "unknown Outcome \"%s\"", buf);
+        goto out;
+    }
+    if (copy_str(root, "CommandId", au->command_id, sizeof(au->command_id),
+                 errstr, errstr_size) ||
+        copy_str(root, "CommandType", au->command_type,
+                 sizeof(au->command_type), errstr, errstr_size) ||
+        copy_str(root, "Principal", au->principal, sizeof(au->principal),
+                 errstr, errstr_size) ||
+        copy_str(root, "ClientAddress", au->client_addr,
+                 sizeof(au->client_addr), errstr, errstr_size) ||
+        copy_str(root, "Reason", au->reason, sizeof(au->reason), errstr,
+                 errstr_size) ||
+        read_side(root, "Before", &au->before_state, &au->before_interval_s,
+                  errstr, errstr_size) ||
+        read_side(root, "After", &au->after_state, &au->after_interval_s,
+                  errstr, errstr_size))
+        goto out;
+    const cJSON *g = cJSON_GetObjectItem(root, "Generation");
+    if (!cJSON_IsNumber(g)) {
+        snprintf(errstr, errstr_size, "\"Generation\" is missing");
+        goto out;
+    }
+    au->generation = (int64_t)g->valuedouble;
+    ret = 0;
+out:
+    cJSON_Delete(root);
+    return ret;
+}

@@ -1,0 +1,196 @@
+/*
+ * msg.c - the transport-neutral message and the CloudEvents attributes.
+ */
+#include "msg_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void erps_msg_release(erps_msg_t *msg) {
+    free(msg->owned_value);
+    msg->owned_value = NULL;
+}
+
+const erps_hdr_t *erps_msg_header(const erps_msg_t *msg, const char *name) {
+    for (int i = msg->hdr_cnt - 1; i >= 0; i--)
+        if (strcmp(msg->hdrs[i].name, name) == 0)
+            return &msg->hdrs[i];
+    return NULL;
+}
+
+int erps_msg_add_header(erps_msg_t *msg, const char *name, const char *value) {
+    size_t len = strlen(value);
+    if (msg->hdr_cnt >= ERPS_MSG_MAX_HDRS ||
+        msg->arena_used + len + 1 > sizeof(msg->arena))
+        return -1;
+    char *dst = msg->arena + msg->arena_used;
+    memcpy(dst, value, len + 1);
+    msg->arena_used += len + 1;
+    msg->hdrs[msg->hdr_cnt].name = name;
+    msg->hdrs[msg->hdr_cnt].value = dst;
+    msg->hdrs[msg->hdr_cnt].size = len;
+    msg->hdr_cnt++;
+    return 0;
+}
+
+int erps_msg_header_str(const erps_msg_t *msg, const char *name, char *out,
+                        size_t size, int required, char *errstr,
+                        size_t errstr_size) {
+    const erps_hdr_t *h = erps_msg_header(msg, name);
+    if (!h || !h->value) {
+        out[0] = '\0';
+        if (required) {
+            snprintf(errstr, errstr_size, "missing header %s", name);
+            return -1;
+        }
+        return 0;
+    }
+    if (h->size >= size) {
+        snprintf(errstr, errstr_size, "header %s longer than %zu bytes", name,
+                 size - 1);
+        return -1;
+    }
+    if (memchr(h->value, '\0', h->size)) {
+        snprintf(errstr, errstr_size, "header %s contains a NUL byte", name);
+        return -1;
+    }
+    memcpy(out, h->value, h->size);
+    out[h->size] = '\0';
+    return 0;
+}
+
+int erps_engine_id_valid(const char *id) {
+    size_t n = 0;
+    for (const char *p = id; *p; p++, n++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return n >= 1 && n <= ERPS_ENGINE_ID_MAX;
+}
+
+void erps_ce_init(erps_ce_t *ce, const char *source, const char *engine_id) {
+    erps_uuid_new(ce->id);
+    erps_strlcpy(ce->source, source, sizeof(ce->source));
+    erps_strlcpy(ce->subject, engine_id, sizeof(ce->subject));
+    ce->time_ms = erps_now_ms();
+}
+
+int erps_ce_encode(const erps_ce_t *ce, const char *type, erps_msg_t *out) {
+    char ts[ERPS_TIME_LEN];
+    size_t klen = strlen(ce->subject);
+    erps_time_format(ce->time_ms, ts);
+    /* The key lives in the arena too, so the message outlives ce. */
+    if (out->arena_used + klen + 1 > sizeof(out->arena))
+        return -1;
+    memcpy(out->arena + out->arena_used, ce->subject, klen + 1);
+    out->key = out->arena + out->arena_used;
+    out->key_len = klen;
+    out->arena_used += klen + 1;
+    if (erps_msg_add_header(out, "ce_specversion", ERPS_CE_SPECVERSION) ||
+        erps_msg_add_header(out, "ce_id", ce->id) ||
+        erps_msg_add_header(out, "ce_source", ce->source) ||
+        erps_msg_add_header(out, "ce_type", type) ||
+        erps_msg_add_header(out, "ce_time", ts) ||
+        erps_msg_add_header(out, "ce_subject", ce->subject) ||
+        erps_msg_add_header(out, "content-type", ERPS_CONTENT_TYPE_JSON))
+        return -1;
+    return 0;
+}
+
+int erps_ce_decode(const erps_msg_t *in, erps_ce_t *ce, char *type,
+                   size_t type_size, char *errstr, size_t errstr_size) {
+    char buf[ERPS_TIME_LEN + 16];
+
+    if (erps_msg_header_str(in, "ce_specversion", buf, sizeof(buf), 1, errstr,
+                            errstr_size))
+        return -1;
+    if (strcmp(buf, ERPS_CE_SPECVERSION) != 0) {
+        snprintf(errstr, errstr_size, "unsupported ce_specversion \"%s\"", buf);
+        return -1;
+    }
+    if (erps_msg_header_str(in, "ce_id", ce->id, sizeof(ce->id), 1, errstr,
+                            errstr_size))
+        return -1;
+    if (!erps_uuid_valid(ce->id)) {
+        snprintf(errstr, errstr_size, "ce_id is not a UUID");
+        return -1;
+    }
+    if (erps_msg_header_str(in, "ce_source", ce->source, sizeof(ce->source), 1,
+                            errstr, errstr_size) ||
+        erps_msg_header_str(in, "ce_type", type, type_size, 1, errstr,
+                            errstr_size) ||
+        erps_msg_header_str(in, "ce_subject", ce->subject, sizeof(ce->subject),
+                            1, errstr, errstr_size))
+        return -1;
+    if (ce->source[0] == '\0') {
+        snprintf(errstr, errstr_size, "ce_source is empty");
+        return -1;
+    }
+    if (!erps_engine_id_valid(ce->subject)) {
+        snprintf(errstr, errstr_size, "ce_subject is not a valid engine id");
+        return -1;
+    }
+    if (in->key_len != strlen(ce->subject) ||
+        memcmp(in->key, ce->subject, in->key_len) != 0) {
+        snprintf(errstr, errstr_size, "record key does not match ce_subject");
+        return -1;
+    }
+    if (erps_msg_header_str(in, "ce_time", buf, sizeof(buf), 1, errstr,
+                            errstr_size))
+        return -1;
+    if (erps_time_parse(buf, &ce->time_ms)) {
+        snprintf(errstr, errstr_size, "ce_time is not RFC 3339");
+        return -1;
+    }
+    if (erps_msg_header_str(in, "content-type", buf, sizeof(buf), 0, errstr,
+                            errstr_size))
+        return -1;
+    /* Absent means application/json (CloudEvents' JSON default). */
+    if (buf[0] && strncmp(buf, ERPS_CONTENT_TYPE_JSON,
+                          strlen(ERPS_CONTENT_TYPE_JSON)) != 0) {
+        snprintf(errstr, errstr_size, "unsupported content-type \"%s\"", buf);
+        return -1;
+    }
+    return 0;
+}
+
+cJSON *erps_json_parse_value(const erps_msg_t *in, char *errstr,
+                             size_t errstr_size) {
+    if (!in->value || in->value_len == 0) {
+        snprintf(errstr, errstr_size, "empty value");
+        return NULL;
+    }
+    if (in->value_len > ERPS_MAX_VALUE) {
+        snprintf(errstr, errstr_size, "value larger than %d bytes",
+                 ERPS_MAX_VALUE);
+        return NULL;
+    }
+    cJSON *root = cJSON_ParseWithLength(in->value, in->value_len);
+    if (!root) {
+        snprintf(errstr, errstr_size, "value is not valid JSON");
+        return NULL;
+    }
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        snprintf(errstr, errstr_size, "value is not a JSON object");
+        return NULL;
+    }
+    return root;
+}
+
+int erps_json_finish(cJSON *root, erps_msg_t *out, char *errstr,
+                     size_t errstr_size) {
+    char *s = root ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    if (!s) {
+        snprintf(errstr, errstr_size, "out of memory encoding JSON");
+        return -1;
+    }
+    out->owned_value = s;
+    out->value = s;
+    out->value_len = strlen(s);
+    return 0;
+}

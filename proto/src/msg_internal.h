@@ -1,0 +1,25 @@
+/* msg_internal.h - helpers shared by the codec's files; not a public API. */
+#ifndef ERPSYNC_PROTO_MSG_INTERNAL_H
+#define ERPSYNC_PROTO_MSG_INTERNAL_H
+
+#include <cjson/cJSON.h>
+
+#include "erpsync/proto.h"
+
+/* No event of ours comes near this; a larger value is someone's mistake. */
+#define ERPS_MAX_VALUE (64 * 1024)
+
+int erps_msg_add_header(erps_msg_t *msg, const char *name, const char *value);
+int erps_msg_header_str(const erps_msg_t *msg, const char *name, char *out,
+                        size_t size, int required, char *errstr,
+                        size_t errstr_size);
+int erps_ce_encode(const erps_ce_t *ce, const char *type, erps_msg_t *out);
+int erps_ce_decode(const erps_msg_t *in, erps_ce_t *ce, char *type,
+                   size_t type_size, char *errstr, size_t errstr_size);
+cJSON *erps_json_parse_value(const erps_msg_t *in, char *errstr,
+                             size_t errstr_size);
+/* Prints root into out->owned_value and frees root (also when NULL). */
+int erps_json_finish(cJSON *root, erps_msg_t *out, char *errstr,
+                     size_t errstr_size);
+
+#endif

@@ -1,0 +1,270 @@
+/*
+ * status.c - ErpSyncEngineStatus events and the English StatusMessage.
+ */
+#include "msg_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const state_names[] = {"Stopped", "Starting", "Running",
+                                          "Stopping", "Failed"};
+
+const char *erps_state_name(erps_state_t s) {
+    return (unsigned)s < 5 ? state_names[s] : "Unknown";
+}
+
+int erps_state_parse(const char *name, erps_state_t *s) {
+    for (int i = 0; i < 5; i++) {
+        if (strcmp(name, state_names[i]) == 0) {
+            *s = (erps_state_t)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+bool erps_state_is_running(erps_state_t s) {
+    return s == ERPS_STATE_STARTING || s == ERPS_STATE_RUNNING;
+}
+
+void erps_status_render_message(erps_status_t *st) {
+    char iv[ERPS_TIMESPAN_LEN], next[ERPS_TIME_LEN];
+    erps_timespan_format(st->interval_s, iv);
+    switch (st->state) {
+    case ERPS_STATE_STOPPED:
+        erps_strlcpy(st->message_id, "SR_ERPSYNC_STOPPED",
+                     sizeof(st->message_id));
+        snprintf(st->message, sizeof(st->message),
+                 "The ERP sync engine is stopped.");
+        break;
+    case ERPS_STATE_STARTING:
+        erps_strlcpy(st->message_id, "SR_ERPSYNC_STARTING",
+                     sizeof(st->message_id));
+        snprintf(st->message, sizeof(st->message),
+                 "The ERP sync engine is starting.");
+        break;
+    case ERPS_STATE_RUNNING:
+        erps_strlcpy(st->message_id, "SR_ERPSYNC_RUNNING",
+                     sizeof(st->message_id));
+        if (st->next_iteration_ms > 0) {
+            erps_time_format(st->next_iteration_ms, next);
+            snprintf(st->message, sizeof(st->message),
+                     "The ERP sync engine is running every %s; next iteration "
+                     "at %s.", iv, next);
+        } else {
+            snprintf(st->message, sizeof(st->message),
+                     "The ERP sync engine is running every %s.", iv);
+        }
+        break;
+    case ERPS_STATE_STOPPING:
+        erps_strlcpy(st->message_id, "SR_ERPSYNC_STOPPING",
+                     sizeof(st->message_id));
+        snprintf(st->message, sizeof(st->message),
+                 "The ERP sync engine is stopping after the running "
+                 "iteration.");
+        break;
+    case ERPS_STATE_FAILED:
+        erps_strlcpy(st->message_id, "SR_ERPSYNC_FAILED",
+                     sizeof(st->message_id));
+        snprintf(st->message, sizeof(st->message),
+                 "The ERP sync engine has failed: %s", st->last.detail);
+        break;
+    }
+}
+
+static void add_time_or_null(cJSON *obj, const char *name, int64_t ms) {
+    char ts[ERPS_TIME_LEN];
+    if (ms <= 0) {
+        cJSON_AddNullToObject(obj, name);
+        return;
+    }
+    erps_time_format(ms, ts);
+    cJSON_AddStringToObject(obj, name, ts);
+}
+
+/* The rights of the engine's owner; the shim replaces them with the caller's. */
+static void add_owner_rights(cJSON *root) {
+    static const char *const fields[][2] = {{"IsRunning", "System.Boolean"},
+                                            {"StatusMessage", "System.String"},
+                                            {"Interval", "System.TimeSpan"}};
+    char tmask[64], fmask[64];
+    erps_table_right_name(ERPS_TR_SELECT | ERPS_TR_UPDATE | ERPS_TR_INSERT |
+                              ERPS_TR_DELETE | ERPS_TR_FILTERING,
+                          tmask, sizeof(tmask));
+    erps_field_right_name(ERPS_FR_READ | ERPS_FR_WRITE | ERPS_FR_UPDATE, fmask,
+                          sizeof(fmask));
+    cJSON *tr = cJSON_AddObjectToObject(root, "TableRight");
+    cJSON_AddStringToObject(tr, "Mask", tmask);
+    cJSON_AddStringToObject(tr, "Reason", "");
+    cJSON *fp = cJSON_AddObjectToObject(root, "FieldProperties");
+    for (size_t i = 0; i < 3; i++) {
+        cJSON *f = cJSON_AddObjectToObject(fp, fields[i][0]);
+        cJSON *fr = cJSON_AddObjectToObject(f, "FieldRight");
+        cJSON_AddStringToObject(fr, "Mask", fmask);
+        cJSON_AddStringToObject(fr, "Reason", "");
+        cJSON_AddStringToObject(f, "FieldType", fields[i][1]);
+        cJSON_AddNumberToObject(f, "FieldLength", 0);
+    }
+}
+
+int erps_status_encode(const erps_status_t *st, erps_msg_t *out, char *errstr,
+                       size_t errstr_size) {
+    char iv[ERPS_TIMESPAN_LEN], seq[24];
+    memset(out, 0, sizeof(*out));
+    snprintf(seq, sizeof(seq), "%" PRId64, st->sequence);
+    if (erps_ce_encode(&st->ce, ERPS_TYPE_STATUS, out) ||
+        erps_msg_add_header(out, "ce_sequence", seq) ||
+        (st->correlation_id[0] &&
+         erps_msg_add_header(out, "ce_correlationid", st->correlation_id))) {
+        snprintf(errstr, errstr_size, "status headers too large");
+        return -1;
+    }
+    cJSON *root = cJSON_CreateObject();
+    if (!root)
+        return erps_json_finish(NULL, out, errstr, errstr_size);
+    erps_timespan_format(st->interval_s, iv);
+    cJSON_AddBoolToObject(root, "IsRunning", st->is_running);
+    cJSON_AddStringToObject(root, "StatusMessage", st->message);
+    cJSON_AddStringToObject(root, "Interval", iv);
+    add_owner_rights(root);
+    cJSON_AddStringToObject(root, "EngineId", st->ce.subject);
+    cJSON_AddStringToObject(root, "State", erps_state_name(st->state));
+    cJSON_AddNumberToObject(root, "IntervalSeconds", (double)st->interval_s);
+    cJSON_AddNumberToObject(root, "Generation", (double)st->generation);
+    add_time_or_null(root, "NextIterationAt", st->next_iteration_ms);
+    cJSON_AddNumberToObject(root, "ConsecutiveFailures", (double)st->failures);
+    if (st->last.number > 0) {
+        cJSON *li = cJSON_AddObjectToObject(root, "LastIteration");
+        cJSON_AddNumberToObject(li, "Number", (double)st->last.number);
+        add_time_or_null(li, "StartedAt", st->last.start_ms);
+        add_time_or_null(li, "EndedAt", st->last.end_ms);
+        cJSON_AddStringToObject(li, "Outcome", st->last.outcome);
+        cJSON_AddNumberToObject(li, "ExitCode", st->last.exit_code);
+        cJSON_AddNumberToObject(li, "Signal", st->last.signal);
+        cJSON_AddStringToObject(li, "Detail", st->last.detail);
+    } else {
+        cJSON_AddNullToObject(root, "LastIteration");
+    }
+    cJSON_AddStringToObject(root, "StatusResourceId", st->message_id);
+    return erps_json_finish(root, out, errstr, errstr_size);
+}
+
+/* Typed getters that name the field in the error. */
+static int get_bool(const cJSON *o, const char *name, bool *v, char *errstr,
+                    size_t n) {
+    const cJSON *it = cJSON_GetObjectItem(o, name);
+    if (!cJSON_IsBool(it)) {
+        snprintf(errstr, n, "\"%s\" is missing or not a boolean", name);
+        return -1;
+    }
+    *v = cJSON_IsTrue(it);
+    return 0;
+}
+
+static int get_int(const cJSON *o, const char *name, int64_t *v, char *errstr,
+                   size_t n) {
+    const cJSON *it = cJSON_GetObjectItem(o, name);
+    if (!cJSON_IsNumber(it) || it->valuedouble < -9.0e15 ||
+        it->valuedouble > 9.0e15 ||
+        it->valuedouble != (double)(int64_t)it->valuedouble) {
+        snprintf(errstr, n, "\"%s\" is missing or not an integer", name);
+        return -1;
+    }
+    *v = (int64_t)it->valuedouble;
+    return 0;
+}
+
+static int get_str(const cJSON *o, const char *name, char *out, size_t size,
+                   char *errstr, size_t n) {
+    const cJSON *it = cJSON_GetObjectItem(o, name);
+    if (!cJSON_IsString(it) || strlen(it->valuestring) >= size) {
+        snprintf(errstr, n, "\"%s\" is missing, not a string or too long",
+                 name);
+        return -1;
+    }
+    memcpy(out, it->valuestring, strlen(it->valuestring) + 1);
+    return 0;
+}
+
+static int get_time(const cJSON *o, const char *name, int64_t *ms,
+                    char *errstr, size_t n) {
+    const cJSON *it = cJSON_GetObjectItem(o, name);
+    if (cJSON_IsNull(it) || !it) {
+        *ms = 0;
+        return 0;
+    }
+    if (!cJSON_IsString(it) || erps_time_parse(it->valuestring, ms)) {
+        snprintf(errstr, n, "\"%s\" is not an RFC 3339 time", name);
+        return -1;
+    }
+    return 0;
+}
+
+int erps_status_decode(const erps_msg_t *in, erps_status_t *st, char *errstr,
+                       size_t errstr_size) {
+    char type[128], buf[64];
+    cJSON *root = NULL;
+    int ret = -1;
+    int64_t v;
+
+    memset(st, 0, sizeof(*st));
+    if (erps_ce_decode(in, &st->ce, type, sizeof(type), errstr, errstr_size))
+        goto out;
+    if (strcmp(type, ERPS_TYPE_STATUS) != 0) {
+        snprintf(errstr, errstr_size, "not a status event: \"%s\"", type);
+        goto out;
+    }
+    if (erps_msg_header_str(in, "ce_sequence", buf, sizeof(buf), 1, errstr,
+                            errstr_size) ||
+        erps_msg_header_str(in, "ce_correlationid", st->correlation_id,
+                            sizeof(st->correlation_id), 0, errstr,
+                            errstr_size))
+        goto out;
+    if (sscanf(buf, "%" SCNd64, &st->sequence) != 1 || st->sequence < 0) {
+        snprintf(errstr, errstr_size, "ce_sequence is not a number");
+        goto out;
+    }
+    if (!(root = erps_json_parse_value(in, errstr, errstr_size)))
+        goto out;
+    if (get_bool(root, "IsRunning", &st->is_running, errstr, errstr_size) ||
+        get_str(root, "StatusMessage", st->message, sizeof(st->message), errstr,
+                errstr_size) ||
+        get_str(root, "State", buf, sizeof(buf), errstr, errstr_size))
+        goto out;
+    if (erps_state_parse(buf, &st->state)) {
+        snprintf(errstr, errstr_size, "unknown State \"%s\"", buf);
+        goto out;
+    }
+    if (get_int(root, "IntervalSeconds", &st->interval_s, errstr,
+                errstr_size) ||
+        get_int(root, "Generation", &st->generation, errstr, errstr_size) ||
+        get_int(root, "ConsecutiveFailures", &st->failures, errstr,
+                errstr_size) ||
+        get_time(root, "NextIterationAt", &st->next_iteration_ms, errstr,
+                 errstr_size) ||
+        get_str(root, "StatusResourceId", st->message_id,
+                sizeof(st->message_id), errstr, errstr_size))
+        goto out;
+    const cJSON *li = cJSON_GetObjectItem(root, "LastIteration");
+    if (cJSON_IsObject(li)) {
+        if (get_int(li, "Number", &st->last.number, errstr, errstr_size) ||
+            get_time(li, "StartedAt", &st->last.start_ms, errstr,
+                     errstr_size) ||
+            get_time(li, "EndedAt", &st->last.end_ms, errstr, errstr_size) ||
+            get_str(li, "Outcome", st->last.outcome, sizeof(st->last.outcome),
+                    errstr, errstr_size) ||
+            get_int(li, "ExitCode", &v, errstr, errstr_size))
+            goto out;
+        st->last.exit_code = (int)v;
+        if (get_int(li, "Signal", &v, errstr, errstr_size) ||
+            get_str(li, "Detail", st->last.detail, sizeof(st->last.detail),
+                    errstr, errstr_size))
+            goto out;
+        st->last.signal = (int)v;
+    }
+    ret = 0;
+out:
+    cJSON_Delete(root);
+    return ret;
+}

@@ -1,0 +1,190 @@
+/*
+ * timespan.c - intervals as the WebAPI writes them (.NET TimeSpan text and
+ * xs:duration) and reads them (also ISO 8601 durations such as PT15M).
+ */
+#include "erpsync/proto.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_SECONDS (INT64_C(10675199) * 86400) /* TimeSpan.MaxValue days */
+
+void erps_timespan_format(int64_t s, char out[ERPS_TIMESPAN_LEN]) {
+    const char *sign = "";
+    if (s < 0) {
+        sign = "-";
+        s = -s;
+    }
+    int64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+    if (d > 0)
+        snprintf(out, ERPS_TIMESPAN_LEN, "%s%" PRId64 ".%02" PRId64 ":%02" PRId64
+                 ":%02" PRId64, sign, d, h, m, sec);
+    else
+        snprintf(out, ERPS_TIMESPAN_LEN, "%s%02" PRId64 ":%02" PRId64
+                 ":%02" PRId64, sign, h, m, sec);
+}
+
+void erps_duration_format(int64_t s, char out[ERPS_TIMESPAN_LEN]) {
+    char *p = out, *end = out + ERPS_TIMESPAN_LEN;
+    if (s < 0) {
+        *p++ = '-';
+        s = -s;
+    }
+    int64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+    p += snprintf(p, (size_t)(end - p), "P");
+    if (d)
+        p += snprintf(p, (size_t)(end - p), "%" PRId64 "D", d);
+    if (h || m || sec || !d) {
+        p += snprintf(p, (size_t)(end - p), "T");
+        if (h)
+            p += snprintf(p, (size_t)(end - p), "%" PRId64 "H", h);
+        if (m)
+            p += snprintf(p, (size_t)(end - p), "%" PRId64 "M", m);
+        if (sec || (!h && !m))
+            snprintf(p, (size_t)(end - p), "%" PRId64 "S", sec);
+    }
+}
+
+/* Reads a run of digits as a bounded non-negative number. */
+static int read_num(const char **p, int64_t *v, int *ndigits) {
+    int64_t n = 0;
+    int k = 0;
+    while (isdigit((unsigned char)**p)) {
+        if (n > MAX_SECONDS)
+            return -1;
+        n = n * 10 + (**p - '0');
+        (*p)++;
+        k++;
+    }
+    if (k == 0)
+        return -1;
+    *v = n;
+    if (ndigits)
+        *ndigits = k;
+    return 0;
+}
+
+static int parse_iso(const char *s, int64_t *seconds, char *errstr,
+                     size_t errstr_size) {
+    const char *p = s + 1; /* after 'P' */
+    int64_t total = 0, v;
+    int in_time = 0, any = 0;
+    /* Units in the order ISO 8601 requires them, each at most once. */
+    const char *date_units = "WD", *time_units = "HMS";
+    const char *next_unit = date_units;
+
+    while (*p) {
+        if (*p == 'T' || *p == 't') {
+            if (in_time)
+                goto bad;
+            in_time = 1;
+            next_unit = time_units;
+            p++;
+            if (!*p)
+                goto bad;
+            continue;
+        }
+        if (read_num(&p, &v, NULL))
+            goto bad;
+        if (*p == '.' || *p == ',') {
+            snprintf(errstr, errstr_size,
+                     "interval \"%s\": fractions are not supported", s);
+            return -1;
+        }
+        char u = (char)toupper((unsigned char)*p);
+        const char *pos = u ? strchr(next_unit, u) : NULL;
+        if (!pos)
+            goto bad;
+        next_unit = pos + 1;
+        int64_t mult = u == 'W'   ? 604800
+                       : u == 'D' ? 86400
+                       : u == 'H' ? 3600
+                       : u == 'M' ? 60
+                                  : 1;
+        if (v > MAX_SECONDS / mult || total > MAX_SECONDS - v * mult)
+            goto range;
+        total += v * mult;
+        any = 1;
+        p++;
+    }
+    if (!any)
+        goto bad;
+    *seconds = total;
+    return 0;
+bad:
+    snprintf(errstr, errstr_size,
+             "interval \"%s\" is not an ISO 8601 duration (e.g. PT15M)", s);
+    return -1;
+range:
+    snprintf(errstr, errstr_size, "interval \"%s\" is too large", s);
+    return -1;
+}
+
+int erps_timespan_parse(const char *s, int64_t *seconds, char *errstr,
+                        size_t errstr_size) {
+    const char *p = s;
+    int64_t d = 0, h, m, sec = 0;
+    int nd, neg = 0;
+
+    if (*p == '-') {
+        neg = 1;
+        p++;
+    }
+    if (*p == 'P' || *p == 'p') {
+        if (parse_iso(p, seconds, errstr, errstr_size))
+            return -1;
+        if (neg)
+            *seconds = -*seconds;
+        return 0;
+    }
+    /* [d.]hh:mm[:ss]; .NET also takes a bare day count ("1"), as do we. */
+    if (read_num(&p, &h, &nd))
+        goto bad;
+    if (*p == '.') {
+        d = h;
+        p++;
+        if (read_num(&p, &h, &nd))
+            goto bad;
+    } else if (*p == '\0') {
+        d = h;
+        h = 0;
+        goto done;
+    }
+    if (*p++ != ':' || read_num(&p, &m, &nd) || nd > 2)
+        goto bad;
+    if (*p == ':') {
+        p++;
+        if (read_num(&p, &sec, &nd) || nd > 2)
+            goto bad;
+        if (*p == '.') {
+            snprintf(errstr, errstr_size,
+                     "interval \"%s\": fractions of seconds are not supported",
+                     s);
+            return -1;
+        }
+    }
+    if (*p != '\0')
+        goto bad;
+    if (h > 23 || m > 59 || sec > 59) {
+        snprintf(errstr, errstr_size,
+                 "interval \"%s\": hours must be 0-23, minutes and seconds "
+                 "0-59", s);
+        return -1;
+    }
+done:
+    if (d > MAX_SECONDS / 86400) {
+        snprintf(errstr, errstr_size, "interval \"%s\" is too large", s);
+        return -1;
+    }
+    *seconds = d * 86400 + h * 3600 + m * 60 + sec;
+    if (neg)
+        *seconds = -*seconds;
+    return 0;
+bad:
+    snprintf(errstr, errstr_size,
+             "interval \"%s\" is not a TimeSpan (hh:mm:ss or d.hh:mm:ss) nor "
+             "an ISO 8601 duration (PT15M)", s);
+    return -1;
+}
