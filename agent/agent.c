@@ -437,8 +437,12 @@ static rd_kafka_t *make_client(const erps_agent_conf_t *conf,
                                char *errstr, size_t errstr_size) {
     char id[256], tid[300];
     snprintf(id, sizeof(id), "erpsync-agent-%s", conf->engine_id);
+    /* Latency over batching: one command is a handful of small records. */
+    static const char *const ptuning[] = {"linger.ms", "0", NULL};
+    static const char *const ctuning[] = {"fetch.wait.max.ms", "10", NULL};
+    const char *const *tuning = type == RD_KAFKA_PRODUCER ? ptuning : ctuning;
     rd_kafka_conf_t *kc =
-        erps_kafka_conf(conf->bootstrap, id, kp, errstr, errstr_size);
+        erps_kafka_conf(conf->bootstrap, id, tuning, kp, errstr, errstr_size);
     if (!kc)
         return NULL;
     char tmo[32];
@@ -447,7 +451,10 @@ static rd_kafka_t *make_client(const erps_agent_conf_t *conf,
     if (type == RD_KAFKA_PRODUCER) {
         /* One transactional id per engine: a new agent fences the old. */
         snprintf(tid, sizeof(tid), "erpsync-agent-%s", conf->engine_id);
+        /* Status and audit land in the engine's partition, as commands do. */
         bad = erps_kafka_set(kc, "transactional.id", tid, errstr, errstr_size) ||
+              erps_kafka_set(kc, "partitioner", "murmur2_random", errstr,
+                             errstr_size) ||
               erps_kafka_set(kc, "transaction.timeout.ms", tmo, errstr,
                              errstr_size);
     } else {

@@ -26,6 +26,7 @@ static void log_error_cb(rd_kafka_t *rk, int err, const char *reason,
 }
 
 rd_kafka_conf_t *erps_kafka_conf(const char *bootstrap, const char *client_id,
+                                 const char *const *defaults,
                                  const erps_kprops_t *kp, char *errstr,
                                  size_t errstr_size) {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -33,6 +34,10 @@ rd_kafka_conf_t *erps_kafka_conf(const char *bootstrap, const char *client_id,
                        errstr_size) ||
         erps_kafka_set(conf, "client.id", client_id, errstr, errstr_size))
         goto fail;
+    for (int i = 0; defaults && defaults[i]; i += 2)
+        if (erps_kafka_set(conf, defaults[i], defaults[i + 1], errstr,
+                           errstr_size))
+            goto fail;
     for (int i = 0; kp && i < kp->cnt; i++)
         if (erps_kafka_set(conf, kp->name[i], kp->value[i], errstr,
                            errstr_size))

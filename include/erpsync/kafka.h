@@ -20,12 +20,16 @@ typedef struct erps_topics {
 } erps_topics_t;
 
 /**
- * New librdkafka config: bootstrap.servers and client.id, then every
- * pass-through property (which may override ours), and an error_cb that logs.
+ * New librdkafka config: bootstrap.servers, client.id and our tuning
+ * defaults (NULL-terminated name, value pairs, may be NULL), then every
+ * pass-through property, which wins over all of them, and an error_cb that
+ * logs. Settings erpsync's correctness depends on are set by the caller
+ * afterwards, so no pass-through can break them.
  * @returns the conf, or NULL with errstr naming the bad property.
  * The caller owns the conf until it hands it to rd_kafka_new().
  */
 rd_kafka_conf_t *erps_kafka_conf(const char *bootstrap, const char *client_id,
+                                 const char *const *defaults,
                                  const erps_kprops_t *kp, char *errstr,
                                  size_t errstr_size);
 

@@ -1,0 +1,42 @@
+/*
+ * shim.h - erpsync-shim: the HTTP front door (libmicrohttpd). Each REST call
+ * becomes a command on Kafka; the request is suspended (no thread held) until
+ * the status it caused arrives, its deadline passes, or Kafka refuses it.
+ */
+#ifndef ERPSYNC_SHIM_H
+#define ERPSYNC_SHIM_H
+
+#include <stdint.h>
+
+#include "erpsync/config.h"
+#include "erpsync/kafka.h"
+
+typedef struct erps_shim_conf {
+    char listen_addr[64];
+    int64_t port;
+    char bootstrap[1024];
+    erps_topics_t topics;
+    char users_file[1024];
+    char source[ERPS_SOURCE_MAX + 1];
+    int64_t request_timeout_ms;
+    int64_t deadline_margin_ms;
+    int64_t body_max;
+    int64_t threads;
+    int64_t conn_limit;
+    int64_t conn_timeout_s;
+    int64_t interval_min_s;
+    int64_t interval_max_s;
+    char log_level[16];
+} erps_shim_conf_t;
+
+extern const erps_cfg_opt_t erps_shim_conf_table[];
+
+typedef struct erps_shim erps_shim_t;
+
+erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
+                             const erps_kprops_t *kp, char *errstr,
+                             size_t errstr_size);
+/** Answers every waiting request (503), then stops the HTTP daemon. */
+void erps_shim_stop(erps_shim_t *shim);
+
+#endif
