@@ -75,22 +75,22 @@ erps_users_t *erps_users_load(const char *path, char *errstr,
         line[strcspn(line, "\r\n")] = '\0';
         if (line[0] == '\0' || line[0] == '#')
             continue;
-        char *f[5], *save = NULL;
+        /* Exactly five fields; strtok would merge empty ones. */
+        char *f[5];
         int n = 0;
-        /* strtok_r would merge empty fields; split by hand. */
-        char *p = line;
-        while (n < 5) {
-            f[n++] = p;
-            char *c = strchr(p, ':');
-            if (!c)
-                break;
-            *c = '\0';
-            p = c + 1;
+        for (char *p = line; *p; p++)
+            n += *p == ':';
+        if (n == 4) {
+            f[0] = line;
+            for (int i = 1; i < 5; i++) {
+                f[i] = strchr(f[i - 1], ':');
+                *f[i]++ = '\0';
+            }
+            n = 5;
         }
-        (void)save;
         user_t nu;
         memset(&nu, 0, sizeof(nu));
-        if (n != 5 || strchr(f[4], ':') || !f[0][0] || !f[1][0] ||
+        if (n != 5 || !f[0][0] || !f[1][0] ||
             strlen(f[0]) > ERPS_PRINCIPAL_MAX || strlen(f[1]) >= sizeof(nu.hash) ||
             strlen(f[2]) >= sizeof(nu.p.tenant) || !erps_engine_id_valid(f[3]) ||
             parse_role(f[4], &nu.p.role)) {

@@ -125,7 +125,7 @@ range:
 int erps_timespan_parse(const char *s, int64_t *seconds, char *errstr,
                         size_t errstr_size) {
     const char *p = s;
-    int64_t d = 0, h, m, sec = 0;
+    int64_t d = 0, h, m = 0, sec = 0;
     int nd, neg = 0;
 
     if (*p == '-') {

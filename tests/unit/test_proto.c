@@ -1,0 +1,411 @@
+/* test_proto.c - the codec against the examples in proto/examples, and every
+ * way a decoder must refuse a message. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "erpsync/proto.h"
+
+/* A structured CloudEvent (the example files' form) as a Kafka binary-mode
+ * message: attributes become ce_* headers, data the value, subject the key. */
+typedef struct record {
+    erps_msg_t msg;
+    char names[16][64];
+    char values[16][512];
+    char *value;
+    cJSON *data;
+} record_t;
+
+static cJSON *load_json(const char *name) {
+    char path[1024], *buf;
+    const char *dir = getenv("ERPSYNC_PROTO_DIR");
+    snprintf(path, sizeof(path), "%s/examples/%s", dir ? dir : "../proto", name);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    buf = calloc(1, 65536);
+    size_t n = fread(buf, 1, 65535, fp);
+    fclose(fp);
+    cJSON *j = cJSON_ParseWithLength(buf, n);
+    free(buf);
+    assert_non_null(j);
+    return j;
+}
+
+static void record_from_example(record_t *r, const char *name) {
+    cJSON *ev = load_json(name), *it;
+    memset(r, 0, sizeof(*r));
+    cJSON_ArrayForEach(it, ev) {
+        if (strcmp(it->string, "data") == 0)
+            continue;
+        int i = r->msg.hdr_cnt++;
+        if (strcmp(it->string, "datacontenttype") == 0)
+            snprintf(r->names[i], sizeof(r->names[i]), "content-type");
+        else
+            snprintf(r->names[i], sizeof(r->names[i]), "ce_%s", it->string);
+        snprintf(r->values[i], sizeof(r->values[i]), "%s", it->valuestring);
+        r->msg.hdrs[i].name = r->names[i];
+        r->msg.hdrs[i].value = r->values[i];
+        r->msg.hdrs[i].size = strlen(r->values[i]);
+        if (strcmp(it->string, "subject") == 0) {
+            r->msg.key = r->values[i];
+            r->msg.key_len = strlen(r->values[i]);
+        }
+    }
+    r->data = cJSON_DetachItemFromObject(ev, "data");
+    r->value = cJSON_PrintUnformatted(r->data);
+    r->msg.value = r->value;
+    r->msg.value_len = strlen(r->value);
+    cJSON_Delete(ev);
+}
+
+static void record_free(record_t *r) {
+    free(r->value);
+    cJSON_Delete(r->data);
+}
+
+/* Every header of the example is in the encoding, with the same value. */
+static void assert_same_headers(const erps_msg_t *want, const erps_msg_t *got) {
+    for (int i = 0; i < want->hdr_cnt; i++) {
+        const erps_hdr_t *h = erps_msg_header(got, want->hdrs[i].name);
+        assert_non_null(h);
+        assert_int_equal(h->size, want->hdrs[i].size);
+        assert_memory_equal(h->value, want->hdrs[i].value, h->size);
+    }
+    assert_int_equal(got->hdr_cnt, want->hdr_cnt);
+    assert_int_equal(got->key_len, want->key_len);
+    assert_memory_equal(got->key, want->key, got->key_len);
+}
+
+static void assert_same_value(const record_t *r, const erps_msg_t *got) {
+    cJSON *v = cJSON_ParseWithLength(got->value, got->value_len);
+    assert_non_null(v);
+    assert_true(cJSON_Compare(v, r->data, 1));
+    cJSON_Delete(v);
+}
+
+static void command_examples(void **state) {
+    static const char *const files[] = {"command.change-status.json",
+                                        "command.change-interval.json"};
+    (void)state;
+    for (size_t f = 0; f < 2; f++) {
+        record_t r;
+        erps_command_t cmd;
+        erps_msg_t out;
+        char err[256];
+        record_from_example(&r, files[f]);
+        assert_int_equal(erps_command_decode(&r.msg, &cmd, err, sizeof(err)), 0);
+        assert_string_equal(cmd.ce.subject, "demo");
+        assert_string_equal(cmd.principal, "alice");
+        assert_true(cmd.deadline_ms > cmd.ce.time_ms);
+        assert_int_equal(erps_command_encode(&cmd, &out, err, sizeof(err)), 0);
+        assert_same_headers(&r.msg, &out);
+        assert_same_value(&r, &out);
+        erps_msg_release(&out);
+        record_free(&r);
+    }
+}
+
+static void command_fields(void **state) {
+    record_t r;
+    erps_command_t cmd;
+    char err[256];
+    (void)state;
+    record_from_example(&r, "command.change-status.json");
+    assert_int_equal(erps_command_decode(&r.msg, &cmd, err, sizeof(err)), 0);
+    assert_int_equal(cmd.type, ERPS_CMD_CHANGE_STATUS);
+    assert_true(cmd.run);
+    assert_int_equal(cmd.deadline_ms - cmd.ce.time_ms, 8000);
+    assert_string_equal(cmd.client_addr, "127.0.0.1");
+    record_free(&r);
+    record_from_example(&r, "command.change-interval.json");
+    assert_int_equal(erps_command_decode(&r.msg, &cmd, err, sizeof(err)), 0);
+    assert_int_equal(cmd.type, ERPS_CMD_CHANGE_INTERVAL);
+    assert_int_equal(cmd.interval_s, 1800);
+    record_free(&r);
+}
+
+static void status_examples(void **state) {
+    static const char *const files[] = {"status.running.json",
+                                        "status.stopped.json"};
+    (void)state;
+    for (size_t f = 0; f < 2; f++) {
+        record_t r;
+        erps_status_t st;
+        erps_msg_t out;
+        char err[256];
+        record_from_example(&r, files[f]);
+        assert_int_equal(erps_status_decode(&r.msg, &st, err, sizeof(err)), 0);
+        assert_int_equal(erps_status_encode(&st, &out, err, sizeof(err)), 0);
+        assert_same_headers(&r.msg, &out);
+        assert_same_value(&r, &out);
+        /* The English message is what the engine facts say. */
+        erps_status_t again = st;
+        erps_status_render_message(&again);
+        assert_string_equal(again.message, st.message);
+        assert_string_equal(again.message_id, st.message_id);
+        erps_msg_release(&out);
+        record_free(&r);
+    }
+}
+
+static void status_fields(void **state) {
+    record_t r;
+    erps_status_t st;
+    char err[256];
+    (void)state;
+    record_from_example(&r, "status.running.json");
+    assert_int_equal(erps_status_decode(&r.msg, &st, err, sizeof(err)), 0);
+    assert_int_equal(st.sequence, 3);
+    assert_string_equal(st.correlation_id, "5f0c8a3e-2b1d-4c6e-9a7f-0d1e2f3a4b5c");
+    assert_int_equal(st.state, ERPS_STATE_RUNNING);
+    assert_true(st.is_running);
+    assert_int_equal(st.interval_s, 900);
+    assert_int_equal(st.last.number, 1);
+    assert_string_equal(st.last.outcome, "Succeeded");
+    record_free(&r);
+}
+
+static void audit_example(void **state) {
+    record_t r;
+    erps_audit_t au;
+    erps_msg_t out;
+    char err[256];
+    (void)state;
+    record_from_example(&r, "audit.applied.json");
+    assert_int_equal(erps_audit_decode(&r.msg, &au, err, sizeof(err)), 0);
+    assert_int_equal(au.outcome, ERPS_OUTCOME_APPLIED);
+    assert_int_equal(au.before_state, ERPS_STATE_STOPPED);
+    assert_int_equal(au.after_state, ERPS_STATE_RUNNING);
+    assert_int_equal(erps_audit_encode(&au, &out, err, sizeof(err)), 0);
+    assert_same_headers(&r.msg, &out);
+    assert_same_value(&r, &out);
+    erps_msg_release(&out);
+    record_free(&r);
+}
+
+/* Sets header `name` of r to value (NULL removes it). */
+static void set_header(record_t *r, const char *name, const char *value) {
+    for (int i = 0; i < r->msg.hdr_cnt; i++) {
+        if (strcmp(r->msg.hdrs[i].name, name) != 0)
+            continue;
+        if (!value) {
+            r->msg.hdrs[i] = r->msg.hdrs[--r->msg.hdr_cnt];
+            return;
+        }
+        snprintf(r->values[i], sizeof(r->values[i]), "%s", value);
+        r->msg.hdrs[i].value = r->values[i];
+        r->msg.hdrs[i].size = strlen(value);
+        return;
+    }
+    fail_msg("no header %s", name);
+}
+
+static void expect_command_error(record_t *r, const char *fragment) {
+    erps_command_t cmd;
+    char err[256] = "";
+    assert_int_equal(erps_command_decode(&r->msg, &cmd, err, sizeof(err)), -1);
+    if (!strstr(err, fragment))
+        fail_msg("error \"%s\" does not mention \"%s\"", err, fragment);
+}
+
+static void command_rejects(void **state) {
+    static const struct {
+        const char *header, *value, *fragment;
+    } cases[] = {
+        {"ce_specversion", "0.3", "ce_specversion"},
+        {"ce_specversion", NULL, "missing header ce_specversion"},
+        {"ce_id", "abc", "ce_id is not a UUID"},
+        {"ce_id", NULL, "missing header ce_id"},
+        {"ce_type", "com.example.Other", "unknown command type"},
+        {"ce_subject", "other", "key does not match"},
+        {"ce_subject", "bad engine!", "not a valid engine id"},
+        {"ce_time", "yesterday", "ce_time"},
+        {"ce_deadline", "soon", "ce_deadline"},
+        {"ce_deadline", NULL, "missing header ce_deadline"},
+        {"ce_principal", "", "ce_principal is empty"},
+        {"ce_principal", NULL, "missing header ce_principal"},
+        {"ce_source", "", "ce_source is empty"},
+        {"content-type", "application/xml", "content-type"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        record_t r;
+        record_from_example(&r, "command.change-status.json");
+        set_header(&r, cases[i].header, cases[i].value);
+        expect_command_error(&r, cases[i].fragment);
+        record_free(&r);
+    }
+}
+
+static void command_rejects_values(void **state) {
+    static const struct {
+        const char *value, *fragment;
+    } cases[] = {
+        {"", "empty value"},
+        {"{\"Run\": tru", "not valid JSON"},
+        {"[true]", "not a JSON object"},
+        {"{}", "\"Run\" is missing"},
+        {"{\"Run\": \"true\"}", "\"Run\" is not a boolean"},
+        {"{\"Run\": 1}", "\"Run\" is not a boolean"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        record_t r;
+        record_from_example(&r, "command.change-status.json");
+        r.msg.value = cases[i].value;
+        r.msg.value_len = strlen(cases[i].value);
+        expect_command_error(&r, cases[i].fragment);
+        record_free(&r);
+    }
+    /* Property names match case-insensitively, as in the WebAPI. */
+    record_t r;
+    erps_command_t cmd;
+    char err[256];
+    record_from_example(&r, "command.change-status.json");
+    r.msg.value = "{\"rUN\": false}";
+    r.msg.value_len = strlen(r.msg.value);
+    assert_int_equal(erps_command_decode(&r.msg, &cmd, err, sizeof(err)), 0);
+    assert_false(cmd.run);
+
+    /* Oversized values are refused before parsing. */
+    size_t big = 70 * 1024;
+    char *v = malloc(big);
+    memset(v, ' ', big);
+    v[0] = '{';
+    v[big - 1] = '}';
+    r.msg.value = v;
+    r.msg.value_len = big;
+    expect_command_error(&r, "larger than");
+    free(v);
+
+    /* A header with a NUL byte inside is refused, not truncated. */
+    r.msg.value = "{\"Run\": true}";
+    r.msg.value_len = strlen(r.msg.value);
+    for (int i = 0; i < r.msg.hdr_cnt; i++)
+        if (strcmp(r.msg.hdrs[i].name, "ce_principal") == 0)
+            r.msg.hdrs[i].size = strlen("alice") + 1;
+    expect_command_error(&r, "NUL");
+    record_free(&r);
+
+    record_from_example(&r, "command.change-interval.json");
+    r.msg.value = "{\"Interval\": \"00:00:00\"}";
+    r.msg.value_len = strlen(r.msg.value);
+    expect_command_error(&r, "must be positive");
+    r.msg.value = "{\"Interval\": \"soon\"}";
+    r.msg.value_len = strlen(r.msg.value);
+    expect_command_error(&r, "not a TimeSpan");
+    record_free(&r);
+}
+
+static void status_rejects(void **state) {
+    record_t r;
+    erps_status_t st;
+    char err[256];
+    (void)state;
+    record_from_example(&r, "status.running.json");
+    set_header(&r, "ce_sequence", "x");
+    assert_int_equal(erps_status_decode(&r.msg, &st, err, sizeof(err)), -1);
+    set_header(&r, "ce_sequence", "4");
+    set_header(&r, "ce_type", ERPS_TYPE_AUDIT);
+    assert_int_equal(erps_status_decode(&r.msg, &st, err, sizeof(err)), -1);
+    set_header(&r, "ce_type", ERPS_TYPE_STATUS);
+    r.msg.value = "{\"IsRunning\": true}";
+    r.msg.value_len = strlen(r.msg.value);
+    assert_int_equal(erps_status_decode(&r.msg, &st, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "StatusMessage"));
+    record_free(&r);
+}
+
+static void timespans(void **state) {
+    static const struct {
+        const char *in;
+        int64_t secs;
+    } ok[] = {{"00:15:00", 900},     {"1.00:00:00", 86400}, {"7.00:00:00", 604800},
+              {"23:59:59", 86399},   {"00:01", 60},         {"2", 172800},
+              {"PT15M", 900},        {"PT1H30M", 5400},     {"P1D", 86400},
+              {"P1DT2H", 93600},     {"pt45s", 45},         {"P1W", 604800},
+              {"-00:00:10", -10}};
+    static const char *const bad[] = {"", "00:60:00", "24:00:00",
+                                      "00:15:00.5", "P", "PT", "PT1.5M",
+                                      "PT1M1H", "P1H", "abc", "1.2.3:00:00",
+                                      "PT99999999999999999999S"};
+    char out[ERPS_TIMESPAN_LEN], err[256];
+    int64_t s;
+    (void)state;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        if (erps_timespan_parse(ok[i].in, &s, err, sizeof(err)))
+            fail_msg("%s: %s", ok[i].in, err);
+        assert_int_equal(s, ok[i].secs);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (erps_timespan_parse(bad[i], &s, err, sizeof(err)) == 0)
+            fail_msg("\"%s\" parsed as %lld", bad[i], (long long)s);
+    }
+    erps_timespan_format(900, out);
+    assert_string_equal(out, "00:15:00");
+    erps_timespan_format(93784, out);
+    assert_string_equal(out, "1.02:03:04");
+    erps_duration_format(900, out);
+    assert_string_equal(out, "PT15M");
+    erps_duration_format(93784, out);
+    assert_string_equal(out, "P1DT2H3M4S");
+    erps_duration_format(0, out);
+    assert_string_equal(out, "PT0S");
+    erps_duration_format(86400, out);
+    assert_string_equal(out, "P1D");
+}
+
+static void rights(void **state) {
+    char out[96];
+    (void)state;
+    erps_table_right_name(0, out, sizeof(out));
+    assert_string_equal(out, "None");
+    erps_table_right_name(ERPS_TR_SELECT | ERPS_TR_UPDATE | ERPS_TR_INSERT |
+                              ERPS_TR_DELETE | ERPS_TR_FILTERING, out, sizeof(out));
+    assert_string_equal(out, "FULL");
+    erps_table_right_name(ERPS_TR_SELECT | ERPS_TR_FILTERING, out, sizeof(out));
+    assert_string_equal(out, "RF");
+    erps_table_right_name(ERPS_TR_DELETE | ERPS_TR_RESTRICTED_UPDATE, out,
+                          sizeof(out));
+    assert_string_equal(out, "Delete, RestrictedUpdate");
+    erps_field_right_name(ERPS_FR_READ, out, sizeof(out));
+    assert_string_equal(out, "Read");
+    erps_field_right_name(ERPS_FR_READ | ERPS_FR_WRITE | ERPS_FR_UPDATE, out,
+                          sizeof(out));
+    assert_string_equal(out, "FULL");
+    erps_field_right_name(ERPS_FR_READ | ERPS_FR_UIHINT_READONLY, out, sizeof(out));
+    assert_string_equal(out, "Read, UIHintReadOnly");
+}
+
+static void engine_ids(void **state) {
+    char long_id[200];
+    (void)state;
+    assert_true(erps_engine_id_valid("demo"));
+    assert_true(erps_engine_id_valid("erp-1.prod_A"));
+    assert_false(erps_engine_id_valid(""));
+    assert_false(erps_engine_id_valid("a b"));
+    assert_false(erps_engine_id_valid("a/b"));
+    memset(long_id, 'a', 129);
+    long_id[129] = '\0';
+    assert_false(erps_engine_id_valid(long_id));
+    long_id[128] = '\0';
+    assert_true(erps_engine_id_valid(long_id));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(command_examples), cmocka_unit_test(command_fields),
+        cmocka_unit_test(status_examples),  cmocka_unit_test(status_fields),
+        cmocka_unit_test(audit_example),    cmocka_unit_test(command_rejects),
+        cmocka_unit_test(command_rejects_values), cmocka_unit_test(status_rejects),
+        cmocka_unit_test(timespans),        cmocka_unit_test(rights),
+        cmocka_unit_test(engine_ids),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

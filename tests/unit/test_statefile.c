@@ -1,0 +1,155 @@
+/* test_statefile.c - durable agent state: round trip, atomicity, corruption. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "statefile.h"
+
+static char dir[64];
+static char path[128];
+
+static int setup(void **state) {
+    (void)state;
+    strcpy(dir, "/tmp/erpsync-state-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/demo.state.json", dir);
+    return 0;
+}
+
+static int teardown(void **state) {
+    char tmp[160];
+    (void)state;
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    unlink(path);
+    unlink(tmp);
+    rmdir(dir);
+    return 0;
+}
+
+static void missing_file_keeps_defaults(void **state) {
+    erps_agent_state_t *st = calloc(1, sizeof(*st));
+    char err[256];
+    int found = 1;
+    (void)state;
+    st->engine.interval_s = 900;
+    assert_int_equal(erps_state_load(path, st, &found, err, sizeof(err)), 0);
+    assert_int_equal(found, 0);
+    assert_int_equal(st->engine.interval_s, 900);
+    free(st);
+}
+
+static void round_trip(void **state) {
+    erps_agent_state_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+    char err[256], tmp[160];
+    int found;
+    struct stat sb;
+    (void)state;
+    a->engine.desired_run = true;
+    a->engine.interval_s = 1800;
+    a->engine.generation = 7;
+    a->engine.failures = 2;
+    a->engine.last.number = 12;
+    a->engine.last.start_ms = 1795852233123;
+    a->engine.last.end_ms = 1795852234123;
+    a->engine.last.exit_code = 3;
+    strcpy(a->engine.last.outcome, "Failed");
+    strcpy(a->engine.last.detail, "connection refused \"erp\"");
+    a->sequence = 99;
+    erps_state_applied_add(a, "5f0c8a3e-2b1d-4c6e-9a7f-0d1e2f3a4b5c");
+    erps_state_applied_add(a, "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
+
+    assert_int_equal(erps_state_save(path, a, err, sizeof(err)), 0);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    assert_int_equal(stat(tmp, &sb), -1); /* renamed away, nothing left over */
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+
+    assert_int_equal(erps_state_load(path, b, &found, err, sizeof(err)), 0);
+    assert_int_equal(found, 1);
+    assert_true(b->engine.desired_run);
+    assert_int_equal(b->engine.interval_s, 1800);
+    assert_int_equal(b->engine.generation, 7);
+    assert_int_equal(b->engine.failures, 2);
+    assert_int_equal(b->engine.last.number, 12);
+    assert_int_equal(b->engine.last.start_ms, 1795852233123);
+    assert_int_equal(b->engine.last.exit_code, 3);
+    assert_string_equal(b->engine.last.detail, "connection refused \"erp\"");
+    assert_int_equal(b->sequence, 99);
+    assert_true(erps_state_applied_has(b, "5f0c8a3e-2b1d-4c6e-9a7f-0d1e2f3a4b5c"));
+    assert_true(erps_state_applied_has(b, "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"));
+    assert_false(erps_state_applied_has(b, "00000000-0000-4000-8000-000000000000"));
+    free(a);
+    free(b);
+}
+
+static void applied_ring_forgets_the_oldest(void **state) {
+    erps_agent_state_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+    char id[40], err[256];
+    int found;
+    (void)state;
+    a->engine.interval_s = 60;
+    for (int i = 0; i < ERPS_APPLIED_MAX + 10; i++) {
+        snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012d", i);
+        erps_state_applied_add(a, id);
+    }
+    assert_int_equal(a->applied_cnt, ERPS_APPLIED_MAX);
+    assert_false(erps_state_applied_has(a, "00000000-0000-4000-8000-000000000009"));
+    assert_true(erps_state_applied_has(a, "00000000-0000-4000-8000-000000000010"));
+    assert_int_equal(erps_state_save(path, a, err, sizeof(err)), 0);
+    assert_int_equal(erps_state_load(path, b, &found, err, sizeof(err)), 0);
+    assert_int_equal(b->applied_cnt, ERPS_APPLIED_MAX);
+    snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012d", ERPS_APPLIED_MAX + 9);
+    assert_true(erps_state_applied_has(b, id));
+    /* Order survives: the next add evicts the oldest that is left. */
+    erps_state_applied_add(b, "11111111-0000-4000-8000-000000000000");
+    assert_false(erps_state_applied_has(b, "00000000-0000-4000-8000-000000000010"));
+    assert_true(erps_state_applied_has(b, "00000000-0000-4000-8000-000000000011"));
+    free(a);
+    free(b);
+}
+
+static void corrupt_file_is_an_error(void **state) {
+    erps_agent_state_t *st = calloc(1, sizeof(*st));
+    char err[256];
+    int found;
+    (void)state;
+    FILE *fp = fopen(path, "w");
+    fputs("{\"DesiredRun\": tru", fp);
+    fclose(fp);
+    assert_int_equal(erps_state_load(path, st, &found, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "not an erpsync state file"));
+    fp = fopen(path, "w");
+    fputs("{\"IntervalSeconds\": 0}", fp);
+    fclose(fp);
+    assert_int_equal(erps_state_load(path, st, &found, err, sizeof(err)), -1);
+    free(st);
+}
+
+static void unwritable_dir_is_an_error(void **state) {
+    erps_agent_state_t *st = calloc(1, sizeof(*st));
+    char err[256];
+    (void)state;
+    st->engine.interval_s = 60;
+    assert_int_equal(erps_state_save("/nonexistent-dir/x.json", st, err,
+                                     sizeof(err)), -1);
+    assert_non_null(strstr(err, "nonexistent-dir"));
+    free(st);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(missing_file_keeps_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(applied_ring_forgets_the_oldest, setup, teardown),
+        cmocka_unit_test_setup_teardown(corrupt_file_is_an_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(unwritable_dir_is_an_error, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

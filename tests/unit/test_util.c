@@ -1,0 +1,91 @@
+/* test_util.c - clocks, RFC 3339, UUIDs, string helpers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "erpsync/util.h"
+
+static void time_round_trip(void **state) {
+    char buf[ERPS_TIME_LEN];
+    int64_t ms;
+    (void)state;
+    erps_time_format(1795852233123, buf);
+    assert_string_equal(buf, "2026-11-28T07:50:33.123Z");
+    assert_int_equal(erps_time_parse(buf, &ms), 0);
+    assert_int_equal(ms, 1795852233123);
+    erps_time_format(0, buf);
+    assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
+}
+
+static void time_offsets_and_fractions(void **state) {
+    int64_t a, b;
+    (void)state;
+    assert_int_equal(erps_time_parse("2026-11-28T08:00:00+01:00", &a), 0);
+    assert_int_equal(erps_time_parse("2026-11-28T07:00:00Z", &b), 0);
+    assert_int_equal(a, b);
+    assert_int_equal(erps_time_parse("2026-11-28T07:00:00.5Z", &a), 0);
+    assert_int_equal(a - b, 500);
+    assert_int_equal(erps_time_parse("2026-11-28t07:00:00.123456789z", &a), 0);
+    assert_int_equal(a - b, 123);
+    assert_int_equal(erps_time_parse("2024-02-29T00:00:00-00:30", &a), 0);
+}
+
+static void time_rejects(void **state) {
+    int64_t ms;
+    static const char *const bad[] = {
+        "", "2026-11-28", "2026-11-28T07:00:00", "2026-13-01T00:00:00Z",
+        "2026-11-31T00:00:00Z", "2026-11-28T24:00:00Z", "2026-11-28T07:00Z",
+        "2026-11-28T07:00:00.Z", "2026-11-28T07:00:00+0100",
+        "2026-11-28T07:00:00Zjunk", "x026-11-28T07:00:00Z",
+        "2026-11-28T07:00:00.1234567890Z"};
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(erps_time_parse(bad[i], &ms), -1);
+    assert_int_equal(erps_time_parse(NULL, &ms), -1);
+}
+
+static void uuids(void **state) {
+    char a[ERPS_UUID_LEN + 1], b[ERPS_UUID_LEN + 1];
+    (void)state;
+    erps_uuid_new(a);
+    erps_uuid_new(b);
+    assert_int_equal(strlen(a), ERPS_UUID_LEN);
+    assert_true(erps_uuid_valid(a));
+    assert_string_not_equal(a, b);
+    assert_int_equal(a[14], '4'); /* version 4, random */
+    assert_false(erps_uuid_valid("not-a-uuid"));
+    assert_false(erps_uuid_valid("5f0c8a3e-2b1d-4c6e-9a7f-0d1e2f3a4b5"));
+    assert_false(erps_uuid_valid(NULL));
+}
+
+static void strings(void **state) {
+    char small[4];
+    (void)state;
+    assert_int_equal(erps_strlcpy(small, "abcdef", sizeof(small)), 6);
+    assert_string_equal(small, "abc");
+    assert_true(erps_strncaseeq("Run", "rUN", 3));
+    assert_false(erps_strncaseeq("Run", "Ru", 2));
+    assert_false(erps_strncaseeq("Ru", "Run", 3));
+    assert_true(erps_consttime_eq("abc", 3, "abc", 3));
+    assert_false(erps_consttime_eq("abc", 3, "abd", 3));
+    assert_false(erps_consttime_eq("abc", 3, "abcd", 4));
+}
+
+static void clocks(void **state) {
+    (void)state;
+    int64_t m1 = erps_mono_ms(), m2 = erps_mono_ms();
+    assert_true(m2 >= m1);
+    assert_true(erps_now_ms() > 1700000000000);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(time_round_trip), cmocka_unit_test(time_offsets_and_fractions),
+        cmocka_unit_test(time_rejects),    cmocka_unit_test(uuids),
+        cmocka_unit_test(strings),         cmocka_unit_test(clocks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
