@@ -361,8 +361,10 @@ static void dead_letter(erps_agent_t *ag, const rd_kafka_message_t *rkm,
               ": %s", rd_kafka_topic_name(rkm->rkt), rkm->partition,
               rkm->offset, reason);
     batch_add(ag, ag->conf->topics.dlq, &dl);
+    erps_engine_saved_t now;
+    erps_engine_saved(ag->eng, &now);
     audit(ag, ERPS_OUTCOME_DEADLETTERED, NULL, id, reason,
-          erps_engine_state(ag->eng), 0);
+          erps_engine_state(ag->eng), now.interval_s);
 }
 
 static void handle_command(erps_agent_t *ag, const rd_kafka_message_t *rkm) {

@@ -19,6 +19,7 @@
 #include "waiters.h"
 
 #define CODES 600
+#define ERPS_HEADER_COMMAND_ID "X-ErpSync-Command-Id"
 
 struct erps_shim {
     const erps_shim_conf_t *conf;
@@ -268,20 +269,21 @@ static enum MHD_Result start_command(req_t *r) {
     return MHD_YES;
 }
 
+/* Every answer to a change names its command: the key to the status and
+ * audit events on Kafka, and what to quote when asking what happened. */
 static enum MHD_Result finish_command(req_t *r) {
     erps_shim_t *shim = r->shim;
+    const char *hn = ERPS_HEADER_COMMAND_ID;
     r->phase = PH_ANSWERED;
     if (r->w.code != 200)
-        return send_error(shim, r->conn, r->w.code, r->w.detail);
-    if (r->route == ERPS_ROUTE_CHANGE_INTERVAL) {
-        struct MHD_Response *resp =
-            MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-        enum MHD_Result rc = MHD_queue_response(r->conn, 204, resp);
-        MHD_destroy_response(resp);
-        shim->responses[204]++;
-        return rc;
-    }
-    return send_status(shim, r->conn, &r->w.status, r->who.role);
+        return send_body(shim, r->conn, r->w.code,
+                         erps_api_error_json(r->w.code, r->w.detail),
+                         "application/json; charset=utf-8", hn, r->w.id);
+    if (r->route == ERPS_ROUTE_CHANGE_INTERVAL)
+        return send_body(shim, r->conn, 204, strdup(""), "text/plain", hn, r->w.id);
+    return send_body(shim, r->conn, 200,
+                     erps_api_status_json(&r->w.status, r->who.role),
+                     "application/json; charset=utf-8", hn, r->w.id);
 }
 
 /* ---- the first call: everything decided from the headers ---- */

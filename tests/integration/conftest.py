@@ -1,0 +1,257 @@
+"""Fixtures for the end-to-end suite: real processes on loopback.
+
+Each cluster is a devbroker, one agent and one shim, started on free ports in
+a temporary directory and stopped by pid when the test (or module) is done.
+An independent Kafka client (kcat) reads and writes the topics.
+"""
+import base64
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+SRC = pathlib.Path(os.environ.get("ERPSYNC_SOURCE_DIR",
+                                  pathlib.Path(__file__).resolve().parents[2]))
+BUILD = pathlib.Path(os.environ.get("ERPSYNC_BUILD_DIR", SRC / "build"))
+BASE = "/api/v1/Agents/ErpSync/"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rfc3339(dt):
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def json(self):
+        return json.loads(self.body)
+
+
+class Proc:
+    """A child process we started, with its log file; stopped by pid."""
+
+    def __init__(self, name, args, logdir):
+        self.name, self.args = name, args
+        self.log = open(logdir / f"{name}.log", "ab")
+        self.p = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.alive():
+            self.p.send_signal(sig)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.log.close()
+        return self.p.returncode
+
+
+class Cluster:
+    def __init__(self, tmp, engine="demo", request_timeout_ms=4000):
+        self.tmp = tmp
+        self.engine = engine
+        self.request_timeout_ms = request_timeout_ms
+        self.kafka_port = free_port()
+        self.http_port = free_port()
+        self.bootstrap = f"127.0.0.1:{self.kafka_port}"
+        self.user, self.password = "alice", "s3cret-" + uuid.uuid4().hex[:8]
+        self.reader, self.reader_password = "bob", "r3ader-" + uuid.uuid4().hex[:8]
+        self.procs = {}
+        (tmp / "state").mkdir(exist_ok=True)
+
+    # -- processes --
+    def _hash(self, password):
+        out = subprocess.run([str(BUILD / "shim/erpsync-shim"), "--hash-password"],
+                             input=password + "\n", capture_output=True,
+                             text=True, check=True)
+        return out.stdout.strip()
+
+    def start_broker(self):
+        pf = self.tmp / "broker"
+        if pf.exists():
+            pf.unlink()
+        self.procs["devbroker"] = Proc("devbroker", [
+            str(BUILD / "devbroker/erpsync-devbroker"), f"--port={self.kafka_port}",
+            f"--port.file={pf}"], self.tmp)
+        wait_for(lambda: pf.exists(), 10, "devbroker port file")
+
+    def start_agent(self, *extra):
+        self.procs["agent"] = Proc("agent", [
+            str(BUILD / "agent/erpsync-agent"), f"--engine.id={self.engine}",
+            f"--bootstrap.servers={self.bootstrap}",
+            f"--state.dir={self.tmp / 'state'}", "--status.heartbeat.ms=0",
+            *extra], self.tmp)
+
+    def start_shim(self, *extra):
+        users = self.tmp / "users"
+        users.write_text(
+            f"{self.user}:{self._hash(self.password)}:acme:{self.engine}:admin\n"
+            f"{self.reader}:{self._hash(self.reader_password)}:acme:{self.engine}:reader\n")
+        self.procs["shim"] = Proc("shim", [
+            str(BUILD / "shim/erpsync-shim"), f"--bootstrap.servers={self.bootstrap}",
+            f"--users.file={users}", f"--listen.port={self.http_port}",
+            f"--request.timeout.ms={self.request_timeout_ms}",
+            "--command.deadline.margin.ms=1000", *extra], self.tmp)
+        wait_for(lambda: self.get("/readyz").status == 200, 15, "shim /readyz")
+
+    def start(self):
+        self.start_broker()
+        self.start_agent()
+        self.start_shim()
+        # The agent announces itself once it is up: wait for that status.
+        wait_for(lambda: self.statuses(), 15, "first status from the agent")
+        return self
+
+    def stop(self):
+        for name in ("shim", "agent", "devbroker"):
+            if name in self.procs:
+                self.procs[name].stop()
+
+    # -- HTTP --
+    def request(self, method, path, body=None, headers=None, auth=True,
+                user=None, password=None, timeout=30):
+        hdrs = dict(headers or {})
+        if auth:
+            cred = f"{user or self.user}:{password or self.password}".encode()
+            hdrs["Authorization"] = "Basic " + base64.b64encode(cred).decode()
+        data = body.encode() if isinstance(body, str) else body
+        req = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}",
+                                     data=data, method=method, headers=hdrs)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return Response(r.status, r.headers, r.read())
+        except urllib.error.HTTPError as e:
+            return Response(e.code, e.headers, e.read())
+
+    def get(self, path):
+        try:
+            return self.request("GET", path, auth=False, timeout=5)
+        except (urllib.error.URLError, ConnectionError):
+            return Response(0, {}, b"")
+
+    def post(self, call, body=None, content_type="application/json", **kw):
+        headers = {"Content-Type": content_type} if content_type else {}
+        return self.request("POST", BASE + call, body=body, headers=headers, **kw)
+
+    def change(self, run, **kw):
+        return self.post("ChangeEngineStatus", json.dumps({"Run": run}), **kw)
+
+    # -- Kafka, through kcat --
+    def consume(self, topic):
+        out = subprocess.run(
+            ["kcat", "-C", "-b", self.bootstrap, "-t", topic, "-e", "-q", "-J",
+             "-X", "isolation.level=read_committed"],
+            capture_output=True, text=True, timeout=30)
+        records = []
+        for line in out.stdout.splitlines():
+            rec = json.loads(line)
+            h = rec.get("headers") or []
+            rec["hdrs"] = dict(zip(h[0::2], h[1::2]))
+            records.append(rec)
+        return records
+
+    def statuses(self):
+        return self.consume("erpsync.status")
+
+    def audits(self):
+        return self.consume("erpsync.audit")
+
+    def produce_command(self, value, headers, key=None):
+        # murmur2, as Java producers and erpsync-shim partition: the agent
+        # reads only the partition its engine id maps to.
+        args = ["kcat", "-P", "-b", self.bootstrap, "-t", "erpsync.commands",
+                "-X", "partitioner=murmur2_random",
+                "-k", key if key is not None else self.engine]
+        for k, v in headers.items():
+            args += ["-H", f"{k}={v}"]
+        subprocess.run(args, input=value, text=True, check=True, timeout=30)
+
+    def command_headers(self, run_id=None, deadline_in=30, **over):
+        now = datetime.now(timezone.utc)
+        h = {
+            "ce_specversion": "1.0", "ce_id": run_id or str(uuid.uuid4()),
+            "ce_source": "/tests/kcat",
+            "ce_type": "com.erpsync.command.ChangeEngineStatus",
+            "ce_time": rfc3339(now), "ce_subject": self.engine,
+            "content-type": "application/json",
+            "ce_deadline": rfc3339(now + timedelta(seconds=deadline_in)),
+            "ce_principal": "kcat-test",
+        }
+        h.update(over)
+        return h
+
+
+def wait_for(pred, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if pred():
+                return
+        except (OSError, subprocess.SubprocessError, ValueError):
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def structured(rec):
+    """A Kafka binary-mode record as a structured CloudEvent (for the schemas)."""
+    ev = {}
+    for k, v in rec["hdrs"].items():
+        if k.startswith("ce_"):
+            ev[k[3:]] = v
+        elif k == "content-type":
+            ev["datacontenttype"] = v
+    ev["data"] = json.loads(rec["payload"])
+    return ev
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = Cluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        yield c.start()
+    finally:
+        c.stop()
+
+
+@pytest.fixture
+def fresh_cluster(tmp_path):
+    """A cluster of its own, for tests that stop or break parts of it."""
+    c = Cluster(tmp_path, request_timeout_ms=3000)
+    try:
+        yield c.start()
+    finally:
+        c.stop()
+
+
+@pytest.fixture(scope="session")
+def schemas():
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    docs = {}
+    for p in (SRC / "proto/schemas").glob("*.json"):
+        docs[p.name] = json.loads(p.read_text())
+    registry = Registry().with_resources(
+        [(d["$id"], Resource.from_contents(d)) for d in docs.values()])
+    return {name.split(".")[0]: Draft202012Validator(d, registry=registry)
+            for name, d in docs.items() if name != "common.schema.json"}

@@ -1,0 +1,294 @@
+"""End to end: REST call -> Kafka command -> agent -> engine -> status -> REST.
+
+Everything runs as real processes on loopback (devbroker, agent, shim); the
+assertions go through real HTTP and through kcat, a Kafka client of its own.
+"""
+import json
+import signal
+import time
+import uuid
+
+import pytest
+
+from conftest import BASE, structured, wait_for
+
+WEBAPI_FIELDS = {"IsRunning", "StatusMessage", "Interval", "TableRight",
+                 "FieldProperties"}
+
+
+def by_correlation(records, command_id):
+    return [r for r in records if r["hdrs"].get("ce_correlationid") == command_id]
+
+
+# ---- the happy path ----
+
+def test_run_true_answers_running(cluster):
+    r = cluster.change(True)
+    assert r.status == 200, r.body
+    body = r.json()
+    assert set(body) == WEBAPI_FIELDS
+    assert body["IsRunning"] is True
+    assert "running" in body["StatusMessage"]
+    assert body["Interval"] == "00:15:00"
+    assert body["TableRight"] == {"Mask": "FULL", "Reason": ""}
+    assert body["FieldProperties"]["IsRunning"]["FieldType"] == "System.Boolean"
+    assert r.headers["Content-Type"].startswith("application/json")
+
+
+def test_run_false_answers_stopped(cluster):
+    cluster.change(True)
+    r = cluster.change(False)
+    assert r.status == 200, r.body
+    assert r.json()["IsRunning"] is False
+    assert r.json()["StatusMessage"] == "The ERP sync engine is stopped."
+
+
+def test_same_request_twice_answers_both(cluster):
+    assert cluster.change(True).json()["IsRunning"] is True
+    again = cluster.change(True)  # no change: still answered, not a 504
+    assert again.status == 200 and again.json()["IsRunning"] is True
+
+
+def test_property_names_are_case_insensitive(cluster):
+    r = cluster.post("ChangeEngineStatus", '{"rUN": false}',
+                     content_type="text/json; charset=utf-8")
+    assert r.status == 200, r.body
+    assert r.json()["IsRunning"] is False
+
+
+def test_status_event_is_correlated_keyed_and_valid(cluster, schemas):
+    r = cluster.change(True)
+    assert r.status == 200
+    cid = r.headers["X-ErpSync-Command-Id"]
+    statuses = cluster.statuses()
+    mine = by_correlation(statuses, cid)
+    # Starting, then Running: each transition is its own event.
+    assert [json.loads(m["payload"])["State"] for m in mine][-1] == "Running"
+    for rec in statuses:
+        assert rec["key"] == cluster.engine
+        assert rec["hdrs"]["ce_subject"] == cluster.engine
+        assert rec["hdrs"]["content-type"] == "application/json"
+        schemas["status"].validate(structured(rec))
+    # ce_sequence has no gaps and no repeats.
+    seqs = sorted(int(r["hdrs"]["ce_sequence"]) for r in statuses)
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    # All of one engine's events are in one partition, in order.
+    assert len({r["partition"] for r in statuses}) == 1
+
+
+def test_audit_records_who_changed_what(cluster, schemas):
+    cluster.change(False)
+    r = cluster.change(True)
+    cid = r.headers["X-ErpSync-Command-Id"]
+    audits = by_correlation(cluster.audits(), cid)
+    assert len(audits) == 1
+    schemas["audit"].validate(structured(audits[0]))
+    data = json.loads(audits[0]["payload"])
+    assert data["Outcome"] == "Applied"
+    assert data["Principal"] == cluster.user
+    assert data["ClientAddress"] == "127.0.0.1"
+    assert data["Before"]["IsRunning"] is False
+    assert data["After"]["IsRunning"] is True
+    assert data["CommandId"] == cid
+
+
+def test_get_engine_status_reads_the_latest(cluster):
+    cluster.change(True)
+    r = cluster.post("GetEngineStatus", None, content_type=None)
+    assert r.status == 200, r.body
+    assert r.json()["IsRunning"] is True
+    cluster.change(False)
+    assert cluster.post("GetEngineStatus", None, content_type=None).json()[
+        "IsRunning"] is False
+
+
+def test_reader_may_read_but_not_change(cluster):
+    r = cluster.post("GetEngineStatus", None, content_type=None,
+                     user=cluster.reader, password=cluster.reader_password)
+    assert r.status == 200
+    assert r.json()["TableRight"]["Mask"] == "RF"
+    r = cluster.change(True, user=cluster.reader, password=cluster.reader_password)
+    assert r.status == 403
+    assert r.json()["ErrorType"] == "Forbidden"
+
+
+def test_change_interval(cluster):
+    r = cluster.post("ChangeEngineInterval", '{"Interval": "PT30M"}')
+    assert r.status == 204, r.body
+    assert cluster.post("GetEngineStatus", None, content_type=None).json()[
+        "Interval"] == "00:30:00"
+    r = cluster.post("ChangeEngineInterval", '{"Interval": "00:00:10"}')
+    assert r.status == 400
+    assert "between 00:01:00 and 7.00:00:00" in r.json()["ErrorMessage"]
+    cluster.post("ChangeEngineInterval", '{"Interval": "00:15:00"}')
+
+
+# ---- bad input gets a clear error ----
+
+def test_wrong_password_is_401(cluster):
+    r = cluster.change(True, password="wrong")
+    assert r.status == 401
+    assert r.headers["WWW-Authenticate"].startswith("Basic realm=")
+    assert r.json() == {"Error": True, "ErrorType": "Unauthorized",
+                        "ErrorMessage": "wrong user name or password",
+                        "ErrorSource": "erpsync-shim"}
+    assert cluster.change(True, user="mallory").status == 401
+    r = cluster.post("ChangeEngineStatus", '{"Run": true}', auth=False)
+    assert r.status == 401 and "WWW-Authenticate" in r.headers
+
+
+@pytest.mark.parametrize("body,fragment", [
+    ('{"Run": tru', "not valid JSON"),
+    ('{"Run": "yes"}', '"Run" must be a boolean'),
+    ('{"Walk": true}', '"Run" is missing'),
+    ("[]", "JSON object"),
+    ("", "empty"),
+])
+def test_malformed_body_is_400_naming_the_problem(cluster, body, fragment):
+    r = cluster.post("ChangeEngineStatus", body)
+    assert r.status == 400
+    assert r.json()["ErrorType"] == "BadRequest"
+    assert fragment in r.json()["ErrorMessage"]
+
+
+def test_protocol_errors(cluster):
+    r = cluster.post("ChangeEngineStatus", '{"Run": true}', content_type="text/plain")
+    assert r.status == 415 and "text/plain" in r.json()["ErrorMessage"]
+    r = cluster.post("ChangeEngineStatus", '{"Run": true}', content_type=None)
+    assert r.status == 415
+    r = cluster.post("ChangeEngineStatus", '{"Run": true, "x": "' + "a" * 70000 + '"}')
+    assert r.status == 413
+    r = cluster.post("NoSuchCall", "{}")
+    assert r.status == 404 and r.json()["ErrorType"] == "NotFound"
+    r = cluster.request("GET", BASE + "ChangeEngineStatus")
+    assert r.status == 405 and r.headers["Allow"] == "POST"
+    # Still serving after all of that.
+    assert cluster.change(True).status == 200
+
+
+def test_health_ready_metrics(cluster):
+    assert cluster.get("/healthz").status == 200
+    assert cluster.get("/readyz").status == 200
+    m = cluster.get("/metrics")
+    assert m.status == 200
+    text = m.body.decode()
+    assert 'erpsync_shim_http_responses_total{code="200"}' in text
+    assert "erpsync_shim_kafka_up 1" in text
+
+
+def test_secrets_never_reach_kafka_or_logs(cluster):
+    cluster.change(True)
+    cluster.change(True, password="wrong-" + cluster.password)
+    for topic in ("erpsync.commands", "erpsync.status", "erpsync.audit"):
+        for rec in cluster.consume(topic):
+            blob = json.dumps(rec)
+            assert cluster.password not in blob
+    for log in cluster.tmp.glob("*.log"):
+        assert cluster.password not in log.read_text(errors="replace")
+
+
+# ---- commands that are not from the shim ----
+
+def test_poison_command_goes_to_dead_letters(cluster):
+    bad_id = str(uuid.uuid4())
+    cluster.produce_command('{"Run": tru', cluster.command_headers(bad_id))
+    cluster.produce_command("not even json", {"foo": "bar"})
+    wait_for(lambda: len(cluster.consume("erpsync.commands.dlq")) >= 2, 15,
+             "two dead letters")
+    dlq = cluster.consume("erpsync.commands.dlq")
+    errors = [r["hdrs"]["erpsync_error"] for r in dlq]
+    assert "value is not valid JSON" in errors
+    assert any("missing header ce_specversion" in e for e in errors)
+    assert all(r["key"] == cluster.engine for r in dlq)
+    assert dlq[0]["hdrs"]["erpsync_original_topic"] == "erpsync.commands"
+    dead = [a for a in cluster.audits()
+            if json.loads(a["payload"])["Outcome"] == "DeadLettered"]
+    assert any(json.loads(a["payload"])["CommandId"] == bad_id for a in dead)
+    # The agent is unhurt and keeps applying commands.
+    assert cluster.procs["agent"].alive()
+    assert cluster.change(False).status == 200
+
+
+def test_command_id_applied_once(cluster):
+    cluster.change(False)
+    cid = str(uuid.uuid4())
+    hdrs = cluster.command_headers(cid)
+    cluster.produce_command('{"Run": true}', hdrs)
+    cluster.produce_command('{"Run": true}', hdrs)
+    wait_for(lambda: len(by_correlation(cluster.audits(), cid)) == 2, 15,
+             "two audit events for one id")
+    outcomes = [json.loads(a["payload"]) for a in by_correlation(cluster.audits(), cid)]
+    assert outcomes[0]["Outcome"] == "Applied"
+    assert outcomes[1]["Outcome"] == "NoChange"
+    assert "duplicate" in outcomes[1]["Reason"]
+
+
+def test_expired_command_is_not_applied(cluster):
+    cluster.change(False)
+    cid = str(uuid.uuid4())
+    cluster.produce_command('{"Run": true}', cluster.command_headers(cid, deadline_in=-60))
+    wait_for(lambda: by_correlation(cluster.audits(), cid), 15, "Expired audit")
+    audit = json.loads(by_correlation(cluster.audits(), cid)[0]["payload"])
+    assert audit["Outcome"] == "Expired"
+    assert audit["After"]["IsRunning"] is False
+    r = cluster.post("GetEngineStatus", None, content_type=None)
+    assert r.json()["IsRunning"] is False
+
+
+def test_other_engines_commands_are_left_alone(cluster):
+    cluster.change(False)
+    hdrs = cluster.command_headers(ce_subject="other-engine")
+    cluster.produce_command('{"Run": true}', hdrs, key="other-engine")
+    time.sleep(1)
+    assert not by_correlation(cluster.audits(), hdrs["ce_id"])
+    assert cluster.post("GetEngineStatus", None, content_type=None).json()[
+        "IsRunning"] is False
+
+
+# ---- faults ----
+
+def test_stopped_agent_gives_504_and_the_late_command_expires(fresh_cluster):
+    c = fresh_cluster
+    assert c.procs["agent"].stop() == 0  # SIGTERM: clean exit
+    t0 = time.monotonic()
+    r = c.change(True)
+    took = time.monotonic() - t0
+    assert r.status == 504, r.body
+    cid = r.headers["X-ErpSync-Command-Id"]
+    assert cid in r.json()["ErrorMessage"]
+    assert 2.5 <= took <= c.request_timeout_ms / 1000 + 2
+    # The agent comes back later: the command is past its deadline.
+    c.start_agent()
+    wait_for(lambda: by_correlation(c.audits(), cid), 20, "audit of the late command")
+    audit = json.loads(by_correlation(c.audits(), cid)[0]["payload"])
+    assert audit["Outcome"] == "Expired"
+    assert c.post("GetEngineStatus", None, content_type=None).json()["IsRunning"] is False
+
+
+def test_stopped_broker_gives_503_or_504_never_a_hang(fresh_cluster):
+    c = fresh_cluster
+    c.procs["devbroker"].stop(signal.SIGKILL)
+    for _ in range(3):
+        t0 = time.monotonic()
+        r = c.change(True, timeout=20)
+        took = time.monotonic() - t0
+        assert r.status in (503, 504), r.body
+        assert r.json()["ErrorType"] in ("ServiceUnavailable", "GatewayTimeout")
+        assert took <= c.request_timeout_ms / 1000 + 2
+    assert c.procs["shim"].alive() and c.procs["agent"].alive()
+    assert c.get("/healthz").status == 200
+    wait_for(lambda: c.get("/readyz").status == 503, 10, "/readyz to report Kafka down")
+
+
+def test_desired_state_survives_an_agent_restart(fresh_cluster):
+    c = fresh_cluster
+    assert c.change(True).json()["IsRunning"] is True
+    assert c.procs["agent"].stop() == 0
+    c.start_agent()
+    # The restarted agent announces Running without any command.
+    def resumed():
+        s = [json.loads(r["payload"]) for r in c.statuses()
+             if not r["hdrs"].get("ce_correlationid")]
+        return s and s[-1]["State"] == "Running" and s[-1]["Generation"] >= 1
+    wait_for(resumed, 15, "Running status after restart")
+    assert c.change(False).json()["IsRunning"] is False
