@@ -191,6 +191,11 @@ static int txn_commit(erps_agent_t *ag, volatile sig_atomic_t *stop) {
     int with_offset = offset >= 0 && offset != ag->committed_offset;
     int backoff_ms = 100;
 
+    /* Every call is bounded, so a stop request is seen even while Kafka is
+     * unreachable; a timed-out call is retriable and simply tried again. */
+    int call_ms = ag->conf->txn_timeout_ms < 5000 ? (int)ag->conf->txn_timeout_ms
+                                                   : 5000;
+
     if (ag->batch_cnt == 0 && !with_offset)
         return 0;
     for (;;) {
@@ -204,12 +209,14 @@ static int txn_commit(erps_agent_t *ag, volatile sig_atomic_t *stop) {
                                               ag->partition)
                 ->offset = offset;
             error = rd_kafka_send_offsets_to_transaction(ag->producer, offs,
-                                                         ag->cgmd, -1);
+                                                         ag->cgmd, call_ms);
             rd_kafka_topic_partition_list_destroy(offs);
         }
         if (!error) {
-            while ((error = rd_kafka_commit_transaction(ag->producer, -1)) &&
-                   rd_kafka_error_is_retriable(error)) {
+            while ((error = rd_kafka_commit_transaction(ag->producer,
+                                                        call_ms)) &&
+                   rd_kafka_error_is_retriable(error) && !*stop) {
+                erps_warn("commit: %s; retrying", rd_kafka_error_string(error));
                 rd_kafka_error_destroy(error);
             }
         }
@@ -224,7 +231,7 @@ static int txn_commit(erps_agent_t *ag, volatile sig_atomic_t *stop) {
         erps_warn("transaction failed (%s); aborting and replaying %d events",
                   rd_kafka_error_string(error), ag->batch_cnt);
         rd_kafka_error_destroy(error);
-        error = rd_kafka_abort_transaction(ag->producer, -1);
+        error = rd_kafka_abort_transaction(ag->producer, call_ms);
         if (error) {
             if (rd_kafka_error_is_fatal(error))
                 return txn_fatal(ag, error);

@@ -25,9 +25,12 @@ stop() {
     trap - INT TERM EXIT
     echo
     echo "stopping shim, agent and devbroker"
-    # Only the processes this script started, in reverse order.
-    for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in $pids; do wait "$p" 2>/dev/null || true; done
+    # Only the processes this script started, newest first, each finished
+    # before the next: the agent commits while the broker is still there.
+    for p in $pids; do
+        kill -TERM "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
     exit 0
 }
 trap stop INT TERM EXIT

@@ -23,6 +23,8 @@ SRC = pathlib.Path(os.environ.get("ERPSYNC_SOURCE_DIR",
                                   pathlib.Path(__file__).resolve().parents[2]))
 BUILD = pathlib.Path(os.environ.get("ERPSYNC_BUILD_DIR", SRC / "build"))
 BASE = "/api/v1/Agents/ErpSync/"
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                     "runtime error:", "AddressSanitizer:DEADLYSIGNAL")
 
 
 def free_port():
@@ -123,9 +125,17 @@ class Cluster:
         return self
 
     def stop(self):
+        codes = {}
         for name in ("shim", "agent", "devbroker"):
             if name in self.procs:
-                self.procs[name].stop()
+                codes[name] = self.procs[name].stop()
+        # Under `make sanitize` a sanitizer report in any process fails the
+        # test that ran it, even when the HTTP answers looked right.
+        for log in self.tmp.glob("*.log"):
+            text = log.read_text(errors="replace")
+            for marker in SANITIZER_MARKERS:
+                assert marker not in text, f"{log.name}: {marker}\n{text[-4000:]}"
+        return codes
 
     # -- HTTP --
     def request(self, method, path, body=None, headers=None, auth=True,

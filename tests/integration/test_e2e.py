@@ -278,6 +278,11 @@ def test_stopped_broker_gives_503_or_504_never_a_hang(fresh_cluster):
     assert c.procs["shim"].alive() and c.procs["agent"].alive()
     assert c.get("/healthz").status == 200
     wait_for(lambda: c.get("/readyz").status == 503, 10, "/readyz to report Kafka down")
+    # SIGTERM still stops the agent in bounded time without Kafka: 0 when
+    # nothing was left to publish, 4 (fatal) when something was.
+    t0 = time.monotonic()
+    assert c.procs["agent"].stop(timeout=20) in (0, 4)
+    assert time.monotonic() - t0 < 20
 
 
 def test_desired_state_survives_an_agent_restart(fresh_cluster):
@@ -292,3 +297,10 @@ def test_desired_state_survives_an_agent_restart(fresh_cluster):
         return s and s[-1]["State"] == "Running" and s[-1]["Generation"] >= 1
     wait_for(resumed, 15, "Running status after restart")
     assert c.change(False).json()["IsRunning"] is False
+
+
+def test_clean_shutdown(fresh_cluster):
+    c = fresh_cluster
+    assert c.change(True).status == 200
+    codes = c.stop()
+    assert codes == {"shim": 0, "agent": 0, "devbroker": 0}
