@@ -55,14 +55,7 @@ const erps_cfg_opt_t erps_agent_conf_table[] = {
      "engine this agent controls (required; [A-Za-z0-9._-])"},
     {"bootstrap.servers", ERPS_CFG_STR, "127.0.0.1:9092", 0, 0, O(bootstrap),
      1024, "Kafka bootstrap servers"},
-    {"topic.commands", ERPS_CFG_STR, "erpsync.commands", 0, 0,
-     O(topics.commands), 250, "command topic"},
-    {"topic.status", ERPS_CFG_STR, "erpsync.status", 0, 0, O(topics.status),
-     250, "status topic (compacted)"},
-    {"topic.audit", ERPS_CFG_STR, "erpsync.audit", 0, 0, O(topics.audit), 250,
-     "audit topic"},
-    {"topic.dlq", ERPS_CFG_STR, "erpsync.commands.dlq", 0, 0, O(topics.dlq),
-     250, "dead-letter topic for undecodable commands"},
+    ERPS_CFG_TOPICS(erps_agent_conf_t, topics, topic_policy),
     {"state.dir", ERPS_CFG_STR, "./state", 0, 0, O(state_dir), 1024,
      "directory of the durable state file <engine.id>.state.json"},
     {"source", ERPS_CFG_STR, "", 0, 0, O(source), ERPS_SOURCE_MAX + 1,
@@ -75,8 +68,10 @@ const erps_cfg_opt_t erps_agent_conf_table[] = {
      O(interval_max_s), 0, "largest interval a command may set, seconds"},
     {"status.heartbeat.ms", ERPS_CFG_INT, "30000", 0, 86400000,
      O(heartbeat_ms), 0, "republish status this often when quiet (0: never)"},
-    {"command.clock.skew.ms", ERPS_CFG_INT, "2000", 0, 600000,
-     O(clock_skew_ms), 0, "tolerated clock skew when checking ce_deadline"},
+    {"command.clock.skew.ms", ERPS_CFG_INT, "1000", 0, 600000,
+     O(clock_skew_ms), 0,
+     "a command is Expired this long before its ce_deadline, so a clock "
+     "this far behind the sender's never applies one late"},
     {"transaction.timeout.ms", ERPS_CFG_INT, "10000", 1000, 900000,
      O(txn_timeout_ms), 0, "Kafka transaction timeout"},
     {"log.level", ERPS_CFG_STR, "info", 0, 0, O(log_level), 16,
@@ -403,13 +398,17 @@ static void handle_command(erps_agent_t *ag, const rd_kafka_message_t *rkm) {
               before.interval_s);
         return;
     }
-    if (now > cmd.deadline_ms + ag->conf->clock_skew_ms) {
-        erps_info("command %s expired %" PRId64 " ms ago; not applied",
-                  cmd.ce.id, now - cmd.deadline_ms);
+    /* The sender gives up at the deadline; with our clock up to skew behind
+     * its clock, only a command we see before deadline - skew is surely
+     * still awaited. */
+    if (now > cmd.deadline_ms - ag->conf->clock_skew_ms) {
+        erps_info("command %s reached the agent %" PRId64 " ms before its "
+                  "deadline (%" PRId64 " ms skew tolerated); not applied",
+                  cmd.ce.id, cmd.deadline_ms - now, ag->conf->clock_skew_ms);
         erps_state_applied_add(ag->state, cmd.ce.id);
         audit(ag, ERPS_OUTCOME_EXPIRED, &cmd, cmd.ce.id,
-              "deadline passed before the agent received it", before_state,
-              before.interval_s);
+              "deadline passed (within the tolerated clock skew) before the "
+              "agent received it", before_state, before.interval_s);
         return;
     }
     int changed;
@@ -528,6 +527,10 @@ erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
         rd_kafka_error_destroy(error);
         goto fail;
     }
+    if (erps_kafka_ensure_topics(ag->producer, &conf->topics,
+                                 &conf->topic_policy, 10000, errstr,
+                                 errstr_size))
+        goto fail;
     int cnt = erps_kafka_partition_count(ag->consumer, conf->topics.commands,
                                          10000, errstr, errstr_size);
     if (cnt < 0)

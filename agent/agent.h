@@ -16,6 +16,7 @@ typedef struct erps_agent_conf {
     char engine_id[ERPS_ENGINE_ID_MAX + 1];
     char bootstrap[1024];
     erps_topics_t topics;
+    erps_topic_policy_t topic_policy;
     char state_dir[1024];
     char source[ERPS_SOURCE_MAX + 1];
     int64_t interval_s;     /* first start, before a state file exists */

@@ -272,7 +272,9 @@ static int assign_status(erps_bus_t *bus, char *errstr, size_t n) {
 }
 
 erps_bus_t *erps_bus_new(const char *bootstrap, const erps_kprops_t *kp,
-                         const erps_topics_t *topics, int64_t request_timeout_ms,
+                         const erps_topics_t *topics,
+                         const erps_topic_policy_t *policy,
+                         int64_t request_timeout_ms,
                          erps_waiters_t *waiters, erps_bus_answer_cb *answer,
                          char *errstr, size_t errstr_size) {
     erps_bus_t *bus = calloc(1, sizeof(*bus));
@@ -290,7 +292,10 @@ erps_bus_t *erps_bus_new(const char *bootstrap, const erps_kprops_t *kp,
         goto fail;
     bus->consumer = make_client(bootstrap, kp, RD_KAFKA_CONSUMER, bus,
                                 request_timeout_ms, errstr, errstr_size);
-    if (!bus->consumer || assign_status(bus, errstr, errstr_size))
+    if (!bus->consumer ||
+        erps_kafka_ensure_topics(bus->producer, topics, policy, 10000, errstr,
+                                 errstr_size) ||
+        assign_status(bus, errstr, errstr_size))
         goto fail;
     atomic_store(&bus->kafka_up, 1);
     if (pthread_create(&bus->thread, NULL, bus_main, bus)) {

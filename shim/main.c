@@ -70,11 +70,6 @@ int main(int argc, char **argv) {
         fprintf(stderr, "erpsync-shim: users.file is required\n");
         return 2;
     }
-    if (conf.deadline_margin_ms >= conf.request_timeout_ms) {
-        fprintf(stderr, "erpsync-shim: command.deadline.margin.ms must be "
-                        "smaller than request.timeout.ms\n");
-        return 2;
-    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));

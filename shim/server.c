@@ -53,10 +53,7 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
      "HTTP port"},
     {"bootstrap.servers", ERPS_CFG_STR, "127.0.0.1:9092", 0, 0, O(bootstrap),
      1024, "Kafka bootstrap servers"},
-    {"topic.commands", ERPS_CFG_STR, "erpsync.commands", 0, 0,
-     O(topics.commands), 250, "command topic"},
-    {"topic.status", ERPS_CFG_STR, "erpsync.status", 0, 0, O(topics.status),
-     250, "status topic"},
+    ERPS_CFG_TOPICS(erps_shim_conf_t, topics, topic_policy),
     {"users.file", ERPS_CFG_STR, "", 0, 0, O(users_file), 1024,
      "users file: name:hash:tenant:engine:role per line (required)"},
     {"source", ERPS_CFG_STR, "/erpsync/shim", 0, 0, O(source),
@@ -64,9 +61,6 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
     {"request.timeout.ms", ERPS_CFG_INT, "10000", 500, 300000,
      O(request_timeout_ms), 0,
      "how long a call waits for the agent before 504"},
-    {"command.deadline.margin.ms", ERPS_CFG_INT, "2000", 0, 60000,
-     O(deadline_margin_ms), 0,
-     "ce_deadline is this much before the 504 (the agents' clock skew)"},
     {"http.body.max.bytes", ERPS_CFG_INT, "65536", 16, 16777216, O(body_max), 0,
      "larger request bodies get 413"},
     {"http.threads", ERPS_CFG_INT, "2", 1, 256, O(threads), 0,
@@ -243,8 +237,9 @@ static enum MHD_Result start_command(req_t *r) {
         return send_error(shim, r->conn, code, err);
 
     erps_ce_init(&cmd.ce, conf->source, r->who.engine_id);
-    cmd.deadline_ms =
-        cmd.ce.time_ms + conf->request_timeout_ms - conf->deadline_margin_ms;
+    /* The deadline is the moment this call gives up with 504; agents stop
+     * applying a command their clock skew before it. */
+    cmd.deadline_ms = cmd.ce.time_ms + conf->request_timeout_ms;
     erps_strlcpy(cmd.principal, r->who.name, sizeof(cmd.principal));
     erps_strlcpy(cmd.client_addr, r->client_addr, sizeof(cmd.client_addr));
 
@@ -455,6 +450,7 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
         goto fail;
     }
     shim->bus = erps_bus_new(conf->bootstrap, kp, &conf->topics,
+                             &conf->topic_policy,
                              conf->request_timeout_ms, shim->waiters, on_answer,
                              errstr, errstr_size);
     if (!shim->bus)

@@ -16,10 +16,10 @@ typedef struct erps_shim_conf {
     int64_t port;
     char bootstrap[1024];
     erps_topics_t topics;
+    erps_topic_policy_t topic_policy;
     char users_file[1024];
     char source[ERPS_SOURCE_MAX + 1];
     int64_t request_timeout_ms;
-    int64_t deadline_margin_ms;
     int64_t body_max;
     int64_t threads;
     int64_t conn_limit;

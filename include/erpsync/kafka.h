@@ -11,6 +11,8 @@
 #include "erpsync/config.h"
 #include "erpsync/proto.h"
 
+#include <stddef.h>
+
 /* Topic names every part agrees on; each is configurable. */
 typedef struct erps_topics {
     char commands[250];
@@ -59,5 +61,54 @@ int32_t erps_kafka_engine_partition(const char *engine_id, int32_t partition_cnt
 /** Partition count of topic, or -1 with errstr (missing topic, timeout). */
 int erps_kafka_partition_count(rd_kafka_t *rk, const char *topic,
                                int timeout_ms, char *errstr, size_t errstr_size);
+
+/* How missing topics are created, and what existing ones must look like. */
+typedef struct erps_topic_policy {
+    int create;          /* create missing topics (else a missing one is an error) */
+    int64_t partitions;  /* for created topics */
+    int64_t replication; /* for created topics; -1: the broker's default */
+    int64_t commands_retention_ms;
+    int64_t audit_retention_ms;
+    int64_t dlq_retention_ms;
+} erps_topic_policy_t;
+
+/* Settings-table rows shared by the agent and the shim (config.h), for a
+ * struct with an erps_topics_t member T and an erps_topic_policy_t member P. */
+#define ERPS_CFG_TOPICS(type, T, P)                                            \
+    {"topic.commands", ERPS_CFG_STR, "erpsync.commands", 0, 0,                 \
+     offsetof(type, T.commands), 250, "command topic"},                        \
+    {"topic.status", ERPS_CFG_STR, "erpsync.status", 0, 0,                     \
+     offsetof(type, T.status), 250, "status topic (compacted)"},               \
+    {"topic.audit", ERPS_CFG_STR, "erpsync.audit", 0, 0,                       \
+     offsetof(type, T.audit), 250, "audit topic"},                             \
+    {"topic.dlq", ERPS_CFG_STR, "erpsync.commands.dlq", 0, 0,                  \
+     offsetof(type, T.dlq), 250, "dead-letter topic for undecodable commands"},\
+    {"topics.create", ERPS_CFG_BOOL, "false", 0, 0, offsetof(type, P.create),  \
+     0, "create missing topics at start-up (Admin API)"},                      \
+    {"topics.partitions", ERPS_CFG_INT, "4", 1, 100000,                        \
+     offsetof(type, P.partitions), 0, "partitions of created topics"},         \
+    {"topics.replication", ERPS_CFG_INT, "-1", -1, 32,                         \
+     offsetof(type, P.replication), 0,                                         \
+     "replication factor of created topics (-1: broker default)"},             \
+    {"topic.commands.retention.ms", ERPS_CFG_INT, "3600000", 60000,            \
+     INT64_MAX, offsetof(type, P.commands_retention_ms), 0,                    \
+     "retention of a created command topic"},                                  \
+    {"topic.audit.retention.ms", ERPS_CFG_INT, "2592000000", 60000, INT64_MAX, \
+     offsetof(type, P.audit_retention_ms), 0,                                  \
+     "retention of a created audit topic (30 days)"},                          \
+    {"topic.dlq.retention.ms", ERPS_CFG_INT, "604800000", 60000, INT64_MAX,    \
+     offsetof(type, P.dlq_retention_ms), 0,                                    \
+     "retention of a created dead-letter topic (7 days)"}
+
+/**
+ * Checks erpsync's four topics: each must exist (or is created when
+ * policy->create), and an existing one must have the cleanup policy erpsync
+ * relies on (status: compact; the others: delete). Brokers that cannot
+ * describe configs (the devbroker) skip that check with a warning.
+ * @returns 0, or -1 with a message that says what to fix.
+ */
+int erps_kafka_ensure_topics(rd_kafka_t *rk, const erps_topics_t *topics,
+                             const erps_topic_policy_t *policy, int timeout_ms,
+                             char *errstr, size_t errstr_size);
 
 #endif

@@ -112,8 +112,7 @@ class Cluster:
         self.procs["shim"] = Proc("shim", [
             str(BUILD / "shim/erpsync-shim"), f"--bootstrap.servers={self.bootstrap}",
             f"--users.file={users}", f"--listen.port={self.http_port}",
-            f"--request.timeout.ms={self.request_timeout_ms}",
-            "--command.deadline.margin.ms=1000", *extra], self.tmp)
+            f"--request.timeout.ms={self.request_timeout_ms}", *extra], self.tmp)
         wait_for(lambda: self.get("/readyz").status == 200, 15, "shim /readyz")
 
     def start(self):
