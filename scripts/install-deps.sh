@@ -5,7 +5,7 @@ set -eu
 
 DEB_PKGS="cmake make gcc pkg-config librdkafka-dev libcjson-dev uuid-dev
 libcmocka-dev libmicrohttpd-dev libcrypt-dev kcat python3 curl"
-PY_MODS="jsonschema:jsonschema pytest:pytest"
+PY_MODS="jsonschema:jsonschema pytest:pytest yaml:pyyaml"
 
 missing=""
 for p in $DEB_PKGS; do

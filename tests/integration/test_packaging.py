@@ -1,0 +1,430 @@
+"""Packaging and documentation stay true to the code.
+
+No network, no container engine: the compose file, the Dockerfile and the docs
+are parsed and compared with what the sources declare (CMake targets, the
+Makefile's build lines, the shim's route table, the agent's exit codes) and
+with what the built programs print for --help.
+
+ERPSYNC_SOURCE_DIR: the repository (default: two levels above this file).
+ERPSYNC_BUILD_DIR: the CMake build directory (default: <source>/build).
+"""
+import os
+import pathlib
+import re
+import shlex
+import subprocess
+
+import pytest
+import yaml
+
+SRC = pathlib.Path(os.environ.get("ERPSYNC_SOURCE_DIR",
+                                  pathlib.Path(__file__).resolve().parents[2]))
+BUILD = pathlib.Path(os.environ.get("ERPSYNC_BUILD_DIR", SRC / "build"))
+
+PROGRAMS = {  # binary -> its directory under the source and build trees
+    "erpsync-agent": "agent",
+    "erpsync-shim": "shim",
+    "erpsync-devbroker": "devbroker",
+}
+TEST_ONLY_DEB = {"kcat", "python3", "curl", "libcmocka-dev"}
+RUNTIME_DEB = {"librdkafka1", "libcjson1", "libuuid1", "libmicrohttpd12",
+               "libcrypt1"}
+HELP_LINE = re.compile(
+    r"^  (?P<name>[a-z][a-z0-9._-]*)\s+(?P<type>string|int|bool)\s+"
+    r"default: (?P<default>.+?)(?: \[(?P<min>-?\d+)\.\.(?P<max>-?\d+)\])?$")
+
+
+def read(rel):
+    return (SRC / rel).read_text()
+
+
+# ---- what the sources and binaries declare ----
+
+def cmake_executables():
+    """{binary: directory} from add_executable() in each CMakeLists.txt."""
+    found = {}
+    for cm in SRC.glob("*/CMakeLists.txt"):
+        for name in re.findall(r"add_executable\(\s*([\w-]+)", cm.read_text()):
+            found[name] = cm.parent.name
+    return found
+
+
+def help_settings(binary):
+    """{name: (type, default, min, max)} as the built binary prints them."""
+    path = BUILD / PROGRAMS[binary] / binary
+    if not path.exists():
+        pytest.fail(f"{path} is not built (set ERPSYNC_BUILD_DIR)")
+    out = subprocess.run([str(path), "--help"], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 0, f"{binary} --help exited {out.returncode}"
+    settings = {}
+    in_settings = False
+    for line in out.stdout.splitlines():
+        if line.startswith("Settings:"):
+            in_settings = True
+            continue
+        m = HELP_LINE.match(line) if in_settings else None
+        if m:
+            settings[m["name"]] = (m["type"], m["default"], m["min"], m["max"])
+    assert settings, f"{binary} --help printed no settings"
+    return settings
+
+
+@pytest.fixture(scope="module")
+def helps():
+    return {b: help_settings(b) for b in PROGRAMS}
+
+
+def makefile():
+    text = read("Makefile")
+    variables = dict(re.findall(r"^(\w+)\s*\?=\s*(.*?)\s*$", text, re.M))
+    recipes = [l.strip() for l in text.splitlines() if l.startswith("\t")]
+
+    def expand(line):
+        return re.sub(r"\$\((\w+)\)",
+                      lambda m: m[0] if m[1] in ("CMAKE_ARGS", "JOBS")
+                      else variables[m[1]], line)
+
+    configure = [expand(l) for l in recipes if l.startswith("cmake -S")]
+    build = [expand(l) for l in recipes if l.startswith("cmake --build")]
+    assert len(configure) == 1 and len(build) == 1, recipes
+    return variables, shlex.split(configure[0]), shlex.split(build[0])
+
+
+def dockerfile():
+    text = read("docker/Dockerfile")
+    # Join continuation lines; drop comments.
+    lines = []
+    for raw in text.replace("\\\n", " ").splitlines():
+        s = raw.strip()
+        if s and not s.startswith("#"):
+            lines.append(s)
+    return lines
+
+
+def docker_run_commands(lines):
+    cmds = []
+    for l in lines:
+        if l.startswith("RUN "):
+            cmds += [c.strip() for c in l[4:].split("&&")]
+    return cmds
+
+
+def apt_packages(cmd):
+    words = shlex.split(cmd)
+    i = words.index("install")
+    return {w for w in words[i + 1:] if not w.startswith("-")}
+
+
+def install_deps_packages():
+    m = re.search(r'DEB_PKGS="([^"]*)"', read("scripts/install-deps.sh"))
+    return set(m[1].split())
+
+
+def compose():
+    return yaml.safe_load(read("docker/compose.yaml"))
+
+
+def flags(command):
+    """--name=value flags of a command list as {name: value}."""
+    out = {}
+    for arg in command[1:]:
+        m = re.match(r"--([a-z][a-z0-9._-]*)=(.*)$", arg)
+        assert m, f"not a --name=value setting: {arg!r}"
+        out[m[1]] = m[2]
+    return out
+
+
+# ---- compose ----
+
+def test_compose_services_run_binaries_cmake_builds(helps):
+    services = compose()["services"]
+    assert {"kafka", "topic-init", "agent", "shim"} <= set(services)
+    exes = cmake_executables()
+    for name in ("agent", "shim"):
+        cmd = services[name]["command"]
+        binary = cmd[0]
+        assert binary == f"erpsync-{name}"
+        assert binary in exes, f"{binary} is not an add_executable() target"
+        unknown = set(flags(cmd)) - set(helps[binary])
+        assert not unknown, f"{name}: settings not in {binary} --help: {unknown}"
+        build = services[name]["build"]
+        context = (SRC / "docker" / build["context"]).resolve()
+        assert (context / build["dockerfile"]).is_file()
+        assert services[name]["depends_on"]["topic-init"]["condition"] == \
+            "service_completed_successfully"
+
+
+def test_compose_agent_and_shim_settings_fit_together(helps):
+    services = compose()["services"]
+    agent = flags(services["agent"]["command"])
+    shim = flags(services["shim"]["command"])
+    assert agent["engine.id"] == "demo"
+    assert agent["bootstrap.servers"] == shim["bootstrap.servers"] == "kafka:9092"
+    env = services["kafka"]["environment"]
+    assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
+    assert services["kafka"]["image"] == "apache/kafka:3.7.0"
+    assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+    # One broker: transactions need a one-replica transaction log.
+    assert str(env["KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"]) == "1"
+    assert str(env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"]) == "1"
+    # The agent's state directory is the named volume.
+    targets = [v.split(":")[1] for v in services["agent"]["volumes"]]
+    assert agent["state.dir"] in targets
+    # The shim listens on every interface, on the published port.
+    assert shim["listen.address"] == "0.0.0.0"
+    published = [str(p).rsplit(":", 1)[-1] for p in services["shim"]["ports"]]
+    assert shim["listen.port"] in published
+    mounts = [v for v in services["shim"]["volumes"] if isinstance(v, dict)]
+    assert any(m["target"] == shim["users.file"] and m["source"] == "./users"
+               for m in mounts)
+    health = " ".join(services["shim"]["healthcheck"]["test"])
+    assert "/readyz" in health and f"/{shim['listen.port']}" in health
+
+
+def test_compose_creates_the_topics_with_their_cleanup_policies(helps):
+    agent = helps["erpsync-agent"]
+    topics = {agent[f"topic.{k}"][1]: k for k in ("commands", "status", "audit", "dlq")}
+    script = " ".join(compose()["services"]["topic-init"]["command"])
+    assert "/opt/kafka/bin/kafka-topics.sh" in script
+    policy = {}
+    for part in script.split("kafka-topics.sh")[1:]:
+        if "--create" not in part:
+            continue
+        topic = re.search(r"--topic\s+(\S+)", part)[1]
+        policy[topic] = re.search(r"cleanup\.policy=(\w+)", part)[1]
+    assert set(policy) == set(topics), policy
+    for topic, kind in topics.items():
+        assert policy[topic] == ("compact" if kind == "status" else "delete"), topic
+
+
+# ---- Dockerfile ----
+
+def test_dockerfile_builds_like_the_makefile():
+    variables, mk_configure, mk_build = makefile()
+    cmds = docker_run_commands(dockerfile())
+    configure = [shlex.split(c) for c in cmds if c.startswith("cmake -S")]
+    build = [shlex.split(c) for c in cmds if c.startswith("cmake --build")]
+    assert len(configure) == 1 and len(build) == 1, cmds
+    # The Makefile's words, less $(CMAKE_ARGS); extra -D words are CMAKE_ARGS.
+    want = [w for w in mk_configure if w != "$(CMAKE_ARGS)"]
+    got = configure[0]
+    assert got[:len(want)] == want, (got, want)
+    assert all(w.startswith("-D") for w in got[len(want):]), got
+    assert f"-DCMAKE_BUILD_TYPE={variables['BUILD_TYPE']}" in got
+
+    def without_jobs(words):
+        out, skip = [], False
+        for w in words:
+            if skip:
+                skip = False
+            elif w == "-j":
+                skip = True
+            elif not w.startswith("-j"):
+                out.append(w)
+        return out
+
+    assert without_jobs(build[0]) == without_jobs(mk_build), (build, mk_build)
+
+
+def test_dockerfile_stages_packages_and_user():
+    lines = dockerfile()
+    froms = [l.split()[1] for l in lines if l.startswith("FROM ")]
+    assert len(froms) >= 2 and all(f.startswith("debian:12") for f in froms), froms
+    installs = [apt_packages(c) for c in docker_run_commands(lines)
+                if "apt-get" in c and " install " in c]
+    assert len(installs) == 2, installs
+    build_pkgs, runtime_pkgs = installs
+    missing = install_deps_packages() - TEST_ONLY_DEB - build_pkgs
+    assert not missing, f"build stage lacks {missing}"
+    assert RUNTIME_DEB <= runtime_pkgs
+    assert not {p for p in runtime_pkgs if p.endswith("-dev")}, runtime_pkgs
+    users = [l.split()[1] for l in lines if l.startswith("USER ")]
+    assert users and users[-1] not in ("root", "0"), users
+    assert not any(l.startswith("ENTRYPOINT") for l in lines)
+
+
+def test_dockerfile_copies_sources_and_the_three_binaries():
+    lines = dockerfile()
+    variables, _, _ = makefile()
+    root = read("CMakeLists.txt")
+    subdirs = set(re.findall(r"add_subdirectory\((\w+)\)", root)) - {"tests"}
+    copied = {l.split()[1] for l in lines if l.startswith("COPY ") and "--from" not in l}
+    assert subdirs <= copied, f"not copied into the build stage: {subdirs - copied}"
+    binaries = {}
+    for l in lines:
+        m = re.match(r"COPY --from=\w+ \S*/(\w+)/(\w+)/([\w-]+) (\S+)", l)
+        if m:
+            assert m[1] == variables["BUILD"], l
+            binaries[m[3]] = m[2]
+    exes = cmake_executables()
+    for binary, directory in PROGRAMS.items():
+        assert binaries.get(binary) == directory == exes[binary], binary
+
+
+# ---- OpenAPI and AsyncAPI ----
+
+def shim_routes():
+    base = re.search(r'#define ERPS_API_BASE "([^"]+)"', read("shim/api.h"))[1]
+    table = re.findall(r'\{"([^"]+)",\s*ERPS_ROUTE_\w+,\s*"(\w+)"\}',
+                       read("shim/api.c"))
+    assert len(table) >= 6, table
+    return {(name if name.startswith("/") else base + name): method.lower()
+            for name, method in table}
+
+
+EXPECTED_CODES = {
+    "ChangeEngineStatus": {"200", "400", "401", "403", "405", "413", "415", "503", "504"},
+    "ChangeEngineInterval": {"204", "400", "401", "403", "405", "413", "415", "503", "504"},
+    "GetEngineStatus": {"200", "401", "405", "503"},
+    "/healthz": {"200", "405"},
+    "/readyz": {"200", "405", "503"},
+    "/metrics": {"200", "405"},
+}
+
+
+def test_openapi_covers_every_route_and_answer():
+    doc = yaml.safe_load(read("docs/openapi.yaml"))
+    assert re.fullmatch(r"3\.1\.\d+", str(doc["openapi"])), doc["openapi"]
+    responses = doc["components"]["responses"]
+    for path, method in shim_routes().items():
+        assert path in doc["paths"], f"route {path} missing from openapi.yaml"
+        op = doc["paths"][path].get(method)
+        assert op, f"{method.upper()} {path} missing"
+        key = path.rsplit("/", 1)[-1] if path.startswith("/api/") else path
+        codes = set(op["responses"])
+        assert EXPECTED_CODES[key] <= codes, (path, EXPECTED_CODES[key] - codes)
+        for code, resp in op["responses"].items():
+            if "$ref" in resp:
+                resp = responses[resp["$ref"].rsplit("/", 1)[-1]]
+            if code == "401":
+                assert "WWW-Authenticate" in resp["headers"], path
+            if code == "405":
+                allow = resp["headers"]["Allow"]["schema"]["const"]
+                assert allow.lower() == method, (path, allow)
+    assert "NotFound" in responses
+    # Answers to a change that sent its command name it in a header.
+    header = re.search(r'#define ERPS_HEADER_COMMAND_ID "([^"]+)"',
+                       read("shim/server.c"))
+    if header:
+        for path, op in doc["paths"].items():
+            if path.endswith(("/ChangeEngineStatus", "/ChangeEngineInterval")):
+                for code in ("200", "204", "503", "504"):
+                    resp = op["post"]["responses"].get(code)
+                    if resp is None:
+                        continue
+                    if "$ref" in resp:
+                        resp = responses[resp["$ref"].rsplit("/", 1)[-1]]
+                    assert header[1] in resp.get("headers", {}), (path, code)
+    status = doc["components"]["schemas"]["ErpSyncEngineStatus"]
+    assert set(status["required"]) == set(status["properties"]) == {
+        "IsRunning", "StatusMessage", "Interval", "TableRight", "FieldProperties"}
+    assert doc["components"]["securitySchemes"]["basicAuth"]["scheme"] == "basic"
+
+
+def test_openapi_is_a_valid_openapi_document():
+    validator = pytest.importorskip("openapi_spec_validator")
+    validator.validate(yaml.safe_load(read("docs/openapi.yaml")))
+
+
+def test_openapi_error_types_are_the_shims():
+    doc = yaml.safe_load(read("docs/openapi.yaml"))
+    api = read("shim/api.c")
+    known = dict((c, t) for c, t in re.findall(r'case (\d{3}): return "(\w+)"', api))
+    enum = set(doc["components"]["schemas"]["Error"]["properties"]["ErrorType"]["enum"])
+    assert enum <= set(known.values()) | {"InternalServerError"}, enum
+    sent = set(re.findall(r"send_error\(\w+, [\w>-]+, (\d{3}),", read("shim/server.c")))
+    sent |= set(re.findall(r"erps_api_error_json\((\d{3}),", read("shim/server.c")))
+    assert sent, "no status codes found in server.c"
+    for code in sent:
+        assert known.get(code, "InternalServerError") in enum, code
+
+
+def test_asyncapi_describes_the_topics_and_the_proto_schemas(helps):
+    import json
+    doc = yaml.safe_load(read("docs/asyncapi.yaml"))
+    assert str(doc["asyncapi"]) == "2.6.0"
+    agent = helps["erpsync-agent"]
+    for kind in ("commands", "status", "audit", "dlq"):
+        topic = agent[f"topic.{kind}"][1]
+        channel = doc["channels"].get(topic)
+        assert channel, f"topic {topic} missing from asyncapi.yaml"
+        policy = channel["bindings"]["kafka"]["topicConfiguration"]["cleanup.policy"]
+        assert policy == (["compact"] if kind == "status" else ["delete"]), topic
+    messages = doc["components"]["messages"]
+    # Dead-letter headers as agent.c writes them.
+    dlq_headers = set(re.findall(r'"(erpsync_\w+)"', read("agent/agent.c")))
+    assert dlq_headers and dlq_headers <= set(messages["DeadLetter"]["headers"]["properties"])
+    # Payload copies keep the normative data schemas' required fields.
+    schemas = doc["components"]["schemas"]
+    for msg in messages.values():
+        ref = msg.get("x-erpsync-schema")
+        if not ref:
+            continue
+        proto = json.loads((SRC / "docs" / ref).resolve().read_text())
+        payload = schemas[msg["payload"]["$ref"].rsplit("/", 1)[-1]]
+        data = proto["properties"].get("data")
+        if data is None:  # commands: one data schema per type
+            data = next(v["properties"]["data"] for v in proto["oneOf"]
+                        if v["properties"]["type"]["const"] ==
+                        msg["headers"]["allOf"][-1]["properties"]["ce_type"]["const"])
+        assert set(payload["required"]) == set(data["required"]), msg["name"]
+        assert set(payload["properties"]) == set(data["properties"]), msg["name"]
+    headers = schemas["CeHeaders"]["properties"]
+    for h in ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time",
+              "ce_subject", "content-type"):
+        assert h in headers, h
+
+
+# ---- configuration.md and operations.md ----
+
+SECTIONS = {"erpsync-agent": "## erpsync-agent", "erpsync-shim": "## erpsync-shim",
+            "erpsync-devbroker": "## erpsync-devbroker"}
+
+
+def doc_section(text, heading):
+    start = text.index(heading + "\n")
+    nxt = text.find("\n## ", start + len(heading))
+    return text[start:nxt if nxt >= 0 else len(text)]
+
+
+def test_configuration_md_lists_every_setting_as_help_prints_it(helps):
+    text = read("docs/configuration.md")
+    for binary, settings in helps.items():
+        section = doc_section(text, SECTIONS[binary])
+        for name, (typ, default, lo, hi) in settings.items():
+            assert f"`{name}`" in text, f"{binary} setting {name} not documented"
+            row = re.search(rf"^\| `{re.escape(name)}` \|(.*)$", section, re.M)
+            assert row, f"{binary}: no table row for {name}"
+            cells = [c.strip() for c in row[1].split("|")]
+            assert cells[0] == typ, (binary, name, cells[0], typ)
+            assert cells[1].strip("`") == default, (binary, name, cells[1], default)
+            if lo is not None:
+                assert f"{lo}..{hi}" in cells[2], (binary, name, cells[2])
+
+
+def test_configuration_md_lists_the_agent_exit_codes():
+    text = read("docs/configuration.md")
+    codes = re.findall(r"(ERPS_AGENT_EXIT_\w+) = (\d+)", read("agent/agent.h"))
+    assert codes
+    for name, value in codes:
+        assert re.search(rf"^\| {value} \| `{name}` \|", text, re.M), name
+
+
+def test_operations_md_names_every_metric():
+    metrics = set(re.findall(r"\b(erpsync_shim_\w+?)(?:\{|\s|\\n| %)",
+                             read("shim/server.c")))
+    assert len(metrics) >= 9, metrics
+    ops = read("docs/operations.md")
+    api = read("docs/openapi.yaml")
+    for m in metrics:
+        assert m in ops, f"metric {m} missing from operations.md"
+        assert m in api, f"metric {m} missing from openapi.yaml"
+
+
+def test_docs_readme_links_resolve():
+    text = read("docs/README.md")
+    links = re.findall(r"\]\(([^)#]+)", text)
+    assert links
+    for link in links:
+        assert (SRC / "docs" / link).exists(), link
