@@ -40,6 +40,8 @@ struct erps_agent {
     int64_t committed_offset;
 
     erps_engine_t *eng;
+    erps_job_t *job;
+    int64_t stopping_since; /* mono ms when Stopping began, 0 if not */
     erps_agent_state_t *state;
     char state_path[1200];
     int64_t last_status_ms;
@@ -74,6 +76,17 @@ const erps_cfg_opt_t erps_agent_conf_table[] = {
      "this far behind the sender's never applies one late"},
     {"transaction.timeout.ms", ERPS_CFG_INT, "10000", 1000, 900000,
      O(txn_timeout_ms), 0, "Kafka transaction timeout"},
+    {"job.command", ERPS_CFG_STR, "", 0, 0, O(job.command), 1024,
+     "sync job program run every iteration, no shell (empty: no-op demo)"},
+    {"job.args", ERPS_CFG_STR, "", 0, 0, O(job.args), 2048,
+     "its arguments, space-separated ('\\ ' for a literal space)"},
+    {"job.timeout.ms", ERPS_CFG_INT, "3600000", 100, 7 * 86400000LL,
+     O(job.timeout_ms), 0, "an iteration running longer is terminated"},
+    {"job.kill.grace.ms", ERPS_CFG_INT, "10000", 0, 3600000,
+     O(job.kill_grace_ms), 0, "SIGTERM to SIGKILL when terminating the job"},
+    {"job.stop.grace.ms", ERPS_CFG_INT, "30000", 0, 86400000,
+     O(job_stop_grace_ms), 0,
+     "after Run=false the running iteration may finish this long"},
     {"log.level", ERPS_CFG_STR, "info", 0, 0, O(log_level), 16,
      "error, warn, info or debug"},
     ERPS_CFG_END
@@ -136,6 +149,10 @@ static void on_engine(void *opaque, const erps_engine_t *eng,
                       erps_engine_event_t ev, const char *cause_id) {
     erps_agent_t *ag = opaque;
     (void)eng;
+    ag->stopping_since = erps_engine_state(ag->eng) == ERPS_STATE_STOPPING
+                             ? (ag->stopping_since ? ag->stopping_since
+                                                   : erps_mono_ms())
+                             : 0;
     erps_info("engine %s: %s%s%s", ag->conf->engine_id,
               ev == ERPS_ENGINE_EV_ITERATION  ? "iteration finished, "
               : ev == ERPS_ENGINE_EV_INTERVAL ? "interval changed, "
@@ -143,6 +160,28 @@ static void on_engine(void *opaque, const erps_engine_t *eng,
               erps_state_name(erps_engine_state(ag->eng)),
               *cause_id ? " (by command)" : "");
     publish_status(ag, cause_id);
+}
+
+/* The engine's runner: iterations run the configured sync job. */
+static int run_job(void *opaque, int64_t number, erps_iteration_t *res) {
+    erps_agent_t *ag = opaque;
+    erps_engine_saved_t sv;
+    erps_engine_saved(ag->eng, &sv);
+    return erps_job_start(ag->job, number,
+                          sv.last.number > 0 ? sv.last.outcome : "", res);
+}
+
+/* Called every loop turn: collects a finished job, enforces the stop grace. */
+static void supervise_job(erps_agent_t *ag) {
+    erps_iteration_t res;
+    int64_t mono = erps_mono_ms();
+    if (!erps_job_running(ag->job))
+        return;
+    if (ag->stopping_since &&
+        mono - ag->stopping_since > ag->conf->job_stop_grace_ms)
+        erps_job_terminate(ag->job, mono);
+    if (erps_job_poll(ag->job, mono, &res) == 1)
+        erps_engine_iteration_done(ag->eng, &res, erps_now_ms());
 }
 
 /* ---- transactions ---- */
@@ -553,10 +592,15 @@ erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
               conf->engine_id, conf->topics.commands, ag->partition, cnt);
 
     ag->eng = erps_engine_new(&ag->state->engine, on_engine, ag);
-    if (!ag->eng) {
-        snprintf(errstr, errstr_size, "out of memory");
+    ag->job = erps_job_new(&conf->job, conf->engine_id);
+    if (!ag->eng || !ag->job) {
+        snprintf(errstr, errstr_size, ag->eng ? "job.args: more than %d arguments"
+                                              : "out of memory",
+                 ERPS_JOB_MAX_ARGS);
         goto fail;
     }
+    if (erps_job_configured(ag->job))
+        erps_engine_set_runner(ag->eng, run_job, ag);
     return ag;
 fail:
     erps_agent_destroy(ag);
@@ -572,6 +616,7 @@ int erps_agent_run(erps_agent_t *ag, volatile sig_atomic_t *stop) {
         return ag->fatal_exit;
 
     while (!*stop) {
+        supervise_job(ag);
         int64_t now = erps_now_ms();
         int64_t next = erps_engine_tick(ag->eng, now);
         if (ag->conf->heartbeat_ms > 0 && ag->batch_cnt == 0 &&
@@ -600,6 +645,16 @@ int erps_agent_run(erps_agent_t *ag, volatile sig_atomic_t *stop) {
         }
         rd_kafka_poll(ag->producer, 0);
     }
+    /* A job in hand is terminated (SIGTERM, then SIGKILL after its grace) and
+     * its outcome published before we go. */
+    if (erps_job_running(ag->job)) {
+        erps_job_terminate(ag->job, erps_mono_ms());
+        while (erps_job_running(ag->job)) {
+            supervise_job(ag);
+            struct timespec ts = {0, 20 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
     erps_info("stopping: committing what is in hand");
     if (flush(ag, stop))
         return ag->fatal_exit;
@@ -621,6 +676,7 @@ void erps_agent_destroy(erps_agent_t *ag) {
         rd_kafka_destroy(ag->producer);
     }
     erps_engine_destroy(ag->eng);
+    erps_job_destroy(ag->job);
     free(ag->state);
     free(ag);
 }

@@ -11,6 +11,7 @@
 
 #include "erpsync/config.h"
 #include "erpsync/kafka.h"
+#include "job.h"
 
 typedef struct erps_agent_conf {
     char engine_id[ERPS_ENGINE_ID_MAX + 1];
@@ -25,6 +26,8 @@ typedef struct erps_agent_conf {
     int64_t heartbeat_ms;   /* 0: no heartbeat */
     int64_t clock_skew_ms;  /* tolerated when checking ce_deadline */
     int64_t txn_timeout_ms;
+    erps_job_conf_t job;
+    int64_t job_stop_grace_ms; /* Run=false lets the job finish this long */
     char log_level[16];
 } erps_agent_conf_t;
 

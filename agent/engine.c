@@ -58,10 +58,26 @@ static void set_state(erps_engine_t *eng, erps_state_t s, const char *cause) {
     emit(eng, ERPS_ENGINE_EV_STATE, cause);
 }
 
-/* Starting, then Running once the first iteration is scheduled (at once). */
+/* Failed iterations back off: the next one waits interval x 2^(failures-1),
+ * at most ERPS_ENGINE_BACKOFF_MAX x interval, and never more than a day
+ * beyond the interval. */
+static int64_t delay_ms(const erps_engine_t *eng) {
+    int64_t factor = 1;
+    for (int64_t f = 1; f < eng->failures && factor < ERPS_ENGINE_BACKOFF_MAX; f++)
+        factor *= 2;
+    int64_t d = eng->interval_s * 1000 * factor;
+    int64_t cap = eng->interval_s * 1000 + 86400 * 1000;
+    return d < cap ? d : cap;
+}
+
+/* Starting, then Running once the first iteration is scheduled: at once, or
+ * (after a restart) in the slot the last iteration left, so no slot runs
+ * twice. */
 static void start(erps_engine_t *eng, int64_t now, const char *cause) {
     set_state(eng, ERPS_STATE_STARTING, cause);
     eng->next_ms = now;
+    if (!*cause && eng->last.number > 0 && eng->last.start_ms + delay_ms(eng) > now)
+        eng->next_ms = eng->last.start_ms + delay_ms(eng);
     set_state(eng, ERPS_STATE_RUNNING, cause);
 }
 
@@ -137,7 +153,7 @@ static void finish_iteration(erps_engine_t *eng, const erps_iteration_t *res,
     }
     /* From the start of this one: a late iteration causes no burst. */
     if (eng->state == ERPS_STATE_RUNNING)
-        eng->next_ms = eng->last.start_ms + eng->interval_s * 1000;
+        eng->next_ms = eng->last.start_ms + delay_ms(eng);
     emit(eng, ERPS_ENGINE_EV_ITERATION, "");
 }
 

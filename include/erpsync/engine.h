@@ -21,6 +21,10 @@
 
 typedef struct erps_engine erps_engine_t;
 
+/* After n consecutive failed iterations the next waits interval x
+ * 2^(n-1), at most this many intervals (and at most a day longer). */
+#define ERPS_ENGINE_BACKOFF_MAX 8
+
 typedef enum erps_engine_event {
     ERPS_ENGINE_EV_STATE = 1, /* state changed */
     ERPS_ENGINE_EV_ITERATION, /* an iteration finished */

@@ -124,7 +124,7 @@ typedef struct erps_iteration {
     int64_t end_ms;
     int exit_code;       /* -1 when killed by a signal */
     int signal;          /* 0 when it exited */
-    char outcome[16];    /* Succeeded, Failed, TimedOut, NotStarted */
+    char outcome[16];    /* Succeeded, Failed, TimedOut, Terminated, NotStarted */
     char detail[ERPS_REASON_MAX + 1]; /* last line of stderr, or the reason */
 } erps_iteration_t;
 

@@ -227,6 +227,67 @@ static void resume_after_restart(void **state) {
     erps_engine_destroy(eng);
 }
 
+static int failing_sync_runner(void *opaque, int64_t number, erps_iteration_t *res) {
+    (void)opaque;
+    (void)number;
+    strcpy(res->outcome, "Failed");
+    res->exit_code = 1;
+    return 1;
+}
+
+static void failures_back_off(void **state) {
+    seen_t s;
+    (void)state;
+    erps_engine_t *eng = new_engine(&s, false, 60);
+    erps_engine_set_runner(eng, failing_sync_runner, NULL);
+    erps_engine_set_run(eng, true, 0, "a");
+    /* Waits of 1, 2, 4, 8, 8 intervals after 1..5 consecutive failures. */
+    static const int64_t waits[] = {60, 120, 240, 480, 480};
+    int64_t now = 0;
+    for (size_t i = 0; i < 5; i++) {
+        int64_t next = erps_engine_tick(eng, now);
+        assert_int_equal(next - now, waits[i] * 1000);
+        now = next;
+    }
+    erps_status_t st;
+    memset(&st, 0, sizeof(st));
+    erps_engine_fill_status(eng, &st);
+    assert_int_equal(st.failures, 5);
+    assert_string_equal(st.last.outcome, "Failed");
+    erps_engine_destroy(eng);
+}
+
+static void restart_keeps_the_slot(void **state) {
+    seen_t s;
+    erps_engine_saved_t saved;
+    (void)state;
+    memset(&saved, 0, sizeof(saved));
+    saved.desired_run = true;
+    saved.interval_s = 900;
+    saved.last.number = 4;
+    saved.last.start_ms = 1000 * 1000;
+    strcpy(saved.last.outcome, "Succeeded");
+    erps_engine_t *eng = erps_engine_new(&saved, record, &s);
+    memset(&s, 0, sizeof(s));
+    /* Restarted 5 minutes after iteration 4 began: 5 ran, not a 5th now. */
+    erps_engine_resume(eng, 1300 * 1000);
+    assert_int_equal(erps_engine_next_iteration(eng), 1900 * 1000);
+    assert_int_equal(erps_engine_tick(eng, 1300 * 1000), 1900 * 1000);
+    assert_int_equal(s.n, 2); /* Starting, Running; no iteration */
+    erps_engine_tick(eng, 1900 * 1000);
+    erps_status_t st;
+    memset(&st, 0, sizeof(st));
+    erps_engine_fill_status(eng, &st);
+    assert_int_equal(st.last.number, 5);
+    erps_engine_destroy(eng);
+
+    /* Restarted long after: the overdue iteration runs at once, once. */
+    eng = erps_engine_new(&saved, record, &s);
+    erps_engine_resume(eng, 99999 * 1000);
+    assert_int_equal(erps_engine_next_iteration(eng), 99999 * 1000);
+    erps_engine_destroy(eng);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(start_and_stop),
@@ -236,6 +297,8 @@ int main(void) {
         cmocka_unit_test(job_that_cannot_start_fails_the_engine),
         cmocka_unit_test(interval_change_reschedules_from_last_start),
         cmocka_unit_test(resume_after_restart),
+        cmocka_unit_test(failures_back_off),
+        cmocka_unit_test(restart_keeps_the_slot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
