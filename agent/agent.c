@@ -429,9 +429,13 @@ static void handle_command(erps_agent_t *ag, const rd_kafka_message_t *rkm) {
         return;
     }
     if (erps_state_applied_has(ag->state, cmd.ce.id)) {
-        erps_info("command %s was applied before; answering with status",
-                  cmd.ce.id);
-        publish_status(ag, cmd.ce.id);
+        /* A resent command still awaited gets the current status as its
+         * answer; an old redelivery gets only its audit line. */
+        int awaited = now <= cmd.deadline_ms - ag->conf->clock_skew_ms;
+        erps_info("command %s was applied before%s", cmd.ce.id,
+                  awaited ? "; answering with the current status" : "");
+        if (awaited)
+            publish_status(ag, cmd.ce.id);
         audit(ag, ERPS_OUTCOME_NOCHANGE, &cmd, cmd.ce.id,
               "duplicate: command id already applied", before_state,
               before.interval_s);
