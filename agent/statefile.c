@@ -54,9 +54,14 @@ static int read_file(const char *path, char **out, size_t *len, char *errstr,
     return 0;
 }
 
+/* A number of ours, or 0: a value outside +-2^53 was not written by us, and
+ * casting it to int64_t would be undefined. */
 static int64_t num(const cJSON *o, const char *name) {
     const cJSON *it = cJSON_GetObjectItem(o, name);
-    return cJSON_IsNumber(it) ? (int64_t)it->valuedouble : 0;
+    if (!cJSON_IsNumber(it) || !(it->valuedouble >= -9007199254740992.0 &&
+                                 it->valuedouble <= 9007199254740992.0))
+        return 0;
+    return (int64_t)it->valuedouble;
 }
 
 static void str(const cJSON *o, const char *name, char *out, size_t size) {
@@ -77,7 +82,8 @@ int erps_state_load(const char *path, erps_agent_state_t *st, int *found,
     cJSON *root = cJSON_ParseWithLength(buf, len);
     free(buf);
     const cJSON *iv = root ? cJSON_GetObjectItem(root, "IntervalSeconds") : NULL;
-    if (!cJSON_IsObject(root) || !cJSON_IsNumber(iv) || iv->valuedouble < 1) {
+    if (!cJSON_IsObject(root) || !cJSON_IsNumber(iv) || !(iv->valuedouble >= 1) ||
+        iv->valuedouble > ERPS_INTERVAL_MAX_S) {
         cJSON_Delete(root);
         snprintf(errstr, errstr_size,
                  "%s: not an erpsync state file (remove it to start afresh)",

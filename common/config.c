@@ -154,6 +154,12 @@ int erps_cfg_load_file(const erps_cfg_opt_t *table, void *obj,
     }
     while (fgets(line, sizeof(line), fp)) {
         lineno++;
+        /* The rest of an over-long line would read as a line of its own. */
+        if (!strchr(line, '\n') && !feof(fp)) {
+            snprintf(errstr, errstr_size, "%s:%d: line longer than %zu bytes",
+                     path, lineno, sizeof(line) - 2);
+            goto out;
+        }
         char *s = trim(line);
         if (*s == '\0' || *s == '#')
             continue;

@@ -120,6 +120,9 @@ int erps_time_parse(const char *s, int64_t *ms) {
         sec = 59;
     int64_t days = days_from_civil(Y, M, D);
     int64_t secs = days * 86400 + h * 3600 + m * 60 + sec - offset_min * 60;
+    /* Only what erps_time_format writes back: 1970 to the end of 9999. */
+    if (secs < 0 || secs > INT64_C(253402300799))
+        return -1;
     *ms = secs * 1000 + frac;
     return 0;
 }

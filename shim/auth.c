@@ -72,6 +72,12 @@ erps_users_t *erps_users_load(const char *path, char *errstr,
     }
     while (fgets(line, sizeof(line), fp)) {
         lineno++;
+        /* The rest of an over-long line would read as a line of its own. */
+        if (!strchr(line, '\n') && !feof(fp)) {
+            snprintf(errstr, errstr_size, "users file %s:%d: line longer than "
+                     "%zu bytes", path, lineno, sizeof(line) - 2);
+            goto fail;
+        }
         line[strcspn(line, "\r\n")] = '\0';
         if (line[0] == '\0' || line[0] == '#')
             continue;

@@ -184,6 +184,8 @@ int erps_audit_decode(const erps_msg_t *in, erps_audit_t *au, char *errstr,
 /* ---- .NET TimeSpan text and ISO 8601 durations ---- */
 
 #define ERPS_TIMESPAN_LEN 32
+/* The longest interval anything accepts: .NET's TimeSpan.MaxValue in days. */
+#define ERPS_INTERVAL_MAX_S (INT64_C(10675199) * 86400)
 /** Formats seconds as hh:mm:ss, or d.hh:mm:ss from one day on. */
 void erps_timespan_format(int64_t seconds, char out[ERPS_TIMESPAN_LEN]);
 /** Formats seconds as an xs:duration the way .NET's DataContract does (PT15M). */

@@ -23,8 +23,9 @@ int erps_uuid_valid(const char *s);
 /** Formats ms as RFC 3339 UTC with milliseconds: 2026-11-28T07:41:32.123Z. */
 void erps_time_format(int64_t ms, char out[ERPS_TIME_LEN]);
 /**
- * Parses an RFC 3339 timestamp (any offset, optional fraction).
- * @returns 0 and sets *ms, or -1 when s is not RFC 3339.
+ * Parses an RFC 3339 timestamp (any offset, optional fraction), from 1970 to
+ * the end of 9999 in UTC.
+ * @returns 0 and sets *ms, or -1 when s is not RFC 3339 or out of range.
  */
 int erps_time_parse(const char *s, int64_t *ms);
 

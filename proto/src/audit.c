@@ -119,7 +119,8 @@ int erps_audit_decode(const erps_msg_t *in, erps_audit_t *au, char *errstr,
                   errstr, errstr_size))
         goto out;
     const cJSON *g = cJSON_GetObjectItem(root, "Generation");
-    if (!cJSON_IsNumber(g)) {
+    if (!cJSON_IsNumber(g) || !(g->valuedouble >= 0) ||
+        g->valuedouble > 9007199254740992.0) {
         snprintf(errstr, errstr_size, "\"Generation\" is missing");
         goto out;
     }

@@ -237,7 +237,13 @@ int erps_status_decode(const erps_msg_t *in, erps_status_t *st, char *errstr,
         goto out;
     }
     if (get_int(root, "IntervalSeconds", &st->interval_s, errstr,
-                errstr_size) ||
+                errstr_size))
+        goto out;
+    if (st->interval_s < 1 || st->interval_s > ERPS_INTERVAL_MAX_S) {
+        snprintf(errstr, errstr_size, "\"IntervalSeconds\" is out of range");
+        goto out;
+    }
+    if (
         get_int(root, "Generation", &st->generation, errstr, errstr_size) ||
         get_int(root, "ConsecutiveFailures", &st->failures, errstr,
                 errstr_size) ||

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MAX_SECONDS (INT64_C(10675199) * 86400) /* TimeSpan.MaxValue days */
+#define MAX_SECONDS ERPS_INTERVAL_MAX_S
 
 void erps_timespan_format(int64_t s, char out[ERPS_TIMESPAN_LEN]) {
     const char *sign = "";

@@ -72,6 +72,15 @@ static void bad_users_files(void **state) {
         assert_non_null(strstr(err, ":1:"));
     }
     assert_null(erps_users_load("/nonexistent/users", err, sizeof(err)));
+    /* An over-long line is an error, not two lines (found by fuzzing). */
+    static char longline[3000];
+    memset(longline, 'c', sizeof(longline) - 2);
+    longline[0] = '#';
+    longline[sizeof(longline) - 2] = '\n';
+    write_users(longline);
+    assert_null(erps_users_load(path, err, sizeof(err)));
+    unlink(path);
+    assert_non_null(strstr(err, "line longer than"));
 }
 
 static void basic_headers(void **state) {

@@ -86,6 +86,15 @@ static void file_and_kafka_props(void **state) {
     assert_int_equal(erps_cfg_load_file(table, &c, &kp, path, err, sizeof(err)), -1);
     assert_non_null(strstr(err, ":1: count"));
     unlink(path);
+    /* An over-long line is an error, not two lines (found by fuzzing). */
+    static char longline[6000];
+    memset(longline, 'c', sizeof(longline) - 2);
+    longline[0] = '#';
+    longline[sizeof(longline) - 2] = '\n';
+    path = write_tmp(longline);
+    assert_int_equal(erps_cfg_load_file(table, &c, &kp, path, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "line longer than"));
+    unlink(path);
     path = write_tmp("just words\n");
     assert_int_equal(erps_cfg_load_file(table, &c, &kp, path, err, sizeof(err)), -1);
     unlink(path);

@@ -129,6 +129,16 @@ static void corrupt_file_is_an_error(void **state) {
     fputs("{\"IntervalSeconds\": 0}", fp);
     fclose(fp);
     assert_int_equal(erps_state_load(path, st, &found, err, sizeof(err)), -1);
+    /* Out-of-range numbers are refused or ignored, never cast (fuzzing). */
+    fp = fopen(path, "w");
+    fputs("{\"IntervalSeconds\": 1e300}", fp);
+    fclose(fp);
+    assert_int_equal(erps_state_load(path, st, &found, err, sizeof(err)), -1);
+    fp = fopen(path, "w");
+    fputs("{\"IntervalSeconds\": 60, \"Generation\": 1e300}", fp);
+    fclose(fp);
+    assert_int_equal(erps_state_load(path, st, &found, err, sizeof(err)), 0);
+    assert_int_equal(st->engine.generation, 0);
     free(st);
 }
 

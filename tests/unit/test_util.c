@@ -40,7 +40,10 @@ static void time_rejects(void **state) {
         "2026-11-31T00:00:00Z", "2026-11-28T24:00:00Z", "2026-11-28T07:00Z",
         "2026-11-28T07:00:00.Z", "2026-11-28T07:00:00+0100",
         "2026-11-28T07:00:00Zjunk", "x026-11-28T07:00:00Z",
-        "2026-11-28T07:00:00.1234567890Z"};
+        "2026-11-28T07:00:00.1234567890Z",
+        /* outside what erps_time_format writes back (found by fuzzing) */
+        "0000-01-01T00:00:00+00:01", "1969-12-31T23:59:59Z",
+        "9999-12-31T23:59:59-00:01"};
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(erps_time_parse(bad[i], &ms), -1);
