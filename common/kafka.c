@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 int erps_kafka_set(rd_kafka_conf_t *conf, const char *name, const char *value,
                    char *errstr, size_t errstr_size) {
@@ -101,24 +102,42 @@ int32_t erps_kafka_engine_partition(const char *engine_id,
 int erps_kafka_partition_count(rd_kafka_t *rk, const char *topic,
                                int timeout_ms, char *errstr,
                                size_t errstr_size) {
-    const struct rd_kafka_metadata *md = NULL;
+    int64_t deadline = erps_mono_ms() + timeout_ms;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     int cnt = -1;
-    rd_kafka_resp_err_t err =
-        rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
-    rd_kafka_topic_destroy(rkt);
-    if (err) {
-        snprintf(errstr, errstr_size, "metadata for topic %s: %s", topic,
-                 rd_kafka_err2str(err));
-        return -1;
+
+    /* A topic created a moment ago (by us or a peer) is unknown to some
+     * brokers until their metadata catches up: ask again until the
+     * deadline. */
+    for (;;) {
+        const struct rd_kafka_metadata *md = NULL;
+        int left = (int)(deadline - erps_mono_ms());
+        rd_kafka_resp_err_t err =
+            rd_kafka_metadata(rk, 0, rkt, &md, left > 100 ? left : 100);
+        if (err) {
+            snprintf(errstr, errstr_size, "metadata for topic %s: %s", topic,
+                     rd_kafka_err2str(err));
+            break;
+        }
+        rd_kafka_resp_err_t terr = md->topic_cnt == 1
+                                       ? md->topics[0].err
+                                       : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+        if (terr == RD_KAFKA_RESP_ERR_NO_ERROR && md->topics[0].partition_cnt > 0)
+            cnt = md->topics[0].partition_cnt;
+        rd_kafka_metadata_destroy(md);
+        if (cnt > 0)
+            break;
+        if ((terr != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART &&
+             terr != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
+             terr != RD_KAFKA_RESP_ERR_NO_ERROR) ||
+            erps_mono_ms() >= deadline) {
+            snprintf(errstr, errstr_size, "topic %s: %s", topic,
+                     rd_kafka_err2str(terr));
+            break;
+        }
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
     }
-    if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-        md->topics[0].partition_cnt > 0)
-        cnt = md->topics[0].partition_cnt;
-    else
-        snprintf(errstr, errstr_size, "topic %s: %s", topic,
-                 md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err)
-                                    : "not found");
-    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
     return cnt;
 }

@@ -23,6 +23,11 @@ SRC = pathlib.Path(os.environ.get("ERPSYNC_SOURCE_DIR",
                                   pathlib.Path(__file__).resolve().parents[2]))
 BUILD = pathlib.Path(os.environ.get("ERPSYNC_BUILD_DIR", SRC / "build"))
 BASE = "/api/v1/Agents/ErpSync/"
+# ERPSYNC_TEST_BROKER=kafka runs the suite on a real Apache Kafka (KRaft,
+# started once per session by tests/kafka/kafka.sh); the default is the
+# embedded devbroker, one per cluster.
+BROKER = os.environ.get("ERPSYNC_TEST_BROKER", "devbroker")
+TOPIC_KINDS = ("commands", "status", "audit", "dlq")
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                      "runtime error:", "AddressSanitizer:DEADLYSIGNAL")
 
@@ -68,6 +73,39 @@ class Proc:
         return self.p.returncode
 
 
+class RealKafka:
+    """One Apache Kafka for the whole session (tests/kafka/kafka.sh)."""
+
+    def __init__(self, tmp, nodes=1, sasl=False):
+        self.dir = tmp
+        args = [str(SRC / "tests/kafka/kafka.sh"), "start", "--dir", str(tmp),
+                "--nodes", str(nodes)] + (["--sasl"] if sasl else [])
+        out = subprocess.run(args, capture_output=True, text=True, timeout=300)
+        if out.returncode != 0:
+            raise RuntimeError("kafka.sh start failed:\n" + out.stderr[-3000:])
+        self.bootstrap = (tmp / "bootstrap").read_text().strip()
+        self.sasl_bootstrap = None
+        self.sasl_props = {}
+        if sasl:
+            self.sasl_bootstrap = (tmp / "bootstrap_sasl").read_text().strip()
+            for line in (tmp / "sasl.properties").read_text().splitlines():
+                if "=" in line and not line.startswith("#"):
+                    k, v = line.split("=", 1)
+                    self.sasl_props[k.strip()] = v.strip()
+        self.startup_log = out.stderr
+
+    def stop(self):
+        subprocess.run([str(SRC / "tests/kafka/kafka.sh"), "stop", "--dir",
+                        str(self.dir)], capture_output=True, timeout=120)
+
+
+_real_kafka = None
+
+
+def real_kafka():
+    return _real_kafka
+
+
 class Cluster:
     def __init__(self, tmp, engine="demo", request_timeout_ms=4000):
         self.tmp = tmp
@@ -76,6 +114,16 @@ class Cluster:
         self.kafka_port = free_port()
         self.http_port = free_port()
         self.bootstrap = f"127.0.0.1:{self.kafka_port}"
+        self.kafka = real_kafka() if BROKER == "kafka" else None
+        # Topics of their own, so clusters sharing one real Kafka never see
+        # each other's events; the agent and shim create them (Admin API).
+        prefix = "" if not self.kafka else f"t{uuid.uuid4().hex[:8]}."
+        self.topics = {k: prefix + ("erpsync.commands.dlq" if k == "dlq"
+                                    else f"erpsync.{k}") for k in TOPIC_KINDS}
+        self.kafka_args = []
+        if self.kafka:
+            self.bootstrap = self.kafka.bootstrap
+            self.kafka_args = ["--topics.create=true", "--topics.replication=1"]
         self.user, self.password = "alice", "s3cret-" + uuid.uuid4().hex[:8]
         self.reader, self.reader_password = "bob", "r3ader-" + uuid.uuid4().hex[:8]
         self.procs = {}
@@ -88,7 +136,24 @@ class Cluster:
                              text=True, check=True)
         return out.stdout.strip()
 
+    def kill_broker(self):
+        """kill -9 the broker(s) this cluster runs on (its own, never shared)."""
+        if not self.kafka:
+            self.procs["devbroker"].stop(signal.SIGKILL)
+            return
+        assert self.kafka is not _real_kafka, "will not kill the shared Kafka"
+        for pid in (self.kafka.dir / "pids").read_text().split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def topic_args(self):
+        return [f"--topic.{k}={v}" for k, v in self.topics.items()] + self.kafka_args
+
     def start_broker(self):
+        if self.kafka:
+            return  # shared for the session
         pf = self.tmp / "broker"
         if pf.exists():
             pf.unlink()
@@ -102,7 +167,7 @@ class Cluster:
             str(BUILD / "agent/erpsync-agent"), f"--engine.id={self.engine}",
             f"--bootstrap.servers={self.bootstrap}",
             f"--state.dir={self.tmp / 'state'}", "--status.heartbeat.ms=0",
-            *extra], self.tmp)
+            *self.topic_args(), *extra], self.tmp)
 
     def start_shim(self, *extra):
         users = self.tmp / "users"
@@ -112,8 +177,11 @@ class Cluster:
         self.procs["shim"] = Proc("shim", [
             str(BUILD / "shim/erpsync-shim"), f"--bootstrap.servers={self.bootstrap}",
             f"--users.file={users}", f"--listen.port={self.http_port}",
-            f"--request.timeout.ms={self.request_timeout_ms}", *extra], self.tmp)
-        wait_for(lambda: self.get("/readyz").status == 200, 15, "shim /readyz")
+            f"--request.timeout.ms={self.request_timeout_ms}",
+            *self.topic_args(), *extra], self.tmp)
+        # A fresh Kafka creates its internal topics on first use: allow for it.
+        wait_for(lambda: self.get("/readyz").status == 200,
+                 60 if self.kafka else 15, "shim /readyz")
 
     def start(self):
         self.start_broker()
@@ -166,10 +234,11 @@ class Cluster:
         return self.post("ChangeEngineStatus", json.dumps({"Run": run}), **kw)
 
     # -- Kafka, through kcat --
-    def consume(self, topic):
+    def consume(self, kind):
+        """All records of one of our topics (commands, status, audit, dlq)."""
         out = subprocess.run(
-            ["kcat", "-C", "-b", self.bootstrap, "-t", topic, "-e", "-q", "-J",
-             "-X", "isolation.level=read_committed"],
+            ["kcat", "-C", "-b", self.bootstrap, "-t", self.topics[kind], "-e",
+             "-q", "-J", "-X", "isolation.level=read_committed"],
             capture_output=True, text=True, timeout=30)
         records = []
         for line in out.stdout.splitlines():
@@ -180,15 +249,15 @@ class Cluster:
         return records
 
     def statuses(self):
-        return self.consume("erpsync.status")
+        return self.consume("status")
 
     def audits(self):
-        return self.consume("erpsync.audit")
+        return self.consume("audit")
 
     def produce_command(self, value, headers, key=None):
         # murmur2, as Java producers and erpsync-shim partition: the agent
         # reads only the partition its engine id maps to.
-        args = ["kcat", "-P", "-b", self.bootstrap, "-t", "erpsync.commands",
+        args = ["kcat", "-P", "-b", self.bootstrap, "-t", self.topics["commands"],
                 "-X", "partitioner=murmur2_random",
                 "-k", key if key is not None else self.engine]
         for k, v in headers.items():
@@ -234,6 +303,23 @@ def structured(rec):
     return ev
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_kafka(tmp_path_factory):
+    """Starts the real Kafka when the suite runs on one; prints what it cost."""
+    global _real_kafka
+    if BROKER != "kafka":
+        yield None
+        return
+    t0 = time.monotonic()
+    _real_kafka = RealKafka(tmp_path_factory.mktemp("kafka"))
+    print(f"\nreal Kafka up in {time.monotonic() - t0:.1f}s at {_real_kafka.bootstrap}")
+    try:
+        yield _real_kafka
+    finally:
+        _real_kafka.stop()
+        _real_kafka = None
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     c = Cluster(tmp_path_factory.mktemp("cluster"))
@@ -251,6 +337,23 @@ def fresh_cluster(tmp_path):
         yield c.start()
     finally:
         c.stop()
+
+
+@pytest.fixture
+def own_broker_cluster(tmp_path):
+    """A cluster on a broker of its own, for tests that kill the broker."""
+    own = None
+    c = Cluster(tmp_path, request_timeout_ms=3000)
+    if c.kafka:
+        own = RealKafka(tmp_path / "kafka")
+        c.kafka = own
+        c.bootstrap = own.bootstrap
+    try:
+        yield c.start()
+    finally:
+        c.stop()
+        if own:
+            own.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """End to end: REST call -> Kafka command -> agent -> engine -> status -> REST.
 
-Everything runs as real processes on loopback (devbroker, agent, shim); the
+Everything runs as real processes on loopback (a broker, agent, shim); the
 assertions go through real HTTP and through kcat, a Kafka client of its own.
 """
 import json
@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from conftest import BASE, structured, wait_for
+from conftest import BASE, BROKER, structured, wait_for
 
 WEBAPI_FIELDS = {"IsRunning", "StatusMessage", "Interval", "TableRight",
                  "FieldProperties"}
@@ -179,8 +179,8 @@ def test_health_ready_metrics(cluster):
 def test_secrets_never_reach_kafka_or_logs(cluster):
     cluster.change(True)
     cluster.change(True, password="wrong-" + cluster.password)
-    for topic in ("erpsync.commands", "erpsync.status", "erpsync.audit"):
-        for rec in cluster.consume(topic):
+    for kind in ("commands", "status", "audit"):
+        for rec in cluster.consume(kind):
             blob = json.dumps(rec)
             assert cluster.password not in blob
     for log in cluster.tmp.glob("*.log"):
@@ -193,14 +193,14 @@ def test_poison_command_goes_to_dead_letters(cluster):
     bad_id = str(uuid.uuid4())
     cluster.produce_command('{"Run": tru', cluster.command_headers(bad_id))
     cluster.produce_command("not even json", {"foo": "bar"})
-    wait_for(lambda: len(cluster.consume("erpsync.commands.dlq")) >= 2, 15,
+    wait_for(lambda: len(cluster.consume("dlq")) >= 2, 15,
              "two dead letters")
-    dlq = cluster.consume("erpsync.commands.dlq")
+    dlq = cluster.consume("dlq")
     errors = [r["hdrs"]["erpsync_error"] for r in dlq]
     assert "value is not valid JSON" in errors
     assert any("missing header ce_specversion" in e for e in errors)
     assert all(r["key"] == cluster.engine for r in dlq)
-    assert dlq[0]["hdrs"]["erpsync_original_topic"] == "erpsync.commands"
+    assert dlq[0]["hdrs"]["erpsync_original_topic"] == cluster.topics["commands"]
     dead = [a for a in cluster.audits()
             if json.loads(a["payload"])["Outcome"] == "DeadLettered"]
     assert any(json.loads(a["payload"])["CommandId"] == bad_id for a in dead)
@@ -265,9 +265,9 @@ def test_stopped_agent_gives_504_and_the_late_command_expires(fresh_cluster):
     assert c.post("GetEngineStatus", None, content_type=None).json()["IsRunning"] is False
 
 
-def test_stopped_broker_gives_503_or_504_never_a_hang(fresh_cluster):
-    c = fresh_cluster
-    c.procs["devbroker"].stop(signal.SIGKILL)
+def test_stopped_broker_gives_503_or_504_never_a_hang(own_broker_cluster):
+    c = own_broker_cluster
+    c.kill_broker()
     for _ in range(3):
         t0 = time.monotonic()
         r = c.change(True, timeout=20)
@@ -303,4 +303,22 @@ def test_clean_shutdown(fresh_cluster):
     c = fresh_cluster
     assert c.change(True).status == 200
     codes = c.stop()
-    assert codes == {"shim": 0, "agent": 0, "devbroker": 0}
+    assert set(codes) >= {"shim", "agent"} and set(codes.values()) == {0}, codes
+
+
+@pytest.mark.skipif(BROKER == "devbroker", reason=(
+    "librdkafka 2.0.2's mock cluster does not return offsets committed inside "
+    "transactions after a restart (observed: every command is read again and "
+    "answered NoChange/duplicate); Apache Kafka does"))
+def test_restart_resumes_after_the_last_committed_command(fresh_cluster):
+    c = fresh_cluster
+    for run in (True, False, True):
+        assert c.change(run).status == 200
+    before = len(c.audits())
+    assert c.procs["agent"].stop() == 0
+    c.start_agent()
+    wait_for(lambda: len(c.statuses()) >= 6, 15, "the restarted agent's status")
+    time.sleep(1)
+    # Offsets were committed with each transaction: nothing is read twice.
+    again = [json.loads(a["payload"]) for a in c.audits()[before:]]
+    assert again == [], again

@@ -6,7 +6,12 @@ import signal
 import subprocess
 import time
 
-from conftest import SRC, BUILD, free_port, wait_for
+import pytest
+
+from conftest import BROKER, SRC, BUILD, free_port, wait_for
+
+pytestmark = pytest.mark.skipif(BROKER != "devbroker",
+                                reason="make run always uses the devbroker")
 
 
 def test_run_script_prints_a_working_curl_and_stops_cleanly(tmp_path):
