@@ -5,7 +5,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CMAKE_ARGS ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test test-unit test-integration sanitize clean
+.PHONY: all deps build run test test-unit test-integration test-kafka sanitize clean
 
 all: build
 
@@ -29,6 +29,12 @@ test-unit: build
 
 test-integration: build
 	cd $(BUILD) && ctest --output-on-failure -L integration
+
+# The end-to-end suite again, on a real Apache Kafka (KRaft, fetched with
+# Maven on first use; see tests/kafka/README.md).
+test-kafka: build
+	@scripts/install-deps.sh --kafka
+	cd $(BUILD) && ERPSYNC_TEST_BROKER=kafka ctest --output-on-failure -L integration
 
 # ASan + UBSan build of everything, then the whole suite under it.
 sanitize:

@@ -157,6 +157,16 @@ int erps_kafka_ensure_topics(rd_kafka_t *rk, const erps_topics_t *topics,
     const struct rd_kafka_metadata *md = NULL;
 
     specs_of(topics, policy, specs);
+    static const char *const role[] = {"topic.commands", "topic.status",
+                                       "topic.audit", "topic.dlq"};
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            if (strcmp(specs[i].name, specs[j].name) == 0) {
+                snprintf(errstr, errstr_size, "%s and %s name the same topic "
+                         "%s; each needs its own", role[i], role[j],
+                         specs[i].name);
+                return -1;
+            }
     rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
     if (err) {
         snprintf(errstr, errstr_size, "listing topics: %s", rd_kafka_err2str(err));

@@ -3,9 +3,16 @@
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -eu
 
+# With --kafka, also what the tests on a real Apache Kafka need (a JRE and
+# Maven to fetch the broker, a Kafka client that is not librdkafka).
 DEB_PKGS="cmake make gcc pkg-config librdkafka-dev libcjson-dev uuid-dev
 libcmocka-dev libmicrohttpd-dev libcrypt-dev kcat python3 curl"
 PY_MODS="jsonschema:jsonschema pytest:pytest yaml:pyyaml"
+if [ "${1:-}" = "--kafka" ]; then
+    command -v java >/dev/null 2>&1 || DEB_PKGS="$DEB_PKGS openjdk-17-jre-headless"
+    command -v mvn >/dev/null 2>&1 || DEB_PKGS="$DEB_PKGS maven"
+    PY_MODS="$PY_MODS kafka:kafka-python"
+fi
 
 missing=""
 for p in $DEB_PKGS; do
