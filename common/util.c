@@ -85,8 +85,9 @@ int erps_time_parse(const char *s, int64_t *ms) {
     if (read_digits(&p, 2, &h) || *p++ != ':' || read_digits(&p, 2, &m) ||
         *p++ != ':' || read_digits(&p, 2, &sec))
         return -1;
-    if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || m > 59 ||
-        sec > 60)
+    int leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
+    if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] ||
+        (M == 2 && D == 29 && !leap) || h > 23 || m > 59 || sec > 60)
         return -1;
     if (*p == '.') {
         int scale = 100, ndig = 0;

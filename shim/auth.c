@@ -83,10 +83,10 @@ erps_users_t *erps_users_load(const char *path, char *errstr,
             continue;
         /* Exactly five fields; strtok would merge empty ones. */
         char *f[5];
-        int n = 0;
+        int colons = 0, n = 0;
         for (char *p = line; *p; p++)
-            n += *p == ':';
-        if (n == 4) {
+            colons += *p == ':';
+        if (colons == 4) {
             f[0] = line;
             for (int i = 1; i < 5; i++) {
                 f[i] = strchr(f[i - 1], ':');

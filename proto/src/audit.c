@@ -120,7 +120,8 @@ int erps_audit_decode(const erps_msg_t *in, erps_audit_t *au, char *errstr,
         goto out;
     const cJSON *g = cJSON_GetObjectItem(root, "Generation");
     if (!cJSON_IsNumber(g) || !(g->valuedouble >= 0) ||
-        g->valuedouble > 9007199254740992.0) {
+        g->valuedouble > ERPS_JSON_INT_MAX ||
+        g->valuedouble != (double)(int64_t)g->valuedouble) {
         snprintf(errstr, errstr_size, "\"Generation\" is missing");
         goto out;
     }

@@ -148,9 +148,11 @@ int erps_ce_decode(const erps_msg_t *in, erps_ce_t *ce, char *type,
     if (erps_msg_header_str(in, "content-type", buf, sizeof(buf), 0, errstr,
                             errstr_size))
         return -1;
-    /* Absent means application/json (CloudEvents' JSON default). */
-    if (buf[0] && strncmp(buf, ERPS_CONTENT_TYPE_JSON,
-                          strlen(ERPS_CONTENT_TYPE_JSON)) != 0) {
+    /* Absent means application/json (CloudEvents' JSON default); parameters
+     * such as charset may follow the media type. */
+    size_t jl = strlen(ERPS_CONTENT_TYPE_JSON);
+    if (buf[0] && (strncmp(buf, ERPS_CONTENT_TYPE_JSON, jl) != 0 ||
+                   (buf[jl] != '\0' && buf[jl] != ';' && buf[jl] != ' '))) {
         snprintf(errstr, errstr_size, "unsupported content-type \"%s\"", buf);
         return -1;
     }

@@ -9,6 +9,10 @@
 /* No event of ours comes near this; a larger value is someone's mistake. */
 #define ERPS_MAX_VALUE (64 * 1024)
 
+/* cJSON prints numbers with 15 significant digits: larger integers would not
+ * survive a decode and re-encode unchanged, so decoders refuse them. */
+#define ERPS_JSON_INT_MAX 999999999999999.0
+
 int erps_msg_add_header(erps_msg_t *msg, const char *name, const char *value);
 int erps_msg_header_str(const erps_msg_t *msg, const char *name, char *out,
                         size_t size, int required, char *errstr,

@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const state_names[] = {"Stopped", "Starting", "Running",
@@ -165,8 +166,8 @@ static int get_bool(const cJSON *o, const char *name, bool *v, char *errstr,
 static int get_int(const cJSON *o, const char *name, int64_t *v, char *errstr,
                    size_t n) {
     const cJSON *it = cJSON_GetObjectItem(o, name);
-    if (!cJSON_IsNumber(it) || it->valuedouble < -9.0e15 ||
-        it->valuedouble > 9.0e15 ||
+    if (!cJSON_IsNumber(it) || !(it->valuedouble >= -ERPS_JSON_INT_MAX) ||
+        !(it->valuedouble <= ERPS_JSON_INT_MAX) ||
         it->valuedouble != (double)(int64_t)it->valuedouble) {
         snprintf(errstr, n, "\"%s\" is missing or not an integer", name);
         return -1;
@@ -221,10 +222,13 @@ int erps_status_decode(const erps_msg_t *in, erps_status_t *st, char *errstr,
                             sizeof(st->correlation_id), 0, errstr,
                             errstr_size))
         goto out;
-    if (sscanf(buf, "%" SCNd64, &st->sequence) != 1 || st->sequence < 0) {
+    /* Digits only, at most 18 of them: no sign, no overflow. */
+    size_t ndig = strspn(buf, "0123456789");
+    if (ndig == 0 || ndig > 18 || buf[ndig] != '\0') {
         snprintf(errstr, errstr_size, "ce_sequence is not a number");
         goto out;
     }
+    st->sequence = strtoll(buf, NULL, 10);
     if (!(root = erps_json_parse_value(in, errstr, errstr_size)))
         goto out;
     if (get_bool(root, "IsRunning", &st->is_running, errstr, errstr_size) ||

@@ -60,6 +60,7 @@ static void bad_users_files(void **state) {
         "alice:$y$j9T$abc:acme:bad engine:admin\n", /* engine id */
         ":$y$j9T$abc:acme:erp:admin\n",            /* empty name */
         "alice:$y$j9T$abc:acme:erp:admin:extra\n",
+        "alice:$y$j9T$salt$hash:acme:demo:admin:extra\n", /* fuzzing */
     };
     char err[256];
     (void)state;

@@ -232,6 +232,7 @@ static void command_rejects(void **state) {
         {"ce_principal", NULL, "missing header ce_principal"},
         {"ce_source", "", "ce_source is empty"},
         {"content-type", "application/xml", "content-type"},
+        {"content-type", "application/jsonp", "content-type"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -309,8 +310,12 @@ static void status_rejects(void **state) {
     char err[256];
     (void)state;
     record_from_example(&r, "status.running.json");
-    set_header(&r, "ce_sequence", "x");
-    assert_int_equal(erps_status_decode(&r.msg, &st, err, sizeof(err)), -1);
+    static const char *const bad_seq[] = {"x", "-1", "+1", "", "1 ",
+                                          "99999999999999999999"};
+    for (size_t i = 0; i < sizeof(bad_seq) / sizeof(bad_seq[0]); i++) {
+        set_header(&r, "ce_sequence", bad_seq[i]);
+        assert_int_equal(erps_status_decode(&r.msg, &st, err, sizeof(err)), -1);
+    }
     set_header(&r, "ce_sequence", "4");
     set_header(&r, "ce_type", ERPS_TYPE_AUDIT);
     assert_int_equal(erps_status_decode(&r.msg, &st, err, sizeof(err)), -1);

@@ -43,7 +43,8 @@ static void time_rejects(void **state) {
         "2026-11-28T07:00:00.1234567890Z",
         /* outside what erps_time_format writes back (found by fuzzing) */
         "0000-01-01T00:00:00+00:01", "1969-12-31T23:59:59Z",
-        "9999-12-31T23:59:59-00:01"};
+        "9999-12-31T23:59:59-00:01", "2026-02-29T00:00:00Z",
+        "1900-02-29T00:00:00Z"};
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(erps_time_parse(bad[i], &ms), -1);
