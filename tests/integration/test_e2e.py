@@ -322,3 +322,32 @@ def test_restart_resumes_after_the_last_committed_command(fresh_cluster):
     # Offsets were committed with each transaction: nothing is read twice.
     again = [json.loads(a["payload"]) for a in c.audits()[before:]]
     assert again == [], again
+
+
+@pytest.mark.skipif(BROKER == "devbroker", reason=(
+    "librdkafka 2.0.2's mock cluster does not fence an older producer epoch "
+    "(observed: both agents commit); Apache Kafka does"))
+def test_second_agent_fences_the_first(fresh_cluster):
+    c = fresh_cluster
+    assert c.change(True).status == 200
+    old = c.procs["agent"]
+    # The same engine started elsewhere (its own state dir, its own source).
+    (c.tmp / "state-b").mkdir()
+    from conftest import Proc
+    new = Proc("agent-b", [str(old.args[0]), f"--engine.id={c.engine}",
+                           f"--bootstrap.servers={c.bootstrap}",
+                           f"--state.dir={c.tmp / 'state-b'}", "--source=/agent-b",
+                           "--status.heartbeat.ms=0", *c.topic_args()], c.tmp)
+    c.procs["agent-b"] = new
+    wait_for(lambda: any(r["hdrs"]["ce_source"] == "/agent-b" for r in c.statuses()),
+             30, "the new agent's first status")
+    r = c.change(False)
+    assert r.status == 200 and r.json()["IsRunning"] is False
+    cid = r.headers["X-ErpSync-Command-Id"]
+    # The old agent tried to publish the same command, was fenced, and left
+    # with exit code 3; only the new one's answer is on the topic.
+    assert old.p.wait(30) == 3
+    answers = [x for x in c.statuses() if x["hdrs"].get("ce_correlationid") == cid]
+    assert answers and all(x["hdrs"]["ce_source"] == "/agent-b" for x in answers)
+    assert "fenced" in (c.tmp / "agent.log").read_text()
+    assert new.alive()
