@@ -483,6 +483,58 @@ static void handle_command(erps_agent_t *ag, const rd_kafka_message_t *rkm) {
 
 /* ---- set-up ---- */
 
+/* The last ce_sequence this engine published, as read_committed readers see
+ * it: the state file may hold a number whose transaction never committed (a
+ * crash in between), and subscribers must see no gap. Reads the engine's
+ * status partition backwards in windows. @returns the sequence, or -1 when
+ * the topic holds no status of this engine (or could not be read in time). */
+static int64_t published_sequence(erps_agent_t *ag) {
+    const char *topic = ag->conf->topics.status;
+    char err[256];
+    int cnt = erps_kafka_partition_count(ag->consumer, topic, 10000, err,
+                                         sizeof(err));
+    if (cnt < 0)
+        return -1;
+    int32_t part = erps_kafka_engine_partition(ag->conf->engine_id, cnt);
+    int64_t lo = 0, hi = 0, found = -1;
+    if (rd_kafka_query_watermark_offsets(ag->consumer, topic, part, &lo, &hi,
+                                         10000))
+        return -1;
+    const int64_t window = 500;
+    int64_t deadline = erps_mono_ms() + 15000;
+    for (int64_t end = hi; end > lo && found < 0 && erps_mono_ms() < deadline;
+         end -= window) {
+        int64_t start = end - window > lo ? end - window : lo;
+        rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(parts, topic, part)->offset = start;
+        rd_kafka_assign(ag->consumer, parts);
+        rd_kafka_topic_partition_list_destroy(parts);
+        int64_t pos = start;
+        while (pos < end && erps_mono_ms() < deadline) {
+            rd_kafka_message_t *rkm = rd_kafka_consumer_poll(ag->consumer, 100);
+            if (!rkm)
+                continue;
+            if (!rkm->err) {
+                erps_msg_t view;
+                erps_status_t st;
+                pos = rkm->offset + 1;
+                erps_kafka_view(rkm, &view);
+                if (rkm->offset < end &&
+                    view.key_len == strlen(ag->conf->engine_id) &&
+                    memcmp(view.key, ag->conf->engine_id, view.key_len) == 0 &&
+                    erps_status_decode(&view, &st, err, sizeof(err)) == 0 &&
+                    st.sequence > found)
+                    found = st.sequence;
+            } else if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                pos = end;
+            }
+            rd_kafka_message_destroy(rkm);
+        }
+    }
+    rd_kafka_assign(ag->consumer, NULL);
+    return found;
+}
+
 static rd_kafka_t *make_client(const erps_agent_conf_t *conf,
                                const erps_kprops_t *kp, rd_kafka_type_t type,
                                char *errstr, size_t errstr_size) {
@@ -515,6 +567,10 @@ static rd_kafka_t *make_client(const erps_agent_conf_t *conf,
               erps_kafka_set(kc, "enable.auto.commit", "false", errstr,
                              errstr_size) ||
               erps_kafka_set(kc, "auto.offset.reset", "earliest", errstr,
+                             errstr_size) ||
+              /* read_committed readers end at the last stable offset, which
+               * a commit marker may keep below the high watermark */
+              erps_kafka_set(kc, "enable.partition.eof", "true", errstr,
                              errstr_size);
     }
     if (bad) {
@@ -579,6 +635,13 @@ erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
     if (cnt < 0)
         goto fail;
     ag->partition = erps_kafka_engine_partition(conf->engine_id, cnt);
+
+    int64_t seq = published_sequence(ag);
+    if (seq >= 0 && seq != ag->state->sequence) {
+        erps_info("status sequence continues from %" PRId64 " as published "
+                  "(state file said %" PRId64 ")", seq, ag->state->sequence);
+        ag->state->sequence = seq;
+    }
 
     /* Only our engine's partition: thousands of engines can share a topic. */
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);

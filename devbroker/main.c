@@ -35,6 +35,7 @@ typedef struct devbroker_conf {
     int64_t partitions;
     char topics[1024];
     char port_file[1024];
+    int control;
     char log_level[16];
 } devbroker_conf_t;
 
@@ -52,9 +53,30 @@ static const erps_cfg_opt_t conf_table[] = {
      O(topics), 1024, "comma-separated topics to create at start-up"},
     {"port.file", ERPS_CFG_STR, "", 0, 0, O(port_file), 1024,
      "write host:port here once ready (for scripts)"},
+    {"control", ERPS_CFG_BOOL, "false", 0, 0, O(control), 0,
+     "read fault-injection commands from standard input (see --help)"},
     {"log.level", ERPS_CFG_STR, "info", 0, 0, O(log_level), 16,
      "error, warn, info or debug"},
     ERPS_CFG_END};
+
+/* Fault injection for tests, one command a line on standard input, each
+ * answered "ok" or "error: ..." on standard output:
+ *   down BROKER | up BROKER        (-1: all brokers)
+ *   rtt BROKER MS
+ *   error API ERRCODE [COUNT]      next COUNT (1) requests of API fail
+ *   coordinator txn|group KEY BROKER
+ * API is a name (Produce, Fetch, FindCoordinator, InitProducerId,
+ * AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, TxnOffsetCommit, OffsetCommit,
+ * OffsetFetch, Metadata) or a number; ERRCODE is a Kafka error code number. */
+static const struct {
+    const char *name;
+    int16_t key;
+} apis[] = {{"Produce", 0},          {"Fetch", 1},
+            {"Metadata", 3},         {"OffsetCommit", 8},
+            {"OffsetFetch", 9},      {"FindCoordinator", 10},
+            {"InitProducerId", 22},  {"AddPartitionsToTxn", 24},
+            {"AddOffsetsToTxn", 25}, {"EndTxn", 26},
+            {"TxnOffsetCommit", 28}};
 #undef O
 
 static volatile sig_atomic_t stop_asap;
@@ -105,8 +127,14 @@ static void *relay(void *arg) {
     return NULL;
 }
 
-static int parse_hostport(const char *s, struct sockaddr_in *sa) {
-    char host[64];
+/* The first host:port of a comma-separated list. */
+static int parse_hostport(const char *list, struct sockaddr_in *sa) {
+    char host[64], s[128];
+    size_t n = strcspn(list, ",");
+    if (n >= sizeof(s))
+        return -1;
+    memcpy(s, list, n);
+    s[n] = '\0';
     const char *colon = strrchr(s, ':');
     if (!colon || (size_t)(colon - s) >= sizeof(host))
         return -1;
@@ -118,6 +146,57 @@ static int parse_hostport(const char *s, struct sockaddr_in *sa) {
     if (strcmp(host, "localhost") == 0)
         strcpy(host, "127.0.0.1");
     return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+static int api_key(const char *s) {
+    for (size_t i = 0; i < sizeof(apis) / sizeof(apis[0]); i++)
+        if (strcmp(s, apis[i].name) == 0)
+            return apis[i].key;
+    char *end;
+    long v = strtol(s, &end, 10);
+    return *s && !*end && v >= 0 && v < 100 ? (int)v : -1;
+}
+
+static void control(rd_kafka_mock_cluster_t *mc, char *line) {
+    char *argv[6] = {0};
+    int argc = 0;
+    for (char *save = NULL, *t = strtok_r(line, " \t\r\n", &save);
+         t && argc < 6; t = strtok_r(NULL, " \t\r\n", &save))
+        argv[argc++] = t;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (argc == 2 && strcmp(argv[0], "down") == 0) {
+        err = rd_kafka_mock_broker_set_down(mc, atoi(argv[1]));
+    } else if (argc == 2 && strcmp(argv[0], "up") == 0) {
+        err = rd_kafka_mock_broker_set_up(mc, atoi(argv[1]));
+    } else if (argc == 3 && strcmp(argv[0], "rtt") == 0) {
+        err = rd_kafka_mock_broker_set_rtt(mc, atoi(argv[1]), atoi(argv[2]));
+    } else if ((argc == 3 || argc == 4) && strcmp(argv[0], "error") == 0) {
+        int key = api_key(argv[1]), cnt = argc == 4 ? atoi(argv[3]) : 1;
+        if (key < 0 || cnt < 1 || cnt > 1000) {
+            printf("error: unknown API %s or bad count\n", argv[1]);
+            fflush(stdout);
+            return;
+        }
+        rd_kafka_resp_err_t errs[1000];
+        for (int i = 0; i < cnt; i++)
+            errs[i] = (rd_kafka_resp_err_t)atoi(argv[2]);
+        rd_kafka_mock_push_request_errors_array(mc, (int16_t)key, (size_t)cnt, errs);
+    } else if (argc == 4 && strcmp(argv[0], "coordinator") == 0) {
+        err = rd_kafka_mock_coordinator_set(mc, argv[1], argv[2], atoi(argv[3]));
+    } else if (argc > 0) {
+        printf("error: unknown command %s\n", argv[0]);
+        fflush(stdout);
+        return;
+    } else {
+        return;
+    }
+    if (err)
+        printf("error: %s\n", rd_kafka_err2str(err));
+    else
+        printf("ok\n");
+    fflush(stdout);
+    erps_info("control: %s%s%s", argv[0], err ? ": " : "",
+              err ? rd_kafka_err2str(err) : "");
 }
 
 int main(int argc, char **argv) {
@@ -213,9 +292,32 @@ int main(int argc, char **argv) {
            bootstraps);
     fflush(stdout);
 
+    char cline[512];
+    size_t clen = 0;
+    int ctl = conf.control;
     while (!stop_asap) {
-        struct pollfd p = {lfd, POLLIN, 0};
-        if (poll(&p, 1, 500) <= 0)
+        struct pollfd p[2] = {{lfd, POLLIN, 0}, {ctl ? 0 : -1, POLLIN, 0}};
+        if (poll(p, 2, 500) <= 0)
+            continue;
+        if (p[1].revents & (POLLIN | POLLHUP)) {
+            ssize_t n = read(0, cline + clen, sizeof(cline) - 1 - clen);
+            if (n <= 0) {
+                ctl = 0; /* control input closed: keep serving */
+            } else {
+                clen += (size_t)n;
+                cline[clen] = '\0';
+                char *nl;
+                while ((nl = strchr(cline, '\n'))) {
+                    *nl = '\0';
+                    control(mc, cline);
+                    clen -= (size_t)(nl + 1 - cline);
+                    memmove(cline, nl + 1, clen + 1);
+                }
+                if (clen == sizeof(cline) - 1)
+                    clen = 0; /* an over-long line is dropped */
+            }
+        }
+        if (!(p[0].revents & POLLIN))
             continue;
         int cfd = accept(lfd, NULL, NULL);
         if (cfd < 0)

@@ -53,10 +53,11 @@ class Response:
 class Proc:
     """A child process we started, with its log file; stopped by pid."""
 
-    def __init__(self, name, args, logdir):
+    def __init__(self, name, args, logdir, stdin=None):
         self.name, self.args = name, args
         self.log = open(logdir / f"{name}.log", "ab")
-        self.p = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.p = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
+                                  stdin=stdin)
 
     def alive(self):
         return self.p.poll() is None
@@ -136,6 +137,12 @@ class Cluster:
                              text=True, check=True)
         return out.stdout.strip()
 
+    def control(self, line):
+        """A fault-injection command to the devbroker (see its --help)."""
+        p = self.procs["devbroker"].p
+        p.stdin.write((line + "\n").encode())
+        p.stdin.flush()
+
     def kill_broker(self):
         """kill -9 the broker(s) this cluster runs on (its own, never shared)."""
         if not self.kafka:
@@ -151,7 +158,7 @@ class Cluster:
     def topic_args(self):
         return [f"--topic.{k}={v}" for k, v in self.topics.items()] + self.kafka_args
 
-    def start_broker(self):
+    def start_broker(self, *extra, control=False):
         if self.kafka:
             return  # shared for the session
         pf = self.tmp / "broker"
@@ -159,7 +166,8 @@ class Cluster:
             pf.unlink()
         self.procs["devbroker"] = Proc("devbroker", [
             str(BUILD / "devbroker/erpsync-devbroker"), f"--port={self.kafka_port}",
-            f"--port.file={pf}"], self.tmp)
+            f"--port.file={pf}", *(["--control=true"] if control else []), *extra],
+            self.tmp, stdin=subprocess.PIPE if control else None)
         wait_for(lambda: pf.exists(), 10, "devbroker port file")
 
     def start_agent(self, *extra):
@@ -193,8 +201,12 @@ class Cluster:
 
     def stop(self):
         codes = {}
-        for name in ("shim", "agent", "devbroker"):
-            if name in self.procs:
+        # The front first, the broker last; then anything a test added.
+        order = [n for n in ("shim", "agent") if n in self.procs]
+        order += [n for n in self.procs if n not in order and n != "devbroker"]
+        order += ["devbroker"] if "devbroker" in self.procs else []
+        for name in order:
+            if self.procs[name] is not None:
                 codes[name] = self.procs[name].stop()
         # Under `make sanitize` a sanitizer report in any process fails the
         # test that ran it, even when the HTTP answers looked right.
