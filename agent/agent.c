@@ -295,14 +295,22 @@ static int save_state(erps_agent_t *ag) {
     return 0;
 }
 
-/* State first, then the transaction: what is published was made durable. */
+/* State first, then the transaction: what is published was made durable.
+ * Then the commands of the batch are confirmed: a crash before that point
+ * leaves them pending, and their outcome is published after the restart. */
 static int flush(erps_agent_t *ag, volatile sig_atomic_t *stop) {
     if (ag->batch_cnt == 0 &&
         (ag->next_offset < 0 || ag->next_offset == ag->committed_offset))
         return 0;
     if (ag->batch_cnt > 0 && save_state(ag))
         return -1;
-    return txn_commit(ag, stop);
+    if (txn_commit(ag, stop))
+        return -1;
+    if (ag->state->pending_cnt > 0) {
+        erps_state_pending_confirm(ag->state);
+        return save_state(ag);
+    }
+    return 0;
 }
 
 /* ---- commands ---- */
@@ -408,6 +416,34 @@ static void dead_letter(erps_agent_t *ag, const rd_kafka_message_t *rkm,
           erps_engine_state(ag->eng), now.interval_s);
 }
 
+static void remember(erps_agent_t *ag, const char *id, erps_outcome_t outcome,
+                     erps_state_t before_state, int64_t before_interval_s) {
+    erps_pending_t p;
+    memset(&p, 0, sizeof(p));
+    erps_strlcpy(p.id, id, sizeof(p.id));
+    p.outcome = outcome;
+    p.before_state = before_state;
+    p.before_interval_s = before_interval_s;
+    /* Full only if one batch held more commands than fit: then the oldest
+     * ids go straight to applied (a crash could lose their outcome only). */
+    if (erps_state_pending_add(ag->state, &p)) {
+        erps_state_pending_confirm(ag->state);
+        erps_state_pending_add(ag->state, &p);
+    }
+}
+
+static const char *outcome_reason(erps_outcome_t o) {
+    switch (o) {
+    case ERPS_OUTCOME_NOCHANGE:
+        return "engine already in the requested state";
+    case ERPS_OUTCOME_EXPIRED:
+        return "deadline passed (within the tolerated clock skew) before the "
+               "agent received it";
+    default:
+        return "";
+    }
+}
+
 static void handle_command(erps_agent_t *ag, const rd_kafka_message_t *rkm) {
     erps_msg_t view;
     erps_command_t cmd;
@@ -426,6 +462,22 @@ static void handle_command(erps_agent_t *ag, const rd_kafka_message_t *rkm) {
 
     if (erps_command_decode(&view, &cmd, err, sizeof(err))) {
         dead_letter(ag, rkm, &view, err);
+        return;
+    }
+    const erps_pending_t *pend = erps_state_pending_find(ag->state, cmd.ce.id);
+    if (pend) {
+        /* Applied before a crash that came before its transaction: the
+         * effect is in our state, its outcome was never published. */
+        erps_info("command %s: publishing the outcome lost in a crash",
+                  cmd.ce.id);
+        erps_pending_t p = *pend;
+        erps_state_pending_republish(ag->state, cmd.ce.id);
+        if (p.outcome == ERPS_OUTCOME_APPLIED || p.outcome == ERPS_OUTCOME_NOCHANGE)
+            publish_status(ag, cmd.ce.id);
+        audit(ag, (erps_outcome_t)p.outcome, &cmd, cmd.ce.id,
+              p.outcome == ERPS_OUTCOME_REJECTED ? "rejected before a restart"
+                                                 : outcome_reason(p.outcome),
+              p.before_state, p.before_interval_s);
         return;
     }
     if (erps_state_applied_has(ag->state, cmd.ce.id)) {
@@ -448,10 +500,11 @@ static void handle_command(erps_agent_t *ag, const rd_kafka_message_t *rkm) {
         erps_info("command %s reached the agent %" PRId64 " ms before its "
                   "deadline (%" PRId64 " ms skew tolerated); not applied",
                   cmd.ce.id, cmd.deadline_ms - now, ag->conf->clock_skew_ms);
-        erps_state_applied_add(ag->state, cmd.ce.id);
+        remember(ag, cmd.ce.id, ERPS_OUTCOME_EXPIRED, before_state,
+                 before.interval_s);
         audit(ag, ERPS_OUTCOME_EXPIRED, &cmd, cmd.ce.id,
-              "deadline passed (within the tolerated clock skew) before the "
-              "agent received it", before_state, before.interval_s);
+              outcome_reason(ERPS_OUTCOME_EXPIRED), before_state,
+              before.interval_s);
         return;
     }
     int changed;
@@ -462,7 +515,8 @@ static void handle_command(erps_agent_t *ag, const rd_kafka_message_t *rkm) {
                      "interval %" PRId64 " s outside %" PRId64 "..%" PRId64
                      " s", cmd.interval_s, ag->conf->interval_min_s,
                      ag->conf->interval_max_s);
-            erps_state_applied_add(ag->state, cmd.ce.id);
+            remember(ag, cmd.ce.id, ERPS_OUTCOME_REJECTED, before_state,
+                     before.interval_s);
             audit(ag, ERPS_OUTCOME_REJECTED, &cmd, cmd.ce.id, err,
                   before_state, before.interval_s);
             return;
@@ -475,40 +529,44 @@ static void handle_command(erps_agent_t *ag, const rd_kafka_message_t *rkm) {
     /* Every accepted command answers with a status the shim can match. */
     if (!changed)
         publish_status(ag, cmd.ce.id);
-    erps_state_applied_add(ag->state, cmd.ce.id);
-    audit(ag, changed ? ERPS_OUTCOME_APPLIED : ERPS_OUTCOME_NOCHANGE, &cmd,
-          cmd.ce.id, changed ? "" : "engine already in the requested state",
-          before_state, before.interval_s);
+    erps_outcome_t outcome = changed ? ERPS_OUTCOME_APPLIED : ERPS_OUTCOME_NOCHANGE;
+    remember(ag, cmd.ce.id, outcome, before_state, before.interval_s);
+    audit(ag, outcome, &cmd, cmd.ce.id, outcome_reason(outcome), before_state,
+          before.interval_s);
 }
 
 /* ---- set-up ---- */
 
-/* The last ce_sequence this engine published, as read_committed readers see
- * it: the state file may hold a number whose transaction never committed (a
- * crash in between), and subscribers must see no gap. Reads the engine's
- * status partition backwards in windows. @returns the sequence, or -1 when
- * the topic holds no status of this engine (or could not be read in time). */
-static int64_t published_sequence(erps_agent_t *ag) {
-    const char *topic = ag->conf->topics.status;
+/* Reads this engine's records in its partition of topic, newest window
+ * first, as read_committed readers see them, calling fn for each (fn returns
+ * 1 when it has seen enough). What was published is the truth after a crash;
+ * our state file may be ahead of it. @returns 0, or -1 if it cannot read. */
+typedef int(own_record_cb)(erps_agent_t *ag, const erps_msg_t *view, void *arg);
+
+static int scan_own_records(erps_agent_t *ag, const char *topic, own_record_cb *fn,
+                            void *arg) {
     char err[256];
     int cnt = erps_kafka_partition_count(ag->consumer, topic, 10000, err,
                                          sizeof(err));
     if (cnt < 0)
         return -1;
     int32_t part = erps_kafka_engine_partition(ag->conf->engine_id, cnt);
-    int64_t lo = 0, hi = 0, found = -1;
+    int64_t lo = 0, hi = 0;
+    int done = 0;
     if (rd_kafka_query_watermark_offsets(ag->consumer, topic, part, &lo, &hi,
                                          10000))
         return -1;
     const int64_t window = 500;
     int64_t deadline = erps_mono_ms() + 15000;
-    for (int64_t end = hi; end > lo && found < 0 && erps_mono_ms() < deadline;
+    for (int64_t end = hi; end > lo && !done && erps_mono_ms() < deadline;
          end -= window) {
         int64_t start = end - window > lo ? end - window : lo;
         rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(parts, topic, part)->offset = start;
         rd_kafka_assign(ag->consumer, parts);
         rd_kafka_topic_partition_list_destroy(parts);
+        /* Until past the window: a commit marker may end it, so any record
+         * beyond it (or the end of the partition) closes the window. */
         int64_t pos = start;
         while (pos < end && erps_mono_ms() < deadline) {
             rd_kafka_message_t *rkm = rd_kafka_consumer_poll(ag->consumer, 100);
@@ -516,15 +574,13 @@ static int64_t published_sequence(erps_agent_t *ag) {
                 continue;
             if (!rkm->err) {
                 erps_msg_t view;
-                erps_status_t st;
                 pos = rkm->offset + 1;
                 erps_kafka_view(rkm, &view);
                 if (rkm->offset < end &&
                     view.key_len == strlen(ag->conf->engine_id) &&
                     memcmp(view.key, ag->conf->engine_id, view.key_len) == 0 &&
-                    erps_status_decode(&view, &st, err, sizeof(err)) == 0 &&
-                    st.sequence > found)
-                    found = st.sequence;
+                    fn(ag, &view, arg))
+                    done = 1;
             } else if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                 pos = end;
             }
@@ -532,7 +588,65 @@ static int64_t published_sequence(erps_agent_t *ag) {
         }
     }
     rd_kafka_assign(ag->consumer, NULL);
-    return found;
+    return 0;
+}
+
+/* The highest ce_sequence among our statuses (a window is read whole). */
+static int max_sequence(erps_agent_t *ag, const erps_msg_t *view, void *arg) {
+    erps_status_t st;
+    char err[256];
+    int64_t *found = arg;
+    (void)ag;
+    if (erps_status_decode(view, &st, err, sizeof(err)) == 0 &&
+        st.sequence > *found)
+        *found = st.sequence;
+    return 0;
+}
+
+/* A recovered pending command whose audit line is on Kafka was committed
+ * before the crash: it is applied, not to be published again. */
+static int confirm_published(erps_agent_t *ag, const erps_msg_t *view,
+                             void *arg) {
+    const erps_hdr_t *h = erps_msg_header(view, "ce_correlationid");
+    int *left = arg;
+    char id[ERPS_UUID_LEN + 1];
+    if (!h || h->size != ERPS_UUID_LEN)
+        return 0;
+    memcpy(id, h->value, ERPS_UUID_LEN);
+    id[ERPS_UUID_LEN] = '\0';
+    for (int i = 0; i < ag->state->pending_cnt; i++) {
+        erps_pending_t *p = &ag->state->pending[i];
+        if (p->recovered && strcmp(p->id, id) == 0) {
+            p->recovered = 0; /* confirmed below */
+            (*left)--;
+        }
+    }
+    return *left == 0;
+}
+
+/* After a restart: continue the status sequence from what subscribers saw,
+ * and tell recovered commands whose outcome was published from those whose
+ * outcome was lost in the crash. */
+static void reconcile_with_kafka(erps_agent_t *ag) {
+    int64_t seq = -1;
+    if (scan_own_records(ag, ag->conf->topics.status, max_sequence, &seq) == 0 &&
+        seq >= 0 && seq != ag->state->sequence) {
+        erps_info("status sequence continues from %" PRId64 " as published "
+                  "(state file said %" PRId64 ")", seq, ag->state->sequence);
+        ag->state->sequence = seq;
+    }
+    int left = 0;
+    for (int i = 0; i < ag->state->pending_cnt; i++)
+        left += ag->state->pending[i].recovered;
+    if (left == 0)
+        return;
+    int before = left;
+    if (scan_own_records(ag, ag->conf->topics.audit, confirm_published, &left))
+        return;
+    /* Those found had recovered cleared: confirm moves them to applied. */
+    erps_state_pending_confirm(ag->state);
+    erps_info("%d command(s) applied before the restart: %d published, %d to "
+              "publish when they come again", before, before - left, left);
 }
 
 static rd_kafka_t *make_client(const erps_agent_conf_t *conf,
@@ -636,12 +750,7 @@ erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
         goto fail;
     ag->partition = erps_kafka_engine_partition(conf->engine_id, cnt);
 
-    int64_t seq = published_sequence(ag);
-    if (seq >= 0 && seq != ag->state->sequence) {
-        erps_info("status sequence continues from %" PRId64 " as published "
-                  "(state file said %" PRId64 ")", seq, ag->state->sequence);
-        ag->state->sequence = seq;
-    }
+    reconcile_with_kafka(ag);
 
     /* Only our engine's partition: thousands of engines can share a topic. */
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);

@@ -29,6 +29,50 @@ void erps_state_applied_add(erps_agent_state_t *st, const char *id) {
         st->applied_cnt++;
 }
 
+const erps_pending_t *erps_state_pending_find(const erps_agent_state_t *st,
+                                              const char *id) {
+    for (int i = 0; i < st->pending_cnt; i++)
+        if (strcmp(st->pending[i].id, id) == 0)
+            return &st->pending[i];
+    return NULL;
+}
+
+int erps_state_pending_add(erps_agent_state_t *st, const erps_pending_t *p) {
+    if (erps_state_pending_find(st, p->id))
+        return 0;
+    if (st->pending_cnt >= ERPS_PENDING_MAX) {
+        /* Make room by forgetting the oldest recovered entry, if any: its
+         * command was most likely committed before the crash after all. */
+        int i = 0;
+        while (i < st->pending_cnt && !st->pending[i].recovered)
+            i++;
+        if (i == st->pending_cnt)
+            return -1;
+        memmove(&st->pending[i], &st->pending[i + 1],
+                (size_t)(st->pending_cnt - i - 1) * sizeof(st->pending[0]));
+        st->pending_cnt--;
+    }
+    st->pending[st->pending_cnt++] = *p;
+    return 0;
+}
+
+void erps_state_pending_confirm(erps_agent_state_t *st) {
+    int keep = 0;
+    for (int i = 0; i < st->pending_cnt; i++) {
+        if (st->pending[i].recovered)
+            st->pending[keep++] = st->pending[i];
+        else
+            erps_state_applied_add(st, st->pending[i].id);
+    }
+    st->pending_cnt = keep;
+}
+
+void erps_state_pending_republish(erps_agent_state_t *st, const char *id) {
+    for (int i = 0; i < st->pending_cnt; i++)
+        if (strcmp(st->pending[i].id, id) == 0)
+            st->pending[i].recovered = 0;
+}
+
 static int read_file(const char *path, char **out, size_t *len, char *errstr,
                      size_t n) {
     FILE *fp = fopen(path, "rb");
@@ -113,6 +157,21 @@ int erps_state_load(const char *path, erps_agent_state_t *st, int *found,
         if (cJSON_IsString(id) && erps_uuid_valid(id->valuestring))
             erps_state_applied_add(st, id->valuestring);
     }
+    st->pending_cnt = 0;
+    const cJSON *pend = cJSON_GetObjectItem(root, "PendingCommands"), *pe;
+    cJSON_ArrayForEach(pe, pend) {
+        erps_pending_t p;
+        char state[16];
+        memset(&p, 0, sizeof(p));
+        str(pe, "Id", p.id, sizeof(p.id));
+        str(pe, "BeforeState", state, sizeof(state));
+        p.outcome = (int)num(pe, "Outcome");
+        p.before_interval_s = num(pe, "BeforeIntervalSeconds");
+        p.recovered = 1;
+        if (erps_uuid_valid(p.id) && erps_state_parse(state, &p.before_state) == 0 &&
+            p.outcome >= ERPS_OUTCOME_APPLIED && p.outcome <= ERPS_OUTCOME_DEADLETTERED)
+            erps_state_pending_add(st, &p);
+    }
     cJSON_Delete(root);
     *found = 1;
     return 0;
@@ -179,6 +238,17 @@ int erps_state_save(const char *path, const erps_agent_state_t *st,
         int k = (st->applied_next - st->applied_cnt + i + ERPS_APPLIED_MAX) %
                 ERPS_APPLIED_MAX;
         cJSON_AddItemToArray(ids, cJSON_CreateString(st->applied[k]));
+    }
+    cJSON *pend = cJSON_AddArrayToObject(root, "PendingCommands");
+    for (int i = 0; i < st->pending_cnt; i++) {
+        cJSON *pe = cJSON_CreateObject();
+        cJSON_AddStringToObject(pe, "Id", st->pending[i].id);
+        cJSON_AddNumberToObject(pe, "Outcome", st->pending[i].outcome);
+        cJSON_AddStringToObject(pe, "BeforeState",
+                                erps_state_name(st->pending[i].before_state));
+        cJSON_AddNumberToObject(pe, "BeforeIntervalSeconds",
+                                (double)st->pending[i].before_interval_s);
+        cJSON_AddItemToArray(pend, pe);
     }
     json = cJSON_Print(root);
     cJSON_Delete(root);

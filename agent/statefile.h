@@ -16,6 +16,18 @@
 #include "erpsync/engine.h"
 
 #define ERPS_APPLIED_MAX 1024
+#define ERPS_PENDING_MAX 64
+
+/* A command whose effect is in this state but whose outcome is not yet on
+ * Kafka: saved before the transaction, confirmed after it. Found pending
+ * after a restart, its outcome is published then, once. */
+typedef struct erps_pending {
+    char id[ERPS_UUID_LEN + 1];
+    int outcome; /* erps_outcome_t */
+    erps_state_t before_state;
+    int64_t before_interval_s;
+    int recovered; /* loaded from the file: its outcome is not published yet */
+} erps_pending_t;
 
 typedef struct erps_agent_state {
     erps_engine_saved_t engine;
@@ -23,6 +35,8 @@ typedef struct erps_agent_state {
     int applied_cnt;  /* ring of command ids, oldest overwritten first */
     int applied_next;
     char applied[ERPS_APPLIED_MAX][ERPS_UUID_LEN + 1];
+    int pending_cnt;
+    erps_pending_t pending[ERPS_PENDING_MAX];
 } erps_agent_state_t;
 
 /**
@@ -38,5 +52,16 @@ int erps_state_save(const char *path, const erps_agent_state_t *st,
 
 int erps_state_applied_has(const erps_agent_state_t *st, const char *id);
 void erps_state_applied_add(erps_agent_state_t *st, const char *id);
+
+/** @returns the pending entry for id, or NULL. */
+const erps_pending_t *erps_state_pending_find(const erps_agent_state_t *st,
+                                              const char *id);
+/** @returns 0, or -1 when full (the caller commits first). */
+int erps_state_pending_add(erps_agent_state_t *st, const erps_pending_t *p);
+/** A transaction committed: the pending ids this process published become
+ *  applied. Recovered ones stay until their outcome is published again. */
+void erps_state_pending_confirm(erps_agent_state_t *st);
+/** The outcome of a recovered id goes into the next transaction. */
+void erps_state_pending_republish(erps_agent_state_t *st, const char *id);
 
 #endif

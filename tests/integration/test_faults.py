@@ -168,9 +168,9 @@ def test_brokers_down_and_up_during_transactions(faulty):
     assert faulty.procs["agent"].alive()
 
 
-def test_agent_kill_9_cycles_under_load(faulty):
+def test_agent_kill_9_cycles_under_load(fresh_cluster):
     """20 times: kill -9 the agent at a random moment, start it again."""
-    c = faulty
+    c = fresh_cluster
     ledger = Ledger()
     stop = threading.Event()
 

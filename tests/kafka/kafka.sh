@@ -6,11 +6,17 @@
 #   kafka.sh start [--nodes 1|3] [--dir DIR] [--sasl]
 #   kafka.sh stop --dir DIR
 #   kafka.sh create-topics --dir DIR [--replication N]
+#   kafka.sh kill-node --dir DIR --node N
+#   kafka.sh start-node --dir DIR --node N
+#   kafka.sh leader --dir DIR --topic T [--partition P]
 #   kafka.sh classpath
 #
 # start prints key=value lines on stdout, the last one being
 # `bootstrap.servers=127.0.0.1:PORT[,...]`; everything meant for people goes
-# to stderr. See README.md beside this script.
+# to stderr. For fault tests, kill-node SIGKILLs one node's broker, start-node
+# runs it again on its old data and ports (both print their timing on
+# stderr only), and leader prints the node.id leading a partition (P
+# defaults to 0). See README.md beside this script.
 #
 # Environment (all optional):
 #   JAVA                      java binary (default: java on PATH)
@@ -53,7 +59,7 @@ MARKER=".erpsync-kafka"
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 usage() {
-    sed -n '6,9p' "${BASH_SOURCE[0]}" | sed 's/^#   //' >&2
+    sed -n '6,12p' "${BASH_SOURCE[0]}" | sed 's/^#   //' >&2
     exit 2
 }
 now() { printf '%s' "$EPOCHREALTIME"; }
@@ -235,6 +241,100 @@ parse_dir() {
     DIR=$(cd "$DIR" 2>/dev/null && pwd) || die "cannot use directory $DIR"
 }
 
+# For the commands that work on a running cluster: DIR must exist.
+open_dir() {
+    local what=$1
+    [[ -n "${DIR:-}" ]] || die "$what: --dir DIR is required"
+    [[ -d "$DIR" ]] || die "$what: no directory $DIR"
+    DIR=$(cd "$DIR" && pwd)
+}
+
+# ---------------------------------------------------------------- pid files
+#
+# DIR/pids lists the pid of every node that runs, DIR/nodeN/pid the pid of
+# node N. Changes to DIR/pids hold DIR/.pids.lock (with flock, when present)
+# and replace the file by a rename, so kill-node and start-node calls running
+# at the same time on one DIR keep each other's changes.
+
+with_pids_lock() {
+    local fd rc=0
+    exec {fd}>"$DIR/.pids.lock"
+    if command -v flock >/dev/null; then flock "$fd"; fi
+    "$@" || rc=$?
+    exec {fd}>&-
+    return "$rc"
+}
+
+# pids_update DROP ADD: removes pid DROP from DIR/pids and appends pid ADD
+# (either may be empty).
+pids_update() {
+    local drop=$1 add=$2 pid tmp="$DIR/.pids.$$"
+    : >"$tmp"
+    if [[ -f "$DIR/pids" ]]; then
+        while read -r pid; do
+            if [[ -n "$pid" && "$pid" != "$drop" && "$pid" != "$add" ]]; then
+                printf '%s\n' "$pid" >>"$tmp"
+            fi
+        done <"$DIR/pids"
+    fi
+    if [[ -n "$add" ]]; then printf '%s\n' "$add" >>"$tmp"; fi
+    mv -f "$tmp" "$DIR/pids"
+}
+
+# Every pid recorded in DIR (DIR/pids and DIR/node*/pid), once each.
+recorded_pids() {
+    local f
+    for f in "$DIR/pids" "$DIR"/node*/pid; do
+        [[ -f "$f" ]] && cat "$f"
+    done | awk 'NF && !seen[$1]++ { print $1 }'
+}
+
+# True when PID is a broker of this DIR running node N.
+is_node() {
+    local pid=$1 n=$2
+    is_our_broker "$pid" || return 1
+    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF "$DIR/node$n/server.properties"
+}
+
+# Prints the pid of node N when it runs: the recorded pid whose command line
+# names node N's server.properties (directories from an older kafka.sh have
+# DIR/pids only).
+node_pid() {
+    local n=$1 pid
+    while read -r pid; do
+        if is_node "$pid" "$n"; then
+            printf '%s' "$pid"
+            return 0
+        fi
+    done < <(recorded_pids)
+    return 1
+}
+
+# A node number that exists in DIR.
+check_node() {
+    local what=$1 n=$2
+    [[ "$n" =~ ^[1-9]$ ]] || die "$what: --node must be a node number (1, 2, ...), not '${n:-}'"
+    [[ -f "$DIR/node$n/server.properties" ]] || die "$what: $DIR has no node $n (no $DIR/node$n/server.properties)"
+}
+
+# The port of LISTENER (PLAINTEXT, CONTROLLER, ...) in node N's server.properties.
+node_port() {
+    local n=$1 name=$2
+    sed -n 's/^listeners=//p' "$DIR/node$n/server.properties" | tr ',' '\n' |
+        sed -n "s|^$name://[^:]*:\([0-9][0-9]*\)\$|\1|p"
+}
+
+# Sets NODE_ARGV to the command line that runs node N: the JVM and its
+# options (from the environment), then kafka.Kafka and the node's properties.
+node_argv() {
+    local nd="$DIR/node$1"
+    # shellcheck disable=SC2206  # the option strings are word lists
+    NODE_ARGV=("$JAVA" $KAFKA_HEAP_OPTS $KAFKA_GC_OPTS
+        -XX:TieredStopAtLevel=1 -XX:MaxDirectMemorySize=256m -Djava.awt.headless=true -Dkafka.logs.dir="$nd/logs"
+        -Dlog4j.configuration="file:$DIR/log4j.properties"
+        $KAFKA_JVM_OPTS kafka.Kafka "$nd/server.properties")
+}
+
 # ---------------------------------------------------------------- start
 
 STARTED_PIDS=()
@@ -247,7 +347,7 @@ on_start_exit() {
     if ((${#STARTED_PIDS[@]})); then
         log "start failed; stopping the nodes it started (${STARTED_PIDS[*]})"
         KAFKA_STOP_TIMEOUT=5 stop_pids "${STARTED_PIDS[@]}" || true
-        rm -f "$DIR/pids"
+        rm -f "$DIR/pids" "$DIR"/node*/pid
     fi
     local f
     for f in "$DIR"/node*/logs/server.log "$DIR"/node*/stdout.log; do
@@ -318,17 +418,15 @@ cmd_start() {
 
     # DIR must be empty or a directory this script made before (then its old
     # nodes are wiped, once none of them runs any more).
-    if [[ -f "$DIR/pids" ]]; then
-        local pid
-        while read -r pid; do
-            is_our_broker "$pid" && die "a Kafka started in $DIR still runs (pid $pid); run: $0 stop --dir $DIR"
-        done <"$DIR/pids"
-    fi
+    local pid
+    while read -r pid; do
+        is_our_broker "$pid" && die "a Kafka started in $DIR still runs (pid $pid); run: $0 stop --dir $DIR"
+    done < <(recorded_pids)
     if [[ -n "$(ls -A "$DIR")" && ! -f "$DIR/$MARKER" ]]; then
         die "$DIR is not empty and was not made by $PROG; give an empty or new directory"
     fi
     rm -rf "$DIR"/node[0-9] "$DIR"/pids "$DIR"/bootstrap "$DIR"/bootstrap_sasl "$DIR"/*.properties \
-        "$DIR"/cluster_id "$DIR"/nodes "$DIR"/acls.log "$DIR"/topics.log
+        "$DIR"/cluster_id "$DIR"/nodes "$DIR"/acls.log "$DIR"/topics.log "$DIR"/classpath
     touch "$DIR/$MARKER"
 
     trap on_start_exit EXIT
@@ -439,20 +537,20 @@ cmd_start() {
     log "formatted $nodes node(s), cluster id $cid, in $(elapsed "$t_fmt") s"
 
     # Start the nodes, each in its own session and process group.
+    # The command line and the classpath are kept in DIR, so that start-node
+    # runs a node again exactly as it ran first.
     t_boot=$(now)
-    local pid
     : >"$DIR/pids"
+    printf '%s\n' "$CP" >"$DIR/classpath"
     for ((i = 1; i <= nodes; i++)); do
         nd="$DIR/node$i"
-        # shellcheck disable=SC2086  # the option strings are word lists
-        CLASSPATH="$CP" setsid "$JAVA" $KAFKA_HEAP_OPTS $KAFKA_GC_OPTS \
-            -XX:TieredStopAtLevel=1 -XX:MaxDirectMemorySize=256m -Djava.awt.headless=true -Dkafka.logs.dir="$nd/logs" \
-            -Dlog4j.configuration="file:$DIR/log4j.properties" \
-            $KAFKA_JVM_OPTS kafka.Kafka "$nd/server.properties" \
-            >"$nd/stdout.log" 2>&1 </dev/null &
+        node_argv "$i"
+        printf '%s\0' "${NODE_ARGV[@]}" >"$nd/cmdline"
+        CLASSPATH="$CP" setsid "${NODE_ARGV[@]}" >"$nd/stdout.log" 2>&1 </dev/null &
         pid=$!
         STARTED_PIDS+=("$pid")
         printf '%s\n' "$pid" >>"$DIR/pids"
+        printf '%s\n' "$pid" >"$nd/pid"
     done
 
     # Wait until every node answers a metadata request that lists all nodes.
@@ -569,16 +667,16 @@ cmd_stop() {
     [[ -n "$DIR" ]] || die "stop: --dir DIR is required"
     [[ -d "$DIR" ]] || die "stop: no directory $DIR"
     DIR=$(cd "$DIR" && pwd)
-    if [[ ! -f "$DIR/pids" ]]; then
+    if [[ ! -f "$DIR/pids" ]] && ! compgen -G "$DIR/node*/pid" >/dev/null; then
         log "nothing to stop: no $DIR/pids"
         return 0
     fi
     local -a pids=()
     local pid t0
-    while read -r pid; do [[ -n "$pid" ]] && pids+=("$pid"); done <"$DIR/pids"
+    while read -r pid; do pids+=("$pid"); done < <(recorded_pids)
     t0=$(now)
     if stop_pids "${pids[@]}"; then
-        rm -f "$DIR/pids"
+        rm -f "$DIR/pids" "$DIR"/node*/pid
         log "stopped ${#pids[@]} node(s) (${pids[*]}) in $(elapsed "$t0") s"
     else
         die "could not stop all of ${pids[*]}"
@@ -672,6 +770,225 @@ cmd_create_topics() {
     log "topics ready (new ones with replication $rf, existing ones left as they are) in $(elapsed "$t0") s: erpsync.commands erpsync.status erpsync.audit erpsync.commands.dlq"
 }
 
+# ---------------------------------------------------------------- faults
+
+# kill-node: SIGKILL to node N's broker (its pid only), then wait until the
+# process is gone.
+cmd_kill_node() {
+    local n=""
+    DIR=""
+    while (($#)); do
+        case "$1" in
+        --dir) DIR=${2:-}; shift 2 || die "--dir needs a value" ;;
+        --dir=*) DIR=${1#*=}; shift ;;
+        --node) n=${2:-}; shift 2 || die "--node needs a value" ;;
+        --node=*) n=${1#*=}; shift ;;
+        -h | --help) usage ;;
+        *) die "kill-node: unknown argument '$1'" ;;
+        esac
+    done
+    open_dir kill-node
+    check_node kill-node "$n"
+    local pid t0 i
+    pid=$(node_pid "$n") || die "kill-node: node $n is not running (no live broker pid recorded for it in $DIR)"
+    t0=$(now)
+    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 200; i++)); do
+        running "$pid" || break
+        sleep 0.05
+    done
+    running "$pid" && die "kill-node: node $n (pid $pid) still runs 10 s after SIGKILL"
+    with_pids_lock pids_update "$pid" ""
+    rm -f "$DIR/node$n/pid"
+    log "node $n (pid $pid) killed with SIGKILL, gone after $(elapsed "$t0") s"
+}
+
+START_NODE_PID=""
+START_NODE_DIR=""
+START_NODE_OK=0
+
+on_start_node_exit() {
+    local rc=$?
+    ((START_NODE_OK)) && return 0
+    trap - EXIT INT TERM
+    if [[ -n "$START_NODE_PID" ]]; then
+        log "start-node failed; stopping the broker it started (pid $START_NODE_PID)"
+        KAFKA_STOP_TIMEOUT=5 stop_pids "$START_NODE_PID" || true
+        with_pids_lock pids_update "$START_NODE_PID" "" || true
+        rm -f "$START_NODE_DIR/pid"
+    fi
+    local f
+    for f in "$START_NODE_DIR/logs/server.log" "$START_NODE_DIR/stdout.log"; do
+        [[ -s "$f" ]] || continue
+        printf '%s: ---- last lines of %s\n' "$PROG" "$f" >&2
+        grep -E 'ERROR|FATAL|Exception|Caused by' "$f" | tail -n 15 >&2 || tail -n 15 "$f" >&2
+    done
+    exit $((rc == 0 ? 1 : rc))
+}
+
+# True when the broker on PORT answers a Metadata request and lists node N
+# among the live brokers.
+node_ready() {
+    local port=$1 n=$2 out
+    port_open "$port" || return 1
+    if command -v "$KCAT" >/dev/null; then
+        out=$("$KCAT" -L -b "127.0.0.1:$port" -t __erpsync_probe -m 5 2>/dev/null) || return 1
+        grep -qE "^ *broker $n at " <<<"$out"
+    else
+        tool org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$port" \
+            --list >/dev/null 2>&1
+    fi
+}
+
+# start-node: runs node N again with its server.properties, data and ports,
+# and the JVM command line start used for it; no formatting.
+cmd_start_node() {
+    local n=""
+    DIR=""
+    while (($#)); do
+        case "$1" in
+        --dir) DIR=${2:-}; shift 2 || die "--dir needs a value" ;;
+        --dir=*) DIR=${1#*=}; shift ;;
+        --node) n=${2:-}; shift 2 || die "--node needs a value" ;;
+        --node=*) n=${1#*=}; shift ;;
+        -h | --help) usage ;;
+        *) die "start-node: unknown argument '$1'" ;;
+        esac
+    done
+    open_dir start-node
+    check_node start-node "$n"
+    local nd="$DIR/node$n" pid port p
+    if pid=$(node_pid "$n"); then
+        die "start-node: node $n already runs (pid $pid)"
+    fi
+    compgen -G "$nd/data/meta.properties" >/dev/null ||
+        die "start-node: $nd/data is not formatted (start the cluster with: $0 start --dir $DIR)"
+    port=$(node_port "$n" PLAINTEXT)
+    [[ -n "$port" ]] || die "start-node: no PLAINTEXT listener in $nd/server.properties"
+    for p in $(sed -n 's/^listeners=//p' "$nd/server.properties" | grep -oE ':[0-9]+(,|$)' | tr -d ':,'); do
+        port_open "$p" && die "start-node: port $p of node $n is in use by another process"
+    done
+
+    # The classpath start used, unless one of its jars is gone.
+    if cache_valid "$DIR/classpath"; then
+        CP=$(<"$DIR/classpath")
+    else
+        check_java
+        resolve_classpath
+    fi
+    # The command line start used (directories made by an older kafka.sh
+    # have none: then the JVM options come from the environment).
+    local -a argv
+    if [[ -s "$nd/cmdline" ]]; then
+        mapfile -d '' -t argv <"$nd/cmdline"
+    else
+        log "no $nd/cmdline; JVM options from the environment"
+        node_argv "$n"
+        argv=("${NODE_ARGV[@]}")
+    fi
+
+    START_NODE_DIR=$nd
+    trap on_start_node_exit EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    local t0
+    t0=$(now)
+    printf '%s: ---- start-node %s\n' "$PROG" "$(date -u +%FT%TZ)" >>"$nd/stdout.log"
+    CLASSPATH="$CP" setsid "${argv[@]}" >>"$nd/stdout.log" 2>&1 </dev/null &
+    pid=$!
+    START_NODE_PID=$pid
+    with_pids_lock pids_update "" "$pid"
+    printf '%s\n' "$pid" >"$nd/pid"
+
+    local deadline=$((SECONDS + KAFKA_START_TIMEOUT))
+    while :; do
+        running "$pid" || die "node $n (pid $pid) exited during start-up; logs in $nd"
+        node_ready "$port" "$n" && break
+        ((SECONDS < deadline)) || die "node $n not ready after ${KAFKA_START_TIMEOUT}s"
+        sleep 0.2
+    done
+    START_NODE_OK=1
+    trap - EXIT INT TERM
+    log "node $n (pid $pid) started again in $(elapsed "$t0") s (127.0.0.1:$port answers and lists broker $n); RSS $(rss_mb "$pid") MB"
+}
+
+# leader: prints the node.id that leads partition P of topic T now.
+cmd_leader() {
+    local topic="" part=0
+    DIR=""
+    while (($#)); do
+        case "$1" in
+        --dir) DIR=${2:-}; shift 2 || die "--dir needs a value" ;;
+        --dir=*) DIR=${1#*=}; shift ;;
+        --topic) topic=${2:-}; shift 2 || die "--topic needs a value" ;;
+        --topic=*) topic=${1#*=}; shift ;;
+        --partition) part=${2:-}; shift 2 || die "--partition needs a value" ;;
+        --partition=*) part=${1#*=}; shift ;;
+        -h | --help) usage ;;
+        *) die "leader: unknown argument '$1'" ;;
+        esac
+    done
+    open_dir leader
+    [[ -n "$topic" ]] || die "leader: --topic T is required"
+    [[ "$part" =~ ^[0-9]+$ ]] || die "leader: --partition must be a number, not '$part'"
+    [[ -f "$DIR/bootstrap" ]] || die "leader: no $DIR/bootstrap (start Kafka with --dir $DIR first)"
+    local bs leader
+    local -a kc
+    if [[ -f "$DIR/sasl_admin.properties" ]]; then
+        bs=$(<"$DIR/bootstrap_sasl")
+        kc=(-b "$bs" -F "$DIR/sasl_admin.properties")
+    else
+        bs=$(<"$DIR/bootstrap")
+        kc=(-b "$bs")
+    fi
+    if command -v "$KCAT" >/dev/null; then
+        local json
+        json=$("$KCAT" "${kc[@]}" -L -J -t "$topic" -m 5 2>/dev/null) || die "leader: no metadata from $bs"
+        if command -v jq >/dev/null; then
+            leader=$(jq -r --arg t "$topic" --argjson p "$part" '
+                [.topics[]? | select(.topic == $t)][0] as $x
+                | if $x == null then "no topic"
+                  elif $x.error then "topic error: \($x.error)"
+                  else ([$x.partitions[]? | select(.partition == $p)][0] as $q
+                        | if $q == null then "no partition"
+                          elif $q.error then "partition error: \($q.error)"
+                          else ($q.leader | tostring) end)
+                  end' <<<"$json") || die "leader: cannot parse kcat's metadata"
+        else
+            leader=$(python3 -c '
+import json, sys
+t, p = sys.argv[1], int(sys.argv[2])
+m = json.load(sys.stdin)
+x = next((x for x in m.get("topics", []) if x.get("topic") == t), None)
+if x is None:
+    print("no topic")
+elif x.get("error"):
+    print("topic error: %s" % x["error"])
+else:
+    q = next((q for q in x.get("partitions", []) if q.get("partition") == p), None)
+    if q is None:
+        print("no partition")
+    elif q.get("error"):
+        print("partition error: %s" % q["error"])
+    else:
+        print(q["leader"])
+' "$topic" "$part" <<<"$json") || die "leader: cannot parse kcat's metadata"
+        fi
+    else
+        # Without kcat: the Java TopicCommand's describe output.
+        check_java
+        resolve_classpath
+        local -a conn=(--bootstrap-server "$bs")
+        [[ -f "$DIR/admin.properties" ]] && conn+=(--command-config "$DIR/admin.properties")
+        leader=$(tool org.apache.kafka.tools.TopicCommand "${conn[@]}" --describe --topic "$topic" 2>/dev/null |
+            awk -v p="$part" '{ for (i = 1; i < NF; i++) { if ($i == "Partition:") q = $(i + 1); if ($i == "Leader:" && q == p) { print $(i + 1); exit } } }') || true
+        [[ -n "$leader" ]] || leader="no partition"
+    fi
+    [[ "$leader" == -1 || "$leader" == none ]] && leader="no leader now"
+    [[ "$leader" =~ ^[0-9]+$ ]] || die "leader: $topic partition $part: $leader"
+    printf '%s\n' "$leader"
+}
+
 # ---------------------------------------------------------------- main
 
 main() {
@@ -683,12 +1000,15 @@ main() {
     start) cmd_start "$@" ;;
     stop) cmd_stop "$@" ;;
     create-topics) cmd_create_topics "$@" ;;
+    kill-node) cmd_kill_node "$@" ;;
+    start-node) cmd_start_node "$@" ;;
+    leader) cmd_leader "$@" ;;
     classpath)
         resolve_classpath
         printf '%s\n' "$CP"
         ;;
     -h | --help | help) usage ;;
-    *) die "unknown command '$cmd' (start, stop, create-topics, classpath)" ;;
+    *) die "unknown command '$cmd' (start, stop, create-topics, kill-node, start-node, leader, classpath)" ;;
     esac
 }
 

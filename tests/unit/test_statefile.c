@@ -153,6 +153,45 @@ static void unwritable_dir_is_an_error(void **state) {
     free(st);
 }
 
+static void pending_until_confirmed(void **state) {
+    erps_agent_state_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+    erps_pending_t p;
+    char err[256];
+    int found;
+    (void)state;
+    a->engine.interval_s = 60;
+    memset(&p, 0, sizeof(p));
+    strcpy(p.id, "5f0c8a3e-2b1d-4c6e-9a7f-0d1e2f3a4b5c");
+    p.outcome = ERPS_OUTCOME_APPLIED;
+    p.before_state = ERPS_STATE_STOPPED;
+    p.before_interval_s = 900;
+    assert_int_equal(erps_state_pending_add(a, &p), 0);
+    assert_int_equal(erps_state_pending_add(a, &p), 0); /* once */
+    assert_int_equal(a->pending_cnt, 1);
+    assert_false(erps_state_applied_has(a, p.id));
+    /* Saved before the transaction, it survives a crash as pending. */
+    assert_int_equal(erps_state_save(path, a, err, sizeof(err)), 0);
+    assert_int_equal(erps_state_load(path, b, &found, err, sizeof(err)), 0);
+    const erps_pending_t *q = erps_state_pending_find(b, p.id);
+    assert_non_null(q);
+    assert_int_equal(q->outcome, ERPS_OUTCOME_APPLIED);
+    assert_int_equal(q->before_state, ERPS_STATE_STOPPED);
+    assert_int_equal(q->before_interval_s, 900);
+    assert_true(q->recovered);
+    /* A commit of something else (the start-up status) does not confirm a
+     * recovered id: its outcome is not on Kafka yet. */
+    erps_state_pending_confirm(b);
+    assert_non_null(erps_state_pending_find(b, p.id));
+    assert_false(erps_state_applied_has(b, p.id));
+    /* Republished in the next transaction, then confirmed: applied. */
+    erps_state_pending_republish(b, p.id);
+    erps_state_pending_confirm(b);
+    assert_null(erps_state_pending_find(b, p.id));
+    assert_true(erps_state_applied_has(b, p.id));
+    free(a);
+    free(b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(missing_file_keeps_defaults, setup, teardown),
@@ -160,6 +199,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(applied_ring_forgets_the_oldest, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_file_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(unwritable_dir_is_an_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(pending_until_confirmed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""PNG plots from run.sh's CSV (section,label,param,metric,value).
+
+usage: plot.py [CSV] [OUTDIR]
+  CSV     default tests/bench/results/latest.csv
+  OUTDIR  default docs/img; writes bench-latency.png,
+          bench-http-throughput.png and bench-ces-throughput.png
+Needs matplotlib (pip install matplotlib).
+"""
+import csv
+import pathlib
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def load(path):
+    data = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            try:
+                value = float(row["value"])
+            except ValueError:
+                continue
+            data[(row["section"], row["label"], row["param"], row["metric"])] = value
+    return data
+
+
+def latency(data, out):
+    series = [("kafka_rtt", "plain", "Kafka: 1 hop"),
+              ("kafka_rtt", "txn", "Kafka: 2 hops + txn"),
+              ("kafka_rtt", "txn-audit", "Kafka: txn + audit"),
+              ("kafka_rtt", "txn-audit-fsync", "Kafka: txn + audit\n+ state fsync"),
+              ("kafka_rtt", "txn-audit-fsync-dr", "same, with a\ndelivery-report cb"),
+              ("ces", "ChangeEngineStatus", "erpsync\nChangeEngineStatus"),
+              ("kafka_rtt", "txn-audit-fsync-fw1", "Kafka: txn + audit\n+ fsync, fetch\nwait 1 ms"),
+              ("ces", "ChangeEngineStatus-fw1", "erpsync, fetch\nwait 1 ms")]
+    metrics = [("p50_ms", "p50"), ("p90_ms", "p90"), ("p99_ms", "p99")]
+    series = [s for s in series if (s[0], s[1], "1", "p50_ms") in data]
+    if not series:
+        return None
+    fig, ax = plt.subplots(figsize=(11, 5))
+    width = 0.8 / len(metrics)
+    for i, (metric, name) in enumerate(metrics):
+        xs = [j + (i - 1) * width for j in range(len(series))]
+        ys = [data.get((s, l, "1", metric), 0) for s, l, _ in series]
+        bars = ax.bar(xs, ys, width, label=name)
+        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1)
+    ax.set_xticks(range(len(series)))
+    ax.set_xticklabels([s[2] for s in series], fontsize=7)
+    ax.set_ylabel("round trip, ms")
+    ax.set_title("erpsync ChangeEngineStatus vs raw Kafka round trips (same devbroker, sequential)")
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path = out / "bench-latency.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def http(data, out):
+    lines = [("shim_GetEngineStatus", "shim GetEngineStatus (Basic auth)", "o-"),
+             ("shim_healthz", "shim /healthz (no auth)", "s--"),
+             ("nginx_POST", "nginx POST, same body", "^-")]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.2))
+    drawn = False
+    for label, name, style in lines:
+        cs = sorted(int(k[2]) for k in data
+                    if k[0] == "http" and k[1] == label and k[3] == "rps")
+        if not cs:
+            continue
+        drawn = True
+        a1.plot(cs, [data[("http", label, str(c), "rps")] for c in cs], style, label=name)
+        a2.plot(cs, [data[("http", label, str(c), "p50_ms")] for c in cs], style, label=name)
+    if not drawn:
+        plt.close(fig)
+        return None
+    for ax, title, unit in ((a1, "throughput", "requests/s"), (a2, "median latency", "ms")):
+        ax.set_xscale("log", base=2)
+        ticks = sorted({int(k[2]) for k in data if k[0] == "http" and k[3] == "rps"})
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([str(t) for t in ticks])
+        ax.set_yscale("log")
+        ax.set_xlabel("concurrent keep-alive connections")
+        ax.set_ylabel(unit + " (log)")
+        ax.set_title(title)
+        ax.grid(alpha=0.3, which="both")
+    a1.legend(fontsize=8)
+    fig.suptitle("HTTP: shim vs nginx on 127.0.0.1 (load generator on the same 2 CPUs)")
+    fig.tight_layout()
+    path = out / "bench-http-throughput.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def ces(data, out):
+    cs = sorted(int(k[2]) for k in data
+                if k[0] == "ces" and k[1] == "ChangeEngineStatus" and k[3] == "rps")
+    if not cs:
+        return None
+    fig, a1 = plt.subplots(figsize=(7, 4.2))
+    a1.bar([str(c) for c in cs], [data[("ces", "ChangeEngineStatus", str(c), "rps")] for c in cs],
+           color="tab:blue", alpha=0.6, label="requests/s")
+    a1.set_xlabel("concurrent connections")
+    a1.set_ylabel("requests/s")
+    a2 = a1.twinx()
+    for metric, style in (("p50_ms", "o-"), ("p99_ms", "^--")):
+        a2.plot([str(c) for c in cs],
+                [data[("ces", "ChangeEngineStatus", str(c), metric)] for c in cs],
+                style, color="tab:red", label=metric.replace("_ms", ""))
+    a2.set_ylabel("latency, ms")
+    h1, l1 = a1.get_legend_handles_labels()
+    h2, l2 = a2.get_legend_handles_labels()
+    a1.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper left")
+    a1.set_title("erpsync ChangeEngineStatus: one engine, one agent")
+    fig.tight_layout()
+    path = out / "bench-ces-throughput.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main():
+    src = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "tests/bench/results/latest.csv"
+    out = pathlib.Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "docs/img"
+    out.mkdir(parents=True, exist_ok=True)
+    data = load(src)
+    for make in (latency, http, ces):
+        path = make(data, out)
+        if path:
+            print(f"plot: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

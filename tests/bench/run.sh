@@ -1,0 +1,568 @@
+#!/usr/bin/env bash
+# run.sh - erpsync benchmarks, reported as ratios against baselines measured
+# in the same run on the same machine. Prints tables and writes them to
+# tests/bench/results/latest.txt and latest.csv (long format:
+# section,label,param,metric,value). Never passes or fails on time.
+#
+#   tests/bench/run.sh [BUILD_DIR]      (default: <repo>/build-bench)
+#
+# BUILD_DIR is an erpsync build (configured and built Release if it has no
+# binaries yet); the bench tools are built into BUILD_DIR/bench-tools.
+# It starts erpsync-devbroker, erpsync-agent, erpsync-shim and nginx on free
+# loopback ports in a temporary directory, sends load only to 127.0.0.1, and
+# stops exactly the processes it started, by pid, on exit.
+#
+# Environment: BENCH_N (500) sequential iterations for the latency runs;
+# BENCH_QUICK=1 for a short smoke run; BENCH_RESULTS (tests/bench/results);
+# BENCH_WAIT_IDLE=SECONDS waits up to that long for the 1-minute load
+# average to drop below 1 before measuring (for shared machines).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+build=$(realpath -m "${1:-$src/build-bench}")
+tools=$build/bench-tools
+out=${BENCH_RESULTS:-$here/results}
+N=${BENCH_N:-500}
+quick=${BENCH_QUICK:-0}
+if [ "$quick" = 1 ]; then
+    N=60
+fi
+
+# ---- process bookkeeping: only what we started, by pid ----
+pids=()
+tmp=""
+alive() { # running and not a zombie
+    [ -r "/proc/$1/stat" ] && ! awk '{ exit !($3 == "Z") }' "/proc/$1/stat" 2>/dev/null
+}
+stop_pid() {
+    local pid=$1 i
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for i in $(seq 150); do
+        alive "$pid" || break
+        sleep 0.1
+    done
+    if alive "$pid"; then
+        echo "run.sh: pid $pid ignored SIGTERM for 15 s; SIGKILL" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    local i
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+        stop_pid "${pids[i]}"
+    done
+    if [ -n "$tmp" ] && [ -d "$tmp" ]; then
+        if [ "$rc" -ne 0 ]; then
+            mkdir -p "$out/failed-logs"
+            cp "$tmp"/*.log "$out/failed-logs/" 2>/dev/null || true
+            echo "run.sh: failed (exit $rc); logs in $out/failed-logs/" >&2
+        fi
+        rm -rf "$tmp"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+die() {
+    echo "run.sh: $*" >&2
+    exit 1
+}
+
+# ---- build ----
+if [ ! -x "$build/shim/erpsync-shim" ] || [ ! -x "$build/agent/erpsync-agent" ] ||
+    [ ! -x "$build/devbroker/erpsync-devbroker" ]; then
+    echo "building erpsync (Release) into $build"
+    cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build" -j "$(nproc)" >/dev/null
+fi
+build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
+cmake -S "$here" -B "$tools" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$tools" -j "$(nproc)" >/dev/null
+
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get install -y nginx >/dev/null
+    else
+        die "nginx is missing: run sudo apt-get install -y nginx"
+    fi
+fi
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+command -v curl >/dev/null || die "curl is missing"
+command -v python3 >/dev/null || die "python3 is missing"
+
+# ---- a quiet machine, when asked to wait for one ----
+if [ "${BENCH_WAIT_IDLE:-0}" -gt 0 ]; then
+    end=$((SECONDS + BENCH_WAIT_IDLE))
+    while [ $SECONDS -lt $end ] && awk '{ exit !($1 >= 1) }' /proc/loadavg; do
+        sleep 5
+    done
+fi
+
+# ---- results ----
+mkdir -p "$out"
+txt=$out/latest.txt
+csv=$out/latest.csv
+: >"$txt"
+echo "section,label,param,metric,value" >"$csv"
+say() { printf '%s\n' "$*" | tee -a "$txt"; }
+tee_txt() { tee -a "$txt"; }
+# get SECTION LABEL PARAM METRIC: a value from the CSV ("" if missing)
+get() {
+    awk -F, -v s="$1" -v l="$2" -v p="$3" -v m="$4" \
+        '$1 == s && $2 == l && $3 == p && $4 == m { v = $5 } END { print v }' "$csv"
+}
+# ratio A B: A/B with two decimals, "-" when either is missing
+ratio() { # two decimals, or three significant digits below 0.1
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-";
+        else if (a / b < 0.1) printf "%.3g", a / b; else printf "%.2f", a / b }'
+}
+fmt() { # one decimal for rates, two for ms; "-" when missing
+    awk -v v="$1" -v d="${2:-2}" 'BEGIN { if (v == "") print "-"; else printf "%.*f", d, v }'
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+wait_until() { # SECONDS WHAT COMMAND...
+    local secs=$1 what=$2 i
+    shift 2
+    for i in $(seq $((secs * 10))); do
+        if "$@" >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    die "timed out after ${secs}s waiting for $what"
+}
+
+tmp=$(mktemp -d /tmp/erpsync-bench.XXXXXX)
+chmod 755 "$tmp"
+state=$tmp/state
+mkdir -p "$state" "$tmp/www" "$tmp/nginx-tmp"
+
+kport=$(free_port)
+hport=$(free_port)
+nport=$(free_port)
+engine=bench
+user=bench
+password=bench-$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n')
+hash=$(printf '%s\n' "$password" | "$build/shim/erpsync-shim" --hash-password)
+printf '%s:%s:tenant-bench:%s:admin\n' "$user" "$hash" "$engine" >"$tmp/users"
+chmod 600 "$tmp/users"
+auth="Authorization: Basic $(printf '%s:%s' "$user" "$password" | base64 -w0)"
+badauth="Authorization: Basic $(printf '%s:%s' "$user" "wrong-$password" | base64 -w0)"
+base=/api/v1/Agents/ErpSync
+
+# ---- machine ----
+cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+say "erpsync benchmarks  $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+say "machine: $(nproc) CPUs, ${cpu_model:-unknown CPU}, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
+say "erpsync build: $build (CMAKE_BUILD_TYPE=${build_type:-unknown}), commit $(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$src" diff --quiet HEAD 2>/dev/null || echo ' + local changes')"
+say "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on this machine shows up here)"
+say "librdkafka $(pkg-config --modversion rdkafka 2>/dev/null || echo '?'), libmicrohttpd $(pkg-config --modversion libmicrohttpd 2>/dev/null || echo '?'), $("$nginx_bin" -v 2>&1 | sed 's/.*: //'); load generator and servers share the same $(nproc) CPUs"
+say ""
+
+# ---- start devbroker, agent, shim ----
+start_broker() {
+    rm -f "$tmp/broker"
+    "$build/devbroker/erpsync-devbroker" --port="$kport" --port.file="$tmp/broker" \
+        --topics=erpsync.commands,erpsync.status,erpsync.audit,erpsync.commands.dlq,bench.rtt.req,bench.rtt.rep,bench.rtt.audit \
+        >>"$tmp/devbroker.log" 2>&1 &
+    pids+=($!)
+    pid_broker=$!
+    wait_until 15 "devbroker" test -s "$tmp/broker"
+    broker=$(cat "$tmp/broker")
+}
+start_broker
+
+# Agent and shim with the product's defaults; EXTRA arguments (section 8)
+# pass librdkafka properties through.
+start_erpsync() { # EXTRA...
+    "$build/agent/erpsync-agent" --engine.id="$engine" --bootstrap.servers="$broker" \
+        --state.dir="$state" "$@" >>"$tmp/agent.log" 2>&1 &
+    pids+=($!)
+    pid_agent=$!
+    "$build/shim/erpsync-shim" --bootstrap.servers="$broker" --users.file="$tmp/users" \
+        --listen.port="$hport" "$@" >>"$tmp/shim.log" 2>&1 &
+    pids+=($!)
+    pid_shim=$!
+    wait_until 20 "shim /readyz" curl -fs "http://127.0.0.1:$hport/readyz"
+    wait_until 20 "the agent's first status" curl -fs -X POST -H "$auth" \
+        "http://127.0.0.1:$hport$base/GetEngineStatus"
+}
+forget_pid() { # stop_pid, then drop it from the list cleanup walks
+    local keep=() p
+    stop_pid "$1"
+    for p in "${pids[@]}"; do
+        [ "$p" = "$1" ] || keep+=("$p")
+    done
+    pids=("${keep[@]}")
+}
+start_erpsync
+
+# ---- nginx, answering with the shim's own GetEngineStatus body ----
+curl -fs -X POST -H "$auth" "http://127.0.0.1:$hport$base/GetEngineStatus" >"$tmp/www/status.json"
+body_bytes=$(wc -c <"$tmp/www/status.json")
+chmod 644 "$tmp/www/status.json"
+chmod 755 "$tmp/www"
+json_nginx=$(sed -e 's/\\/\\\\/g' -e "s/'/\\\\'/g" "$tmp/www/status.json")
+cat >"$tmp/nginx.conf" <<EOF
+worker_processes 2;
+error_log $tmp/nginx-error.log warn;
+pid $tmp/nginx.pid;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $tmp/nginx-tmp/body;
+    proxy_temp_path $tmp/nginx-tmp/proxy;
+    fastcgi_temp_path $tmp/nginx-tmp/fastcgi;
+    uwsgi_temp_path $tmp/nginx-tmp/uwsgi;
+    scgi_temp_path $tmp/nginx-tmp/scgi;
+    keepalive_timeout 65;
+    keepalive_requests 10000000;
+    server {
+        listen 127.0.0.1:$nport;
+        default_type application/json;
+        location = /status.json { root $tmp/www; }
+        location / { return 200 '$json_nginx'; }
+    }
+}
+EOF
+"$nginx_bin" -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/nginx-error.log" -g 'daemon off;' \
+    >"$tmp/nginx.log" 2>&1 &
+pids+=($!)
+pid_nginx=$!
+wait_until 10 "nginx" curl -fs -X POST "http://127.0.0.1:$nport/api"
+
+say "processes: devbroker $pid_broker ($broker), agent $pid_agent (engine $engine),"
+say "           shim $pid_shim (http://127.0.0.1:$hport), nginx $pid_nginx (http://127.0.0.1:$nport, 2 workers)"
+say "shim and nginx answer the same ${body_bytes}-byte GetEngineStatus JSON body"
+say ""
+
+# ---- CPU accounting from /proc/PID/stat (utime + stime) ----
+hz=$(getconf CLK_TCK)
+nginx_pids() { echo "$pid_nginx" $(ps -o pid= --ppid "$pid_nginx" 2>/dev/null); }
+ticks() { # PIDS...: summed utime+stime ticks
+    local t=0 p v
+    for p in "$@"; do
+        v=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+        t=$((t + v))
+    done
+    echo "$t"
+}
+declare -A cpu0
+cpu_begin() {
+    cpu0[shim]=$(ticks "$pid_shim")
+    cpu0[agent]=$(ticks "$pid_agent")
+    cpu0[devbroker]=$(ticks "$pid_broker")
+    cpu0[nginx]=$(ticks $(nginx_pids))
+    cpu0[t]=$(date +%s.%N)
+}
+cpu_end() { # SECTION LABEL PARAM REQUESTS: CPU ms per request per process
+    local section=$1 label=$2 param=$3 reqs=$4 name now d
+    local -A cur=([shim]=$(ticks "$pid_shim") [agent]=$(ticks "$pid_agent")
+        [devbroker]=$(ticks "$pid_broker") [nginx]=$(ticks $(nginx_pids)))
+    now=$(date +%s.%N)
+    for name in shim agent devbroker nginx; do
+        d=$((cur[$name] - cpu0[$name]))
+        awk -v s="$section" -v l="$label" -v p="$param" -v n="$name" -v d="$d" \
+            -v hz="$hz" -v r="$reqs" -v w="$(awk -v a="${cpu0[t]}" -v b="$now" 'BEGIN { print b - a }')" \
+            'BEGIN { printf "cpu_%s,%s,%s,%s_ms_per_req,%.4f\n", s, l, p, n, (r > 0 ? d * 1000 / hz / r : 0);
+                     printf "cpu_%s,%s,%s,%s_cpu_pct,%.2f\n", s, l, p, n, (w > 0 ? d * 100 / hz / w : 0) }' >>"$csv"
+    done
+}
+
+# ---- 0. idle cost: what the four servers burn with no requests ----
+cpu_begin
+sleep 3
+cpu_end idle idle 0 0
+
+# ---- 1. Kafka raw round trip (the baselines) ----
+say "== 1. Kafka round trip on the devbroker (librdkafka only; erpsync's client settings) =="
+say "   command: $tools/bench_kafka_rtt -b $broker -n $N -w 50 -m all -d $state"
+"$tools/bench_kafka_rtt" -b "$broker" -n "$N" -w 50 -m all -d "$state" -o "$csv" | tee_txt
+say "   the same with a delivery-report callback on the transactional producer (erpsync's agent has none):"
+say "   command: $tools/bench_kafka_rtt -b $broker -n $((N / 2)) -w 20 -D -m txn-audit-fsync -d $state"
+"$tools/bench_kafka_rtt" -b "$broker" -n "$((N / 2))" -w 20 -D -m txn-audit-fsync -d "$state" -o "$csv" | tee_txt
+say ""
+
+# ---- 2. erpsync ChangeEngineStatus, sequential ----
+say "== 2. erpsync ChangeEngineStatus end to end, 1 connection, Run alternating true/false =="
+ces=(-p "$hport" -m POST -u "$base/ChangeEngineStatus" -H "$auth"
+    -H "Content-Type: application/json" -d '{"Run": true}' -d '{"Run": false}'
+    -e 200 -o "$csv" -S ces -L ChangeEngineStatus)
+say "   command: $tools/http_load -c 1 -n $N -w 20 -t 120 -m POST -u $base/ChangeEngineStatus -H 'Authorization: Basic ...' -H 'Content-Type: application/json' -d '{\"Run\": true}' -d '{\"Run\": false}'"
+cpu_begin
+"$tools/http_load" "${ces[@]}" -c 1 -n "$N" -w 20 -t 120 -l "$tmp/ces-c1.log" | tee_txt
+cpu_end ces ChangeEngineStatus 1 "$(get ces ChangeEngineStatus 1 n)"
+say ""
+
+# ---- 3. ChangeEngineStatus under concurrency ----
+say "== 3. ChangeEngineStatus throughput: C connections, each alternating true/false (one engine: changes serialize in the agent) =="
+for c in 4 16; do
+    per=$((N * 4 / 5 / c))
+    [ "$quick" = 1 ] && per=$((60 / c + 1))
+    say "   command: http_load -c $c -n $per -w 2 -t 60 (same request as 2.)"
+    cpu_begin
+    "$tools/http_load" "${ces[@]}" -c "$c" -n "$per" -w 2 -t 60 -l "$tmp/ces-c$c.log" | tee_txt ||
+        say "   (run failed)"
+    cpu_end ces ChangeEngineStatus "$c" "$(get ces ChangeEngineStatus "$c" n)"
+done
+say ""
+
+# ---- 3b. the agent alone: a queue of commands, no shim ----
+burst=200
+[ "$quick" = 1 ] && burst=40
+say "   the agent alone: $burst commands produced at once to erpsync.commands, each answered by a status"
+say "   command: $tools/bench_agent_burst -b $broker -e $engine -n $burst  (after a 20-command warm-up)"
+"$tools/bench_agent_burst" -b "$broker" -e "$engine" -n 20 -L warm-up >/dev/null || true
+cpu_begin
+"$tools/bench_agent_burst" -b "$broker" -e "$engine" -n "$burst" -L agent -o "$csv" | tee_txt ||
+    say "   (run failed)"
+cpu_end agent_burst agent "$burst" "$burst"
+say ""
+
+# ---- 4. HTTP: shim GetEngineStatus vs nginx ----
+say "== 4. HTTP keep-alive: shim GetEngineStatus (cache, Basic auth) vs nginx POST returning the same body =="
+gets=(-p "$hport" -m POST -u "$base/GetEngineStatus" -H "$auth" -e 200 -o "$csv" -S http)
+ngx=(-p "$nport" -m POST -u "$base/GetEngineStatus" -H "$auth" -e 200 -o "$csv" -S http)
+hz_args=(-p "$hport" -m GET -u /healthz -e 200 -o "$csv" -S http)
+bad=(-p "$hport" -m POST -u "$base/GetEngineStatus" -H "$badauth" -e 401 -o "$csv" -S http)
+secs=6
+[ "$quick" = 1 ] && secs=2
+say "   commands: http_load -c C -n REQS -w 1 -t $secs -m POST -u $base/GetEngineStatus -H 'Authorization: Basic ...' against the shim, then nginx;"
+say "             http_load ... -m GET -u /healthz against the shim; the shim again with a wrong password (expects 401)"
+for c in 1 8 32; do
+    cpu_begin
+    "$tools/http_load" "${gets[@]}" -L shim_GetEngineStatus -c "$c" -n 100000 -w 1 -t "$secs" | tee_txt ||
+        say "   (run failed)"
+    cpu_end http shim_GetEngineStatus "$c" "$(get http shim_GetEngineStatus "$c" n)"
+    cpu_begin
+    "$tools/http_load" "${ngx[@]}" -L nginx_POST -c "$c" -n 1000000 -w 5 -t "$secs" | tee_txt ||
+        say "   (run failed)"
+    cpu_end http nginx_POST "$c" "$(get http nginx_POST "$c" n)"
+    cpu_begin
+    "$tools/http_load" "${hz_args[@]}" -L shim_healthz -c "$c" -n 1000000 -w 5 -t "$secs" | tee_txt ||
+        say "   (run failed)"
+    cpu_end http shim_healthz "$c" "$(get http shim_healthz "$c" n)"
+done
+for c in 1 8; do
+    "$tools/http_load" "${bad[@]}" -L shim_wrong_password -c "$c" -n 100000 -w 1 -t "$secs" | tee_txt ||
+        say "   (run failed)"
+done
+say "   /healthz on 1 connection while C connections send GetEngineStatus (the password check runs on the HTTP threads):"
+for c in 8 32; do
+    "$tools/http_load" "${gets[@]}" -S http_bg -L shim_GetEngineStatus_bg -c "$c" -n 100000 -w 1 -t "$secs" >/dev/null &
+    bg=$!
+    sleep 1
+    "$tools/http_load" -p "$hport" -m GET -u /healthz -e 200 -o "$csv" -S http_under_load \
+        -L "shim_healthz_during_GetEngineStatus_c$c" -c 1 -n 100000 -t $((secs - 2)) | sed "s/\$/  (with $c connections of GetEngineStatus)/" | tee_txt ||
+        say "   (run failed)"
+    wait "$bg" || true
+done
+say ""
+
+# ---- 5. the fixed costs, timed alone ----
+say "== 5. fixed costs inside a call, timed alone =="
+say "   command: $tools/bench_micro crypt '<hash from the users file>' 100; $tools/bench_micro fsync $tmp/state 200 <agent state file size>"
+"$tools/bench_micro" -o "$csv" crypt "$hash" 100 | tee_txt
+state_bytes=$(wc -c <"$tmp/state/$engine.state.json" 2>/dev/null || echo 45000)
+"$tools/bench_micro" -o "$csv" fsync "$tmp/state" 200 "$state_bytes" | tee_txt
+say "   the agent's state file is now $state_bytes bytes (rewritten and fsynced for every command)"
+echo "state,file,1,bytes,$state_bytes" >>"$csv"
+say ""
+
+# ---- memory after the load ----
+mem() { # PID: VmHWM VmRSS in KiB
+    awk '/^VmHWM/ { h = $2 } /^VmRSS/ { r = $2 } END { print h + 0, r + 0 }' "/proc/$1/status" 2>/dev/null || echo "0 0"
+}
+mem_row() { # NAME PIDS...
+    local name=$1 h=0 r=0 p v
+    shift
+    for p in "$@"; do
+        v=($(mem "$p"))
+        h=$((h + v[0]))
+        r=$((r + v[1]))
+    done
+    echo "memory,$name,1,vmhwm_kib,$h" >>"$csv"
+    echo "memory,$name,1,vmrss_kib,$r" >>"$csv"
+}
+mem_row agent "$pid_agent"
+mem_row shim "$pid_shim"
+mem_row devbroker "$pid_broker"
+mem_row nginx $(nginx_pids)
+
+# ---- where a ChangeEngineStatus spends its time (Kafka timestamps) ----
+breakdown=""
+if command -v kcat >/dev/null 2>&1; then
+    for t in erpsync.commands erpsync.status; do
+        timeout 60 kcat -C -b "$broker" -t "$t" -e -q -J -X isolation.level=read_committed \
+            >"$tmp/$t.json" 2>/dev/null || true
+    done
+    breakdown=$(for c in 1 4 16; do
+        [ -s "$tmp/ces-c$c.log" ] || continue
+        echo "  ChangeEngineStatus with $c connection(s):"
+        python3 "$here/breakdown.py" --param "$c" "$tmp/ces-c$c.log" "$tmp/erpsync.commands.json" \
+            "$tmp/erpsync.status.json" "$csv" || true
+    done)
+fi
+timeouts=$(curl -fs "http://127.0.0.1:$hport/metrics" | awk '/^erpsync_shim_requests_timed_out_total/ { print $2 }')
+echo "shim,metrics,1,timeouts,${timeouts:-0}" >>"$csv"
+
+# ---- 6. what the 10 ms fetch wait costs on the devbroker ----
+# The devbroker (librdkafka's mock cluster) answers an empty Fetch only after
+# the full fetch.wait.max.ms, even when a record arrives meanwhile, so every
+# consumer hop waits for it. Same measurements with 1 ms on a fresh devbroker
+# (a restarted agent on the old one would first replay every command: the
+# mock cluster does not store transactional offset commits).
+n8=$((N / 2))
+forget_pid "$pid_shim"
+forget_pid "$pid_agent"
+forget_pid "$pid_broker"
+kport=$(free_port)
+state=$tmp/state-fw1
+mkdir -p "$state"
+start_broker
+start_erpsync -X fetch.wait.max.ms=1
+say "== 6. fetch.wait.max.ms=1 instead of erpsync's default 10 (the devbroker answers an empty fetch only after the full wait) =="
+say "   fresh devbroker $broker; agent and shim started with -X fetch.wait.max.ms=1"
+say "   command: $tools/bench_kafka_rtt -b $broker -n $n8 -w 20 -f 1 -m plain,txn-audit-fsync -d $state"
+"$tools/bench_kafka_rtt" -b "$broker" -n "$n8" -w 20 -f 1 -m plain,txn-audit-fsync -d "$state" -o "$csv" | tee_txt
+say "   command: http_load -c 1 -n $n8 -w 20 (same request as 2.)"
+cpu_begin
+sleep 3
+cpu_end idle idle-fw1 0 0
+ces1=(-p "$hport" -m POST -u "$base/ChangeEngineStatus" -H "$auth"
+    -H "Content-Type: application/json" -d '{"Run": true}' -d '{"Run": false}'
+    -e 200 -o "$csv" -S ces -L ChangeEngineStatus-fw1)
+"$tools/http_load" "${ces1[@]}" -c 1 -n "$n8" -w 20 -t 120 | tee_txt || say "   (run failed)"
+say ""
+
+# ---- summary tables ----
+row_lat() { # LABEL SECTION NAME PARAM
+    printf '%-34s %8s %8s %8s %8s %8s\n' "$1" "$(fmt "$(get "$2" "$3" "$4" p50_ms)")" \
+        "$(fmt "$(get "$2" "$3" "$4" p90_ms)")" "$(fmt "$(get "$2" "$3" "$4" p99_ms)")" \
+        "$(fmt "$(get "$2" "$3" "$4" max_ms)")" "$(fmt "$(get "$2" "$3" "$4" mean_ms)")"
+}
+row_ratio() { # LABEL SECTION NAME PARAM  (erpsync c=1 over this baseline)
+    local m out=""
+    for m in p50_ms p90_ms p99_ms max_ms mean_ms; do
+        out="$out $(printf '%8s' "$(ratio "$(get ces ChangeEngineStatus 1 $m)" "$(get "$2" "$3" "$4" $m)")")"
+    done
+    printf '%-34s%s\n' "$1" "$out"
+}
+{
+    echo
+    echo "==================================== SUMMARY ===================================="
+    echo
+    echo "Table 1. Latency: erpsync ChangeEngineStatus (HTTP, 1 connection) vs raw Kafka round trips (ms)"
+    printf '%-34s %8s %8s %8s %8s %8s\n' "" p50 p90 p99 max mean
+    row_lat "kafka plain (1 hop)" kafka_rtt plain 1
+    row_lat "kafka txn (2 hops + commit)" kafka_rtt txn 1
+    row_lat "kafka txn + audit record" kafka_rtt txn-audit 1
+    row_lat "kafka txn + audit + state fsync" kafka_rtt txn-audit-fsync 1
+    row_lat "kafka txn+audit+fsync, with DR cb" kafka_rtt txn-audit-fsync-dr 1
+    row_lat "erpsync ChangeEngineStatus" ces ChangeEngineStatus 1
+    row_lat "  of which: yescrypt check (alone)" micro yescrypt 1
+    row_lat "  of which: state write+fsync (alone)" micro fsync 1
+    echo "inside the responder of the txn+audit+fsync baseline, per request:"
+    row_lat "  commit_transaction()" kafka_rtt txn-audit-fsync:commit 1
+    row_lat "  commit_transaction(), with DR cb" kafka_rtt txn-audit-fsync-dr:commit 1
+    row_lat "  send_offsets_to_transaction()" kafka_rtt txn-audit-fsync:send-offsets 1
+    row_lat "  state write + fsync" kafka_rtt txn-audit-fsync:state-fsync 1
+    row_lat "kafka plain, fetch.wait.max.ms=1" kafka_rtt plain-fw1 1
+    row_lat "kafka txn+audit+fsync, fetch wait 1" kafka_rtt txn-audit-fsync-fw1 1
+    row_lat "erpsync, -X fetch.wait.max.ms=1" ces ChangeEngineStatus-fw1 1
+    echo "ratio erpsync / baseline:"
+    row_ratio "  / kafka plain" kafka_rtt plain 1
+    row_ratio "  / kafka txn" kafka_rtt txn 1
+    row_ratio "  / kafka txn + audit + fsync" kafka_rtt txn-audit-fsync 1
+    printf '%-34s%s\n' "  fetch wait 1: erpsync / txn+a+f" "$(for m in p50_ms p90_ms p99_ms max_ms mean_ms; do printf ' %8s' "$(ratio "$(get ces ChangeEngineStatus-fw1 1 $m)" "$(get kafka_rtt txn-audit-fsync-fw1 1 $m)")"; done)"
+    if [ -n "$breakdown" ]; then
+        echo
+        echo "Table 1b. Where a ChangeEngineStatus spends its time (ms; from Kafka record timestamps,"
+        echo "          which have 1 ms resolution). shim in: HTTP + password check + produce;"
+        echo "          to agent: delivery + agent fetch + apply + state fsync, up to the status produce;"
+        echo "          back: transaction commit + read_committed visibility + shim fetch + answer"
+        echo "$breakdown"
+    fi
+    echo
+    echo "Table 2. HTTP keep-alive, shim GetEngineStatus (answered from the status cache, Basic auth) vs nginx"
+    printf '%-5s %10s %8s %8s | %10s %8s %8s | %9s %9s | %10s %8s\n' conns "shim r/s" p50 p99 "nginx r/s" p50 p99 "r/s ratio" "p50 ratio" "healthz/s" "401 r/s"
+    for c in 1 8 32; do
+        printf '%-5s %10s %8s %8s | %10s %8s %8s | %9s %9s | %10s %8s\n' "$c" \
+            "$(fmt "$(get http shim_GetEngineStatus $c rps)" 1)" \
+            "$(fmt "$(get http shim_GetEngineStatus $c p50_ms)")" \
+            "$(fmt "$(get http shim_GetEngineStatus $c p99_ms)")" \
+            "$(fmt "$(get http nginx_POST $c rps)" 1)" \
+            "$(fmt "$(get http nginx_POST $c p50_ms)")" \
+            "$(fmt "$(get http nginx_POST $c p99_ms)")" \
+            "$(ratio "$(get http shim_GetEngineStatus $c rps)" "$(get http nginx_POST $c rps)")" \
+            "$(ratio "$(get http shim_GetEngineStatus $c p50_ms)" "$(get http nginx_POST $c p50_ms)")" \
+            "$(fmt "$(get http shim_healthz $c rps)" 1)" \
+            "$(fmt "$(get http shim_wrong_password $c rps)" 1)"
+    done
+    echo "(ratios are shim / nginx; healthz: the shim without auth; 401: a wrong password, still one yescrypt check)"
+    ys=$(get micro yescrypt 1 mean_ms)
+    echo "yescrypt alone: $(fmt "$ys") ms mean per check -> at most $(awk -v m="$ys" -v n="$(nproc)" 'BEGIN { if (m > 0) printf "%.0f", n * 1000 / m; else print "-" }') checks/s on $(nproc) CPUs;"
+    for c in 8 32; do
+        echo "shim /healthz on 1 connection while $c connections send GetEngineStatus: p50 $(fmt "$(get http_under_load shim_healthz_during_GetEngineStatus_c$c 1 p50_ms)") ms, p99 $(fmt "$(get http_under_load shim_healthz_during_GetEngineStatus_c$c 1 p99_ms)") ms, max $(fmt "$(get http_under_load shim_healthz_during_GetEngineStatus_c$c 1 max_ms)") ms (idle: p50 $(fmt "$(get http shim_healthz 1 p50_ms)") ms)"
+    done
+    echo "shim CPU per GetEngineStatus at 8 connections: $(fmt "$(get cpu_http shim_GetEngineStatus 8 shim_ms_per_req)") ms (healthz: $(fmt "$(get cpu_http shim_healthz 8 shim_ms_per_req)" 3) ms) -> share of yescrypt ~ $(awk -v y="$ys" -v s="$(get cpu_http shim_GetEngineStatus 8 shim_ms_per_req)" 'BEGIN { if (s > 0) printf "%.0f%%", 100 * y / s; else print "-" }')"
+    echo
+    echo "Table 3. ChangeEngineStatus throughput (every call goes through Kafka and the agent)"
+    printf '%-6s %8s %10s %8s %8s %8s %s\n' conns n "req/s" p50 p99 max "status codes"
+    for c in 1 4 16; do
+        codes=$(awk -F, -v c="$c" '$1 == "ces" && $2 == "ChangeEngineStatus" && $3 == c && $4 ~ /^code_/ { sub("code_", "", $4); printf "%s%s:%d", sep, $4, $5; sep = " " }' "$csv")
+        printf '%-6s %8s %10s %8s %8s %8s %s\n' "$c" "$(fmt "$(get ces ChangeEngineStatus $c n)" 0)" \
+            "$(fmt "$(get ces ChangeEngineStatus $c rps)" 1)" \
+            "$(fmt "$(get ces ChangeEngineStatus $c p50_ms)")" \
+            "$(fmt "$(get ces ChangeEngineStatus $c p99_ms)")" \
+            "$(fmt "$(get ces ChangeEngineStatus $c max_ms)")" "$codes"
+    done
+    echo "shim 504 answers (no status before the deadline) in the whole run: ${timeouts:-0}"
+    echo "the agent alone, $burst commands queued at once (no shim, no password checks): $(fmt "$(get agent_burst agent $burst rps)" 1) commands/s,"
+    echo "  per command p50 $(fmt "$(get agent_burst agent $burst p50_ms)" 0) ms, max $(fmt "$(get agent_burst agent $burst max_ms)" 0) ms (waiting in the queue included);"
+    echo "  agent CPU $(fmt "$(get cpu_agent_burst agent $burst agent_ms_per_req)" 3) ms per command"
+    echo
+    echo "Table 4. CPU time per request (ms, from /proc/PID/stat; includes each process's idle polling)"
+    printf '%-34s %8s %8s %10s %8s\n' "" shim agent devbroker nginx
+    for spec in "ces ChangeEngineStatus 1" "ces ChangeEngineStatus 16" "http shim_GetEngineStatus 8" \
+        "http shim_healthz 8" "http nginx_POST 8"; do
+        set -- $spec
+        printf '%-34s %8s %8s %10s %8s\n' "$2 c=$3" \
+            "$(fmt "$(get "cpu_$1" "$2" "$3" shim_ms_per_req)" 3)" \
+            "$(fmt "$(get "cpu_$1" "$2" "$3" agent_ms_per_req)" 3)" \
+            "$(fmt "$(get "cpu_$1" "$2" "$3" devbroker_ms_per_req)" 3)" \
+            "$(fmt "$(get "cpu_$1" "$2" "$3" nginx_ms_per_req)" 3)"
+    done
+    for l in idle idle-fw1; do
+        printf '%-34s %7s%% %7s%% %9s%% %7s%%\n' "$l (CPU % of one core, no load)" \
+            "$(fmt "$(get cpu_idle $l 0 shim_cpu_pct)" 1)" "$(fmt "$(get cpu_idle $l 0 agent_cpu_pct)" 1)" \
+            "$(fmt "$(get cpu_idle $l 0 devbroker_cpu_pct)" 1)" "$(fmt "$(get cpu_idle $l 0 nginx_cpu_pct)" 1)"
+    done
+    echo "(idle-fw1: agent and shim with -X fetch.wait.max.ms=1)"
+    echo "(per-request CPU of an HTTP server runs on the same 2 CPUs as the load generator)"
+    echo
+    echo "Table 5. Memory after the load (KiB, /proc/PID/status; nginx = master + workers)"
+    printf '%-10s %10s %10s\n' process VmHWM VmRSS
+    for p in agent shim devbroker nginx; do
+        printf '%-10s %10s %10s\n' "$p" "$(get memory $p 1 vmhwm_kib)" "$(get memory $p 1 vmrss_kib)"
+    done
+} | tee_txt
+
+# ---- plots, when matplotlib is there ----
+if python3 -c 'import matplotlib' 2>/dev/null; then
+    python3 "$here/plot.py" "$csv" "$src/docs/img" | tee_txt || say "plot.py failed"
+else
+    say "(no matplotlib: pip install matplotlib, then python3 tests/bench/plot.py $csv docs/img)"
+fi
+say ""
+say "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+say "results: $txt and $csv"
