@@ -752,12 +752,40 @@ erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
 
     reconcile_with_kafka(ag);
 
-    /* Only our engine's partition: thousands of engines can share a topic. */
+    /* Only our engine's partition: thousands of engines can share a topic.
+     * We fetch its committed offset ourselves, retrying: on a cluster that
+     * is still creating its offsets topic the first answer is "not
+     * coordinator", and an assignment left to librdkafka then never starts
+     * fetching. */
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(parts, conf->topics.commands,
-                                      ag->partition)
-        ->offset = RD_KAFKA_OFFSET_INVALID; /* committed, else earliest */
-    rd_kafka_resp_err_t err = rd_kafka_assign(ag->consumer, parts);
+    rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(
+        parts, conf->topics.commands, ag->partition);
+    rd_kafka_resp_err_t err;
+    int64_t until = erps_mono_ms() + 60000;
+    for (;;) {
+        tp->offset = RD_KAFKA_OFFSET_INVALID;
+        tp->err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        err = rd_kafka_committed(ag->consumer, parts, 5000);
+        if (!err)
+            err = tp->err;
+        if (!err || erps_mono_ms() > until)
+            break;
+        erps_warn("committed offset of %s [%" PRId32 "]: %s; retrying",
+                  conf->topics.commands, ag->partition, rd_kafka_err2str(err));
+        struct timespec ts = {0, 250 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (err) {
+        rd_kafka_topic_partition_list_destroy(parts);
+        snprintf(errstr, errstr_size, "committed offset of %s: %s",
+                 conf->topics.commands, rd_kafka_err2str(err));
+        goto fail;
+    }
+    if (tp->offset < 0)
+        tp->offset = RD_KAFKA_OFFSET_BEGINNING; /* nothing committed yet */
+    erps_info("commands resume at offset %s",
+              tp->offset == RD_KAFKA_OFFSET_BEGINNING ? "beginning" : "committed");
+    err = rd_kafka_assign(ag->consumer, parts);
     rd_kafka_topic_partition_list_destroy(parts);
     if (err) {
         snprintf(errstr, errstr_size, "assign: %s", rd_kafka_err2str(err));

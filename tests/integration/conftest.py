@@ -95,9 +95,25 @@ class RealKafka:
                     self.sasl_props[k.strip()] = v.strip()
         self.startup_log = out.stderr
 
+    def _sh(self, *args, timeout=120):
+        return subprocess.run([str(SRC / "tests/kafka/kafka.sh"), *args, "--dir",
+                               str(self.dir)], capture_output=True, text=True,
+                              timeout=timeout)
+
     def stop(self):
-        subprocess.run([str(SRC / "tests/kafka/kafka.sh"), "stop", "--dir",
-                        str(self.dir)], capture_output=True, timeout=120)
+        self._sh("stop")
+
+    def kill_node(self, n):
+        out = self._sh("kill-node", "--node", str(n))
+        assert out.returncode == 0, out.stderr
+
+    def start_node(self, n):
+        out = self._sh("start-node", "--node", str(n), timeout=180)
+        assert out.returncode == 0, out.stderr
+
+    def leader(self, topic, partition):
+        out = self._sh("leader", "--topic", topic, "--partition", str(partition))
+        return int(out.stdout.strip()) if out.returncode == 0 else None
 
 
 _real_kafka = None

@@ -58,6 +58,10 @@ class Ledger:
         except AssertionError:
             pass  # counted as lost below
         by_id = outcomes()
+        # What reached Kafka at all: a command the shim answered 504 may have
+        # died in flight with a broker, never written (the shim logs it as
+        # not delivered); only a written one can be lost by the agent.
+        delivered = {r["hdrs"].get("ce_id") for r in c.consume("commands")}
         n = Counter()
         problems = []
         for cid, code in self.sent.items():
@@ -69,6 +73,8 @@ class Ledger:
             if not first:
                 if code == 503:
                     n["refused (503, not delivered)"] += 1
+                elif code == 504 and cid not in delivered:
+                    n["timed out, never written (504)"] += 1
                 else:
                     n["lost"] += 1
                     problems.append(f"lost {cid} (HTTP {code})")
@@ -88,7 +94,8 @@ class Ledger:
         n["sequence repeats"] = dups
         print(f"\n{label}")
         for k in ("sent", "http 200", "http 503", "http 504", "applied", "nochange",
-                  "expired", "rejected", "refused (503, not delivered)", "lost",
+                  "expired", "rejected", "refused (503, not delivered)",
+                  "timed out, never written (504)", "lost",
                   "duplicated", "status events", "sequence gaps", "sequence repeats"):
             print(f"  {k:30} {n[k]}")
         assert not problems, problems
@@ -194,3 +201,80 @@ def test_agent_kill_9_cycles_under_load(fresh_cluster):
         t.join(60)
     n = ledger.check(c, "agent kill -9 x20 under a steady load")
     assert n["applied"] + n["nochange"] > 0
+
+
+def steady_load(c, ledger):
+    """Starts a thread sending commands until the returned event is set."""
+    stop = threading.Event()
+
+    def run():
+        i = 0
+        while not stop.is_set():
+            ledger.send(c, i % 2 == 0)
+            i += 1
+            time.sleep(0.05)
+    t = threading.Thread(target=run)
+    t.start()
+    return stop, t
+
+
+def test_real_broker_kill_9_and_restart_under_load(own_broker_cluster):
+    c = own_broker_cluster
+    if not c.kafka:
+        pytest.skip("kills a real Kafka broker (ERPSYNC_TEST_BROKER=kafka)")
+    ledger = Ledger()
+    stop, t = steady_load(c, ledger)
+    try:
+        time.sleep(2)
+        c.kafka.kill_node(1)
+        time.sleep(3)
+        c.kafka.start_node(1)
+        wait_for(lambda: c.get("/readyz").status == 200, 60, "shim ready again")
+        time.sleep(3)
+    finally:
+        stop.set()
+        t.join(60)
+    n = ledger.check(c, "real Kafka: broker kill -9, restart, under load")
+    assert n["http 503"] + n["http 504"] > 0  # the outage was felt...
+    assert c.procs["agent"].alive()           # ...and survived
+    assert c.change(True).status == 200
+
+
+def test_three_node_partition_leader_killed_under_load(tmp_path):
+    if BROKER != "kafka":
+        pytest.skip("needs a real three-node Kafka (ERPSYNC_TEST_BROKER=kafka)")
+    from conftest import RealKafka
+    k = RealKafka(tmp_path / "kafka", nodes=3)
+    c = Cluster(tmp_path, request_timeout_ms=4000)
+    c.kafka = k
+    c.bootstrap = k.bootstrap
+    c.kafka_args = ["--topics.create=true", "--topics.replication=3"]
+    try:
+        c.start_agent()
+        c.start_shim()
+        wait_for(lambda: c.statuses(), 30, "first status")
+        part = int(next(line.split("[")[1].split("]")[0]
+                        for line in (tmp_path / "agent.log").read_text().splitlines()
+                        if "commands from" in line))
+        leader = k.leader(c.topics["commands"], part)
+        assert leader in (1, 2, 3)
+        ledger = Ledger()
+        stop, t = steady_load(c, ledger)
+        try:
+            time.sleep(2)
+            k.kill_node(leader)
+            wait_for(lambda: k.leader(c.topics["commands"], part) not in (None, leader),
+                     60, "a new partition leader")
+            time.sleep(3)
+            k.start_node(leader)
+            time.sleep(2)
+        finally:
+            stop.set()
+            t.join(60)
+        n = ledger.check(c, f"three nodes: leader node {leader} of commands "
+                            f"[{part}] killed under load, then restarted")
+        assert n["http 200"] > 0
+        assert c.change(True).status == 200
+    finally:
+        c.stop()
+        k.stop()
