@@ -22,7 +22,7 @@ NOT_ENOUGH_REPLICAS = 19
 CONCURRENT_TRANSACTIONS = 51
 COORDINATOR_NOT_AVAILABLE = 15
 NOT_COORDINATOR = 16
-TOPIC_AUTHORIZATION_FAILED = 29  # abortable inside a transaction
+TOPIC_AUTHORIZATION_FAILED = 29  # abortable in AddPartitionsToTxn
 
 
 class Ledger:
@@ -129,8 +129,10 @@ def load(c, ledger, count):
 # meet them too.
 FAULTS = {
     "Produce errors (retriable)": ([f"error Produce {NOT_ENOUGH_REPLICAS} 4"], []),
-    "Produce error (abortable: abort and replay)":
-        ([f"error Produce {TOPIC_AUTHORIZATION_FAILED} 1"], []),
+    # AddPartitionsToTxn is sent by transactional producers only (the agent),
+    # and this error is abortable there: the agent aborts and replays.
+    "AddPartitionsToTxn error (abortable: abort and replay)":
+        ([f"error AddPartitionsToTxn {TOPIC_AUTHORIZATION_FAILED} 1"], []),
     "AddPartitionsToTxn errors": ([f"error AddPartitionsToTxn {CONCURRENT_TRANSACTIONS} 4"], []),
     "AddOffsetsToTxn errors": ([f"error AddOffsetsToTxn {CONCURRENT_TRANSACTIONS} 4"], []),
     "TxnOffsetCommit errors": ([f"error TxnOffsetCommit {NOT_COORDINATOR} 3"], []),
