@@ -22,23 +22,14 @@ int main(int argc, char **argv) {
     char err[1024];
     int rc;
 
-    erps_log_set_ident("erpsync-agent");
     memset(&conf, 0, sizeof(conf));
-    erps_cfg_defaults(erps_agent_conf_table, &conf);
-    rc = erps_cfg_parse_args(erps_agent_conf_table, &conf, &kp, argc, argv,
-                             "usage: erpsync-agent [-c FILE] [-X prop=value] "
-                             "--engine.id=ID [--name=value ...]",
-                             err, sizeof(err));
+    rc = erps_cfg_startup(erps_agent_conf_table, &conf, &kp, argc, argv,
+                          "erpsync-agent",
+                          "usage: erpsync-agent [-c FILE] [-X prop=value] "
+                          "--engine.id=ID [--name=value ...]");
     if (rc) {
-        if (rc < 0)
-            fprintf(stderr, "erpsync-agent: %s\n", err);
         erps_kprops_clear(&kp);
         return rc < 0 ? ERPS_AGENT_EXIT_CONFIG : 0;
-    }
-    if (erps_log_set_level(conf.log_level)) {
-        fprintf(stderr, "erpsync-agent: log.level: unknown level \"%s\"\n",
-                conf.log_level);
-        return ERPS_AGENT_EXIT_CONFIG;
     }
     if (!erps_engine_id_valid(conf.engine_id)) {
         fprintf(stderr, "erpsync-agent: engine.id is required: 1 to %d of "
@@ -54,12 +45,7 @@ int main(int argc, char **argv) {
         snprintf(conf.source, sizeof(conf.source), "/erpsync/agent/%s",
                  conf.engine_id);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    erps_signals_on_stop(on_signal);
 
     erps_agent_t *ag = erps_agent_new(&conf, &kp, err, sizeof(err));
     if (!ag) {

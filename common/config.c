@@ -2,6 +2,7 @@
  * config.c - table-driven settings: file, environment, command line, help.
  */
 #include "erpsync/config.h"
+#include "erpsync/log.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -301,6 +302,27 @@ int erps_cfg_parse_args(const erps_cfg_opt_t *table, void *obj,
                      a);
             return -1;
         }
+    }
+    return 0;
+}
+
+int erps_cfg_startup(const erps_cfg_opt_t *table, void *obj, erps_kprops_t *kp,
+                     int argc, char **argv, const char *prog,
+                     const char *usage) {
+    char err[1024];
+    erps_log_set_ident(prog);
+    erps_cfg_defaults(table, obj);
+    int rc = erps_cfg_parse_args(table, obj, kp, argc, argv, usage, err,
+                                 sizeof(err));
+    if (rc < 0)
+        fprintf(stderr, "%s: %s\n", prog, err);
+    if (rc)
+        return rc;
+    const erps_cfg_opt_t *lvl = find_opt(table, "log.level");
+    if (lvl && erps_log_set_level((const char *)obj + lvl->offset)) {
+        fprintf(stderr, "%s: log.level: unknown level \"%s\"\n", prog,
+                (const char *)obj + lvl->offset);
+        return -1;
     }
     return 0;
 }

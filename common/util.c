@@ -4,6 +4,7 @@
 #include "erpsync/util.h"
 
 #include <ctype.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,4 +156,13 @@ int erps_consttime_eq(const void *a, size_t alen, const void *b, size_t blen) {
     for (size_t i = 0; i < n; i++)
         diff |= x[i] ^ y[i];
     return diff == 0;
+}
+
+void erps_signals_on_stop(void (*stop)(int)) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
 }

@@ -27,6 +27,7 @@
 
 #include "erpsync/config.h"
 #include "erpsync/log.h"
+#include "erpsync/util.h"
 
 typedef struct devbroker_conf {
     char listen_addr[64];
@@ -204,28 +205,15 @@ int main(int argc, char **argv) {
     erps_kprops_t kp = {0};
     char err[512];
 
-    erps_log_set_ident("erpsync-devbroker");
     memset(&conf, 0, sizeof(conf));
-    erps_cfg_defaults(conf_table, &conf);
-    int rc = erps_cfg_parse_args(
-        conf_table, &conf, &kp, argc, argv,
+    int rc = erps_cfg_startup(
+        conf_table, &conf, &kp, argc, argv, "erpsync-devbroker",
         "usage: erpsync-devbroker [--port=9092] [--brokers=1] [--name=value ...]\n"
         "A development Kafka broker (librdkafka's mock cluster). Not for "
-        "production.",
-        err, sizeof(err));
-    if (rc) {
-        if (rc < 0)
-            fprintf(stderr, "erpsync-devbroker: %s\n", err);
+        "production.");
+    if (rc)
         return rc < 0 ? 2 : 0;
-    }
-    erps_log_set_level(conf.log_level);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    erps_signals_on_stop(on_signal);
 
     /* Listen first: a taken port fails fast, before any mock is built. */
     int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;

@@ -46,37 +46,22 @@ int main(int argc, char **argv) {
     if (argc == 2 && strcmp(argv[1], "--hash-password") == 0)
         return hash_password();
 
-    erps_log_set_ident("erpsync-shim");
     memset(&conf, 0, sizeof(conf));
-    erps_cfg_defaults(erps_shim_conf_table, &conf);
-    int rc = erps_cfg_parse_args(
-        erps_shim_conf_table, &conf, &kp, argc, argv,
+    int rc = erps_cfg_startup(
+        erps_shim_conf_table, &conf, &kp, argc, argv, "erpsync-shim",
         "usage: erpsync-shim [-c FILE] [-X prop=value] --users.file=FILE "
         "[--name=value ...]\n"
-        "       erpsync-shim --hash-password < password",
-        err, sizeof(err));
+        "       erpsync-shim --hash-password < password");
     if (rc) {
-        if (rc < 0)
-            fprintf(stderr, "erpsync-shim: %s\n", err);
         erps_kprops_clear(&kp);
         return rc < 0 ? 2 : 0;
-    }
-    if (erps_log_set_level(conf.log_level)) {
-        fprintf(stderr, "erpsync-shim: log.level: unknown level \"%s\"\n",
-                conf.log_level);
-        return 2;
     }
     if (!conf.users_file[0]) {
         fprintf(stderr, "erpsync-shim: users.file is required\n");
         return 2;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    erps_signals_on_stop(on_signal);
 
     erps_shim_t *shim = erps_shim_start(&conf, &kp, err, sizeof(err));
     if (!shim) {

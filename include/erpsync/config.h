@@ -73,6 +73,16 @@ int erps_cfg_parse_args(const erps_cfg_opt_t *table, void *obj,
                         erps_kprops_t *kp, int argc, char **argv,
                         const char *usage, char *errstr, size_t errstr_size);
 
+/**
+ * The start of every program: log ident, defaults, then file, environment
+ * and argv, then the level from the table's `log.level` setting. Errors are
+ * printed as "PROG: message" on stderr.
+ * @returns 0 to run, 1 when help was printed, -1 on a configuration error.
+ */
+int erps_cfg_startup(const erps_cfg_opt_t *table, void *obj, erps_kprops_t *kp,
+                     int argc, char **argv, const char *prog,
+                     const char *usage);
+
 /** Prints one line per setting: name, type, default, bounds, help. */
 void erps_cfg_print_help(const erps_cfg_opt_t *table, const char *usage);
 

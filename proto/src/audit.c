@@ -48,18 +48,6 @@ int erps_audit_encode(const erps_audit_t *au, erps_msg_t *out, char *errstr,
     return erps_json_finish(root, out, errstr, errstr_size);
 }
 
-static int copy_str(const cJSON *o, const char *name, char *out, size_t size,
-                    char *errstr, size_t n) {
-    const cJSON *it = cJSON_GetObjectItem(o, name);
-    if (!cJSON_IsString(it) || strlen(it->valuestring) >= size) {
-        snprintf(errstr, n, "\"%s\" is missing, not a string or too long",
-                 name);
-        return -1;
-    }
-    memcpy(out, it->valuestring, strlen(it->valuestring) + 1);
-    return 0;
-}
-
 static int read_side(const cJSON *root, const char *name, erps_state_t *st,
                      int64_t *interval_s, char *errstr, size_t n) {
     char buf[ERPS_TIMESPAN_LEN];
@@ -68,13 +56,13 @@ static int read_side(const cJSON *root, const char *name, erps_state_t *st,
         snprintf(errstr, n, "\"%s\" is missing", name);
         return -1;
     }
-    if (copy_str(o, "State", buf, sizeof(buf), errstr, n))
+    if (erps_json_get_str(o, "State", buf, sizeof(buf), errstr, n))
         return -1;
     if (erps_state_parse(buf, st)) {
         snprintf(errstr, n, "%s.State \"%s\" is unknown", name, buf);
         return -1;
     }
-    if (copy_str(o, "Interval", buf, sizeof(buf), errstr, n))
+    if (erps_json_get_str(o, "Interval", buf, sizeof(buf), errstr, n))
         return -1;
     return erps_timespan_parse(buf, interval_s, errstr, n);
 }
@@ -94,7 +82,7 @@ int erps_audit_decode(const erps_msg_t *in, erps_audit_t *au, char *errstr,
     }
     if (!(root = erps_json_parse_value(in, errstr, errstr_size)))
         goto out;
-    if (copy_str(root, "Outcome", buf, sizeof(buf), errstr, errstr_size))
+    if (erps_json_get_str(root, "Outcome", buf, sizeof(buf), errstr, errstr_size))
         goto out;
     for (int i = ERPS_OUTCOME_APPLIED; i <= ERPS_OUTCOME_DEADLETTERED; i++)
         if (strcmp(buf, outcome_names[i]) == 0)
@@ -103,29 +91,28 @@ int erps_audit_decode(const erps_msg_t *in, erps_audit_t *au, char *errstr,
         snprintf(errstr, errstr_size, "unknown Outcome \"%s\"", buf);
         goto out;
     }
-    if (copy_str(root, "CommandId", au->command_id, sizeof(au->command_id),
+    if (erps_json_get_str(root, "CommandId", au->command_id, sizeof(au->command_id),
                  errstr, errstr_size) ||
-        copy_str(root, "CommandType", au->command_type,
+        erps_json_get_str(root, "CommandType", au->command_type,
                  sizeof(au->command_type), errstr, errstr_size) ||
-        copy_str(root, "Principal", au->principal, sizeof(au->principal),
+        erps_json_get_str(root, "Principal", au->principal, sizeof(au->principal),
                  errstr, errstr_size) ||
-        copy_str(root, "ClientAddress", au->client_addr,
+        erps_json_get_str(root, "ClientAddress", au->client_addr,
                  sizeof(au->client_addr), errstr, errstr_size) ||
-        copy_str(root, "Reason", au->reason, sizeof(au->reason), errstr,
+        erps_json_get_str(root, "Reason", au->reason, sizeof(au->reason), errstr,
                  errstr_size) ||
         read_side(root, "Before", &au->before_state, &au->before_interval_s,
                   errstr, errstr_size) ||
         read_side(root, "After", &au->after_state, &au->after_interval_s,
                   errstr, errstr_size))
         goto out;
-    const cJSON *g = cJSON_GetObjectItem(root, "Generation");
-    if (!cJSON_IsNumber(g) || !(g->valuedouble >= 0) ||
-        g->valuedouble > ERPS_JSON_INT_MAX ||
-        g->valuedouble != (double)(int64_t)g->valuedouble) {
-        snprintf(errstr, errstr_size, "\"Generation\" is missing");
+    if (erps_json_get_int(root, "Generation", &au->generation, errstr,
+                          errstr_size))
+        goto out;
+    if (au->generation < 0) {
+        snprintf(errstr, errstr_size, "\"Generation\" is negative");
         goto out;
     }
-    au->generation = (int64_t)g->valuedouble;
     ret = 0;
 out:
     cJSON_Delete(root);

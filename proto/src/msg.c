@@ -196,3 +196,55 @@ int erps_json_finish(cJSON *root, erps_msg_t *out, char *errstr,
     out->value_len = strlen(s);
     return 0;
 }
+
+/* Typed getters that name the field in the error. */
+int erps_json_get_bool(const cJSON *o, const char *name, bool *v, char *errstr,
+                    size_t n) {
+    const cJSON *it = cJSON_GetObjectItem(o, name);
+    if (!cJSON_IsBool(it)) {
+        snprintf(errstr, n, "\"%s\" is missing or not a boolean", name);
+        return -1;
+    }
+    *v = cJSON_IsTrue(it);
+    return 0;
+}
+
+int erps_json_get_int(const cJSON *o, const char *name, int64_t *v, char *errstr,
+                   size_t n) {
+    const cJSON *it = cJSON_GetObjectItem(o, name);
+    if (!cJSON_IsNumber(it) || !(it->valuedouble >= -ERPS_JSON_INT_MAX) ||
+        !(it->valuedouble <= ERPS_JSON_INT_MAX) ||
+        it->valuedouble != (double)(int64_t)it->valuedouble) {
+        snprintf(errstr, n, "\"%s\" is missing or not an integer", name);
+        return -1;
+    }
+    *v = (int64_t)it->valuedouble;
+    return 0;
+}
+
+int erps_json_get_str(const cJSON *o, const char *name, char *out, size_t size,
+                   char *errstr, size_t n) {
+    const cJSON *it = cJSON_GetObjectItem(o, name);
+    if (!cJSON_IsString(it) || strlen(it->valuestring) >= size) {
+        snprintf(errstr, n, "\"%s\" is missing, not a string or too long",
+                 name);
+        return -1;
+    }
+    memcpy(out, it->valuestring, strlen(it->valuestring) + 1);
+    return 0;
+}
+
+int erps_json_get_time(const cJSON *o, const char *name, int64_t *ms,
+                    char *errstr, size_t n) {
+    const cJSON *it = cJSON_GetObjectItem(o, name);
+    if (cJSON_IsNull(it) || !it) {
+        *ms = 0;
+        return 0;
+    }
+    if (!cJSON_IsString(it) || erps_time_parse(it->valuestring, ms)) {
+        snprintf(errstr, n, "\"%s\" is not an RFC 3339 time", name);
+        return -1;
+    }
+    return 0;
+}
+

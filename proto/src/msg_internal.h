@@ -26,4 +26,15 @@ cJSON *erps_json_parse_value(const erps_msg_t *in, char *errstr,
 int erps_json_finish(cJSON *root, erps_msg_t *out, char *errstr,
                      size_t errstr_size);
 
+/* Typed getters for decoders; each names the field in errstr on failure.
+ * Names match case-insensitively. A missing or null time is 0. */
+int erps_json_get_bool(const cJSON *o, const char *name, bool *v, char *errstr,
+                       size_t n);
+int erps_json_get_int(const cJSON *o, const char *name, int64_t *v,
+                      char *errstr, size_t n);
+int erps_json_get_str(const cJSON *o, const char *name, char *out, size_t size,
+                      char *errstr, size_t n);
+int erps_json_get_time(const cJSON *o, const char *name, int64_t *ms,
+                       char *errstr, size_t n);
+
 #endif

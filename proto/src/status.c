@@ -151,57 +151,6 @@ int erps_status_encode(const erps_status_t *st, erps_msg_t *out, char *errstr,
     return erps_json_finish(root, out, errstr, errstr_size);
 }
 
-/* Typed getters that name the field in the error. */
-static int get_bool(const cJSON *o, const char *name, bool *v, char *errstr,
-                    size_t n) {
-    const cJSON *it = cJSON_GetObjectItem(o, name);
-    if (!cJSON_IsBool(it)) {
-        snprintf(errstr, n, "\"%s\" is missing or not a boolean", name);
-        return -1;
-    }
-    *v = cJSON_IsTrue(it);
-    return 0;
-}
-
-static int get_int(const cJSON *o, const char *name, int64_t *v, char *errstr,
-                   size_t n) {
-    const cJSON *it = cJSON_GetObjectItem(o, name);
-    if (!cJSON_IsNumber(it) || !(it->valuedouble >= -ERPS_JSON_INT_MAX) ||
-        !(it->valuedouble <= ERPS_JSON_INT_MAX) ||
-        it->valuedouble != (double)(int64_t)it->valuedouble) {
-        snprintf(errstr, n, "\"%s\" is missing or not an integer", name);
-        return -1;
-    }
-    *v = (int64_t)it->valuedouble;
-    return 0;
-}
-
-static int get_str(const cJSON *o, const char *name, char *out, size_t size,
-                   char *errstr, size_t n) {
-    const cJSON *it = cJSON_GetObjectItem(o, name);
-    if (!cJSON_IsString(it) || strlen(it->valuestring) >= size) {
-        snprintf(errstr, n, "\"%s\" is missing, not a string or too long",
-                 name);
-        return -1;
-    }
-    memcpy(out, it->valuestring, strlen(it->valuestring) + 1);
-    return 0;
-}
-
-static int get_time(const cJSON *o, const char *name, int64_t *ms,
-                    char *errstr, size_t n) {
-    const cJSON *it = cJSON_GetObjectItem(o, name);
-    if (cJSON_IsNull(it) || !it) {
-        *ms = 0;
-        return 0;
-    }
-    if (!cJSON_IsString(it) || erps_time_parse(it->valuestring, ms)) {
-        snprintf(errstr, n, "\"%s\" is not an RFC 3339 time", name);
-        return -1;
-    }
-    return 0;
-}
-
 int erps_status_decode(const erps_msg_t *in, erps_status_t *st, char *errstr,
                        size_t errstr_size) {
     char type[128], buf[64];
@@ -231,16 +180,16 @@ int erps_status_decode(const erps_msg_t *in, erps_status_t *st, char *errstr,
     st->sequence = strtoll(buf, NULL, 10);
     if (!(root = erps_json_parse_value(in, errstr, errstr_size)))
         goto out;
-    if (get_bool(root, "IsRunning", &st->is_running, errstr, errstr_size) ||
-        get_str(root, "StatusMessage", st->message, sizeof(st->message), errstr,
+    if (erps_json_get_bool(root, "IsRunning", &st->is_running, errstr, errstr_size) ||
+        erps_json_get_str(root, "StatusMessage", st->message, sizeof(st->message), errstr,
                 errstr_size) ||
-        get_str(root, "State", buf, sizeof(buf), errstr, errstr_size))
+        erps_json_get_str(root, "State", buf, sizeof(buf), errstr, errstr_size))
         goto out;
     if (erps_state_parse(buf, &st->state)) {
         snprintf(errstr, errstr_size, "unknown State \"%s\"", buf);
         goto out;
     }
-    if (get_int(root, "IntervalSeconds", &st->interval_s, errstr,
+    if (erps_json_get_int(root, "IntervalSeconds", &st->interval_s, errstr,
                 errstr_size))
         goto out;
     if (st->interval_s < 1 || st->interval_s > ERPS_INTERVAL_MAX_S) {
@@ -248,27 +197,27 @@ int erps_status_decode(const erps_msg_t *in, erps_status_t *st, char *errstr,
         goto out;
     }
     if (
-        get_int(root, "Generation", &st->generation, errstr, errstr_size) ||
-        get_int(root, "ConsecutiveFailures", &st->failures, errstr,
+        erps_json_get_int(root, "Generation", &st->generation, errstr, errstr_size) ||
+        erps_json_get_int(root, "ConsecutiveFailures", &st->failures, errstr,
                 errstr_size) ||
-        get_time(root, "NextIterationAt", &st->next_iteration_ms, errstr,
+        erps_json_get_time(root, "NextIterationAt", &st->next_iteration_ms, errstr,
                  errstr_size) ||
-        get_str(root, "StatusResourceId", st->message_id,
+        erps_json_get_str(root, "StatusResourceId", st->message_id,
                 sizeof(st->message_id), errstr, errstr_size))
         goto out;
     const cJSON *li = cJSON_GetObjectItem(root, "LastIteration");
     if (cJSON_IsObject(li)) {
-        if (get_int(li, "Number", &st->last.number, errstr, errstr_size) ||
-            get_time(li, "StartedAt", &st->last.start_ms, errstr,
+        if (erps_json_get_int(li, "Number", &st->last.number, errstr, errstr_size) ||
+            erps_json_get_time(li, "StartedAt", &st->last.start_ms, errstr,
                      errstr_size) ||
-            get_time(li, "EndedAt", &st->last.end_ms, errstr, errstr_size) ||
-            get_str(li, "Outcome", st->last.outcome, sizeof(st->last.outcome),
+            erps_json_get_time(li, "EndedAt", &st->last.end_ms, errstr, errstr_size) ||
+            erps_json_get_str(li, "Outcome", st->last.outcome, sizeof(st->last.outcome),
                     errstr, errstr_size) ||
-            get_int(li, "ExitCode", &v, errstr, errstr_size))
+            erps_json_get_int(li, "ExitCode", &v, errstr, errstr_size))
             goto out;
         st->last.exit_code = (int)v;
-        if (get_int(li, "Signal", &v, errstr, errstr_size) ||
-            get_str(li, "Detail", st->last.detail, sizeof(st->last.detail),
+        if (erps_json_get_int(li, "Signal", &v, errstr, errstr_size) ||
+            erps_json_get_str(li, "Detail", st->last.detail, sizeof(st->last.detail),
                     errstr, errstr_size))
             goto out;
         st->last.signal = (int)v;
