@@ -54,8 +54,11 @@ void erps_status_render_message(erps_status_t *st) {
                      "The ERP sync engine is running every %s; next iteration "
                      "at %s.", iv, next);
         } else {
+            erps_strlcpy(st->message_id, "SR_ERPSYNC_RUNNING_ITERATING",
+                         sizeof(st->message_id));
             snprintf(st->message, sizeof(st->message),
-                     "The ERP sync engine is running every %s.", iv);
+                     "The ERP sync engine is running every %s; an iteration "
+                     "is in progress.", iv);
         }
         break;
     case ERPS_STATE_STOPPING:
@@ -148,6 +151,19 @@ int erps_status_encode(const erps_status_t *st, erps_msg_t *out, char *errstr,
         cJSON_AddNullToObject(root, "LastIteration");
     }
     cJSON_AddStringToObject(root, "StatusResourceId", st->message_id);
+    /* The values the resource's {0}, {1} stand for, as invariant text, so a
+     * reader renders StatusMessage in its own language and time zone. */
+    cJSON *args = cJSON_AddArrayToObject(root, "StatusArguments");
+    if (st->state == ERPS_STATE_RUNNING) {
+        cJSON_AddItemToArray(args, cJSON_CreateString(iv));
+        if (st->next_iteration_ms > 0) {
+            char next[ERPS_TIME_LEN];
+            erps_time_format(st->next_iteration_ms, next);
+            cJSON_AddItemToArray(args, cJSON_CreateString(next));
+        }
+    } else if (st->state == ERPS_STATE_FAILED) {
+        cJSON_AddItemToArray(args, cJSON_CreateString(st->last.detail));
+    }
     return erps_json_finish(root, out, errstr, errstr_size);
 }
 
