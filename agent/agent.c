@@ -308,6 +308,7 @@ static int flush(erps_agent_t *ag, volatile sig_atomic_t *stop) {
         return -1;
     if (ag->state->pending_cnt > 0) {
         erps_state_pending_confirm(ag->state);
+        ag->state->committed_offset = ag->committed_offset;
         return save_state(ag);
     }
     return 0;
@@ -649,6 +650,18 @@ static void reconcile_with_kafka(erps_agent_t *ag) {
               "publish when they come again", before, before - left, left);
 }
 
+/* A delivery report callback, though every outcome is judged by the
+ * transaction: without one, librdkafka's flush inside commit_transaction()
+ * polls in 10 ms naps (measured: commit 10.4 ms without, 1.3 ms with). */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
+                        void *opaque) {
+    (void)rk;
+    (void)opaque;
+    if (rkm->err)
+        erps_dbg("delivery to %s failed: %s", rd_kafka_topic_name(rkm->rkt),
+                 rd_kafka_err2str(rkm->err));
+}
+
 static rd_kafka_t *make_client(const erps_agent_conf_t *conf,
                                const erps_kprops_t *kp, rd_kafka_type_t type,
                                char *errstr, size_t errstr_size) {
@@ -691,6 +704,8 @@ static rd_kafka_t *make_client(const erps_agent_conf_t *conf,
         rd_kafka_conf_destroy(kc);
         return NULL;
     }
+    if (type == RD_KAFKA_PRODUCER)
+        rd_kafka_conf_set_dr_msg_cb(kc, on_delivery);
     char err[512];
     rd_kafka_t *rk = rd_kafka_new(type, kc, err, sizeof(err));
     if (!rk) {
@@ -721,6 +736,7 @@ erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
     snprintf(ag->state_path, sizeof(ag->state_path), "%s/%s.state.json",
              conf->state_dir, conf->engine_id);
     ag->state->engine.interval_s = conf->interval_s;
+    ag->state->committed_offset = -1;
     if (erps_state_load(ag->state_path, ag->state, &found, errstr, errstr_size))
         goto fail;
     erps_info("state %s: %s", ag->state_path,
@@ -781,10 +797,22 @@ erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
                  conf->topics.commands, rd_kafka_err2str(err));
         goto fail;
     }
+    /* Our own record of what was committed covers brokers that forget
+     * transactional offset commits (the devbroker); one beyond the end of
+     * the partition belongs to an earlier life of the topic and is ignored. */
+    int64_t lo = 0, hi = 0, mine = ag->state->committed_offset;
+    if (mine > tp->offset &&
+        rd_kafka_query_watermark_offsets(ag->consumer, conf->topics.commands,
+                                         ag->partition, &lo, &hi, 10000) == 0 &&
+        mine <= hi)
+        tp->offset = mine;
     if (tp->offset < 0)
         tp->offset = RD_KAFKA_OFFSET_BEGINNING; /* nothing committed yet */
-    erps_info("commands resume at offset %s",
-              tp->offset == RD_KAFKA_OFFSET_BEGINNING ? "beginning" : "committed");
+    ag->committed_offset = tp->offset >= 0 ? tp->offset : -1;
+    if (tp->offset >= 0)
+        erps_info("commands resume at offset %" PRId64, tp->offset);
+    else
+        erps_info("commands resume at the beginning");
     err = rd_kafka_assign(ag->consumer, parts);
     rd_kafka_topic_partition_list_destroy(parts);
     if (err) {

@@ -139,6 +139,8 @@ int erps_state_load(const char *path, erps_agent_state_t *st, int *found,
     st->engine.generation = num(root, "Generation");
     st->engine.failures = num(root, "Failures");
     st->sequence = num(root, "Sequence");
+    const cJSON *co = cJSON_GetObjectItem(root, "CommittedOffset");
+    st->committed_offset = cJSON_IsNumber(co) ? num(root, "CommittedOffset") : -1;
     const cJSON *li = cJSON_GetObjectItem(root, "LastIteration");
     if (cJSON_IsObject(li)) {
         erps_iteration_t *it = &st->engine.last;
@@ -223,6 +225,7 @@ int erps_state_save(const char *path, const erps_agent_state_t *st,
     cJSON_AddNumberToObject(root, "Generation", (double)st->engine.generation);
     cJSON_AddNumberToObject(root, "Failures", (double)st->engine.failures);
     cJSON_AddNumberToObject(root, "Sequence", (double)st->sequence);
+    cJSON_AddNumberToObject(root, "CommittedOffset", (double)st->committed_offset);
     const erps_iteration_t *it = &st->engine.last;
     cJSON *li = cJSON_AddObjectToObject(root, "LastIteration");
     cJSON_AddNumberToObject(li, "Number", (double)it->number);

@@ -32,6 +32,7 @@ typedef struct erps_pending {
 typedef struct erps_agent_state {
     erps_engine_saved_t engine;
     int64_t sequence; /* last ce_sequence published */
+    int64_t committed_offset; /* next command offset, as last committed; -1 */
     int applied_cnt;  /* ring of command ids, oldest overwritten first */
     int applied_next;
     char applied[ERPS_APPLIED_MAX][ERPS_UUID_LEN + 1];

@@ -306,10 +306,6 @@ def test_clean_shutdown(fresh_cluster):
     assert set(codes) >= {"shim", "agent"} and set(codes.values()) == {0}, codes
 
 
-@pytest.mark.skipif(BROKER == "devbroker", reason=(
-    "librdkafka 2.0.2's mock cluster does not return offsets committed inside "
-    "transactions after a restart (observed: every command is read again and "
-    "answered NoChange/duplicate); Apache Kafka does"))
 def test_restart_resumes_after_the_last_committed_command(fresh_cluster):
     c = fresh_cluster
     for run in (True, False, True):

@@ -62,6 +62,7 @@ static void round_trip(void **state) {
     strcpy(a->engine.last.outcome, "Failed");
     strcpy(a->engine.last.detail, "connection refused \"erp\"");
     a->sequence = 99;
+    a->committed_offset = 4242;
     erps_state_applied_add(a, "5f0c8a3e-2b1d-4c6e-9a7f-0d1e2f3a4b5c");
     erps_state_applied_add(a, "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
 
@@ -82,6 +83,7 @@ static void round_trip(void **state) {
     assert_int_equal(b->engine.last.exit_code, 3);
     assert_string_equal(b->engine.last.detail, "connection refused \"erp\"");
     assert_int_equal(b->sequence, 99);
+    assert_int_equal(b->committed_offset, 4242);
     assert_true(erps_state_applied_has(b, "5f0c8a3e-2b1d-4c6e-9a7f-0d1e2f3a4b5c"));
     assert_true(erps_state_applied_has(b, "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"));
     assert_false(erps_state_applied_has(b, "00000000-0000-4000-8000-000000000000"));
