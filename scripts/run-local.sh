@@ -35,7 +35,9 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-"$bin/devbroker/erpsync-devbroker" --port="$kport" --port.file="$dir/broker" \
+# Each in a session of its own: Ctrl-C reaches only this script, which then
+# stops them in order (shim, agent, broker) so the agent can still commit.
+setsid "$bin/devbroker/erpsync-devbroker" --port="$kport" --port.file="$dir/broker" \
     >"$dir/devbroker.log" 2>&1 &
 pids="$! $pids"
 i=0
@@ -50,12 +52,13 @@ while [ ! -s "$dir/broker" ]; do
 done
 broker=$(cat "$dir/broker")
 
-"$bin/agent/erpsync-agent" --engine.id="$engine" --bootstrap.servers="$broker" \
+setsid "$bin/agent/erpsync-agent" --engine.id="$engine" --bootstrap.servers="$broker" \
     --state.dir="$dir/state" >"$dir/agent.log" 2>&1 &
 pids="$! $pids"
-"$bin/shim/erpsync-shim" --bootstrap.servers="$broker" --users.file="$dir/users" \
+setsid "$bin/shim/erpsync-shim" --bootstrap.servers="$broker" --users.file="$dir/users" \
     --listen.port="$hport" >"$dir/shim.log" 2>&1 &
 pids="$! $pids"
+echo "$pids" >"$dir/pids"
 
 i=0
 until curl -fs "http://127.0.0.1:$hport/readyz" >/dev/null 2>&1; do

@@ -178,7 +178,10 @@ def test_brokers_down_and_up_during_transactions(faulty):
 
 
 def test_agent_kill_9_cycles_under_load(fresh_cluster):
-    """20 times: kill -9 the agent at a random moment, start it again."""
+    """20 times (ERPSYNC_SOAK_CYCLES for a soak): kill -9 the agent at a
+    random moment, start it again."""
+    import os
+    cycles = int(os.environ.get("ERPSYNC_SOAK_CYCLES", "20"))
     c = fresh_cluster
     ledger = Ledger()
     stop = threading.Event()
@@ -193,7 +196,7 @@ def test_agent_kill_9_cycles_under_load(fresh_cluster):
     t.start()
     rnd = random.Random(20261128)
     try:
-        for cycle in range(20):
+        for cycle in range(cycles):
             time.sleep(rnd.uniform(0.2, 1.2))
             c.procs["agent"].stop(signal.SIGKILL)
             c.start_agent()
@@ -201,7 +204,7 @@ def test_agent_kill_9_cycles_under_load(fresh_cluster):
         time.sleep(2)
         stop.set()
         t.join(60)
-    n = ledger.check(c, "agent kill -9 x20 under a steady load")
+    n = ledger.check(c, f"agent kill -9 x{cycles} under a steady load")
     assert n["applied"] + n["nochange"] > 0
 
 

@@ -39,11 +39,18 @@ def test_run_script_prints_a_working_curl_and_stops_cleanly(tmp_path):
         os.killpg(p.pid, signal.SIGINT)
         rc = p.wait(30)
     assert rc == 0
-    # Nothing it started is left: the group is empty.
+    # Nothing it started is left: not the script's group, nor the three
+    # programs (each in a session of its own), by the pids it recorded.
+    children = (tmp_path / "run" / "pids").read_text().split()
+    assert len(children) == 3
     time.sleep(0.5)
-    try:
-        os.killpg(p.pid, 0)
-        alive = True
-    except ProcessLookupError:
-        alive = False
-    assert not alive, "make run left processes behind"
+    left = []
+    for pid in [p.pid] + [int(c) for c in children]:
+        try:
+            os.kill(pid, 0)
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().split(")")[-1].split()[0] != "Z":
+                    left.append(pid)
+        except (ProcessLookupError, FileNotFoundError):
+            pass
+    assert not left, f"make run left processes behind: {left}"
