@@ -13,7 +13,8 @@
 # stops exactly the processes it started, by pid, on exit.
 #
 # Environment: BENCH_N (500) sequential iterations for the latency runs;
-# BENCH_QUICK=1 for a short smoke run; BENCH_RESULTS (tests/bench/results);
+# BENCH_QUICK=1 for a short smoke run; BENCH_RESULTS (tests/bench/results;
+# when set, the plots go there too instead of docs/img);
 # BENCH_WAIT_IDLE=SECONDS waits up to that long for the 1-minute load
 # average to drop below 1 before measuring (for shared machines).
 set -euo pipefail
@@ -112,6 +113,10 @@ csv=$out/latest.csv
 echo "section,label,param,metric,value" >"$csv"
 say() { printf '%s\n' "$*" | tee -a "$txt"; }
 tee_txt() { tee -a "$txt"; }
+section() { # a header with the load average, since other work on a shared machine shows up in every number
+    say "== $1 ==  [load average $(cut -d' ' -f1-3 /proc/loadavg)]"
+    echo "load,$(echo "$1" | cut -d' ' -f1 | tr -d .),1,loadavg1,$(cut -d' ' -f1 /proc/loadavg)" >>"$csv"
+}
 # get SECTION LABEL PARAM METRIC: a value from the CSV ("" if missing)
 get() {
     awk -F, -v s="$1" -v l="$2" -v p="$3" -v m="$4" \
@@ -141,7 +146,7 @@ wait_until() { # SECONDS WHAT COMMAND...
     die "timed out after ${secs}s waiting for $what"
 }
 
-tmp=$(mktemp -d /tmp/erpsync-bench.XXXXXX)
+tmp=$(mktemp -d) # a fresh /tmp/tmp.* directory, removed on exit
 chmod 755 "$tmp"
 state=$tmp/state
 mkdir -p "$state" "$tmp/www" "$tmp/nginx-tmp"
@@ -181,13 +186,16 @@ start_broker() {
 }
 start_broker
 
-# Agent and shim with the product's defaults; EXTRA arguments (section 8)
+# Agent and shim with the product's defaults; EXTRA arguments (section 7)
 # pass librdkafka properties through.
-start_erpsync() { # EXTRA...
+start_agent() { # EXTRA...
     "$build/agent/erpsync-agent" --engine.id="$engine" --bootstrap.servers="$broker" \
         --state.dir="$state" "$@" >>"$tmp/agent.log" 2>&1 &
     pids+=($!)
     pid_agent=$!
+}
+start_erpsync() { # EXTRA...
+    start_agent "$@"
     "$build/shim/erpsync-shim" --bootstrap.servers="$broker" --users.file="$tmp/users" \
         --listen.port="$hport" "$@" >>"$tmp/shim.log" 2>&1 &
     pids+=($!)
@@ -283,8 +291,17 @@ cpu_begin
 sleep 3
 cpu_end idle idle 0 0
 
-# ---- 1. Kafka raw round trip (the baselines) ----
-say "== 1. Kafka round trip on the devbroker (librdkafka only; erpsync's client settings) =="
+# ---- 1. the fixed costs inside a call, timed alone ----
+section "1. fixed costs inside a call, timed alone"
+say "   command: $tools/bench_micro crypt '<hash from the users file>' 200; $tools/bench_micro fsync $state 200 41000"
+"$tools/bench_micro" -o "$csv" crypt "$hash" 200 | tee_txt
+# 41000 bytes: the agent's state file once its ring of 1024 applied command
+# ids is full (it is rewritten whole for every command).
+"$tools/bench_micro" -o "$csv" fsync "$state" 200 41000 | tee_txt
+say ""
+
+# ---- 2. Kafka raw round trip (the baselines) ----
+section "2. Kafka round trip on the devbroker (librdkafka only; erpsync's client settings)"
 say "   command: $tools/bench_kafka_rtt -b $broker -n $N -w 50 -m all -d $state"
 "$tools/bench_kafka_rtt" -b "$broker" -n "$N" -w 50 -m all -d "$state" -o "$csv" | tee_txt
 say "   the same with a delivery-report callback on the transactional producer (erpsync's agent has none):"
@@ -292,8 +309,8 @@ say "   command: $tools/bench_kafka_rtt -b $broker -n $((N / 2)) -w 20 -D -m txn
 "$tools/bench_kafka_rtt" -b "$broker" -n "$((N / 2))" -w 20 -D -m txn-audit-fsync -d "$state" -o "$csv" | tee_txt
 say ""
 
-# ---- 2. erpsync ChangeEngineStatus, sequential ----
-say "== 2. erpsync ChangeEngineStatus end to end, 1 connection, Run alternating true/false =="
+# ---- 3. erpsync ChangeEngineStatus, sequential ----
+section "3. erpsync ChangeEngineStatus end to end, 1 connection, Run alternating true/false"
 ces=(-p "$hport" -m POST -u "$base/ChangeEngineStatus" -H "$auth"
     -H "Content-Type: application/json" -d '{"Run": true}' -d '{"Run": false}'
     -e 200 -o "$csv" -S ces -L ChangeEngineStatus)
@@ -303,12 +320,12 @@ cpu_begin
 cpu_end ces ChangeEngineStatus 1 "$(get ces ChangeEngineStatus 1 n)"
 say ""
 
-# ---- 3. ChangeEngineStatus under concurrency ----
-say "== 3. ChangeEngineStatus throughput: C connections, each alternating true/false (one engine: changes serialize in the agent) =="
+# ---- 4. ChangeEngineStatus under concurrency ----
+section "4. ChangeEngineStatus throughput: C connections, each alternating true/false (one engine: changes serialize in the agent)"
 for c in 4 16; do
     per=$((N * 4 / 5 / c))
     [ "$quick" = 1 ] && per=$((60 / c + 1))
-    say "   command: http_load -c $c -n $per -w 2 -t 60 (same request as 2.)"
+    say "   command: http_load -c $c -n $per -w 2 -t 60 (same request as 3.)"
     cpu_begin
     "$tools/http_load" "${ces[@]}" -c "$c" -n "$per" -w 2 -t 60 -l "$tmp/ces-c$c.log" | tee_txt ||
         say "   (run failed)"
@@ -316,7 +333,7 @@ for c in 4 16; do
 done
 say ""
 
-# ---- 3b. the agent alone: a queue of commands, no shim ----
+# ---- 4b. the agent alone: a queue of commands, no shim ----
 burst=200
 [ "$quick" = 1 ] && burst=40
 say "   the agent alone: $burst commands produced at once to erpsync.commands, each answered by a status"
@@ -328,8 +345,8 @@ cpu_begin
 cpu_end agent_burst agent "$burst" "$burst"
 say ""
 
-# ---- 4. HTTP: shim GetEngineStatus vs nginx ----
-say "== 4. HTTP keep-alive: shim GetEngineStatus (cache, Basic auth) vs nginx POST returning the same body =="
+# ---- 5. HTTP: shim GetEngineStatus vs nginx ----
+section "5. HTTP keep-alive: shim GetEngineStatus (cache, Basic auth) vs nginx POST returning the same body"
 gets=(-p "$hport" -m POST -u "$base/GetEngineStatus" -H "$auth" -e 200 -o "$csv" -S http)
 ngx=(-p "$nport" -m POST -u "$base/GetEngineStatus" -H "$auth" -e 200 -o "$csv" -S http)
 hz_args=(-p "$hport" -m GET -u /healthz -e 200 -o "$csv" -S http)
@@ -368,13 +385,8 @@ for c in 8 32; do
 done
 say ""
 
-# ---- 5. the fixed costs, timed alone ----
-say "== 5. fixed costs inside a call, timed alone =="
-say "   command: $tools/bench_micro crypt '<hash from the users file>' 100; $tools/bench_micro fsync $tmp/state 200 <agent state file size>"
-"$tools/bench_micro" -o "$csv" crypt "$hash" 100 | tee_txt
-state_bytes=$(wc -c <"$tmp/state/$engine.state.json" 2>/dev/null || echo 45000)
-"$tools/bench_micro" -o "$csv" fsync "$tmp/state" 200 "$state_bytes" | tee_txt
-say "   the agent's state file is now $state_bytes bytes (rewritten and fsynced for every command)"
+state_bytes=$(wc -c <"$tmp/state/$engine.state.json" 2>/dev/null || echo 0)
+say "the agent's state file is now $state_bytes bytes (rewritten and fsynced for every command)"
 echo "state,file,1,bytes,$state_bytes" >>"$csv"
 say ""
 
@@ -415,7 +427,30 @@ fi
 timeouts=$(curl -fs "http://127.0.0.1:$hport/metrics" | awk '/^erpsync_shim_requests_timed_out_total/ { print $2 }')
 echo "shim,metrics,1,timeouts,${timeouts:-0}" >>"$csv"
 
-# ---- 6. what the 10 ms fetch wait costs on the devbroker ----
+# ---- 6. agent restart on the devbroker ----
+# The devbroker (librdkafka's mock cluster) accepts transactional offset
+# commits but does not store them, so a restarted agent starts again from
+# the first command of its partition and works through all of them before
+# it reaches a new one.
+section "6. agent restart on the devbroker (the mock cluster does not store transactional offset commits)"
+sent=$(curl -fs "http://127.0.0.1:$hport/metrics" | awk '/^erpsync_shim_commands_sent_total/ { print $2 }')
+say "   commands in the topic so far: ${sent:-?} from the shim + $((burst + 20)) from bench_agent_burst"
+lines0=$(wc -l <"$tmp/agent.log")
+forget_pid "$pid_agent"
+start_agent
+say "   agent restarted; command: $tools/bench_agent_burst -b $broker -e $engine -n 1 (time to the first new answer)"
+"$tools/bench_agent_burst" -b "$broker" -e "$engine" -n 1 -L agent-restart -o "$csv" | tee_txt ||
+    say "   (no answer within 60 s)"
+sleep 1
+dups=$(tail -n +"$((lines0 + 1))" "$tmp/agent.log" | grep -c 'was applied before' || true)
+expired=$(tail -n +"$((lines0 + 1))" "$tmp/agent.log" | grep -c 'not applied' || true)
+say "   after the restart the agent re-answered $dups old commands as duplicates (status + NoChange audit each)"
+say "   and audited $expired old commands as Expired (older than its ring of 1024 remembered ids)"
+echo "restart,agent,1,duplicates,$dups" >>"$csv"
+echo "restart,agent,1,expired,$expired" >>"$csv"
+say ""
+
+# ---- 7. what the 10 ms fetch wait costs on the devbroker ----
 # The devbroker (librdkafka's mock cluster) answers an empty Fetch only after
 # the full fetch.wait.max.ms, even when a record arrives meanwhile, so every
 # consumer hop waits for it. Same measurements with 1 ms on a fresh devbroker
@@ -430,11 +465,11 @@ state=$tmp/state-fw1
 mkdir -p "$state"
 start_broker
 start_erpsync -X fetch.wait.max.ms=1
-say "== 6. fetch.wait.max.ms=1 instead of erpsync's default 10 (the devbroker answers an empty fetch only after the full wait) =="
+section "7. fetch.wait.max.ms=1 instead of erpsync's default 10 (the devbroker answers an empty fetch only after the full wait)"
 say "   fresh devbroker $broker; agent and shim started with -X fetch.wait.max.ms=1"
 say "   command: $tools/bench_kafka_rtt -b $broker -n $n8 -w 20 -f 1 -m plain,txn-audit-fsync -d $state"
 "$tools/bench_kafka_rtt" -b "$broker" -n "$n8" -w 20 -f 1 -m plain,txn-audit-fsync -d "$state" -o "$csv" | tee_txt
-say "   command: http_load -c 1 -n $n8 -w 20 (same request as 2.)"
+say "   command: http_load -c 1 -n $n8 -w 20 (same request as 3.)"
 cpu_begin
 sleep 3
 cpu_end idle idle-fw1 0 0
@@ -509,12 +544,12 @@ row_ratio() { # LABEL SECTION NAME PARAM  (erpsync c=1 over this baseline)
             "$(fmt "$(get http shim_wrong_password $c rps)" 1)"
     done
     echo "(ratios are shim / nginx; healthz: the shim without auth; 401: a wrong password, still one yescrypt check)"
-    ys=$(get micro yescrypt 1 mean_ms)
-    echo "yescrypt alone: $(fmt "$ys") ms mean per check -> at most $(awk -v m="$ys" -v n="$(nproc)" 'BEGIN { if (m > 0) printf "%.0f", n * 1000 / m; else print "-" }') checks/s on $(nproc) CPUs;"
+    ys=$(get micro yescrypt 1 p50_ms)
+    echo "yescrypt alone: $(fmt "$ys") ms per check (p50), one at a time -> $(awk -v m="$ys" 'BEGIN { if (m > 0) printf "%.0f", 1000 / m; else print "-" }') checks/s per HTTP thread (http.threads=2)"
     for c in 8 32; do
         echo "shim /healthz on 1 connection while $c connections send GetEngineStatus: p50 $(fmt "$(get http_under_load shim_healthz_during_GetEngineStatus_c$c 1 p50_ms)") ms, p99 $(fmt "$(get http_under_load shim_healthz_during_GetEngineStatus_c$c 1 p99_ms)") ms, max $(fmt "$(get http_under_load shim_healthz_during_GetEngineStatus_c$c 1 max_ms)") ms (idle: p50 $(fmt "$(get http shim_healthz 1 p50_ms)") ms)"
     done
-    echo "shim CPU per GetEngineStatus at 8 connections: $(fmt "$(get cpu_http shim_GetEngineStatus 8 shim_ms_per_req)") ms (healthz: $(fmt "$(get cpu_http shim_healthz 8 shim_ms_per_req)" 3) ms) -> share of yescrypt ~ $(awk -v y="$ys" -v s="$(get cpu_http shim_GetEngineStatus 8 shim_ms_per_req)" 'BEGIN { if (s > 0) printf "%.0f%%", 100 * y / s; else print "-" }')"
+    echo "shim CPU per GetEngineStatus at 8 connections: $(fmt "$(get cpu_http shim_GetEngineStatus 8 shim_ms_per_req)") ms (healthz: $(fmt "$(get cpu_http shim_healthz 8 shim_ms_per_req)" 3) ms) -> yescrypt (p50 alone) is ~$(awk -v y="$ys" -v s="$(get cpu_http shim_GetEngineStatus 8 shim_ms_per_req)" 'BEGIN { if (s > 0) printf "%.0f%%", 100 * y / s; else print "-" }') of it"
     echo
     echo "Table 3. ChangeEngineStatus throughput (every call goes through Kafka and the agent)"
     printf '%-6s %8s %10s %8s %8s %8s %s\n' conns n "req/s" p50 p99 max "status codes"
@@ -530,6 +565,8 @@ row_ratio() { # LABEL SECTION NAME PARAM  (erpsync c=1 over this baseline)
     echo "the agent alone, $burst commands queued at once (no shim, no password checks): $(fmt "$(get agent_burst agent $burst rps)" 1) commands/s,"
     echo "  per command p50 $(fmt "$(get agent_burst agent $burst p50_ms)" 0) ms, max $(fmt "$(get agent_burst agent $burst max_ms)" 0) ms (waiting in the queue included);"
     echo "  agent CPU $(fmt "$(get cpu_agent_burst agent $burst agent_ms_per_req)" 3) ms per command"
+    echo "after an agent restart on the devbroker: first new command answered after $(fmt "$(get agent_burst agent-restart 1 max_ms)" 0) ms;"
+    echo "  $(get restart agent 1 duplicates) old commands re-answered as duplicates, $(get restart agent 1 expired) audited Expired"
     echo
     echo "Table 4. CPU time per request (ms, from /proc/PID/stat; includes each process's idle polling)"
     printf '%-34s %8s %8s %10s %8s\n' "" shim agent devbroker nginx
@@ -559,7 +596,11 @@ row_ratio() { # LABEL SECTION NAME PARAM  (erpsync c=1 over this baseline)
 
 # ---- plots, when matplotlib is there ----
 if python3 -c 'import matplotlib' 2>/dev/null; then
-    python3 "$here/plot.py" "$csv" "$src/docs/img" | tee_txt || say "plot.py failed"
+    # Into docs/img only for the default results; a run elsewhere keeps its
+    # plots next to its results.
+    plots=$src/docs/img
+    [ -n "${BENCH_RESULTS:-}" ] && plots=$out
+    python3 "$here/plot.py" "$csv" "$plots" | tee_txt || say "plot.py failed"
 else
     say "(no matplotlib: pip install matplotlib, then python3 tests/bench/plot.py $csv docs/img)"
 fi
