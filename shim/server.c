@@ -469,12 +469,13 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     shim->d = MHD_start_daemon(
         flags, (uint16_t)conf->port, NULL, NULL, on_request, shim,
+        /* First, so that even option errors reach our log. */
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, shim,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)conf->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)conf->conn_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->conn_timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, shim,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, shim,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (!shim->d) {
         snprintf(errstr, errstr_size, "cannot listen on %s:%" PRId64,
