@@ -304,7 +304,7 @@ say ""
 section "2. Kafka round trip on the devbroker (librdkafka only; erpsync's client settings)"
 say "   command: $tools/bench_kafka_rtt -b $broker -n $N -w 50 -m all -d $state"
 "$tools/bench_kafka_rtt" -b "$broker" -n "$N" -w 50 -m all -d "$state" -o "$csv" | tee_txt
-say "   the same with a delivery-report callback on the transactional producer (erpsync's agent has none):"
+say "   the same with a delivery-report callback on the transactional producer (as erpsync's agent has):"
 say "   command: $tools/bench_kafka_rtt -b $broker -n $((N / 2)) -w 20 -D -m txn-audit-fsync -d $state"
 "$tools/bench_kafka_rtt" -b "$broker" -n "$((N / 2))" -w 20 -D -m txn-audit-fsync -d "$state" -o "$csv" | tee_txt
 say ""
@@ -453,9 +453,8 @@ say ""
 # ---- 7. what the 10 ms fetch wait costs on the devbroker ----
 # The devbroker (librdkafka's mock cluster) answers an empty Fetch only after
 # the full fetch.wait.max.ms, even when a record arrives meanwhile, so every
-# consumer hop waits for it. Same measurements with 1 ms on a fresh devbroker
-# (a restarted agent on the old one would first replay every command: the
-# mock cluster does not store transactional offset commits).
+# consumer hop waits for it. Same measurements with 1 ms on a fresh devbroker,
+# so the two runs share no history.
 n8=$((N / 2))
 forget_pid "$pid_shim"
 forget_pid "$pid_agent"

@@ -37,7 +37,20 @@ def test_run_script_prints_a_working_curl_and_stops_cleanly(tmp_path):
     finally:
         # Ctrl-C goes to the whole foreground process group, as in a terminal.
         os.killpg(p.pid, signal.SIGINT)
-        rc = p.wait(30)
+        try:
+            rc = p.wait(30)
+        except subprocess.TimeoutExpired:
+            rc = None
+        if rc is None:
+            # Failed to stop: clean up what it started before failing.
+            pids = tmp_path / "run" / "pids"
+            for pid in (pids.read_text().split() if pids.exists() else []):
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(10)
     assert rc == 0
     # Nothing it started is left: not the script's group, nor the three
     # programs (each in a session of its own), by the pids it recorded.
