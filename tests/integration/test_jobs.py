@@ -115,7 +115,7 @@ def test_hanging_job_is_timed_out(tmp_path, job_cluster):
 
 
 def test_job_ignoring_sigterm_gets_sigkill(tmp_path, job_cluster):
-    job = write_job(tmp_path, "stubborn.sh", "trap '' TERM\nsleep 30\n")
+    job = write_job(tmp_path, "ignores-term.sh", "trap '' TERM\nsleep 30\n")
     c = job_cluster(job, "--job.timeout.ms=1000", "--job.kill.grace.ms=500")
     c.change(True)
     wait_for(lambda: iterations(c), 15, "the killed iteration")
