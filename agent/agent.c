@@ -32,6 +32,7 @@ typedef struct pending {
 
 struct erps_agent {
     const erps_agent_conf_t *conf;
+    const erps_kprops_t *kp; /* owned by the caller, lives as long as we do */
     rd_kafka_t *producer;
     rd_kafka_t *consumer;
     rd_kafka_consumer_group_metadata_t *cgmd;
@@ -186,20 +187,59 @@ static void supervise_job(erps_agent_t *ag) {
 
 /* ---- transactions ---- */
 
+/* A fatal error: fencing stops the agent (another one owns the engine now);
+ * any other leaves this producer unusable, and a new one (same
+ * transactional.id, next epoch) replays the batch. @returns -1 to stop,
+ * 1 to recreate the producer. */
 static int txn_fatal(erps_agent_t *ag, rd_kafka_error_t *error) {
     rd_kafka_resp_err_t code = rd_kafka_error_code(error);
+    int rc = 1;
     if (code == RD_KAFKA_RESP_ERR__FENCED ||
         code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
         code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH) {
         erps_err("fenced: another agent for engine %s has taken over (%s); "
                  "stopping", ag->conf->engine_id, rd_kafka_error_string(error));
         ag->fatal_exit = ERPS_AGENT_EXIT_FENCED;
+        rc = -1;
     } else {
-        erps_err("fatal Kafka transaction error: %s",
-                 rd_kafka_error_string(error));
-        ag->fatal_exit = ERPS_AGENT_EXIT_FATAL;
+        erps_warn("fatal transaction error: %s; starting a new producer",
+                  rd_kafka_error_string(error));
     }
     rd_kafka_error_destroy(error);
+    return rc;
+}
+
+static rd_kafka_t *make_client(const erps_agent_conf_t *conf,
+                               const erps_kprops_t *kp, rd_kafka_type_t type,
+                               char *errstr, size_t errstr_size);
+static int batch_was_committed(erps_agent_t *ag);
+
+/* Replaces a producer that hit a fatal error. init_transactions() aborts
+ * whatever the old one left open. @returns 0, or -1 (fatal_exit set). */
+static int recreate_producer(erps_agent_t *ag, volatile sig_atomic_t *stop) {
+    char err[512];
+    rd_kafka_destroy(ag->producer);
+    ag->producer = make_client(ag->conf, ag->kp, RD_KAFKA_PRODUCER, err,
+                               sizeof(err));
+    if (!ag->producer) {
+        erps_err("new producer: %s", err);
+        ag->fatal_exit = ERPS_AGENT_EXIT_FATAL;
+        return -1;
+    }
+    for (int attempt = 0; attempt < 12 && !*stop; attempt++) {
+        rd_kafka_error_t *error = rd_kafka_init_transactions(ag->producer, 5000);
+        if (!error) {
+            erps_info("new producer ready");
+            return 0;
+        }
+        int fatal = rd_kafka_error_is_fatal(error);
+        erps_warn("init_transactions: %s", rd_kafka_error_string(error));
+        if (fatal)
+            return txn_fatal(ag, error) < 0 ? -1 : recreate_producer(ag, stop);
+        rd_kafka_error_destroy(error);
+    }
+    erps_err("no usable producer after a fatal error; stopping");
+    ag->fatal_exit = ERPS_AGENT_EXIT_FATAL;
     return -1;
 }
 
@@ -218,12 +258,36 @@ static rd_kafka_error_t *txn_produce_all(erps_agent_t *ag) {
     return NULL;
 }
 
+/* After a new producer replaced one that failed fatally: was the batch
+ * committed before it failed? @returns 1 (done), 0 (replay), -1 (stop). */
+static int settle_after_recreate(erps_agent_t *ag, int64_t offset,
+                                 int with_offset) {
+    int committed = batch_was_committed(ag);
+    if (committed < 0) {
+        /* Neither replay (maybe twice) nor drop (maybe never): a restart
+         * reconciles from the state file and the topics. */
+        erps_err("cannot tell whether the failed transaction committed; "
+                 "stopping so a restart reconciles");
+        ag->fatal_exit = ERPS_AGENT_EXIT_FATAL;
+        return -1;
+    }
+    if (committed) {
+        erps_info("the failed producer's transaction had committed; not "
+                  "replaying it");
+        if (with_offset)
+            ag->committed_offset = offset;
+        batch_clear(ag);
+        return 1;
+    }
+    return 0;
+}
+
 /* Publishes the batch and the offset in one transaction; replays it after
  * abortable errors. @returns 0, or -1 when fatal (ag->fatal_exit set). */
 static int txn_commit(erps_agent_t *ag, volatile sig_atomic_t *stop) {
     int64_t offset = ag->next_offset;
     int with_offset = offset >= 0 && offset != ag->committed_offset;
-    int backoff_ms = 100;
+    int backoff_ms = 100, recreated = 0;
 
     /* Every call is bounded, so a stop request is seen even while Kafka is
      * unreachable; a timed-out call is retriable and simply tried again. */
@@ -260,15 +324,35 @@ static int txn_commit(erps_agent_t *ag, volatile sig_atomic_t *stop) {
             batch_clear(ag);
             return 0;
         }
-        if (rd_kafka_error_is_fatal(error))
-            return txn_fatal(ag, error);
+        if (rd_kafka_error_is_fatal(error)) {
+            if (txn_fatal(ag, error) < 0 || ++recreated > 5 ||
+                recreate_producer(ag, stop)) {
+                if (!ag->fatal_exit)
+                    ag->fatal_exit = ERPS_AGENT_EXIT_FATAL;
+                return -1;
+            }
+            int settled = settle_after_recreate(ag, offset, with_offset);
+            if (settled)
+                return settled > 0 ? 0 : -1;
+            continue; /* replay the batch on the new producer */
+        }
         erps_warn("transaction failed (%s); aborting and replaying %d events",
                   rd_kafka_error_string(error), ag->batch_cnt);
         rd_kafka_error_destroy(error);
         error = rd_kafka_abort_transaction(ag->producer, call_ms);
         if (error) {
-            if (rd_kafka_error_is_fatal(error))
-                return txn_fatal(ag, error);
+            if (rd_kafka_error_is_fatal(error)) {
+                if (txn_fatal(ag, error) < 0 || ++recreated > 5 ||
+                    recreate_producer(ag, stop)) {
+                    if (!ag->fatal_exit)
+                        ag->fatal_exit = ERPS_AGENT_EXIT_FATAL;
+                    return -1;
+                }
+                int settled = settle_after_recreate(ag, offset, with_offset);
+                if (settled)
+                    return settled > 0 ? 0 : -1;
+                continue;
+            }
             erps_warn("abort failed: %s", rd_kafka_error_string(error));
             rd_kafka_error_destroy(error);
         }
@@ -547,16 +631,36 @@ typedef int(own_record_cb)(erps_agent_t *ag, const erps_msg_t *view, void *arg);
 static int scan_own_records(erps_agent_t *ag, const char *topic, own_record_cb *fn,
                             void *arg) {
     char err[256];
-    int cnt = erps_kafka_partition_count(ag->consumer, topic, 10000, err,
-                                         sizeof(err));
-    if (cnt < 0)
+    /* A consumer of its own: the agent's keeps its assignment meanwhile. */
+    static const char *const tuning[] = {"fetch.wait.max.ms", "10", NULL};
+    char gid[300];
+    snprintf(gid, sizeof(gid), "erpsync-agent-%s-scan", ag->conf->engine_id);
+    rd_kafka_conf_t *kc = erps_kafka_conf(ag->conf->bootstrap, gid, tuning,
+                                          ag->kp, err, sizeof(err));
+    if (!kc)
         return -1;
+    if (erps_kafka_set(kc, "group.id", gid, err, sizeof(err)) ||
+        erps_kafka_set(kc, "isolation.level", "read_committed", err,
+                       sizeof(err)) ||
+        erps_kafka_set(kc, "enable.auto.commit", "false", err, sizeof(err)) ||
+        erps_kafka_set(kc, "enable.partition.eof", "true", err, sizeof(err))) {
+        rd_kafka_conf_destroy(kc);
+        return -1;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
+    if (!rk) {
+        rd_kafka_conf_destroy(kc);
+        return -1;
+    }
+    int rc = -1;
+    int cnt = erps_kafka_partition_count(rk, topic, 10000, err, sizeof(err));
+    if (cnt < 0)
+        goto out;
     int32_t part = erps_kafka_engine_partition(ag->conf->engine_id, cnt);
     int64_t lo = 0, hi = 0;
     int done = 0;
-    if (rd_kafka_query_watermark_offsets(ag->consumer, topic, part, &lo, &hi,
-                                         10000))
-        return -1;
+    if (rd_kafka_query_watermark_offsets(rk, topic, part, &lo, &hi, 10000))
+        goto out;
     const int64_t window = 500;
     int64_t deadline = erps_mono_ms() + 15000;
     for (int64_t end = hi; end > lo && !done && erps_mono_ms() < deadline;
@@ -564,13 +668,13 @@ static int scan_own_records(erps_agent_t *ag, const char *topic, own_record_cb *
         int64_t start = end - window > lo ? end - window : lo;
         rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(parts, topic, part)->offset = start;
-        rd_kafka_assign(ag->consumer, parts);
+        rd_kafka_assign(rk, parts);
         rd_kafka_topic_partition_list_destroy(parts);
         /* Until past the window: a commit marker may end it, so any record
          * beyond it (or the end of the partition) closes the window. */
         int64_t pos = start;
         while (pos < end && erps_mono_ms() < deadline) {
-            rd_kafka_message_t *rkm = rd_kafka_consumer_poll(ag->consumer, 100);
+            rd_kafka_message_t *rkm = rd_kafka_consumer_poll(rk, 100);
             if (!rkm)
                 continue;
             if (!rkm->err) {
@@ -588,8 +692,11 @@ static int scan_own_records(erps_agent_t *ag, const char *topic, own_record_cb *
             rd_kafka_message_destroy(rkm);
         }
     }
-    rd_kafka_assign(ag->consumer, NULL);
-    return 0;
+    rc = 0;
+out:
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return rc;
 }
 
 /* The highest ce_sequence among our statuses (a window is read whole). */
@@ -623,6 +730,39 @@ static int confirm_published(erps_agent_t *ag, const erps_msg_t *view,
         }
     }
     return *left == 0;
+}
+
+/* Finds a record by its ce_id. */
+typedef struct find_id {
+    char id[ERPS_UUID_LEN + 1];
+    int found;
+} find_id_t;
+
+static int match_ce_id(erps_agent_t *ag, const erps_msg_t *view, void *arg) {
+    find_id_t *f = arg;
+    const erps_hdr_t *h = erps_msg_header(view, "ce_id");
+    (void)ag;
+    if (h && h->size == strlen(f->id) && memcmp(h->value, f->id, h->size) == 0)
+        f->found = 1;
+    return f->found;
+}
+
+/* After a producer died in a commit, its new incarnation has completed or
+ * aborted that transaction: is the batch on Kafka? @returns 1, 0, or -1 when
+ * that cannot be read. */
+static int batch_was_committed(erps_agent_t *ag) {
+    find_id_t f = {"", 0};
+    const erps_hdr_t *h;
+    if (ag->batch_cnt == 0)
+        return 0;
+    h = erps_msg_header(&ag->batch[0].msg, "ce_id");
+    if (!h || h->size != ERPS_UUID_LEN)
+        return 0;
+    memcpy(f.id, h->value, ERPS_UUID_LEN);
+    f.id[ERPS_UUID_LEN] = '\0';
+    if (scan_own_records(ag, ag->batch[0].topic, match_ce_id, &f))
+        return -1;
+    return f.found;
 }
 
 /* After a restart: continue the status sequence from what subscribers saw,
@@ -726,6 +866,7 @@ erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
         return NULL;
     }
     ag->conf = conf;
+    ag->kp = kp;
     ag->next_offset = ag->committed_offset = -1;
 
     if (mkdir(conf->state_dir, 0700) && errno != EEXIST) {

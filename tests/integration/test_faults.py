@@ -23,6 +23,7 @@ CONCURRENT_TRANSACTIONS = 51
 COORDINATOR_NOT_AVAILABLE = 15
 NOT_COORDINATOR = 16
 TOPIC_AUTHORIZATION_FAILED = 29  # abortable in AddPartitionsToTxn
+INVALID_TXN_STATE = 48  # fatal for the producer: a new one replays
 
 
 class Ledger:
@@ -137,6 +138,9 @@ FAULTS = {
     "AddOffsetsToTxn errors": ([f"error AddOffsetsToTxn {CONCURRENT_TRANSACTIONS} 4"], []),
     "TxnOffsetCommit errors": ([f"error TxnOffsetCommit {NOT_COORDINATOR} 3"], []),
     "EndTxn errors": ([f"error EndTxn {CONCURRENT_TRANSACTIONS} 4"], []),
+    # Seen on Apache Kafka when the transaction coordinator died mid-commit.
+    "EndTxn fatal error (new producer; replay unless committed)":
+        ([f"error EndTxn {INVALID_TXN_STATE} 1"], []),
     "FindCoordinator errors": ([f"error FindCoordinator {COORDINATOR_NOT_AVAILABLE} 4",
                                 "coordinator txn erpsync-agent-demo 2"], []),
     "coordinator moves": (["coordinator txn erpsync-agent-demo 3",
