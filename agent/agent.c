@@ -49,6 +49,7 @@ struct erps_agent {
 
     pending_t batch[BATCH_MAX];
     int batch_cnt;
+    int64_t txn_began; /* mono ms of the last begin_transaction() */
     int fatal_exit; /* set when a transaction failed fatally */
 };
 
@@ -194,13 +195,21 @@ static void supervise_job(erps_agent_t *ag) {
 static int txn_fatal(erps_agent_t *ag, rd_kafka_error_t *error) {
     rd_kafka_resp_err_t code = rd_kafka_error_code(error);
     int rc = 1;
-    if (code == RD_KAFKA_RESP_ERR__FENCED ||
-        code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
-        code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH) {
+    int fenced = code == RD_KAFKA_RESP_ERR__FENCED ||
+                 code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+                 code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+    /* The coordinator also bumps the epoch of a transaction that outlived
+     * transaction.timeout.ms (a long outage): that is not another agent. */
+    int timed_out = erps_mono_ms() - ag->txn_began >= ag->conf->txn_timeout_ms;
+    if (fenced && !timed_out) {
         erps_err("fenced: another agent for engine %s has taken over (%s); "
                  "stopping", ag->conf->engine_id, rd_kafka_error_string(error));
         ag->fatal_exit = ERPS_AGENT_EXIT_FENCED;
         rc = -1;
+    } else if (fenced) {
+        erps_warn("the transaction outlived transaction.timeout.ms and was "
+                  "aborted by the coordinator (%s); starting a new producer",
+                  rd_kafka_error_string(error));
     } else {
         erps_warn("fatal transaction error: %s; starting a new producer",
                   rd_kafka_error_string(error));
@@ -297,6 +306,7 @@ static int txn_commit(erps_agent_t *ag, volatile sig_atomic_t *stop) {
     if (ag->batch_cnt == 0 && !with_offset)
         return 0;
     for (;;) {
+        ag->txn_began = erps_mono_ms();
         rd_kafka_error_t *error = rd_kafka_begin_transaction(ag->producer);
         if (!error)
             error = txn_produce_all(ag);
@@ -339,7 +349,15 @@ static int txn_commit(erps_agent_t *ag, volatile sig_atomic_t *stop) {
         erps_warn("transaction failed (%s); aborting and replaying %d events",
                   rd_kafka_error_string(error), ag->batch_cnt);
         rd_kafka_error_destroy(error);
-        error = rd_kafka_abort_transaction(ag->producer, call_ms);
+        /* A timed-out abort is resumed by calling abort again, never by
+         * beginning another transaction. */
+        for (int tries = 0;
+             (error = rd_kafka_abort_transaction(ag->producer, call_ms)) &&
+             rd_kafka_error_is_retriable(error) && !*stop && tries < 12;
+             tries++) {
+            erps_warn("abort: %s; retrying", rd_kafka_error_string(error));
+            rd_kafka_error_destroy(error);
+        }
         if (error) {
             if (rd_kafka_error_is_fatal(error)) {
                 if (txn_fatal(ag, error) < 0 || ++recreated > 5 ||
