@@ -89,6 +89,9 @@ const erps_cfg_opt_t erps_agent_conf_table[] = {
     {"job.stop.grace.ms", ERPS_CFG_INT, "30000", 0, 86400000,
      O(job_stop_grace_ms), 0,
      "after Run=false the running iteration may finish this long"},
+    {"shutdown.timeout.ms", ERPS_CFG_INT, "60000", 1000, 3600000,
+     O(shutdown_timeout_ms), 0,
+     "after SIGTERM/SIGINT the agent exits (code 4) at the latest after this"},
     {"log.level", ERPS_CFG_STR, "info", 0, 0, O(log_level), 16,
      "error, warn, info or debug"},
     ERPS_CFG_END

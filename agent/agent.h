@@ -28,6 +28,7 @@ typedef struct erps_agent_conf {
     int64_t txn_timeout_ms;
     erps_job_conf_t job;
     int64_t job_stop_grace_ms; /* Run=false lets the job finish this long */
+    int64_t shutdown_timeout_ms; /* after SIGTERM, exit 4 at the latest then */
     char log_level[16];
 } erps_agent_conf_t;
 

@@ -46,6 +46,10 @@ int main(int argc, char **argv) {
                  conf.engine_id);
 
     erps_signals_on_stop(on_signal);
+    /* librdkafka 2.0.2's send_offsets_to_transaction() can wait forever
+     * while no broker answers (seen): a stop must still end the agent. */
+    erps_exit_watchdog(&stop_asap, conf.shutdown_timeout_ms,
+                       ERPS_AGENT_EXIT_FATAL);
 
     erps_agent_t *ag = erps_agent_new(&conf, &kp, err, sizeof(err));
     if (!ag) {

@@ -4,6 +4,8 @@
 #include "erpsync/util.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,4 +167,37 @@ void erps_signals_on_stop(void (*stop)(int)) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+typedef struct watchdog {
+    volatile sig_atomic_t *flag;
+    int64_t ms;
+    int code;
+} watchdog_t;
+
+static void *watchdog_main(void *arg) {
+    watchdog_t *w = arg;
+    struct timespec tick = {0, 100 * 1000000L};
+    while (!*w->flag)
+        nanosleep(&tick, NULL);
+    int64_t until = erps_mono_ms() + w->ms;
+    while (erps_mono_ms() < until)
+        nanosleep(&tick, NULL);
+    static const char msg[] = "erpsync: did not stop in time after the stop "
+                              "request; exiting\n";
+    (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    _exit(w->code);
+    return NULL;
+}
+
+int erps_exit_watchdog(volatile sig_atomic_t *flag, int64_t ms, int code) {
+    static watchdog_t w;
+    pthread_t th;
+    w.flag = flag;
+    w.ms = ms;
+    w.code = code;
+    if (pthread_create(&th, NULL, watchdog_main, &w))
+        return -1;
+    pthread_detach(th);
+    return 0;
 }

@@ -4,6 +4,7 @@
 #ifndef ERPSYNC_UTIL_H
 #define ERPSYNC_UTIL_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,16 @@ int erps_strncaseeq(const char *a, const char *b, size_t blen);
 /** SIGINT and SIGTERM call stop (which should only set a flag); SIGPIPE is
  *  ignored, so a closed socket is an error return, not a death. */
 void erps_signals_on_stop(void (*stop)(int));
+
+/**
+ * Starts a thread that, once *flag is set (a stop was asked for), gives the
+ * process ms milliseconds to finish and then ends it with _exit(code). For
+ * a client library call that ignores its own timeout while the network is
+ * gone: a program must still stop. Whatever must survive is durable before
+ * then (the agent's state file is written before every commit).
+ * @returns 0, or -1 if the thread could not start.
+ */
+int erps_exit_watchdog(volatile sig_atomic_t *flag, int64_t ms, int code);
 
 /** Compares two byte strings in time independent of where they differ. */
 int erps_consttime_eq(const void *a, size_t alen, const void *b, size_t blen);

@@ -191,7 +191,7 @@ class Cluster:
             str(BUILD / "agent/erpsync-agent"), f"--engine.id={self.engine}",
             f"--bootstrap.servers={self.bootstrap}",
             f"--state.dir={self.tmp / 'state'}", "--status.heartbeat.ms=0",
-            *self.topic_args(), *extra], self.tmp)
+            "--shutdown.timeout.ms=15000", *self.topic_args(), *extra], self.tmp)
 
     def start_shim(self, *extra):
         users = self.tmp / "users"
