@@ -294,6 +294,21 @@ static int settle_after_recreate(erps_agent_t *ag, int64_t offset,
     return 0;
 }
 
+/* A fatal error in a transaction: stop when fenced, else a new producer
+ * and a look at whether the batch made it. @returns -1 to stop, 1 when the
+ * batch is on Kafka, 0 to replay it. Takes error. */
+static int after_fatal(erps_agent_t *ag, rd_kafka_error_t *error,
+                       volatile sig_atomic_t *stop, int *recreated,
+                       int64_t offset, int with_offset) {
+    if (txn_fatal(ag, error) < 0 || ++*recreated > 5 ||
+        recreate_producer(ag, stop)) {
+        if (!ag->fatal_exit)
+            ag->fatal_exit = ERPS_AGENT_EXIT_FATAL;
+        return -1;
+    }
+    return settle_after_recreate(ag, offset, with_offset);
+}
+
 /* Publishes the batch and the offset in one transaction; replays it after
  * abortable errors. @returns 0, or -1 when fatal (ag->fatal_exit set). */
 static int txn_commit(erps_agent_t *ag, volatile sig_atomic_t *stop) {
@@ -338,13 +353,8 @@ static int txn_commit(erps_agent_t *ag, volatile sig_atomic_t *stop) {
             return 0;
         }
         if (rd_kafka_error_is_fatal(error)) {
-            if (txn_fatal(ag, error) < 0 || ++recreated > 5 ||
-                recreate_producer(ag, stop)) {
-                if (!ag->fatal_exit)
-                    ag->fatal_exit = ERPS_AGENT_EXIT_FATAL;
-                return -1;
-            }
-            int settled = settle_after_recreate(ag, offset, with_offset);
+            int settled = after_fatal(ag, error, stop, &recreated, offset,
+                                      with_offset);
             if (settled)
                 return settled > 0 ? 0 : -1;
             continue; /* replay the batch on the new producer */
@@ -363,13 +373,8 @@ static int txn_commit(erps_agent_t *ag, volatile sig_atomic_t *stop) {
         }
         if (error) {
             if (rd_kafka_error_is_fatal(error)) {
-                if (txn_fatal(ag, error) < 0 || ++recreated > 5 ||
-                    recreate_producer(ag, stop)) {
-                    if (!ag->fatal_exit)
-                        ag->fatal_exit = ERPS_AGENT_EXIT_FATAL;
-                    return -1;
-                }
-                int settled = settle_after_recreate(ag, offset, with_offset);
+                int settled = after_fatal(ag, error, stop, &recreated, offset,
+                                          with_offset);
                 if (settled)
                     return settled > 0 ? 0 : -1;
                 continue;
