@@ -141,16 +141,6 @@ size_t erps_strlcpy(char *dst, const char *src, size_t size) {
     return len;
 }
 
-int erps_strncaseeq(const char *a, const char *b, size_t blen) {
-    size_t i;
-    for (i = 0; i < blen; i++) {
-        if (a[i] == '\0' || tolower((unsigned char)a[i]) !=
-                                tolower((unsigned char)b[i]))
-            return 0;
-    }
-    return a[i] == '\0';
-}
-
 int erps_consttime_eq(const void *a, size_t alen, const void *b, size_t blen) {
     const unsigned char *x = a, *y = b;
     unsigned char diff = (unsigned char)(alen != blen);

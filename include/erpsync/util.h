@@ -33,9 +33,6 @@ int erps_time_parse(const char *s, int64_t *ms);
 /** strlcpy semantics: always NUL-terminates, @returns strlen(src). */
 size_t erps_strlcpy(char *dst, const char *src, size_t size);
 
-/** Case-insensitive ASCII comparison of a NUL-terminated and a sized string. */
-int erps_strncaseeq(const char *a, const char *b, size_t blen);
-
 /** SIGINT and SIGTERM call stop (which should only set a flag); SIGPIPE is
  *  ignored, so a closed socket is an error return, not a death. */
 void erps_signals_on_stop(void (*stop)(int));

@@ -47,6 +47,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
     } while (0)
 
 /* An exact-size copy (malloc(0) is fine under ASan: any read is reported). */
+/* Round-trip checks: field f of a and b (in scope) must be equal. */
+#define SAME_STR(f)                                                            \
+    FUZZ_CHECK(strcmp(a->f, b->f) == 0, "%s: \"%s\" became \"%s\"", #f, a->f, \
+               b->f)
+#define SAME_INT(f)                                                            \
+    FUZZ_CHECK(a->f == b->f, "%s: %lld became %lld", #f, (long long)a->f,      \
+               (long long)b->f)
+
 static inline char *fuzz_dup(const uint8_t *p, size_t n) {
     char *d = malloc(n ? n : 1);
     if (!d)

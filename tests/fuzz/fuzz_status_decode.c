@@ -9,13 +9,6 @@
  */
 #include "fuzz_common.h"
 
-#define SAME_STR(f)                                                            \
-    FUZZ_CHECK(strcmp(a->f, b->f) == 0, "%s: \"%s\" became \"%s\"", #f, a->f, \
-               b->f)
-#define SAME_INT(f)                                                            \
-    FUZZ_CHECK(a->f == b->f, "%s: %lld became %lld", #f, (long long)a->f,      \
-               (long long)b->f)
-
 static void same_status(const erps_status_t *a, const erps_status_t *b) {
     SAME_STR(ce.id);
     SAME_STR(ce.source);

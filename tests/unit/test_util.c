@@ -70,9 +70,6 @@ static void strings(void **state) {
     (void)state;
     assert_int_equal(erps_strlcpy(small, "abcdef", sizeof(small)), 6);
     assert_string_equal(small, "abc");
-    assert_true(erps_strncaseeq("Run", "rUN", 3));
-    assert_false(erps_strncaseeq("Run", "Ru", 2));
-    assert_false(erps_strncaseeq("Ru", "Run", 3));
     assert_true(erps_consttime_eq("abc", 3, "abc", 3));
     assert_false(erps_consttime_eq("abc", 3, "abd", 3));
     assert_false(erps_consttime_eq("abc", 3, "abcd", 4));
