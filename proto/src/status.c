@@ -29,6 +29,13 @@ bool erps_state_is_running(erps_state_t s) {
     return s == ERPS_STATE_STARTING || s == ERPS_STATE_RUNNING;
 }
 
+/* The iteration in progress is the one after the last finished; saturated,
+ * since the number comes off the wire and must not overflow. */
+static long long iteration_in_progress(const erps_status_t *st) {
+    return st->last.number < INT64_MAX ? (long long)st->last.number + 1
+                                       : (long long)st->last.number;
+}
+
 void erps_status_render_message(erps_status_t *st) {
     char iv[ERPS_TIMESPAN_LEN], next[ERPS_TIME_LEN];
     erps_timespan_format(st->interval_s, iv);
@@ -57,8 +64,8 @@ void erps_status_render_message(erps_status_t *st) {
             erps_strlcpy(st->message_id, "SR_ERPSYNC_RUNNING_ITERATING",
                          sizeof(st->message_id));
             snprintf(st->message, sizeof(st->message),
-                     "The ERP sync engine is running every %s; an iteration "
-                     "is in progress.", iv);
+                     "The ERP sync engine is running every %s; iteration %lld "
+                     "is in progress.", iv, iteration_in_progress(st));
         }
         break;
     case ERPS_STATE_STOPPING:
@@ -160,6 +167,10 @@ int erps_status_encode(const erps_status_t *st, erps_msg_t *out, char *errstr,
             char next[ERPS_TIME_LEN];
             erps_time_format(st->next_iteration_ms, next);
             cJSON_AddItemToArray(args, cJSON_CreateString(next));
+        } else {
+            char num[24];
+            snprintf(num, sizeof(num), "%lld", iteration_in_progress(st));
+            cJSON_AddItemToArray(args, cJSON_CreateString(num));
         }
     } else if (st->state == ERPS_STATE_FAILED) {
         cJSON_AddItemToArray(args, cJSON_CreateString(st->last.detail));

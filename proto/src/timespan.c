@@ -11,39 +11,42 @@
 
 #define MAX_SECONDS ERPS_INTERVAL_MAX_S
 
-void erps_timespan_format(int64_t s, char out[ERPS_TIMESPAN_LEN]) {
+void erps_timespan_format(int64_t secs, char out[ERPS_TIMESPAN_LEN]) {
     const char *sign = "";
-    if (s < 0) {
+    /* Unsigned, so that INT64_MIN has a magnitude too. */
+    uint64_t s = (uint64_t)secs;
+    if (secs < 0) {
         sign = "-";
-        s = -s;
+        s = 0 - s;
     }
-    int64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+    uint64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
     if (d > 0)
-        snprintf(out, ERPS_TIMESPAN_LEN, "%s%" PRId64 ".%02" PRId64 ":%02" PRId64
-                 ":%02" PRId64, sign, d, h, m, sec);
+        snprintf(out, ERPS_TIMESPAN_LEN, "%s%" PRIu64 ".%02" PRIu64 ":%02" PRIu64
+                 ":%02" PRIu64, sign, d, h, m, sec);
     else
-        snprintf(out, ERPS_TIMESPAN_LEN, "%s%02" PRId64 ":%02" PRId64
-                 ":%02" PRId64, sign, h, m, sec);
+        snprintf(out, ERPS_TIMESPAN_LEN, "%s%02" PRIu64 ":%02" PRIu64
+                 ":%02" PRIu64, sign, h, m, sec);
 }
 
-void erps_duration_format(int64_t s, char out[ERPS_TIMESPAN_LEN]) {
+void erps_duration_format(int64_t secs, char out[ERPS_TIMESPAN_LEN]) {
     char *p = out, *end = out + ERPS_TIMESPAN_LEN;
-    if (s < 0) {
+    uint64_t s = (uint64_t)secs; /* as in erps_timespan_format */
+    if (secs < 0) {
         *p++ = '-';
-        s = -s;
+        s = 0 - s;
     }
-    int64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+    uint64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
     p += snprintf(p, (size_t)(end - p), "P");
     if (d)
-        p += snprintf(p, (size_t)(end - p), "%" PRId64 "D", d);
+        p += snprintf(p, (size_t)(end - p), "%" PRIu64 "D", d);
     if (h || m || sec || !d) {
         p += snprintf(p, (size_t)(end - p), "T");
         if (h)
-            p += snprintf(p, (size_t)(end - p), "%" PRId64 "H", h);
+            p += snprintf(p, (size_t)(end - p), "%" PRIu64 "H", h);
         if (m)
-            p += snprintf(p, (size_t)(end - p), "%" PRId64 "M", m);
+            p += snprintf(p, (size_t)(end - p), "%" PRIu64 "M", m);
         if (sec || (!h && !m))
-            snprintf(p, (size_t)(end - p), "%" PRId64 "S", sec);
+            snprintf(p, (size_t)(end - p), "%" PRIu64 "S", sec);
     }
 }
 

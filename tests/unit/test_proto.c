@@ -356,6 +356,11 @@ static void timespans(void **state) {
     assert_string_equal(out, "00:15:00");
     erps_timespan_format(93784, out);
     assert_string_equal(out, "1.02:03:04");
+    erps_timespan_format(-93784, out);
+    assert_string_equal(out, "-1.02:03:04");
+    /* no magnitude in int64_t: negating it was undefined behaviour */
+    erps_timespan_format(INT64_MIN, out);
+    assert_string_equal(out, "-106751991167300.15:30:08");
     erps_duration_format(900, out);
     assert_string_equal(out, "PT15M");
     erps_duration_format(93784, out);
