@@ -6,8 +6,10 @@ set -eu
 # With --kafka, also what the tests on a real Apache Kafka need (a JRE and
 # Maven to fetch the broker, a Kafka client that is not librdkafka).
 DEB_PKGS="cmake make gcc pkg-config librdkafka-dev libcjson-dev uuid-dev
-libcmocka-dev libmicrohttpd-dev libcrypt-dev kcat python3 curl"
-PY_MODS="jsonschema:jsonschema pytest:pytest yaml:pyyaml"
+libcmocka-dev libmicrohttpd-dev libcrypt-dev libxml2-dev libjwt-dev libssl-dev
+libicu-dev kcat python3 curl"
+PY_MODS="jsonschema:jsonschema pytest:pytest yaml:pyyaml jwt:pyjwt
+cryptography:cryptography openapi_spec_validator:openapi-spec-validator"
 if [ "${1:-}" = "--kafka" ]; then
     command -v java >/dev/null 2>&1 || DEB_PKGS="$DEB_PKGS openjdk-17-jre-headless"
     command -v mvn >/dev/null 2>&1 || DEB_PKGS="$DEB_PKGS maven"
