@@ -18,7 +18,8 @@ password=${ERPSYNC_DEMO_PASSWORD:-$(head -c 12 /dev/urandom | od -An -tx1 | tr -
 mkdir -p "$dir/state"
 umask 077
 hash=$(printf '%s\n' "$password" | "$bin/shim/erpsync-shim" --hash-password)
-printf '%s:%s:%s:%s:admin\n' "$user" "$hash" "tenant-$engine" "$engine" >"$dir/users"
+printf '%s:%s:%s:admin\n' "$user" "$hash" "tenant-$engine" >"$dir/users"
+printf '%s:%s\n' "tenant-$engine" "$engine" >"$dir/tenants"
 
 pids=""
 stop() {
@@ -55,7 +56,7 @@ broker=$(cat "$dir/broker")
 setsid "$bin/agent/erpsync-agent" --engine.id="$engine" --bootstrap.servers="$broker" \
     --state.dir="$dir/state" >"$dir/agent.log" 2>&1 &
 pids="$! $pids"
-setsid "$bin/shim/erpsync-shim" --bootstrap.servers="$broker" --users.file="$dir/users" \
+setsid "$bin/shim/erpsync-shim" --bootstrap.servers="$broker" --users.file="$dir/users" --tenants.file="$dir/tenants" \
     --listen.port="$hport" >"$dir/shim.log" 2>&1 &
 pids="$! $pids"
 echo "$pids" >"$dir/pids"

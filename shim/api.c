@@ -1,8 +1,9 @@
 /*
  * api.c - the REST contract as pure functions. See api.h.
  */
-#define _GNU_SOURCE /* strcasestr */
 #include "api.h"
+
+#include "body.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -60,128 +61,77 @@ int erps_api_route_has_body(erps_route_t route) {
     return erps_api_route_changes(route);
 }
 
-int erps_api_content_type(const char *ct, char *errstr, size_t errstr_size) {
-    static const char *const ok[] = {"application/json", "text/json"};
-    if (!ct || !*ct) {
-        snprintf(errstr, errstr_size,
-                 "Content-Type is missing; use application/json");
-        return 415;
+cJSON *erps_api_request_base(erps_route_t route) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    /* The WebAPI's request objects with their defaults: what a patch edits. */
+    if (route == ERPS_ROUTE_CHANGE_INTERVAL ? !cJSON_AddNullToObject(o, "Interval")
+                                            : !cJSON_AddFalseToObject(o, "Run")) {
+        cJSON_Delete(o);
+        return NULL;
     }
-    size_t mlen = strcspn(ct, ";");
-    while (mlen > 0 && isspace((unsigned char)ct[mlen - 1]))
-        mlen--;
-    int known = 0;
-    for (size_t i = 0; i < 2; i++)
-        if (strlen(ok[i]) == mlen && strncasecmp(ct, ok[i], mlen) == 0)
-            known = 1;
-    if (!known) {
-        snprintf(errstr, errstr_size,
-                 "Content-Type \"%.*s\" is not supported; use "
-                 "application/json or text/json", (int)(mlen > 100 ? 100 : mlen),
-                 ct);
-        return 415;
+    return o;
+}
+
+int erps_api_change_status_req(const cJSON *req, bool *run, char *errstr,
+                               size_t errstr_size) {
+    const cJSON *it = cJSON_GetObjectItem(req, "Run"); /* case-insensitive */
+    if (!it) {
+        snprintf(errstr, errstr_size, "\"Run\" is missing: send {\"Run\": true} "
+                                      "or {\"Run\": false}");
+        return 400;
     }
-    /* Parameters: only charset matters, and JSON is UTF-8. */
-    const char *p = strcasestr(ct + mlen, "charset=");
-    if (p) {
-        p += 8;
-        if (*p == '"')
-            p++;
-        if (strncasecmp(p, "utf-8", 5) != 0 && strncasecmp(p, "utf8", 4) != 0) {
-            snprintf(errstr, errstr_size,
-                     "charset in Content-Type is not supported; use utf-8");
-            return 415;
+    if (cJSON_IsBool(it)) {
+        *run = cJSON_IsTrue(it);
+        return 0;
+    }
+    /* XML and form bodies carry text: xs:boolean's lexical forms. */
+    if (cJSON_IsString(it)) {
+        const char *v = it->valuestring;
+        if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0) {
+            *run = true;
+            return 0;
         }
+        if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0) {
+            *run = false;
+            return 0;
+        }
+    }
+    snprintf(errstr, errstr_size, "\"Run\" must be a boolean (true or false)");
+    return 400;
+}
+
+int erps_api_change_interval_req(const cJSON *req, int64_t min_s,
+                                 int64_t max_s, int64_t *interval_s,
+                                 char *errstr, size_t errstr_size) {
+    char lo[ERPS_TIMESPAN_LEN], hi[ERPS_TIMESPAN_LEN];
+    const cJSON *it = cJSON_GetObjectItem(req, "Interval");
+    if (!it || cJSON_IsNull(it)) {
+        snprintf(errstr, errstr_size,
+                 "\"Interval\" is missing: send {\"Interval\": \"00:15:00\"}");
+        return 400;
+    }
+    if (!cJSON_IsString(it)) {
+        snprintf(errstr, errstr_size,
+                 "\"Interval\" must be a string such as \"00:15:00\" or "
+                 "\"PT15M\"");
+        return 400;
+    }
+    if (erps_timespan_parse(it->valuestring, interval_s, errstr, errstr_size))
+        return 400;
+    if (*interval_s < min_s || *interval_s > max_s) {
+        erps_timespan_format(min_s, lo);
+        erps_timespan_format(max_s, hi);
+        snprintf(errstr, errstr_size, "\"Interval\" must be between %s and %s",
+                 lo, hi);
+        return 400;
     }
     return 0;
 }
 
-static cJSON *parse_object(const char *body, size_t len, char *errstr,
-                           size_t errstr_size) {
-    if (len == 0) {
-        snprintf(errstr, errstr_size, "the request body is empty");
-        return NULL;
-    }
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-    if (!root) {
-        size_t at = end && end >= body ? (size_t)(end - body) : 0;
-        snprintf(errstr, errstr_size,
-                 "the request body is not valid JSON (at byte %zu)", at);
-        return NULL;
-    }
-    /* Only whitespace may follow the value. */
-    for (const char *p = end; p && p < body + len; p++) {
-        if (!isspace((unsigned char)*p) && *p != '\0') {
-            cJSON_Delete(root);
-            snprintf(errstr, errstr_size,
-                     "the request body has data after the JSON value (at byte "
-                     "%zu)", (size_t)(p - body));
-            return NULL;
-        }
-    }
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        snprintf(errstr, errstr_size, "the request body must be a JSON object");
-        return NULL;
-    }
-    return root;
-}
-
-int erps_api_parse_change_status(const char *body, size_t len, bool *run,
-                                 char *errstr, size_t errstr_size) {
-    cJSON *root = parse_object(body, len, errstr, errstr_size);
-    if (!root)
-        return 400;
-    const cJSON *it = cJSON_GetObjectItem(root, "Run"); /* case-insensitive */
-    int rc = 0;
-    if (!it) {
-        snprintf(errstr, errstr_size, "\"Run\" is missing: send {\"Run\": true} "
-                                      "or {\"Run\": false}");
-        rc = 400;
-    } else if (!cJSON_IsBool(it)) {
-        snprintf(errstr, errstr_size, "\"Run\" must be a boolean (true or false)");
-        rc = 400;
-    } else {
-        *run = cJSON_IsTrue(it);
-    }
-    cJSON_Delete(root);
-    return rc;
-}
-
-int erps_api_parse_change_interval(const char *body, size_t len,
-                                   int64_t min_s, int64_t max_s,
-                                   int64_t *interval_s, char *errstr,
-                                   size_t errstr_size) {
-    char lo[ERPS_TIMESPAN_LEN], hi[ERPS_TIMESPAN_LEN];
-    cJSON *root = parse_object(body, len, errstr, errstr_size);
-    if (!root)
-        return 400;
-    const cJSON *it = cJSON_GetObjectItem(root, "Interval");
-    int rc = 400;
-    if (!it)
-        snprintf(errstr, errstr_size,
-                 "\"Interval\" is missing: send {\"Interval\": \"00:15:00\"}");
-    else if (!cJSON_IsString(it))
-        snprintf(errstr, errstr_size,
-                 "\"Interval\" must be a string such as \"00:15:00\" or "
-                 "\"PT15M\"");
-    else if (erps_timespan_parse(it->valuestring, interval_s, errstr,
-                                 errstr_size) == 0) {
-        if (*interval_s < min_s || *interval_s > max_s) {
-            erps_timespan_format(min_s, lo);
-            erps_timespan_format(max_s, hi);
-            snprintf(errstr, errstr_size,
-                     "\"Interval\" must be between %s and %s", lo, hi);
-        } else {
-            rc = 0;
-        }
-    }
-    cJSON_Delete(root);
-    return rc;
-}
-
-char *erps_api_status_json(const erps_status_t *st, erps_role_t role) {
+cJSON *erps_api_status_obj(const erps_status_t *st, erps_role_t role,
+                           const char *message) {
     static const char *const fields[][2] = {{"IsRunning", "System.Boolean"},
                                             {"StatusMessage", "System.String"},
                                             {"Interval", "System.TimeSpan"}};
@@ -202,7 +152,7 @@ char *erps_api_status_json(const erps_status_t *st, erps_role_t role) {
     if (!root)
         return NULL;
     cJSON_AddBoolToObject(root, "IsRunning", st->is_running);
-    cJSON_AddStringToObject(root, "StatusMessage", st->message);
+    cJSON_AddStringToObject(root, "StatusMessage", message);
     cJSON_AddStringToObject(root, "Interval", iv);
     cJSON *t = cJSON_AddObjectToObject(root, "TableRight");
     cJSON_AddStringToObject(t, "Mask", tmask);
@@ -216,9 +166,7 @@ char *erps_api_status_json(const erps_status_t *st, erps_role_t role) {
         cJSON_AddStringToObject(f, "FieldType", fields[i][1]);
         cJSON_AddNumberToObject(f, "FieldLength", 0);
     }
-    char *s = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    return s;
+    return root;
 }
 
 const char *erps_api_error_type(int code) {
@@ -230,6 +178,7 @@ const char *erps_api_error_type(int code) {
     case 405: return "MethodNotAllowed";
     case 406: return "NotAcceptable";
     case 413: return "PayloadTooLarge";
+    case 414: return "URITooLong";
     case 415: return "UnsupportedMediaType";
     case 429: return "TooManyRequests";
     case 431: return "RequestHeaderFieldsTooLarge";
@@ -239,7 +188,7 @@ const char *erps_api_error_type(int code) {
     }
 }
 
-char *erps_api_error_json(int code, const char *message) {
+cJSON *erps_api_error_obj(int code, const char *message) {
     cJSON *root = cJSON_CreateObject();
     if (!root)
         return NULL;
@@ -247,7 +196,24 @@ char *erps_api_error_json(int code, const char *message) {
     cJSON_AddStringToObject(root, "ErrorType", erps_api_error_type(code));
     cJSON_AddStringToObject(root, "ErrorMessage", message);
     cJSON_AddStringToObject(root, "ErrorSource", "erpsync-shim");
-    char *s = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    return s;
+    return root;
+}
+
+char *erps_api_render(cJSON *obj, erps_format_t fmt, const char *root) {
+    if (!obj)
+        return NULL;
+    if (fmt == ERPS_FMT_JSON)
+        return cJSON_PrintUnformatted(obj);
+    /* DataContract writes a TimeSpan as xs:duration (PT15M), JSON as text. */
+    cJSON *iv = cJSON_GetObjectItemCaseSensitive(obj, "Interval");
+    int64_t secs;
+    char err[8], dur[ERPS_TIMESPAN_LEN];
+    if (cJSON_IsString(iv) &&
+        erps_timespan_parse(iv->valuestring, &secs, err, sizeof(err)) == 0) {
+        erps_duration_format(secs, dur);
+        cJSON_ReplaceItemInObjectCaseSensitive(obj, "Interval",
+                                               cJSON_CreateString(dur));
+    }
+    size_t len;
+    return erps_xml_encode(obj, root, &len);
 }

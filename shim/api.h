@@ -9,7 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "auth.h"
+#include "negotiate.h"
 #include "erpsync/proto.h"
 
 #define ERPS_API_BASE "/api/v1/Agents/ErpSync/"
@@ -37,25 +40,28 @@ int erps_api_route_changes(erps_route_t route);
 /** @returns 1 when the route reads a body. */
 int erps_api_route_has_body(erps_route_t route);
 
-/**
- * Checks Content-Type for a request body: application/json or text/json,
- * charset utf-8 when given. @returns 0, or 415 with errstr.
- */
-int erps_api_content_type(const char *ct, char *errstr, size_t errstr_size);
+/** The request object of a route with the WebAPI's defaults ({"Run":
+ * false}, {"Interval": null}): what a JSON patch or merge patch edits. */
+cJSON *erps_api_request_base(erps_route_t route);
 
-/** {"Run": bool}, names matched case-insensitively. @returns 0 or 400. */
-int erps_api_parse_change_status(const char *body, size_t len, bool *run,
+/** Run from a request object: a boolean, or "true"/"false"/"1"/"0" as XML
+ * and form bodies carry it; names match case-insensitively. @returns 0 or 400. */
+int erps_api_change_status_req(const cJSON *req, bool *run, char *errstr,
+                               size_t errstr_size);
+/** Interval ("00:15:00" | "PT15M") within min..max seconds. @returns 0 or 400. */
+int erps_api_change_interval_req(const cJSON *req, int64_t min_s,
+                                 int64_t max_s, int64_t *interval_s,
                                  char *errstr, size_t errstr_size);
-/** {"Interval": "00:15:00" | "PT15M"} within min..max seconds. @returns 0 or 400. */
-int erps_api_parse_change_interval(const char *body, size_t len,
-                                   int64_t min_s, int64_t max_s,
-                                   int64_t *interval_s, char *errstr,
-                                   size_t errstr_size);
 
-/** ErpSyncEngineStatus JSON for the caller's role. Caller frees. */
-char *erps_api_status_json(const erps_status_t *st, erps_role_t role);
-/** The WebAPI error body. Caller frees. */
-char *erps_api_error_json(int http_status, const char *message);
+/** ErpSyncEngineStatus for the caller's role, with StatusMessage already in
+ * the caller's language. Caller frees (cJSON_Delete). */
+cJSON *erps_api_status_obj(const erps_status_t *st, erps_role_t role,
+                           const char *message);
+/** The WebAPI error object. Caller frees. */
+cJSON *erps_api_error_obj(int http_status, const char *message);
+/** Serialises an answer: JSON, or XML under element `root` with Interval as
+ * an xs:duration. Changes obj. @returns a string the caller frees, or NULL. */
+char *erps_api_render(cJSON *obj, erps_format_t fmt, const char *root);
 /** ErrorType for a status code, e.g. 400 -> "BadRequest". */
 const char *erps_api_error_type(int http_status);
 

@@ -1,5 +1,6 @@
 /*
- * auth.c - users file, Basic credentials, password hashing (libxcrypt).
+ * auth.c - users and tenants files, Basic credentials, password hashing
+ * (libxcrypt).
  */
 #include "auth.h"
 
@@ -19,7 +20,7 @@ typedef struct user {
 } user_t;
 
 struct erps_users {
-    int cnt;
+    int cnt, cap;
     user_t *v;
     char dummy_hash[CRYPT_OUTPUT_SIZE]; /* verified against for unknown names */
 };
@@ -51,93 +52,229 @@ int erps_password_hash(const char *password, char *out, size_t out_size) {
     return 0;
 }
 
-erps_users_t *erps_users_load(const char *path, char *errstr,
-                              size_t errstr_size) {
-    FILE *fp = fopen(path, "r");
-    char line[1024];
-    int lineno = 0, cap = 0;
-    erps_users_t *u = calloc(1, sizeof(*u));
+/* Calls line_cb for each non-comment line of a colon-separated file, its
+ * fields split in place (empty fields kept, unlike strtok). */
+typedef int (*line_cb)(void *ctx, char **f, int n, char *errstr,
+                       size_t errstr_size, const char *where);
 
-    if (!u) {
-        snprintf(errstr, errstr_size, "out of memory");
-        if (fp)
-            fclose(fp);
-        return NULL;
-    }
+static int read_fields(const char *what, const char *path, line_cb cb,
+                       void *ctx, char *errstr, size_t errstr_size) {
+    char line[1024], where[1200];
+    int lineno = 0;
+    FILE *fp = fopen(path, "r");
     if (!fp) {
-        snprintf(errstr, errstr_size, "users file %s: %s", path,
+        snprintf(errstr, errstr_size, "%s file %s: %s", what, path,
                  strerror(errno));
-        free(u);
-        return NULL;
+        return -1;
     }
     while (fgets(line, sizeof(line), fp)) {
         lineno++;
         /* The rest of an over-long line would read as a line of its own. */
         if (!strchr(line, '\n') && !feof(fp)) {
-            snprintf(errstr, errstr_size, "users file %s:%d: line longer than "
-                     "%zu bytes", path, lineno, sizeof(line) - 2);
-            goto fail;
+            snprintf(errstr, errstr_size, "%s file %s:%d: line longer than "
+                     "%zu bytes", what, path, lineno, sizeof(line) - 2);
+            fclose(fp);
+            return -1;
         }
         line[strcspn(line, "\r\n")] = '\0';
         if (line[0] == '\0' || line[0] == '#')
             continue;
-        /* Exactly five fields; strtok would merge empty ones. */
-        char *f[5];
-        int colons = 0, n = 0;
-        for (char *p = line; *p; p++)
-            colons += *p == ':';
-        if (colons == 4) {
-            f[0] = line;
-            for (int i = 1; i < 5; i++) {
-                f[i] = strchr(f[i - 1], ':');
-                *f[i]++ = '\0';
+        char *f[8];
+        int n = 1;
+        f[0] = line;
+        for (char *p = line; *p; p++) {
+            if (*p != ':')
+                continue;
+            if (n == 8) { /* more fields than any file has: a bad line */
+                n++;
+                break;
             }
-            n = 5;
+            *p = '\0';
+            f[n++] = p + 1;
         }
-        user_t nu;
-        memset(&nu, 0, sizeof(nu));
-        if (n != 5 || !f[0][0] || !f[1][0] ||
-            strlen(f[0]) > ERPS_PRINCIPAL_MAX || strlen(f[1]) >= sizeof(nu.hash) ||
-            strlen(f[2]) >= sizeof(nu.p.tenant) || !erps_engine_id_valid(f[3]) ||
-            parse_role(f[4], &nu.p.role)) {
-            snprintf(errstr, errstr_size,
-                     "users file %s:%d: expected name:hash:tenant:engine:role "
-                     "(role admin or reader)", path, lineno);
-            goto fail;
+        snprintf(where, sizeof(where), "%s file %s:%d", what, path, lineno);
+        if (cb(ctx, f, n > 8 ? 9 : n, errstr, errstr_size, where)) {
+            fclose(fp);
+            return -1;
         }
-        if (f[1][0] != '$') {
-            snprintf(errstr, errstr_size,
-                     "users file %s:%d: the password must be a crypt hash "
-                     "(erpsync-shim --hash-password)", path, lineno);
-            goto fail;
-        }
-        erps_strlcpy(nu.p.name, f[0], sizeof(nu.p.name));
-        erps_strlcpy(nu.hash, f[1], sizeof(nu.hash));
-        erps_strlcpy(nu.p.tenant, f[2], sizeof(nu.p.tenant));
-        erps_strlcpy(nu.p.engine_id, f[3], sizeof(nu.p.engine_id));
-        if (u->cnt == cap) {
-            cap = cap ? cap * 2 : 16;
-            user_t *nv = realloc(u->v, (size_t)cap * sizeof(*nv));
-            if (!nv) {
-                snprintf(errstr, errstr_size, "out of memory");
-                goto fail;
-            }
-            u->v = nv;
-        }
-        u->v[u->cnt++] = nu;
     }
     fclose(fp);
+    return 0;
+}
+
+/* Tenant names and engine ids share the rules of a Kafka key we log. */
+int erps_tenant_valid(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n > ERPS_TENANT_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+            return 0;
+    return 1;
+}
+
+static int user_line(void *ctx, char **f, int n, char *errstr,
+                     size_t errstr_size, const char *where) {
+    erps_users_t *u = ctx;
+    user_t nu;
+    memset(&nu, 0, sizeof(nu));
+    if (n != 4 || !f[0][0] || !f[1][0] || strlen(f[0]) > ERPS_PRINCIPAL_MAX ||
+        strlen(f[1]) >= sizeof(nu.hash) || !erps_tenant_valid(f[2]) ||
+        parse_role(f[3], &nu.p.role)) {
+        snprintf(errstr, errstr_size,
+                 "%s: expected name:hash:tenant:role (role admin or reader)",
+                 where);
+        return -1;
+    }
+    if (f[1][0] != '$') {
+        snprintf(errstr, errstr_size, "%s: the password must be a crypt hash "
+                 "(erpsync-shim --hash-password)", where);
+        return -1;
+    }
+    for (int i = 0; i < u->cnt; i++) {
+        if (strcmp(u->v[i].p.name, f[0]) == 0) {
+            snprintf(errstr, errstr_size, "%s: user %s is listed twice", where,
+                     f[0]);
+            return -1;
+        }
+    }
+    erps_strlcpy(nu.p.name, f[0], sizeof(nu.p.name));
+    erps_strlcpy(nu.hash, f[1], sizeof(nu.hash));
+    erps_strlcpy(nu.p.tenant, f[2], sizeof(nu.p.tenant));
+    if (u->cnt == u->cap) {
+        int cap = u->cap ? u->cap * 2 : 16;
+        user_t *nv = realloc(u->v, (size_t)cap * sizeof(*nv));
+        if (!nv) {
+            snprintf(errstr, errstr_size, "out of memory");
+            return -1;
+        }
+        u->v = nv;
+        u->cap = cap;
+    }
+    u->v[u->cnt++] = nu;
+    return 0;
+}
+
+erps_users_t *erps_users_load(const char *path, char *errstr,
+                              size_t errstr_size) {
+    erps_users_t *u = calloc(1, sizeof(*u));
+    if (!u) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    if (read_fields("users", path, user_line, u, errstr, errstr_size))
+        goto fail;
     if (erps_password_hash("erpsync-no-such-user", u->dummy_hash,
                            sizeof(u->dummy_hash))) {
         snprintf(errstr, errstr_size, "password hashing is not available");
-        erps_users_destroy(u);
-        return NULL;
+        goto fail;
     }
     return u;
 fail:
-    fclose(fp);
     erps_users_destroy(u);
     return NULL;
+}
+
+int erps_users_find(const erps_users_t *u, const char *name,
+                    erps_principal_t *who) {
+    for (int i = 0; i < u->cnt; i++) {
+        if (strcmp(u->v[i].p.name, name) == 0) {
+            *who = u->v[i].p;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int erps_users_check_tenants(const erps_users_t *u, const erps_tenants_t *t,
+                             char *errstr, size_t errstr_size) {
+    for (int i = 0; i < u->cnt; i++) {
+        erps_principal_t p = u->v[i].p;
+        if (erps_tenants_engine(t, &p)) {
+            snprintf(errstr, errstr_size, "user %s belongs to tenant %s, which "
+                     "the tenants file does not list", p.name, p.tenant);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+typedef struct tenant {
+    char name[ERPS_TENANT_MAX + 1];
+    char engine_id[ERPS_ENGINE_ID_MAX + 1];
+} tenant_t;
+
+struct erps_tenants {
+    int cnt, cap;
+    tenant_t *v;
+};
+
+static int tenant_line(void *ctx, char **f, int n, char *errstr,
+                       size_t errstr_size, const char *where) {
+    erps_tenants_t *t = ctx;
+    if (n != 2 || !erps_tenant_valid(f[0]) || !erps_engine_id_valid(f[1])) {
+        snprintf(errstr, errstr_size, "%s: expected tenant:engine", where);
+        return -1;
+    }
+    for (int i = 0; i < t->cnt; i++) {
+        /* One engine per tenant, and no engine shared by two tenants:
+         * otherwise one tenant's principals would reach another's engine. */
+        if (strcmp(t->v[i].name, f[0]) == 0 ||
+            strcmp(t->v[i].engine_id, f[1]) == 0) {
+            snprintf(errstr, errstr_size, "%s: tenant %s or engine %s is "
+                     "already listed", where, f[0], f[1]);
+            return -1;
+        }
+    }
+    if (t->cnt == t->cap) {
+        int cap = t->cap ? t->cap * 2 : 16;
+        tenant_t *nv = realloc(t->v, (size_t)cap * sizeof(*nv));
+        if (!nv) {
+            snprintf(errstr, errstr_size, "out of memory");
+            return -1;
+        }
+        t->v = nv;
+        t->cap = cap;
+    }
+    erps_strlcpy(t->v[t->cnt].name, f[0], sizeof(t->v[0].name));
+    erps_strlcpy(t->v[t->cnt].engine_id, f[1], sizeof(t->v[0].engine_id));
+    t->cnt++;
+    return 0;
+}
+
+erps_tenants_t *erps_tenants_load(const char *path, char *errstr,
+                                  size_t errstr_size) {
+    erps_tenants_t *t = calloc(1, sizeof(*t));
+    if (!t) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    if (read_fields("tenants", path, tenant_line, t, errstr, errstr_size)) {
+        erps_tenants_destroy(t);
+        return NULL;
+    }
+    return t;
+}
+
+void erps_tenants_destroy(erps_tenants_t *t) {
+    if (!t)
+        return;
+    free(t->v);
+    free(t);
+}
+
+int erps_tenants_count(const erps_tenants_t *t) { return t->cnt; }
+
+int erps_tenants_engine(const erps_tenants_t *t, erps_principal_t *who) {
+    for (int i = 0; i < t->cnt; i++) {
+        if (strcmp(t->v[i].name, who->tenant) == 0) {
+            erps_strlcpy(who->engine_id, t->v[i].engine_id,
+                         sizeof(who->engine_id));
+            return 0;
+        }
+    }
+    who->engine_id[0] = '\0';
+    return -1;
 }
 
 void erps_users_destroy(erps_users_t *u) {

@@ -1,15 +1,22 @@
 /*
- * main.c - erpsync-shim: configuration, signals, --hash-password.
+ * main.c - erpsync-shim: configuration, signals, and the small tools for
+ * its files: --hash-password (users file), --issue-ticket (ticket store),
+ * --hash-token (app tokens file).
  */
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
+#include "body.h"
 #include "erpsync/log.h"
+#include "erpsync/util.h"
 #include "shim.h"
+#include "tokens.h"
 
 static volatile sig_atomic_t stop_asap;
 
@@ -38,6 +45,72 @@ static int hash_password(void) {
     return 0;
 }
 
+/* What the users file can hold in its first field, so also in a line of
+ * the tickets or app tokens file. */
+static int user_name_valid(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n > ERPS_PRINCIPAL_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == ':')
+            return 0;
+    return 1;
+}
+
+/* Prints a new SOTicket for a user and records its hash in the store. */
+static int issue_ticket(const char *path, const char *user, const char *ttl) {
+    char ticket[128], err[512], *end;
+    long long secs = strtoll(ttl, &end, 10);
+    if (*end || secs < 1 || secs > 366LL * 86400) {
+        fprintf(stderr, "erpsync-shim: the ticket lifetime is 1..31622400 "
+                        "seconds, not %s\n", ttl);
+        return 2;
+    }
+    if (!user_name_valid(user)) {
+        fprintf(stderr, "erpsync-shim: \"%s\" cannot be a user name (1-%d "
+                        "printable bytes, no ':')\n", user, ERPS_PRINCIPAL_MAX);
+        return 2;
+    }
+    if (erps_tickets_issue(path, user, secs * 1000, erps_now_ms(), ticket,
+                           sizeof(ticket), err, sizeof(err))) {
+        fprintf(stderr, "erpsync-shim: %s\n", err);
+        return 1;
+    }
+    printf("%s\n", ticket);
+    explicit_bzero(ticket, sizeof(ticket));
+    return 0;
+}
+
+/* Reads an app token from stdin and prints the line for the app tokens file. */
+static int hash_token(const char *app) {
+    char tok[1024], hex[65];
+    if (!fgets(tok, sizeof(tok), stdin)) {
+        fprintf(stderr, "erpsync-shim: --hash-token reads the token from "
+                        "standard input\n");
+        return 2;
+    }
+    if (!strchr(tok, '\n') && !feof(stdin)) {
+        explicit_bzero(tok, sizeof(tok));
+        fprintf(stderr, "erpsync-shim: the token is longer than %zu bytes\n",
+                sizeof(tok) - 2);
+        return 1;
+    }
+    tok[strcspn(tok, "\r\n")] = '\0';
+    if (!tok[0]) {
+        fprintf(stderr, "erpsync-shim: the token is empty\n");
+        return 1;
+    }
+    if (app && !user_name_valid(app)) {
+        fprintf(stderr, "erpsync-shim: \"%s\" cannot be an app name (1-%d "
+                        "printable bytes, no ':')\n", app, ERPS_PRINCIPAL_MAX);
+        return 2;
+    }
+    erps_sha256_hex(tok, hex);
+    explicit_bzero(tok, sizeof(tok));
+    printf("%s%s%s\n", hex, app ? ":" : "", app ? app : "");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     erps_shim_conf_t conf;
     erps_kprops_t kp = {0};
@@ -45,27 +118,37 @@ int main(int argc, char **argv) {
 
     if (argc == 2 && strcmp(argv[1], "--hash-password") == 0)
         return hash_password();
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "--issue-ticket") == 0)
+        return issue_ticket(argv[2], argv[3], argc == 5 ? argv[4] : "3600");
+    if ((argc == 2 || argc == 3) && strcmp(argv[1], "--hash-token") == 0)
+        return hash_token(argc == 3 ? argv[2] : NULL);
 
     memset(&conf, 0, sizeof(conf));
     int rc = erps_cfg_startup(
         erps_shim_conf_table, &conf, &kp, argc, argv, "erpsync-shim",
         "usage: erpsync-shim [-c FILE] [-X prop=value] --users.file=FILE "
-        "[--name=value ...]\n"
-        "       erpsync-shim --hash-password < password");
+        "--tenants.file=FILE [--name=value ...]\n"
+        "       erpsync-shim --hash-password < password\n"
+        "       erpsync-shim --issue-ticket TICKETS_FILE USER [TTL_SECONDS]\n"
+        "       erpsync-shim --hash-token [APP_NAME] < token");
     if (rc) {
         erps_kprops_clear(&kp);
         return rc < 0 ? 2 : 0;
     }
-    if (!conf.users_file[0]) {
-        fprintf(stderr, "erpsync-shim: users.file is required\n");
+    if (!conf.users_file[0] || !conf.tenants_file[0]) {
+        fprintf(stderr, "erpsync-shim: users.file and tenants.file are "
+                        "required\n");
+        erps_kprops_clear(&kp);
         return 2;
     }
 
     erps_signals_on_stop(on_signal);
+    erps_body_init(); /* libxml2, before any HTTP thread */
 
     erps_shim_t *shim = erps_shim_start(&conf, &kp, err, sizeof(err));
     if (!shim) {
         erps_err("%s", err);
+        erps_body_cleanup();
         erps_kprops_clear(&kp);
         return 1;
     }
@@ -75,6 +158,7 @@ int main(int argc, char **argv) {
     }
     erps_info("stopping");
     erps_shim_stop(shim);
+    erps_body_cleanup();
     erps_kprops_clear(&kp);
     return 0;
 }

@@ -1,36 +1,72 @@
 /*
- * server.c - the HTTP side: routing, auth, bodies, suspend/resume, answers.
+ * server.c - the HTTP side: routing, negotiation, authentication, bodies,
+ * suspend/resume, answers. Every rule it applies lives in a pure module
+ * (api, negotiate, body, i18n, auth, tokens, guard); this file only orders
+ * them and talks to libmicrohttpd and the bus.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include "api.h"
 #include "auth.h"
+#include "body.h"
 #include "bus.h"
 #include "erpsync/log.h"
+#include "guard.h"
+#include "i18n.h"
+#include "negotiate.h"
 #include "shim.h"
+#include "tokens.h"
 #include "waiters.h"
 
 #define CODES 600
 #define ERPS_HEADER_COMMAND_ID "X-ErpSync-Command-Id"
+#define SESSION_COOKIE "ERPSYNC_SESSION"
+#define XSRF_COOKIE "XSRF-TOKEN"
+#define XSRF_HEADER "X-XSRF-TOKEN"
+#define RESTRICTED_MSG                                                         \
+    "The ErpSync agent is not available by default; access must be requested " \
+    "when the app is registered"
 
 struct erps_shim {
     const erps_shim_conf_t *conf;
     struct MHD_Daemon *d;
     erps_users_t *users;
+    erps_tenants_t *tenants;
+    erps_tickets_t *tickets;   /* NULL: SOTicket off */
+    erps_jwt_t *jwt;           /* NULL: Bearer off */
+    erps_session_t *session;   /* NULL: no cookies */
+    erps_apptokens_t *apptokens;
+    erps_guard_t *guard;
+    char default_zone[64];     /* i18n.default.timezone, canonical */
+    bool default_offset;
     erps_waiters_t *waiters;
     erps_bus_t *bus;
     _Atomic uint64_t responses[CODES];
+    _Atomic uint64_t login_failures, logins_limited, credential_cache_hits;
 };
 
 enum { PH_BODY = 1, PH_WAIT, PH_ANSWERED };
+
+#define EXTRA_HEADERS 6
+
+/* What an answer carries besides its body: decided while the request is
+ * read, sent with whatever answer comes. */
+typedef struct reply {
+    erps_accept_t accept;
+    int n;
+    const char *name[EXTRA_HEADERS];
+    char *value[EXTRA_HEADERS];
+} reply_t;
 
 typedef struct req {
     erps_shim_t *shim;
@@ -40,8 +76,13 @@ typedef struct req {
     char *body;
     size_t len, cap;
     int too_large;
+    int basic;            /* logged in with a password: may get a session */
+    erps_ctype_t ctype;
     erps_principal_t who;
     char client_addr[64];
+    erps_i18n_req_t lang;
+    erps_select_t *select;
+    reply_t reply;
     erps_waiter_t w;
 } req_t;
 
@@ -55,7 +96,47 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
      1024, "Kafka bootstrap servers"},
     ERPS_CFG_TOPICS(erps_shim_conf_t, topics, topic_policy),
     {"users.file", ERPS_CFG_STR, "", 0, 0, O(users_file), 1024,
-     "users file: name:hash:tenant:engine:role per line (required)"},
+     "users file: name:hash:tenant:role per line (required)"},
+    {"tenants.file", ERPS_CFG_STR, "", 0, 0, O(tenants_file), 1024,
+     "tenants file: tenant:engine per line (required)"},
+    {"auth.tickets.file", ERPS_CFG_STR, "", 0, 0, O(tickets_file), 1024,
+     "SOTicket store (sha256:user:expiry per line); empty: SOTicket off"},
+    {"auth.jwt.hs256.key.file", ERPS_CFG_STR, "", 0, 0, O(jwt_hs256_key_file),
+     1024, "HS256 secret for Bearer tokens (at least 32 bytes)"},
+    {"auth.jwt.rs256.key.file", ERPS_CFG_STR, "", 0, 0, O(jwt_rs256_key_file),
+     1024, "RS256 public key (PEM) for Bearer tokens"},
+    {"auth.jwt.issuer", ERPS_CFG_STR, "", 0, 0, O(jwt_issuer), 256,
+     "required iss of Bearer tokens"},
+    {"auth.jwt.audience", ERPS_CFG_STR, "erpsync", 0, 0, O(jwt_audience), 256,
+     "required aud of Bearer tokens"},
+    {"auth.jwt.clock.skew.ms", ERPS_CFG_INT, "60000", 0, 3600000, O(jwt_skew_ms),
+     0, "leeway on exp, nbf and iat"},
+    {"auth.jwt.tenant.claim", ERPS_CFG_STR, "tenant", 0, 0, O(jwt_tenant_claim),
+     64, "claim naming the caller's tenant"},
+    {"auth.jwt.role.claim", ERPS_CFG_STR, "role", 0, 0, O(jwt_role_claim), 64,
+     "claim naming the caller's role (admin or reader; absent: reader)"},
+    {"auth.session.key.file", ERPS_CFG_STR, "", 0, 0, O(session_key_file), 1024,
+     "secret (>= 32 bytes) signing session cookies and XSRF tokens; empty: "
+     "no sessions"},
+    {"auth.session.ttl.ms", ERPS_CFG_INT, "28800000", 60000, 604800000,
+     O(session_ttl_ms), 0, "how long a session cookie is valid"},
+    {"auth.session.cookie.secure", ERPS_CFG_BOOL, "true", 0, 1,
+     O(session_secure), 0, "mark cookies Secure (HTTPS only; put TLS in front)"},
+    {"auth.apptokens.file", ERPS_CFG_STR, "", 0, 0, O(apptokens_file), 1024,
+     "registered SO-AppTokens (sha256[:app] per line)"},
+    {"auth.restricted", ERPS_CFG_BOOL, "false", 0, 1, O(restricted), 0,
+     "only callers with a registered SO-AppToken may use the agent"},
+    {"auth.failures.max", ERPS_CFG_INT, "10", 0, 1000000, O(login_failures_max),
+     0, "failed logins per client address per window before 429 (0: no limit)"},
+    {"auth.failures.window.ms", ERPS_CFG_INT, "60000", 1000, 86400000,
+     O(login_failures_window_ms), 0, "the window of auth.failures.max"},
+    {"auth.cache.ttl.ms", ERPS_CFG_INT, "60000", 0, 3600000,
+     O(credential_cache_ms), 0,
+     "a verified Basic credential is trusted this long (0: check every call)"},
+    {"i18n.default.language", ERPS_CFG_STR, "en", 0, 0, O(default_language), 16,
+     "StatusMessage language when the caller asks for none we have"},
+    {"i18n.default.timezone", ERPS_CFG_STR, "UTC", 0, 0, O(default_timezone), 64,
+     "time zone of times in StatusMessage without SO-TimeZone"},
     {"source", ERPS_CFG_STR, "/erpsync/shim", 0, 0, O(source),
      ERPS_SOURCE_MAX + 1, "ce_source of the commands this shim sends"},
     {"request.timeout.ms", ERPS_CFG_INT, "10000", 500, 300000,
@@ -63,6 +144,10 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
      "how long a call waits for the agent before 504"},
     {"http.body.max.bytes", ERPS_CFG_INT, "65536", 16, 16777216, O(body_max), 0,
      "larger request bodies get 413"},
+    {"http.headers.max.bytes", ERPS_CFG_INT, "16384", 1024, 65536,
+     O(headers_max), 0, "larger request headers (all of them) get 431"},
+    {"http.url.max.bytes", ERPS_CFG_INT, "8192", 256, 65536, O(url_max), 0,
+     "a longer path and query get 414"},
     {"http.threads", ERPS_CFG_INT, "2", 1, 256, O(threads), 0,
      "HTTP event-loop threads (requests waiting for Kafka hold none)"},
     {"http.connection.limit", ERPS_CFG_INT, "4096", 1, 1000000, O(conn_limit),
@@ -81,27 +166,45 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
 
 /* ---- answers ---- */
 
-static enum MHD_Result send_body(erps_shim_t *shim, struct MHD_Connection *c,
-                                 int code, char *body, const char *ctype,
-                                 const char *hname, const char *hvalue) {
-    const char *fallback = "{\"Error\":true,\"ErrorType\":\"InternalServerError\","
-                           "\"ErrorMessage\":\"out of memory\","
-                           "\"ErrorSource\":\"erpsync-shim\"}";
+static void reply_header(reply_t *rp, const char *name, const char *value) {
+    if (rp->n < EXTRA_HEADERS && (rp->value[rp->n] = strdup(value)))
+        rp->name[rp->n++] = name;
+}
+
+static void reply_clear(reply_t *rp) {
+    for (int i = 0; i < rp->n; i++)
+        free(rp->value[i]);
+    rp->n = 0;
+}
+
+static enum MHD_Result queue(erps_shim_t *shim, struct MHD_Connection *c,
+                             int code, char *body, const char *ctype,
+                             const reply_t *rp) {
+    static const char fallback[] = "out of memory\n";
     struct MHD_Response *resp;
-    if (body)
+    if (body) {
         resp = MHD_create_response_from_buffer(strlen(body), body,
                                                MHD_RESPMEM_MUST_FREE);
-    else
-        resp = MHD_create_response_from_buffer(strlen(fallback), (void *)fallback,
+    } else {
+        code = 500;
+        ctype = "text/plain";
+        resp = MHD_create_response_from_buffer(sizeof(fallback) - 1,
+                                               (void *)fallback,
                                                MHD_RESPMEM_PERSISTENT);
+    }
     if (!resp) {
         free(body);
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    if (hname)
-        MHD_add_response_header(resp, hname, hvalue);
+    /* The answer's language and format depend on these request headers. */
+    if (rp)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY,
+                                "Accept, Accept-Language, SO-Language, "
+                                "SO-Culture, SO-TimeZone");
+    for (int i = 0; rp && i < rp->n; i++)
+        MHD_add_response_header(resp, rp->name[i], rp->value[i]);
     enum MHD_Result rc = MHD_queue_response(c, (unsigned)code, resp);
     MHD_destroy_response(resp);
     if (code >= 0 && code < CODES)
@@ -109,26 +212,51 @@ static enum MHD_Result send_body(erps_shim_t *shim, struct MHD_Connection *c,
     return rc;
 }
 
-static enum MHD_Result send_error(erps_shim_t *shim, struct MHD_Connection *c,
-                                  int code, const char *msg) {
-    const char *hn = NULL, *hv = NULL;
-    if (code == 401) {
-        hn = MHD_HTTP_HEADER_WWW_AUTHENTICATE;
-        hv = "Basic realm=\"erpsync\", charset=\"UTF-8\"";
-    }
-    return send_body(shim, c, code, erps_api_error_json(code, msg),
-                     "application/json; charset=utf-8", hn, hv);
-}
-
-static enum MHD_Result send_status(erps_shim_t *shim, struct MHD_Connection *c,
-                                   const erps_status_t *st, erps_role_t role) {
-    return send_body(shim, c, 200, erps_api_status_json(st, role),
-                     "application/json; charset=utf-8", NULL, NULL);
-}
-
 static enum MHD_Result send_text(erps_shim_t *shim, struct MHD_Connection *c,
                                  int code, const char *text, const char *ctype) {
-    return send_body(shim, c, code, strdup(text), ctype, NULL, NULL);
+    return queue(shim, c, code, strdup(text), ctype, NULL);
+}
+
+/* An object in the format the caller accepts. */
+static enum MHD_Result send_obj(req_t *r, int code, cJSON *obj,
+                                const char *root) {
+    char *body = erps_api_render(obj, r->reply.accept.fmt, root);
+    cJSON_Delete(obj);
+    return queue(r->shim, r->conn, code, body, r->reply.accept.content_type,
+                 &r->reply);
+}
+
+static enum MHD_Result send_error(req_t *r, int code, const char *msg) {
+    if (code == 401) {
+        const erps_shim_t *shim = r->shim;
+        reply_header(&r->reply, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                     "Basic realm=\"erpsync\", charset=\"UTF-8\"");
+        if (shim->tickets)
+            reply_header(&r->reply, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                         "SOTicket realm=\"erpsync\"");
+        if (shim->jwt)
+            reply_header(&r->reply, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                         "Bearer realm=\"erpsync\"");
+    }
+    return send_obj(r, code, erps_api_error_obj(code, msg), "ErrorInformation");
+}
+
+/* StatusMessage in the caller's language, then $select. */
+static enum MHD_Result send_status(req_t *r, const erps_status_t *st) {
+    char msg[ERPS_I18N_MESSAGE_MAX], err[512];
+    if (erps_i18n_render(st, &r->lang, msg, sizeof(msg)))
+        erps_strlcpy(msg, st->message, sizeof(msg));
+    cJSON *obj = erps_api_status_obj(st, r->who.role, msg);
+    if (!obj)
+        return send_error(r, 500, "out of memory");
+    if (r->select) {
+        int code = erps_select_apply(r->select, obj, err, sizeof(err));
+        if (code) {
+            cJSON_Delete(obj);
+            return send_error(r, code, err);
+        }
+    }
+    return send_obj(r, 200, obj, "ErpSyncEngineStatus");
 }
 
 /* ---- observability ---- */
@@ -138,7 +266,7 @@ static enum MHD_Result send_metrics(erps_shim_t *shim, struct MHD_Connection *c)
     size_t cap = 8192, used = 0;
     char *buf = malloc(cap);
     if (!buf)
-        return send_error(shim, c, 500, "out of memory");
+        return send_text(shim, c, 500, "out of memory\n", "text/plain");
     erps_bus_stats(shim->bus, &s);
 #define P(...)                                                                 \
     do {                                                                       \
@@ -173,18 +301,32 @@ static enum MHD_Result send_metrics(erps_shim_t *shim, struct MHD_Connection *c)
       "# HELP erpsync_shim_engines_known Engines with a known status.\n"
       "# TYPE erpsync_shim_engines_known gauge\n"
       "erpsync_shim_engines_known %" PRIu64 "\n"
+      "# HELP erpsync_shim_login_failures_total Calls refused 401 for "
+      "credentials that did not check out.\n"
+      "# TYPE erpsync_shim_login_failures_total counter\n"
+      "erpsync_shim_login_failures_total %" PRIu64 "\n"
+      "# HELP erpsync_shim_logins_limited_total Calls refused 429 after too "
+      "many failed logins.\n"
+      "# TYPE erpsync_shim_logins_limited_total counter\n"
+      "erpsync_shim_logins_limited_total %" PRIu64 "\n"
+      "# HELP erpsync_shim_credential_cache_hits_total Basic credentials "
+      "found in the cache (no password hash computed).\n"
+      "# TYPE erpsync_shim_credential_cache_hits_total counter\n"
+      "erpsync_shim_credential_cache_hits_total %" PRIu64 "\n"
       "# HELP erpsync_shim_kafka_up 1 while the cluster answers.\n"
       "# TYPE erpsync_shim_kafka_up gauge\n"
       "erpsync_shim_kafka_up %d\n",
       s.commands_sent, s.commands_failed, s.statuses_received,
       s.statuses_invalid, s.timeouts, erps_waiters_count(shim->waiters),
-      s.engines_known, erps_bus_kafka_up(shim->bus) ? 1 : 0);
+      s.engines_known, (uint64_t)shim->login_failures,
+      (uint64_t)shim->logins_limited, (uint64_t)shim->credential_cache_hits,
+      erps_bus_kafka_up(shim->bus) ? 1 : 0);
 #undef P
     if (used >= cap) {
         free(buf);
-        return send_error(shim, c, 500, "metrics buffer too small");
+        return send_text(shim, c, 500, "metrics buffer too small\n", "text/plain");
     }
-    return send_body(shim, c, 200, buf, "text/plain; version=0.0.4", NULL, NULL);
+    return queue(shim, c, 200, buf, "text/plain; version=0.0.4", NULL);
 }
 
 /* ---- the waiting part ---- */
@@ -220,21 +362,27 @@ static enum MHD_Result start_command(req_t *r) {
     if (r->too_large) {
         snprintf(err, sizeof(err), "the request body is larger than %" PRId64
                  " bytes", conf->body_max);
-        return send_error(shim, r->conn, 413, err);
+        return send_error(r, 413, err);
     }
+    cJSON *base = erps_api_request_base(r->route);
+    cJSON *req = base ? erps_body_decode(&r->ctype, r->body ? r->body : "",
+                                         r->len, base, &code, err, sizeof(err))
+                      : NULL;
+    cJSON_Delete(base);
+    if (!req)
+        return send_error(r, base ? code : 500, base ? err : "out of memory");
     if (r->route == ERPS_ROUTE_CHANGE_STATUS) {
         cmd.type = ERPS_CMD_CHANGE_STATUS;
-        code = erps_api_parse_change_status(r->body, r->len, &cmd.run, err,
-                                            sizeof(err));
+        code = erps_api_change_status_req(req, &cmd.run, err, sizeof(err));
     } else {
         cmd.type = ERPS_CMD_CHANGE_INTERVAL;
-        code = erps_api_parse_change_interval(r->body, r->len,
-                                              conf->interval_min_s,
-                                              conf->interval_max_s,
-                                              &cmd.interval_s, err, sizeof(err));
+        code = erps_api_change_interval_req(req, conf->interval_min_s,
+                                            conf->interval_max_s,
+                                            &cmd.interval_s, err, sizeof(err));
     }
+    cJSON_Delete(req);
     if (code)
-        return send_error(shim, r->conn, code, err);
+        return send_error(r, code, err);
 
     erps_ce_init(&cmd.ce, conf->source, r->who.engine_id);
     /* The deadline is the moment this call gives up with 504; agents stop
@@ -267,42 +415,285 @@ static enum MHD_Result start_command(req_t *r) {
 /* Every answer to a change names its command: the key to the status and
  * audit events on Kafka, and what to quote when asking what happened. */
 static enum MHD_Result finish_command(req_t *r) {
-    erps_shim_t *shim = r->shim;
-    const char *hn = ERPS_HEADER_COMMAND_ID;
     r->phase = PH_ANSWERED;
+    reply_header(&r->reply, ERPS_HEADER_COMMAND_ID, r->w.id);
     if (r->w.code != 200)
-        return send_body(shim, r->conn, r->w.code,
-                         erps_api_error_json(r->w.code, r->w.detail),
-                         "application/json; charset=utf-8", hn, r->w.id);
+        return send_error(r, r->w.code, r->w.detail);
     if (r->route == ERPS_ROUTE_CHANGE_INTERVAL)
-        return send_body(shim, r->conn, 204, strdup(""), "text/plain", hn, r->w.id);
-    return send_body(shim, r->conn, 200,
-                     erps_api_status_json(&r->w.status, r->who.role),
-                     "application/json; charset=utf-8", hn, r->w.id);
+        return queue(r->shim, r->conn, 204, strdup(""),
+                     r->reply.accept.content_type, &r->reply);
+    return send_status(r, &r->w.status);
+}
+
+/* ---- who is calling ---- */
+
+static const char *header(struct MHD_Connection *c, const char *name) {
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* Sets a new session cookie and its XSRF token on the answer: a caller that
+ * logged in with credentials may go on with the cookie alone. */
+static void issue_session(req_t *r) {
+    erps_shim_t *shim = r->shim;
+    char cookie[1024], xsrf[256], line[1400];
+    const char *secure = shim->conf->session_secure ? "; Secure" : "";
+    int64_t max_age = erps_session_ttl_ms(shim->session) / 1000;
+    if (erps_session_issue(shim->session, &r->who, erps_now_ms(), cookie,
+                           sizeof(cookie), xsrf, sizeof(xsrf)))
+        return;
+    snprintf(line, sizeof(line), SESSION_COOKIE "=%s; Path=/api/; Max-Age=%"
+             PRId64 "; HttpOnly; SameSite=Strict%s", cookie, max_age, secure);
+    reply_header(&r->reply, MHD_HTTP_HEADER_SET_COOKIE, line);
+    /* Readable by the page's script, which echoes it in X-XSRF-TOKEN. */
+    snprintf(line, sizeof(line), XSRF_COOKIE "=%s; Path=/; Max-Age=%" PRId64
+             "; SameSite=Strict%s", xsrf, max_age, secure);
+    reply_header(&r->reply, MHD_HTTP_HEADER_SET_COOKIE, line);
+    explicit_bzero(cookie, sizeof(cookie));
+}
+
+/* @returns 0 with r->who set, or 401 with err. */
+static int login_with_header(req_t *r, const char *auth, char *err,
+                             size_t err_size) {
+    erps_shim_t *shim = r->shim;
+    char name[ERPS_PRINCIPAL_MAX + 1], pw[512];
+    int64_t now = erps_now_ms();
+    size_t slen = strcspn(auth, " ");
+    const char *cred = auth + slen;
+    while (*cred == ' ')
+        cred++;
+
+    if (slen == 5 && strncasecmp(auth, "Basic", 5) == 0) {
+        if (erps_basic_parse(auth, name, sizeof(name), pw, sizeof(pw))) {
+            snprintf(err, err_size, "the Authorization header is not valid "
+                                    "Basic credentials");
+            return 401;
+        }
+        int bad = 0;
+        if (erps_guard_cache_get(shim->guard, name, pw, now, &r->who) == 0) {
+            shim->credential_cache_hits++;
+        } else if (!(bad = erps_users_verify(shim->users, name, pw, &r->who))) {
+            erps_guard_cache_put(shim->guard, name, pw, now, &r->who);
+        }
+        explicit_bzero(pw, sizeof(pw));
+        if (bad) {
+            snprintf(err, err_size, "wrong user name or password");
+            return 401;
+        }
+        return 0;
+    }
+    if (slen == 8 && strncasecmp(auth, "SOTicket", 8) == 0) {
+        if (!shim->tickets) {
+            snprintf(err, err_size, "SOTicket authentication is not enabled "
+                                    "on this server");
+            return 401;
+        }
+        char ferr[512];
+        int rc = erps_tickets_check(shim->tickets, cred, now, name,
+                                    sizeof(name), err, err_size);
+        if (erps_tickets_error(shim->tickets, ferr, sizeof(ferr)))
+            erps_warn("%s (still using the tickets read before)", ferr);
+        if (rc == -1)
+            snprintf(err, err_size, "the SOTicket is not known");
+        if (rc)
+            return 401;
+        /* A ticket outlives nothing: its user must still exist. */
+        if (erps_users_find(shim->users, name, &r->who)) {
+            snprintf(err, err_size, "the SOTicket's user no longer exists");
+            return 401;
+        }
+        return 0;
+    }
+    if (slen == 6 && strncasecmp(auth, "Bearer", 6) == 0) {
+        if (!shim->jwt) {
+            snprintf(err, err_size, "Bearer authentication is not enabled on "
+                                    "this server");
+            return 401;
+        }
+        return erps_jwt_verify(shim->jwt, cred, now, &r->who, err, err_size)
+                   ? 401 : 0;
+    }
+    snprintf(err, err_size, "the Authorization scheme \"%.*s\" is not "
+             "supported; use Basic, SOTicket or Bearer",
+             (int)(slen > 32 ? 32 : slen), auth);
+    return 401;
+}
+
+/* A session stands for a user of the users file, and only while that user
+ * is there with the same tenant and role: removing or demoting a user ends
+ * their sessions at once, as it ends their password. */
+static int session_login(req_t *r, const char *cookie, char *err,
+                         size_t err_size) {
+    erps_shim_t *shim = r->shim;
+    erps_principal_t now_is;
+    if (erps_session_check(shim->session, cookie, header(r->conn, XSRF_HEADER),
+                           erps_now_ms(), &r->who, err, err_size))
+        return 401;
+    if (erps_users_find(shim->users, r->who.name, &now_is) ||
+        strcmp(now_is.tenant, r->who.tenant) != 0 || now_is.role != r->who.role) {
+        snprintf(err, err_size, "the session's user no longer has these rights; "
+                                "log in again");
+        return 401;
+    }
+    return 0;
+}
+
+/* @returns 0 with r->who (engine included), or 401/403/429 with err. */
+static int authenticate(req_t *r, char *err, size_t err_size) {
+    erps_shim_t *shim = r->shim;
+    struct MHD_Connection *c = r->conn;
+    int64_t now = erps_now_ms();
+    char cookie[1024];
+    int code = 401;
+
+    int64_t wait = erps_guard_blocked(shim->guard, r->client_addr, now);
+    if (wait > 0) {
+        char secs[24];
+        snprintf(secs, sizeof(secs), "%" PRId64, (wait + 999) / 1000);
+        reply_header(&r->reply, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+        snprintf(err, err_size, "too many failed logins from this address; "
+                 "try again in %s s", secs);
+        shim->logins_limited++;
+        return 429;
+    }
+    const char *auth = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *cookies = header(c, MHD_HTTP_HEADER_COOKIE);
+    if (auth) {
+        code = login_with_header(r, auth, err, err_size);
+        r->basic = code == 0 && strncasecmp(auth, "Basic ", 6) == 0;
+    } else if (shim->session && cookies &&
+               erps_cookie_get(cookies, SESSION_COOKIE, cookie,
+                               sizeof(cookie)) == 0) {
+        /* Browsers send cookies on their own; only a page that could read
+         * the XSRF cookie can echo it, so a cross-site form cannot. */
+        code = session_login(r, cookie, err, err_size);
+        explicit_bzero(cookie, sizeof(cookie));
+    } else {
+        /* The usual first call of a client that waits for the challenge:
+         * not a failed login, so it does not count against the address. */
+        snprintf(err, err_size, "authentication required: send Authorization "
+                                "(Basic, SOTicket or Bearer)%s",
+                 shim->session ? ", or the session cookie with X-XSRF-TOKEN"
+                               : "");
+        return 401;
+    }
+    if (code) {
+        shim->login_failures++;
+        erps_guard_failed(shim->guard, r->client_addr, now);
+        erps_info("login failed from %s: %s", r->client_addr, err);
+        return code;
+    }
+    if (erps_tenants_engine(shim->tenants, &r->who)) {
+        snprintf(err, err_size, "tenant %s has no engine", r->who.tenant);
+        return 403;
+    }
+    return 0;
+}
+
+/* Restricted mode: the WebAPI hides the ErpSync agent from apps that were
+ * not granted it when registered. */
+static int app_allowed(req_t *r, char *err, size_t err_size) {
+    erps_shim_t *shim = r->shim;
+    char app[128];
+    if (!shim->conf->restricted)
+        return 0;
+    const char *token = header(r->conn, "SO-AppToken");
+    if (!token || !*token) {
+        snprintf(err, err_size, RESTRICTED_MSG "; send its SO-AppToken");
+        return 403;
+    }
+    if (!shim->apptokens || erps_apptokens_check(shim->apptokens, token, app,
+                                                 sizeof(app))) {
+        snprintf(err, err_size, RESTRICTED_MSG "; this SO-AppToken is not "
+                                "registered for it");
+        return 403;
+    }
+    return 0;
+}
+
+/* Language, culture, time zone and $select: all decided before any work. */
+static int read_options(req_t *r, char *err, size_t err_size) {
+    erps_shim_t *shim = r->shim;
+    struct MHD_Connection *c = r->conn;
+    const char *v;
+
+    erps_lang_choose(header(c, MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
+                     header(c, "SO-Language"), erps_i18n_languages,
+                     erps_i18n_language_count, shim->conf->default_language,
+                     r->lang.language, sizeof(r->lang.language));
+    if ((v = header(c, "SO-Culture")) && *v &&
+        erps_i18n_culture_parse(v, r->lang.culture, sizeof(r->lang.culture),
+                                err, err_size))
+        return 400;
+    v = header(c, "SO-TimeZone");
+    if (v && *v) {
+        if (erps_i18n_zone_parse(v, r->lang.zone, sizeof(r->lang.zone),
+                                 &r->lang.include_offset, err, err_size))
+            return 400;
+    } else {
+        erps_strlcpy(r->lang.zone, shim->default_zone, sizeof(r->lang.zone));
+        r->lang.include_offset = shim->default_offset;
+    }
+    v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "$select");
+    if (v && !(r->select = erps_select_parse(v, err, err_size)))
+        return 400;
+    /* A $select naming a field the answer lacks is refused now, before a
+     * change is sent, not after it was made. */
+    if (r->select && r->route != ERPS_ROUTE_CHANGE_INTERVAL) {
+        erps_status_t blank;
+        memset(&blank, 0, sizeof(blank));
+        cJSON *shape = erps_api_status_obj(&blank, r->who.role, "");
+        if (!shape) {
+            snprintf(err, err_size, "out of memory");
+            return 500;
+        }
+        int code = erps_select_apply(r->select, shape, err, err_size);
+        cJSON_Delete(shape);
+        if (code)
+            return code;
+    }
+    return 0;
 }
 
 /* ---- the first call: everything decided from the headers ---- */
+
+static enum MHD_Result add_len(void *cls, enum MHD_ValueKind kind,
+                               const char *key, const char *value) {
+    (void)kind;
+    /* name, ": " or "=", value, and CRLF or "&" */
+    *(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
+/* Our own limits, under libmicrohttpd's connection memory, so an oversized
+ * request gets a WebAPI error in the caller's format instead of the
+ * library's HTML page (which only requests past the pool still get). */
+static int request_size(req_t *r, const char *url, char *err, size_t err_size) {
+    const erps_shim_conf_t *conf = r->shim->conf;
+    size_t hdrs = 0, query = 0;
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, add_len, &hdrs);
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_len, &query);
+    if (strlen(url) + query > (size_t)conf->url_max) {
+        snprintf(err, err_size, "the path and query are longer than %" PRId64
+                 " bytes", conf->url_max);
+        return 414;
+    }
+    if (hdrs > (size_t)conf->headers_max) {
+        snprintf(err, err_size, "the request headers are larger than %" PRId64
+                 " bytes", conf->headers_max);
+        return 431;
+    }
+    return 0;
+}
 
 static enum MHD_Result first_call(erps_shim_t *shim, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   void **con_cls) {
     erps_route_t route;
     const char *allow;
-    char err[256], name[ERPS_PRINCIPAL_MAX + 1], pw[512];
-    erps_principal_t who;
+    char err[512];
 
-    int code = erps_api_route(method, url, &route, &allow);
-    if (code == 404) {
-        snprintf(err, sizeof(err), "no such resource: %.200s", url);
-        return send_error(shim, c, 404, err);
-    }
-    if (code == 405) {
-        snprintf(err, sizeof(err), "%s is not allowed here; use %s", method, allow);
-        char *body = erps_api_error_json(405, err);
-        return send_body(shim, c, 405, body, "application/json; charset=utf-8",
-                         MHD_HTTP_HEADER_ALLOW, allow);
-    }
-    switch (route) {
+    int rcode = erps_api_route(method, url, &route, &allow), code;
+    switch (rcode == 200 ? route : ERPS_ROUTE_NONE) {
     case ERPS_ROUTE_HEALTHZ:
         return send_text(shim, c, 200, "ok\n", "text/plain");
     case ERPS_ROUTE_READYZ:
@@ -318,55 +709,65 @@ static enum MHD_Result first_call(erps_shim_t *shim, struct MHD_Connection *c,
         break;
     }
 
-    const char *auth =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!auth)
-        return send_error(shim, c, 401, "authentication required: send "
-                                        "Authorization: Basic");
-    if (erps_basic_parse(auth, name, sizeof(name), pw, sizeof(pw)))
-        return send_error(shim, c, 401, "the Authorization header is not valid "
-                                        "Basic credentials");
-    int bad = erps_users_verify(shim->users, name, pw, &who);
-    explicit_bzero(pw, sizeof(pw));
-    if (bad)
-        return send_error(shim, c, 401, "wrong user name or password");
-    if (erps_api_route_changes(route) && who.role != ERPS_ROLE_ADMIN)
-        return send_error(shim, c, 403, "the caller may read the engine status "
-                                        "but not change it");
-
-    if (route == ERPS_ROUTE_GET_STATUS) {
-        erps_status_t st;
-        if (erps_bus_latest(shim->bus, who.engine_id, &st)) {
-            snprintf(err, sizeof(err), "no agent has reported a status for "
-                     "engine %s yet", who.engine_id);
-            return send_error(shim, c, 503, err);
-        }
-        return send_status(shim, c, &st, who.role);
-    }
-
-    code = erps_api_content_type(
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
-        err, sizeof(err));
-    if (code)
-        return send_error(shim, c, code, err);
-    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl && strtoull(cl, NULL, 10) > (unsigned long long)shim->conf->body_max) {
-        snprintf(err, sizeof(err), "the request body is larger than %" PRId64
-                 " bytes", shim->conf->body_max);
-        return send_error(shim, c, 413, err);
-    }
-
+    /* From here on the request owns a req_t; on_completed frees it. */
     req_t *r = calloc(1, sizeof(*r));
     if (!r)
         return MHD_NO;
+    *con_cls = r;
     r->shim = shim;
     r->conn = c;
     r->route = route;
-    r->phase = PH_BODY;
-    r->who = who;
+    r->phase = PH_ANSWERED;
     client_address(c, r->client_addr, sizeof(r->client_addr));
-    *con_cls = r;
+    int acode = erps_accept_choose(header(c, MHD_HTTP_HEADER_ACCEPT),
+                                   &r->reply.accept, err, sizeof(err));
+    if (acode) { /* answered in the default format, as nothing else is */
+        erps_accept_choose(NULL, &r->reply.accept, NULL, 0);
+        return send_error(r, acode, err);
+    }
+    if ((code = request_size(r, url, err, sizeof(err))))
+        return send_error(r, code, err);
+    if (rcode == 404) {
+        snprintf(err, sizeof(err), "no such resource: %.200s", url);
+        return send_error(r, 404, err);
+    }
+    if (rcode == 405) {
+        snprintf(err, sizeof(err), "%s is not allowed here; use %s", method, allow);
+        reply_header(&r->reply, MHD_HTTP_HEADER_ALLOW, allow);
+        return send_error(r, 405, err);
+    }
+    if ((code = authenticate(r, err, sizeof(err))) ||
+        (code = app_allowed(r, err, sizeof(err))))
+        return send_error(r, code, err);
+    if (erps_api_route_changes(route) && r->who.role != ERPS_ROLE_ADMIN)
+        return send_error(r, 403, "the caller may read the engine status but "
+                                  "not change it");
+    if ((code = read_options(r, err, sizeof(err))))
+        return send_error(r, code, err);
+    /* Issued only once the caller is known to be allowed this call. */
+    if (r->basic && shim->session)
+        issue_session(r);
+
+    if (route == ERPS_ROUTE_GET_STATUS) {
+        erps_status_t st;
+        if (erps_bus_latest(shim->bus, r->who.engine_id, &st)) {
+            snprintf(err, sizeof(err), "no agent has reported a status for "
+                     "engine %s yet", r->who.engine_id);
+            return send_error(r, 503, err);
+        }
+        return send_status(r, &st);
+    }
+
+    if ((code = erps_ctype_parse(header(c, MHD_HTTP_HEADER_CONTENT_TYPE),
+                                 &r->ctype, err, sizeof(err))))
+        return send_error(r, code, err);
+    const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoull(cl, NULL, 10) > (unsigned long long)shim->conf->body_max) {
+        snprintf(err, sizeof(err), "the request body is larger than %" PRId64
+                 " bytes", shim->conf->body_max);
+        return send_error(r, 413, err);
+    }
+    r->phase = PH_BODY;
     return MHD_YES;
 }
 
@@ -407,7 +808,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     }
     if (r->phase == PH_WAIT)
         return finish_command(r);
-    return MHD_NO;
+    /* Answered from the headers while the client still sends a body: MHD
+     * calls again with the rest, which is read and dropped. */
+    *upload_data_size = 0;
+    return MHD_YES;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -421,6 +825,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     /* Not answered yet (connection failed while waiting): unregister. */
     if (r->phase == PH_WAIT)
         erps_waiters_take(r->shim->waiters, r->w.id);
+    erps_select_free(r->select);
+    reply_clear(&r->reply);
     free(r->body);
     free(r);
     *con_cls = NULL;
@@ -434,6 +840,79 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
     erps_warn("http: %s", line);
 }
 
+/* Every credential store the settings name; a named file that cannot be
+ * read stops the start, so a typo never silently turns a scheme off. */
+static int open_auth(erps_shim_t *shim, char *errstr, size_t errstr_size) {
+    const erps_shim_conf_t *conf = shim->conf;
+    if (!(shim->users = erps_users_load(conf->users_file, errstr, errstr_size)) ||
+        !(shim->tenants = erps_tenants_load(conf->tenants_file, errstr,
+                                            errstr_size)))
+        return -1;
+    if (erps_users_check_tenants(shim->users, shim->tenants, errstr,
+                                 errstr_size))
+        return -1;
+    if (conf->tickets_file[0] &&
+        !(shim->tickets = erps_tickets_open(conf->tickets_file, errstr,
+                                            errstr_size)))
+        return -1;
+    if (conf->jwt_hs256_key_file[0] || conf->jwt_rs256_key_file[0]) {
+        erps_jwt_conf_t jc = {
+            .hs256_key_file = conf->jwt_hs256_key_file[0]
+                                  ? conf->jwt_hs256_key_file : NULL,
+            .rs256_key_file = conf->jwt_rs256_key_file[0]
+                                  ? conf->jwt_rs256_key_file : NULL,
+            .issuer = conf->jwt_issuer,
+            .audience = conf->jwt_audience,
+            .skew_ms = conf->jwt_skew_ms,
+            .tenant_claim = conf->jwt_tenant_claim,
+            .role_claim = conf->jwt_role_claim,
+        };
+        char jerr[512];
+        if (!(shim->jwt = erps_jwt_new(&jc, jerr, sizeof(jerr)))) {
+            snprintf(errstr, errstr_size, "auth.jwt.*: %s", jerr);
+            return -1;
+        }
+    }
+    if (conf->session_key_file[0] &&
+        !(shim->session = erps_session_new(conf->session_key_file,
+                                           conf->session_ttl_ms, errstr,
+                                           errstr_size)))
+        return -1;
+    if (conf->apptokens_file[0] &&
+        !(shim->apptokens = erps_apptokens_load(conf->apptokens_file, errstr,
+                                                errstr_size)))
+        return -1;
+    size_t i = 0;
+    while (i < erps_i18n_language_count &&
+           strcmp(erps_i18n_languages[i], conf->default_language) != 0)
+        i++;
+    if (i == erps_i18n_language_count) {
+        snprintf(errstr, errstr_size, "i18n.default.language %s is not one of "
+                 "the catalog's languages (en nb sv da de nl fr)",
+                 conf->default_language);
+        return -1;
+    }
+    char zerr[256];
+    if (erps_i18n_zone_parse(conf->default_timezone, shim->default_zone,
+                             sizeof(shim->default_zone), &shim->default_offset,
+                             zerr, sizeof(zerr))) {
+        snprintf(errstr, errstr_size, "i18n.default.timezone: %s", zerr);
+        return -1;
+    }
+    if (conf->restricted && !shim->apptokens) {
+        snprintf(errstr, errstr_size, "auth.restricted needs "
+                                      "auth.apptokens.file");
+        return -1;
+    }
+    if (!(shim->guard = erps_guard_new(conf->login_failures_max,
+                                       conf->login_failures_window_ms,
+                                       conf->credential_cache_ms))) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
                              const erps_kprops_t *kp, char *errstr,
                              size_t errstr_size) {
@@ -443,7 +922,7 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
         return NULL;
     }
     shim->conf = conf;
-    if (!(shim->users = erps_users_load(conf->users_file, errstr, errstr_size)))
+    if (open_auth(shim, errstr, errstr_size))
         goto fail;
     if (!(shim->waiters = erps_waiters_new())) {
         snprintf(errstr, errstr_size, "out of memory");
@@ -475,6 +954,10 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)conf->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)conf->conn_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->conn_timeout_s,
+        /* Room for http.headers.max.bytes and http.url.max.bytes at their
+         * largest, so those limits (not the library's) answer first. The
+         * pool is address space; pages are used as a request fills them. */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, shim,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (!shim->d) {
@@ -482,9 +965,12 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
                  conf->listen_addr, conf->port);
         goto fail;
     }
-    erps_info("listening on http://%s:%" PRId64 "%s (%d users)",
+    erps_info("listening on http://%s:%" PRId64 "%s (%d users, %d tenants; "
+              "SOTicket %s, Bearer %s, sessions %s, restricted %s)",
               conf->listen_addr, conf->port, ERPS_API_BASE,
-              erps_users_count(shim->users));
+              erps_users_count(shim->users), erps_tenants_count(shim->tenants),
+              shim->tickets ? "on" : "off", shim->jwt ? "on" : "off",
+              shim->session ? "on" : "off", conf->restricted ? "on" : "off");
     return shim;
 fail:
     erps_shim_stop(shim);
@@ -505,5 +991,11 @@ void erps_shim_stop(erps_shim_t *shim) {
     erps_bus_destroy(shim->bus);
     erps_waiters_destroy(shim->waiters);
     erps_users_destroy(shim->users);
+    erps_tenants_destroy(shim->tenants);
+    erps_tickets_destroy(shim->tickets);
+    erps_jwt_destroy(shim->jwt);
+    erps_session_destroy(shim->session);
+    erps_apptokens_destroy(shim->apptokens);
+    erps_guard_destroy(shim->guard);
     free(shim);
 }

@@ -158,7 +158,8 @@ engine=bench
 user=bench
 password=bench-$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n')
 hash=$(printf '%s\n' "$password" | "$build/shim/erpsync-shim" --hash-password)
-printf '%s:%s:tenant-bench:%s:admin\n' "$user" "$hash" "$engine" >"$tmp/users"
+printf '%s:%s:tenant-bench:admin\n' "$user" "$hash" >"$tmp/users"
+printf 'tenant-bench:%s\n' "$engine" >"$tmp/tenants"
 chmod 600 "$tmp/users"
 auth="Authorization: Basic $(printf '%s:%s' "$user" "$password" | base64 -w0)"
 badauth="Authorization: Basic $(printf '%s:%s' "$user" "wrong-$password" | base64 -w0)"
@@ -196,7 +197,7 @@ start_agent() { # EXTRA...
 }
 start_erpsync() { # EXTRA...
     start_agent "$@"
-    "$build/shim/erpsync-shim" --bootstrap.servers="$broker" --users.file="$tmp/users" \
+    "$build/shim/erpsync-shim" --bootstrap.servers="$broker" --users.file="$tmp/users" --tenants.file="$tmp/tenants" \
         --listen.port="$hport" "$@" >>"$tmp/shim.log" 2>&1 &
     pids+=($!)
     pid_shim=$!

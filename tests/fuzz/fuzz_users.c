@@ -1,6 +1,6 @@
 /*
- * fuzz_users - erps_users_load on a users file holding the input
- * (name:hash:tenant:engine:role lines, '#' comments).
+ * fuzz_users - erps_users_load and erps_tenants_load on a file holding the
+ * input (name:hash:tenant:role and tenant:engine lines, '#' comments).
  *
  * Oracle: a file that loads has one principal per line that is neither empty
  * nor a comment, where a line is everything up to '\n' and ends early at the
@@ -28,13 +28,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *path = fuzz_tmp_write("users", data, size);
     char err[512];
 
+    int want = expected_users(data, size);
+    err[0] = '\0';
+    erps_tenants_t *t = erps_tenants_load(path, err, sizeof(err));
+    if (t) {
+        FUZZ_CHECK(erps_tenants_count(t) == want,
+                   "%d tenants loaded from a file with %d lines",
+                   erps_tenants_count(t), want);
+        erps_tenants_destroy(t);
+    } else {
+        FUZZ_CHECK(err[0] != '\0', "tenants load failed without a reason");
+    }
     err[0] = '\0';
     erps_users_t *u = erps_users_load(path, err, sizeof(err));
     if (!u) {
         FUZZ_CHECK(err[0] != '\0', "load failed without a reason");
         return 0;
     }
-    int want = expected_users(data, size);
     FUZZ_CHECK(erps_users_count(u) == want,
                "%d principals loaded from a file with %d user lines",
                erps_users_count(u), want);

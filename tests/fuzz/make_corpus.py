@@ -208,12 +208,13 @@ def hand_seeds(examples):
         "long-value": "some.path = " + "p" * 4090 + "\n",
     }
     users = {
-        "two": ("# name:hash:tenant:engine:role\n"
-                "alice:$y$j9T$abcdefghijklmnop$0123456789abcdefghijklmnopqrstuvwxyzABCDEFG:acme:demo:admin\n"
-                "bob:$2b$05$abcdefghijklmnopqrstuu0123456789abcdefghijklmnopqrstu:acme:demo:reader\r\n"),
-        "bad-role": "carol:$y$x:acme:demo:root\n",
+        "two": ("# name:hash:tenant:role\n"
+                "alice:$y$j9T$abcdefghijklmnop$0123456789abcdefghijklmnopqrstuvwxyzABCDEFG:acme:admin\n"
+                "bob:$2b$05$abcdefghijklmnopqrstuu0123456789abcdefghijklmnopqrstu:acme:reader\r\n"),
+        "bad-role": "carol:$y$x:acme:root\n",
         # A comment as long as the 1024-byte line buffer holds.
-        "long-comment": "#" + "c" * 1021 + "\ndave:$y$x:acme:demo:reader\n",
+        "long-comment": "#" + "c" * 1021 + "\ndave:$y$x:acme:reader\n",
+        "tenants-like": "acme:demo\nglobex:erp-2\n",
     }
     return {"fuzz_api_body": api, "fuzz_basic_auth": basic,
             "fuzz_timespan": timespan, "fuzz_statefile": statefile,

@@ -194,13 +194,17 @@ class Cluster:
             "--shutdown.timeout.ms=15000", *self.topic_args(), *extra], self.tmp)
 
     def start_shim(self, *extra):
-        users = self.tmp / "users"
-        users.write_text(
-            f"{self.user}:{self._hash(self.password)}:acme:{self.engine}:admin\n"
-            f"{self.reader}:{self._hash(self.reader_password)}:acme:{self.engine}:reader\n")
+        users, tenants = self.tmp / "users", self.tmp / "tenants"
+        if not users.exists():  # a test may have written its own
+            users.write_text(
+                f"{self.user}:{self._hash(self.password)}:acme:admin\n"
+                f"{self.reader}:{self._hash(self.reader_password)}:acme:reader\n")
+        if not tenants.exists():
+            tenants.write_text(f"acme:{self.engine}\n")
         self.procs["shim"] = Proc("shim", [
             str(BUILD / "shim/erpsync-shim"), f"--bootstrap.servers={self.bootstrap}",
-            f"--users.file={users}", f"--listen.port={self.http_port}",
+            f"--users.file={users}", f"--tenants.file={tenants}",
+            f"--listen.port={self.http_port}",
             f"--request.timeout.ms={self.request_timeout_ms}",
             *self.topic_args(), *extra], self.tmp)
         # A fresh Kafka creates its internal topics on first use: allow for it.
@@ -254,9 +258,11 @@ class Cluster:
         except (urllib.error.URLError, ConnectionError):
             return Response(0, {}, b"")
 
-    def post(self, call, body=None, content_type="application/json", **kw):
-        headers = {"Content-Type": content_type} if content_type else {}
-        return self.request("POST", BASE + call, body=body, headers=headers, **kw)
+    def post(self, call, body=None, content_type="application/json",
+             headers=None, **kw):
+        hdrs = {"Content-Type": content_type} if content_type else {}
+        hdrs.update(headers or {})
+        return self.request("POST", BASE + call, body=body, headers=hdrs, **kw)
 
     def change(self, run, **kw):
         return self.post("ChangeEngineStatus", json.dumps({"Run": run}), **kw)

@@ -1,4 +1,4 @@
-/* test_api.c - the REST contract: routes, content types, bodies, answers. */
+/* test_api.c - the REST contract: routes, request objects, answers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,25 +41,6 @@ static void routes(void **state) {
     assert_false(erps_api_route_changes(ERPS_ROUTE_GET_STATUS));
 }
 
-static void content_types(void **state) {
-    char err[256];
-    (void)state;
-    assert_int_equal(erps_api_content_type("application/json", err, sizeof(err)), 0);
-    assert_int_equal(erps_api_content_type("text/json", err, sizeof(err)), 0);
-    assert_int_equal(erps_api_content_type("Application/JSON; charset=UTF-8", err,
-                                           sizeof(err)), 0);
-    assert_int_equal(erps_api_content_type("application/json;charset=\"utf-8\"", err,
-                                           sizeof(err)), 0);
-    assert_int_equal(erps_api_content_type("application/json; charset=latin1", err,
-                                           sizeof(err)), 415);
-    assert_int_equal(erps_api_content_type("text/plain", err, sizeof(err)), 415);
-    assert_non_null(strstr(err, "text/plain"));
-    assert_int_equal(erps_api_content_type("application/jsonx", err, sizeof(err)), 415);
-    assert_int_equal(erps_api_content_type(NULL, err, sizeof(err)), 415);
-    assert_non_null(strstr(err, "missing"));
-    assert_int_equal(erps_api_content_type("", err, sizeof(err)), 415);
-}
-
 static void change_status_bodies(void **state) {
     static const struct {
         const char *body;
@@ -70,14 +51,15 @@ static void change_status_bodies(void **state) {
         {"{\"Run\": true}", 0, 1, NULL},
         {"{\"run\":false}", 0, 0, NULL},
         {" {\"RUN\" : true , \"Other\": 1} \n", 0, 1, NULL},
-        {"", 400, 0, "empty"},
-        {"{\"Run\": true", 400, 0, "not valid JSON"},
-        {"{\"Run\": true} x", 400, 0, "after the JSON value"},
-        {"[{\"Run\": true}]", 400, 0, "JSON object"},
-        {"true", 400, 0, "JSON object"},
+        /* text, as XML and form bodies carry it */
+        {"{\"Run\": \"true\"}", 0, 1, NULL},
+        {"{\"Run\": \"FALSE\"}", 0, 0, NULL},
+        {"{\"Run\": \"1\"}", 0, 1, NULL},
+        {"{\"Run\": \"0\"}", 0, 0, NULL},
         {"{}", 400, 0, "\"Run\" is missing"},
         {"{\"Running\": true}", 400, 0, "\"Run\" is missing"},
-        {"{\"Run\": \"true\"}", 400, 0, "must be a boolean"},
+        {"{\"Run\": \"yes\"}", 400, 0, "must be a boolean"},
+        {"{\"Run\": \"\"}", 400, 0, "must be a boolean"},
         {"{\"Run\": null}", 400, 0, "must be a boolean"},
         {"{\"Run\": 1}", 400, 0, "must be a boolean"},
     };
@@ -85,8 +67,10 @@ static void change_status_bodies(void **state) {
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         bool run = !cases[i].run;
         char err[256] = "";
-        int code = erps_api_parse_change_status(cases[i].body, strlen(cases[i].body),
-                                                &run, err, sizeof(err));
+        cJSON *req = cJSON_Parse(cases[i].body);
+        assert_non_null(req);
+        int code = erps_api_change_status_req(req, &run, err, sizeof(err));
+        cJSON_Delete(req);
         if (code != cases[i].code)
             fail_msg("%s: got %d (%s)", cases[i].body, code, err);
         if (code == 0)
@@ -96,33 +80,49 @@ static void change_status_bodies(void **state) {
     }
 }
 
+static int interval(const char *body, int64_t *s, char *err, size_t err_size) {
+    cJSON *req = cJSON_Parse(body);
+    assert_non_null(req);
+    int code = erps_api_change_interval_req(req, 60, 604800, s, err, err_size);
+    cJSON_Delete(req);
+    return code;
+}
+
 static void change_interval_bodies(void **state) {
     int64_t s;
     char err[256];
     (void)state;
-    const char *b = "{\"Interval\": \"00:15:00\"}";
-    assert_int_equal(erps_api_parse_change_interval(b, strlen(b), 60, 604800, &s, err,
-                                                    sizeof(err)), 0);
+    assert_int_equal(interval("{\"Interval\": \"00:15:00\"}", &s, err, sizeof(err)), 0);
     assert_int_equal(s, 900);
-    b = "{\"interval\": \"PT2H\"}";
-    assert_int_equal(erps_api_parse_change_interval(b, strlen(b), 60, 604800, &s, err,
-                                                    sizeof(err)), 0);
+    assert_int_equal(interval("{\"interval\": \"PT2H\"}", &s, err, sizeof(err)), 0);
     assert_int_equal(s, 7200);
-    b = "{\"Interval\": \"00:00:30\"}";
-    assert_int_equal(erps_api_parse_change_interval(b, strlen(b), 60, 604800, &s, err,
-                                                    sizeof(err)), 400);
+    assert_int_equal(interval("{\"Interval\": \"00:00:30\"}", &s, err, sizeof(err)), 400);
     assert_non_null(strstr(err, "between 00:01:00 and 7.00:00:00"));
-    b = "{\"Interval\": \"8.00:00:00\"}";
-    assert_int_equal(erps_api_parse_change_interval(b, strlen(b), 60, 604800, &s, err,
-                                                    sizeof(err)), 400);
-    b = "{\"Interval\": 900}";
-    assert_int_equal(erps_api_parse_change_interval(b, strlen(b), 60, 604800, &s, err,
-                                                    sizeof(err)), 400);
+    assert_int_equal(interval("{\"Interval\": \"8.00:00:00\"}", &s, err, sizeof(err)), 400);
+    assert_int_equal(interval("{\"Interval\": 900}", &s, err, sizeof(err)), 400);
     assert_non_null(strstr(err, "must be a string"));
-    b = "{\"Interval\": \"often\"}";
-    assert_int_equal(erps_api_parse_change_interval(b, strlen(b), 60, 604800, &s, err,
-                                                    sizeof(err)), 400);
+    assert_int_equal(interval("{\"Interval\": \"often\"}", &s, err, sizeof(err)), 400);
     assert_non_null(strstr(err, "often"));
+    /* the default request object, unpatched */
+    assert_int_equal(interval("{\"Interval\": null}", &s, err, sizeof(err)), 400);
+    assert_non_null(strstr(err, "missing"));
+}
+
+static void request_bases(void **state) {
+    (void)state;
+    static const struct {
+        erps_route_t route;
+        const char *json;
+    } bases[] = {{ERPS_ROUTE_CHANGE_STATUS, "{\"Run\":false}"},
+                 {ERPS_ROUTE_CHANGE_INTERVAL, "{\"Interval\":null}"}};
+    for (size_t i = 0; i < 2; i++) {
+        cJSON *o = erps_api_request_base(bases[i].route);
+        char *a = cJSON_PrintUnformatted(o);
+        assert_non_null(a);
+        assert_string_equal(a, bases[i].json);
+        free(a);
+        cJSON_Delete(o);
+    }
 }
 
 static cJSON *parse_free(char *s) {
@@ -140,8 +140,8 @@ static void status_answer_reflects_the_role(void **state) {
     st.is_running = true;
     st.state = ERPS_STATE_RUNNING;
     st.interval_s = 93784;
-    strcpy(st.message, "running");
-    cJSON *a = parse_free(erps_api_status_json(&st, ERPS_ROLE_ADMIN));
+    strcpy(st.message, "the agent's English");
+    cJSON *a = parse_free(erps_api_render(erps_api_status_obj(&st, ERPS_ROLE_ADMIN, "running"), ERPS_FMT_JSON, "x"));
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(a, "IsRunning")));
     assert_string_equal(cJSON_GetObjectItem(a, "Interval")->valuestring, "1.02:03:04");
     assert_string_equal(cJSON_GetObjectItem(a, "StatusMessage")->valuestring, "running");
@@ -158,7 +158,7 @@ static void status_answer_reflects_the_role(void **state) {
     assert_int_equal(cJSON_GetArraySize(a), 5);
     cJSON_Delete(a);
 
-    cJSON *r = parse_free(erps_api_status_json(&st, ERPS_ROLE_READER));
+    cJSON *r = parse_free(erps_api_render(erps_api_status_obj(&st, ERPS_ROLE_READER, "running"), ERPS_FMT_JSON, "x"));
     tr = cJSON_GetObjectItem(r, "TableRight");
     assert_string_equal(cJSON_GetObjectItem(tr, "Mask")->valuestring, "RF");
     assert_true(strlen(cJSON_GetObjectItem(tr, "Reason")->valuestring) > 0);
@@ -171,11 +171,35 @@ static void status_answer_reflects_the_role(void **state) {
     cJSON_Delete(r);
 }
 
+static void xml_answers_write_interval_as_duration(void **state) {
+    erps_status_t st;
+    (void)state;
+    memset(&st, 0, sizeof(st));
+    st.is_running = true;
+    st.interval_s = 93784;
+    char *x = erps_api_render(erps_api_status_obj(&st, ERPS_ROLE_READER, "a < b"),
+                              ERPS_FMT_XML, "ErpSyncEngineStatus");
+    assert_non_null(x);
+    assert_non_null(strstr(x, "<ErpSyncEngineStatus"));
+    assert_non_null(strstr(x, "<IsRunning>true</IsRunning>"));
+    assert_non_null(strstr(x, "<StatusMessage>a &lt; b</StatusMessage>"));
+    assert_non_null(strstr(x, "<Interval>P1DT2H3M4S</Interval>"));
+    assert_non_null(strstr(x, "<Mask>RF</Mask>"));
+    free(x);
+    x = erps_api_render(erps_api_error_obj(406, "no"), ERPS_FMT_XML,
+                        "ErrorInformation");
+    assert_non_null(x);
+    assert_non_null(strstr(x, "<ErrorType>NotAcceptable</ErrorType>"));
+    assert_non_null(strstr(x, "<Error>true</Error>"));
+    free(x);
+}
+
 static void errors_keep_the_webapi_shape(void **state) {
-    static const int codes[] = {400, 401, 403, 404, 405, 413, 415, 503, 504};
+    static const int codes[] = {400, 401, 403, 404, 405, 406, 413, 415, 429,
+                                503, 504};
     (void)state;
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-        cJSON *e = parse_free(erps_api_error_json(codes[i], "what \"went\" wrong"));
+        cJSON *e = parse_free(erps_api_render(erps_api_error_obj(codes[i], "what \"went\" wrong"), ERPS_FMT_JSON, "x"));
         assert_true(cJSON_IsTrue(cJSON_GetObjectItem(e, "Error")));
         assert_string_equal(cJSON_GetObjectItem(e, "ErrorType")->valuestring,
                             erps_api_error_type(codes[i]));
@@ -192,9 +216,10 @@ static void errors_keep_the_webapi_shape(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(routes),
-        cmocka_unit_test(content_types),
         cmocka_unit_test(change_status_bodies),
         cmocka_unit_test(change_interval_bodies),
+        cmocka_unit_test(request_bases),
+        cmocka_unit_test(xml_answers_write_interval_as_duration),
         cmocka_unit_test(status_answer_reflects_the_role),
         cmocka_unit_test(errors_keep_the_webapi_shape),
     };

@@ -31,7 +31,7 @@ static void hash_and_verify(void **state) {
     assert_true(strncmp(h1, "$y$", 3) == 0);
     assert_string_not_equal(h1, h2); /* salted */
     snprintf(text, sizeof(text),
-             "# users\nalice:%s:acme:erp-acme:admin\n\nbob:%s:acme:erp-acme:reader\n",
+             "# users\nalice:%s:acme:admin\n\nbob:%s:acme:reader\n",
              h1, h2);
     write_users(text);
     erps_users_t *u = erps_users_load(path, err, sizeof(err));
@@ -42,8 +42,11 @@ static void hash_and_verify(void **state) {
     assert_int_equal(erps_users_verify(u, "alice", "s3cret", &who), 0);
     assert_string_equal(who.name, "alice");
     assert_string_equal(who.tenant, "acme");
-    assert_string_equal(who.engine_id, "erp-acme");
+    assert_string_equal(who.engine_id, ""); /* the tenants file's job */
     assert_int_equal(who.role, ERPS_ROLE_ADMIN);
+    assert_int_equal(erps_users_find(u, "bob", &who), 0);
+    assert_string_equal(who.tenant, "acme");
+    assert_int_equal(erps_users_find(u, "carol", &who), -1);
     assert_int_equal(erps_users_verify(u, "bob", "s3cret", &who), 0);
     assert_int_equal(who.role, ERPS_ROLE_READER);
     assert_int_equal(erps_users_verify(u, "alice", "S3cret", &who), -1);
@@ -54,12 +57,14 @@ static void hash_and_verify(void **state) {
 
 static void bad_users_files(void **state) {
     static const char *const bad[] = {
-        "alice:$y$j9T$abc:acme:erp:superuser\n",   /* unknown role */
-        "alice:$y$j9T$abc:acme:erp\n",             /* missing field */
-        "alice:plaintext:acme:erp:admin\n",        /* not a hash */
-        "alice:$y$j9T$abc:acme:bad engine:admin\n", /* engine id */
-        ":$y$j9T$abc:acme:erp:admin\n",            /* empty name */
-        "alice:$y$j9T$abc:acme:erp:admin:extra\n",
+        "alice:$y$j9T$abc:acme:superuser\n",   /* unknown role */
+        "alice:$y$j9T$abc:acme\n",             /* missing field */
+        "alice:plaintext:acme:admin\n",        /* not a hash */
+        "alice:$y$j9T$abc:bad tenant:admin\n", /* tenant name */
+        "alice:$y$j9T$abc::admin\n",           /* empty tenant */
+        ":$y$j9T$abc:acme:admin\n",            /* empty name */
+        "alice:$y$j9T$abc:acme:admin:extra\n",
+        "alice:$y$j9T$abc:acme:erp:admin\n",   /* the old five fields */
         "alice:$y$j9T$salt$hash:acme:demo:admin:extra\n", /* fuzzing */
     };
     char err[256];
@@ -82,6 +87,40 @@ static void bad_users_files(void **state) {
     assert_null(erps_users_load(path, err, sizeof(err)));
     unlink(path);
     assert_non_null(strstr(err, "line longer than"));
+}
+
+static void tenants_file(void **state) {
+    char err[256];
+    erps_principal_t who;
+    (void)state;
+    write_users("# tenant:engine\nacme:erp-acme\nglobex:erp-globex\n");
+    erps_tenants_t *t = erps_tenants_load(path, err, sizeof(err));
+    unlink(path);
+    assert_non_null(t);
+    assert_int_equal(erps_tenants_count(t), 2);
+    memset(&who, 0, sizeof(who));
+    strcpy(who.tenant, "globex");
+    assert_int_equal(erps_tenants_engine(t, &who), 0);
+    assert_string_equal(who.engine_id, "erp-globex");
+    strcpy(who.tenant, "initech");
+    assert_int_equal(erps_tenants_engine(t, &who), -1);
+    assert_string_equal(who.engine_id, ""); /* never the previous engine */
+    erps_tenants_destroy(t);
+
+    static const char *const bad[] = {
+        "acme\n", "acme:erp:x\n", "acme:bad engine\n", "a cme:erp\n",
+        ":erp\n",
+        /* one tenant, two engines; two tenants, one engine */
+        "acme:erp-1\nacme:erp-2\n", "acme:erp-1\nglobex:erp-1\n",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        write_users(bad[i]);
+        t = erps_tenants_load(path, err, sizeof(err));
+        unlink(path);
+        if (t)
+            fail_msg("accepted: %s", bad[i]);
+        assert_non_null(strstr(err, "tenants file"));
+    }
 }
 
 static void basic_headers(void **state) {
@@ -118,6 +157,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hash_and_verify),
         cmocka_unit_test(bad_users_files),
+        cmocka_unit_test(tenants_file),
         cmocka_unit_test(basic_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
