@@ -357,9 +357,12 @@ class Bench:
         (its producer then has 1.5 s to deliver, enough under ASan too)."""
         c, tmp = self.web.c, self.tmp
         kport, port, pf = free_port(), free_port(), tmp / "oa-broker.port"
+        # A devbroker even when the suite runs on Kafka (this one gets
+        # killed), with the cluster's topic names (prefixed on Kafka).
         self.outage_broker = c.procs["oa-devbroker"] = Proc("oa-devbroker", [
             str(BUILD / "devbroker/erpsync-devbroker"), f"--port={kport}",
-            f"--port.file={pf}"], tmp)
+            f"--port.file={pf}", "--topics=" + ",".join(c.topics.values())],
+            tmp)
         wait_for(pf.exists, 10, "the outage devbroker")
         c.procs["oa-outage"] = Proc("oa-outage", [
             SHIM, f"--bootstrap.servers=127.0.0.1:{kport}",
