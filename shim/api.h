@@ -60,7 +60,8 @@ cJSON *erps_api_status_obj(const erps_status_t *st, erps_role_t role,
 /** The WebAPI error object. Caller frees. */
 cJSON *erps_api_error_obj(int http_status, const char *message);
 /** Serialises an answer: JSON, or XML under element `root` with Interval as
- * an xs:duration. Changes obj. @returns a string the caller frees, or NULL. */
+ * an xs:duration (written into obj, which stays the caller's to free).
+ * @returns a string the caller frees, or NULL. */
 char *erps_api_render(cJSON *obj, erps_format_t fmt, const char *root);
 /** ErrorType for a status code, e.g. 400 -> "BadRequest". */
 const char *erps_api_error_type(int http_status);
