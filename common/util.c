@@ -141,6 +141,20 @@ size_t erps_strlcpy(char *dst, const char *src, size_t size) {
     return len;
 }
 
+int erps_b64_value(int c, int url) {
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == (url ? '-' : '+'))
+        return 62;
+    if (c == (url ? '_' : '/'))
+        return 63;
+    return -1;
+}
+
 int erps_consttime_eq(const void *a, size_t alen, const void *b, size_t blen) {
     const unsigned char *x = a, *y = b;
     unsigned char diff = (unsigned char)(alen != blen);

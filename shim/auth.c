@@ -312,20 +312,6 @@ int erps_users_verify(const erps_users_t *u, const char *name,
     return 0;
 }
 
-static int b64val(int c) {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
 int erps_basic_parse(const char *header, char *name, size_t name_size,
                      char *password, size_t password_size) {
     unsigned char out[768];
@@ -348,7 +334,7 @@ int erps_basic_parse(const char *header, char *name, size_t name_size,
             pad++;
             continue;
         }
-        int v = b64val((unsigned char)p[i]);
+        int v = erps_b64_value((unsigned char)p[i], 0);
         if (v < 0 || pad)
             return -1;
         acc = (acc << 6) | (unsigned)v;

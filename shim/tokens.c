@@ -75,20 +75,6 @@ static void b64url_encode(const unsigned char *in, size_t n, char *out) {
     *out = '\0';
 }
 
-static int b64url_val(int c) {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
 /*
  * Decodes unpadded base64url strictly: the URL alphabet only and the unused
  * low bits zero, so each byte string has exactly one text form. out holds
@@ -102,7 +88,7 @@ static long b64url_decode(const char *in, size_t n, unsigned char *out) {
     if (n % 4 == 1)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        int v = b64url_val((unsigned char)in[i]);
+        int v = erps_b64_value((unsigned char)in[i], 1);
         if (v < 0)
             return -1;
         acc = (acc << 6) | (unsigned)v;

@@ -50,4 +50,8 @@ int erps_exit_watchdog(volatile sig_atomic_t *flag, int64_t ms, int code);
 /** Compares two byte strings in time independent of where they differ. */
 int erps_consttime_eq(const void *a, size_t alen, const void *b, size_t blen);
 
+/** The value of a base64 digit (RFC 4648): the standard alphabet ("+/"),
+ *  or with url set the URL-safe one ("-_"). @returns 0..63, or -1. */
+int erps_b64_value(int c, int url);
+
 #endif

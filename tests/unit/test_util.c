@@ -75,6 +75,23 @@ static void strings(void **state) {
     assert_false(erps_consttime_eq("abc", 3, "abcd", 4));
 }
 
+static void base64_digits(void **state) {
+    static const char std[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char url[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    (void)state;
+    for (int i = 0; i < 64; i++) {
+        assert_int_equal(erps_b64_value(std[i], 0), i);
+        assert_int_equal(erps_b64_value(url[i], 1), i);
+    }
+    /* each alphabet's own two digits only */
+    assert_int_equal(erps_b64_value('-', 0), -1);
+    assert_int_equal(erps_b64_value('/', 1), -1);
+    assert_int_equal(erps_b64_value('=', 0), -1);
+    assert_int_equal(erps_b64_value(0xC3, 1), -1);
+}
+
 static void clocks(void **state) {
     (void)state;
     int64_t m1 = erps_mono_ms(), m2 = erps_mono_ms();
@@ -87,6 +104,7 @@ int main(void) {
         cmocka_unit_test(time_round_trip), cmocka_unit_test(time_offsets_and_fractions),
         cmocka_unit_test(time_rejects),    cmocka_unit_test(uuids),
         cmocka_unit_test(strings),         cmocka_unit_test(clocks),
+        cmocka_unit_test(base64_digits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
