@@ -164,7 +164,19 @@ erps_users_t *erps_users_load(const char *path, char *errstr,
     }
     if (read_fields("users", path, user_line, u, errstr, errstr_size))
         goto fail;
-    if (erps_password_hash("erpsync-no-such-user", u->dummy_hash,
+    /* Unknown names are checked against a hash made with the first user's
+     * method and cost (bcrypt, SHA-crypt or a yescrypt of other strength
+     * than ours), so they take as long as that user's wrong password. */
+    struct crypt_data *cd = calloc(1, sizeof(*cd));
+    const char *h = cd && u->cnt
+                        ? crypt_rn("erpsync-no-such-user", u->v[0].hash, cd,
+                                   sizeof(*cd))
+                        : NULL;
+    if (h && h[0] != '*' && strlen(h) < sizeof(u->dummy_hash))
+        memcpy(u->dummy_hash, h, strlen(h) + 1);
+    free(cd);
+    if (!u->dummy_hash[0] &&
+        erps_password_hash("erpsync-no-such-user", u->dummy_hash,
                            sizeof(u->dummy_hash))) {
         snprintf(errstr, errstr_size, "password hashing is not available");
         goto fail;
@@ -197,6 +209,13 @@ int erps_users_check_tenants(const erps_users_t *u, const erps_tenants_t *t,
         }
     }
     return 0;
+}
+
+const char *erps_users_hash(const erps_users_t *u, const char *name) {
+    for (int i = 0; i < u->cnt; i++)
+        if (strcmp(u->v[i].p.name, name) == 0)
+            return u->v[i].hash;
+    return NULL;
 }
 
 typedef struct tenant {
@@ -317,7 +336,7 @@ int erps_basic_parse(const char *header, char *name, size_t name_size,
     unsigned char out[768];
     size_t n = 0, pad = 0;
     unsigned acc = 0;
-    int bits = 0;
+    int bits = 0, rc = -1;
 
     if (strncasecmp(header, "Basic", 5) != 0 || header[5] != ' ')
         return -1;
@@ -336,7 +355,7 @@ int erps_basic_parse(const char *header, char *name, size_t name_size,
         }
         int v = erps_b64_value((unsigned char)p[i], 0);
         if (v < 0 || pad)
-            return -1;
+            goto out; /* what was decoded so far is part of a password */
         acc = (acc << 6) | (unsigned)v;
         bits += 6;
         if (bits >= 8) {
@@ -345,17 +364,20 @@ int erps_basic_parse(const char *header, char *name, size_t name_size,
         }
     }
     if (pad > 2)
-        return -1;
+        goto out;
     char *colon = memchr(out, ':', n);
     if (!colon || memchr(out, '\0', n))
-        return -1;
+        goto out;
     size_t nl = (size_t)(colon - (char *)out), pl = n - nl - 1;
     if (nl == 0 || nl >= name_size || pl >= password_size)
-        return -1;
+        goto out;
     memcpy(name, out, nl);
     name[nl] = '\0';
     memcpy(password, colon + 1, pl);
     password[pl] = '\0';
+    rc = 0;
+out:
     explicit_bzero(out, sizeof(out));
-    return 0;
+    acc = 0;
+    return rc;
 }

@@ -23,9 +23,15 @@ typedef enum erps_role {
 
 #define ERPS_TENANT_MAX 63
 
+#define ERPS_BINDING_LEN 43 /* base64url of an HMAC-SHA256 */
+
 typedef struct erps_principal {
     char name[ERPS_PRINCIPAL_MAX + 1];
     char tenant[ERPS_TENANT_MAX + 1];
+    /* What a session cookie stays bound to (erps_session_bind of the user's
+     * password hash), so a new password ends the sessions of the old; ""
+     * outside sessions. */
+    char binding[ERPS_BINDING_LEN + 1];
     char engine_id[ERPS_ENGINE_ID_MAX + 1];
     erps_role_t role;
 } erps_principal_t;
@@ -50,6 +56,8 @@ int erps_users_verify(const erps_users_t *u, const char *name,
 /** Looks a user up by name (tickets name their user). @returns 0 or -1. */
 int erps_users_find(const erps_users_t *u, const char *name,
                     erps_principal_t *who);
+/** The stored password hash of a user, or NULL. */
+const char *erps_users_hash(const erps_users_t *u, const char *name);
 
 /** 1 when s is a tenant name: 1..63 of [A-Za-z0-9._-]. */
 int erps_tenant_valid(const char *s);

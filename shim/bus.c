@@ -329,9 +329,8 @@ void erps_bus_close(erps_bus_t *bus) {
     atomic_store(&bus->stop, 1);
     pthread_join(bus->thread, NULL);
     pthread_join(bus->probe_thread, NULL);
-    /* A send that passed the closed check just before is registered by now. */
-    struct timespec ts = {0, 50 * 1000000L};
-    nanosleep(&ts, NULL);
+    /* A send racing with this sees closed after adding its waiter and
+     * takes it back itself (erps_bus_send); the rest are answered here. */
     while ((n = erps_waiters_take_expired(bus->waiters, INT64_MAX, left, 64)) > 0) {
         for (int i = 0; i < n; i++) {
             left[i]->code = 503;
@@ -384,6 +383,16 @@ int erps_bus_send(erps_bus_t *bus, const erps_command_t *cmd, erps_waiter_t *w,
     }
     /* Registered before producing: the status may come back at once. */
     erps_waiters_add(bus->waiters, w);
+    /* erps_bus_close sets closed before its last sweep: a waiter added
+     * after that sweep is seen here and taken back, never left hanging. */
+    if (atomic_load(&bus->closed)) {
+        free(id);
+        erps_msg_release(&msg);
+        if (erps_waiters_take(bus->waiters, w->id) != w)
+            return 0; /* the sweep answered it */
+        snprintf(errstr, errstr_size, "the shim is shutting down");
+        return -1;
+    }
     rd_kafka_resp_err_t err = erps_kafka_produce(
         bus->producer, bus->topics.commands, RD_KAFKA_PARTITION_UA, &msg, id);
     erps_msg_release(&msg);

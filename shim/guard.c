@@ -37,9 +37,11 @@ struct erps_guard {
     cache_slot_t *cache;
 };
 
-static uint64_t fnv1a(const void *p, size_t n) {
+/* FNV-1a from a random start: callers cannot pick addresses that crowd one
+ * probe run and push each other's buckets out. */
+static uint64_t fnv1a(uint64_t seed, const void *p, size_t n) {
     const unsigned char *s = p;
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = 1469598103934665603ULL ^ seed;
     for (size_t i = 0; i < n; i++)
         h = (h ^ s[i]) * 1099511628211ULL;
     return h;
@@ -92,7 +94,9 @@ static void refill(const erps_guard_t *g, limit_slot_t *s, int64_t now_ms) {
 static limit_slot_t *limit_slot(erps_guard_t *g, const char *addr,
                                 int64_t now_ms, int create) {
     size_t n = strnlen(addr, sizeof(g->limits[0].addr) - 1);
-    uint64_t h = fnv1a(addr, n);
+    uint64_t seed;
+    memcpy(&seed, g->key, sizeof(seed));
+    uint64_t h = fnv1a(seed, addr, n);
     limit_slot_t *victim = NULL;
     for (int i = 0; i < PROBE; i++) {
         limit_slot_t *s = &g->limits[(h + (uint64_t)i) % LIMIT_SLOTS];

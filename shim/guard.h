@@ -19,6 +19,9 @@
 
 typedef struct erps_guard erps_guard_t;
 
+/* now_ms everywhere below: a monotonic clock (erps_mono_ms), so a step of the
+ * wall clock neither lifts a block nor stretches the cache. */
+
 /**
  * @param max_failures  failed logins an address may have per window (a token
  *                      bucket of that size, refilled over window_ms); 0 = no

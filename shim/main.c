@@ -34,6 +34,12 @@ static int hash_password(void) {
                         "standard input\n");
         return 2;
     }
+    if (!strchr(pw, '\n') && !feof(stdin)) {
+        explicit_bzero(pw, sizeof(pw));
+        fprintf(stderr, "erpsync-shim: the password is longer than %zu "
+                        "bytes\n", sizeof(pw) - 2);
+        return 1;
+    }
     pw[strcspn(pw, "\r\n")] = '\0';
     if (pw[0] == '\0' || erps_password_hash(pw, hash, sizeof(hash))) {
         explicit_bzero(pw, sizeof(pw));

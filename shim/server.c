@@ -55,7 +55,10 @@ struct erps_shim {
     _Atomic uint64_t login_failures, logins_limited, credential_cache_hits;
 };
 
-enum { PH_BODY = 1, PH_WAIT, PH_ANSWERED };
+/* PH_FIRST: the headers' call; an answer decided there is held (PH_HELD)
+ * and sent once the body is read, as libmicrohttpd closes a keep-alive
+ * connection whose answer came before its request was read. */
+enum { PH_FIRST = 1, PH_HELD, PH_BODY, PH_WAIT, PH_ANSWERED };
 
 #define EXTRA_HEADERS 6
 
@@ -83,6 +86,10 @@ typedef struct req {
     erps_i18n_req_t lang;
     erps_select_t *select;
     reply_t reply;
+    int held_code;        /* PH_HELD: the answer to send */
+    char *held_body;
+    const char *held_ctype;
+    size_t dropped;       /* PH_HELD: body bytes read and dropped */
     erps_waiter_t w;
 } req_t;
 
@@ -217,13 +224,25 @@ static enum MHD_Result send_text(erps_shim_t *shim, struct MHD_Connection *c,
     return queue(shim, c, code, strdup(text), ctype, NULL);
 }
 
+static enum MHD_Result answer(req_t *r, int code, char *body,
+                              const char *ctype) {
+    if (r->phase == PH_FIRST) {
+        r->phase = PH_HELD;
+        r->held_code = code;
+        r->held_body = body;
+        r->held_ctype = ctype;
+        return MHD_YES;
+    }
+    r->phase = PH_ANSWERED;
+    return queue(r->shim, r->conn, code, body, ctype, &r->reply);
+}
+
 /* An object in the format the caller accepts. */
 static enum MHD_Result send_obj(req_t *r, int code, cJSON *obj,
                                 const char *root) {
     char *body = erps_api_render(obj, r->reply.accept.fmt, root);
     cJSON_Delete(obj);
-    return queue(r->shim, r->conn, code, body, r->reply.accept.content_type,
-                 &r->reply);
+    return answer(r, code, body, r->reply.accept.content_type);
 }
 
 static enum MHD_Result send_error(req_t *r, int code, const char *msg) {
@@ -244,8 +263,14 @@ static enum MHD_Result send_error(req_t *r, int code, const char *msg) {
 /* StatusMessage in the caller's language, then $select. */
 static enum MHD_Result send_status(req_t *r, const erps_status_t *st) {
     char msg[ERPS_I18N_MESSAGE_MAX], err[512];
-    if (erps_i18n_render(st, &r->lang, msg, sizeof(msg)))
-        erps_strlcpy(msg, st->message, sizeof(msg));
+    if (erps_i18n_render(st, &r->lang, msg, sizeof(msg))) {
+        size_t i = 0; /* ICU failed: the agent's English, as plain ASCII */
+        for (; st->message[i] && i < sizeof(msg) - 1; i++) {
+            unsigned char ch = (unsigned char)st->message[i];
+            msg[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+        }
+        msg[i] = '\0';
+    }
     cJSON *obj = erps_api_status_obj(st, r->who.role, msg);
     if (!obj)
         return send_error(r, 500, "out of memory");
@@ -420,8 +445,7 @@ static enum MHD_Result finish_command(req_t *r) {
     if (r->w.code != 200)
         return send_error(r, r->w.code, r->w.detail);
     if (r->route == ERPS_ROUTE_CHANGE_INTERVAL)
-        return queue(r->shim, r->conn, 204, strdup(""),
-                     r->reply.accept.content_type, &r->reply);
+        return answer(r, 204, strdup(""), r->reply.accept.content_type);
     return send_status(r, &r->w.status);
 }
 
@@ -435,10 +459,13 @@ static const char *header(struct MHD_Connection *c, const char *name) {
  * logged in with credentials may go on with the cookie alone. */
 static void issue_session(req_t *r) {
     erps_shim_t *shim = r->shim;
-    char cookie[1024], xsrf[256], line[1400];
+    char cookie[ERPS_SESSION_COOKIE_MAX], xsrf[ERPS_XSRF_MAX], line[1400];
     const char *secure = shim->conf->session_secure ? "; Secure" : "";
     int64_t max_age = erps_session_ttl_ms(shim->session) / 1000;
-    if (erps_session_issue(shim->session, &r->who, erps_now_ms(), cookie,
+    erps_principal_t who = r->who;
+    const char *hash = erps_users_hash(shim->users, who.name);
+    if (!hash || erps_session_bind(shim->session, hash, who.binding) ||
+        erps_session_issue(shim->session, &who, erps_now_ms(), cookie,
                            sizeof(cookie), xsrf, sizeof(xsrf)))
         return;
     snprintf(line, sizeof(line), SESSION_COOKIE "=%s; Path=/api/; Max-Age=%"
@@ -469,10 +496,11 @@ static int login_with_header(req_t *r, const char *auth, char *err,
             return 401;
         }
         int bad = 0;
-        if (erps_guard_cache_get(shim->guard, name, pw, now, &r->who) == 0) {
+        int64_t mono = erps_mono_ms();
+        if (erps_guard_cache_get(shim->guard, name, pw, mono, &r->who) == 0) {
             shim->credential_cache_hits++;
         } else if (!(bad = erps_users_verify(shim->users, name, pw, &r->who))) {
-            erps_guard_cache_put(shim->guard, name, pw, now, &r->who);
+            erps_guard_cache_put(shim->guard, name, pw, mono, &r->who);
         }
         explicit_bzero(pw, sizeof(pw));
         if (bad) {
@@ -512,28 +540,44 @@ static int login_with_header(req_t *r, const char *auth, char *err,
         return erps_jwt_verify(shim->jwt, cred, now, &r->who, err, err_size)
                    ? 401 : 0;
     }
-    snprintf(err, err_size, "the Authorization scheme \"%.*s\" is not "
-             "supported; use Basic, SOTicket or Bearer",
-             (int)(slen > 32 ? 32 : slen), auth);
+    /* Name the scheme only when it looks like one: a client that forgot it
+     * sends the credentials first, and those never go to a log or answer. */
+    int named = slen >= 1 && slen <= 16 && auth[slen] == ' ';
+    for (size_t i = 0; named && i < slen; i++)
+        named = (auth[i] >= 'A' && auth[i] <= 'Z') ||
+                (auth[i] >= 'a' && auth[i] <= 'z') || auth[i] == '-';
+    if (named)
+        snprintf(err, err_size, "the Authorization scheme \"%.*s\" is not "
+                 "supported; use Basic, SOTicket or Bearer", (int)slen, auth);
+    else
+        snprintf(err, err_size, "the Authorization header is malformed: "
+                                "expected a scheme (Basic, SOTicket or "
+                                "Bearer), a space and the credentials");
     return 401;
 }
 
 /* A session stands for a user of the users file, and only while that user
- * is there with the same tenant and role: removing or demoting a user ends
- * their sessions at once, as it ends their password. */
+ * is there with the same tenant, role and password: removing or demoting a
+ * user, or giving them a new password, ends their sessions at once. */
 static int session_login(req_t *r, const char *cookie, char *err,
                          size_t err_size) {
     erps_shim_t *shim = r->shim;
     erps_principal_t now_is;
+    char bound[ERPS_BINDING_LEN + 1];
     if (erps_session_check(shim->session, cookie, header(r->conn, XSRF_HEADER),
                            erps_now_ms(), &r->who, err, err_size))
         return 401;
-    if (erps_users_find(shim->users, r->who.name, &now_is) ||
+    const char *hash = erps_users_hash(shim->users, r->who.name);
+    if (!hash || erps_session_bind(shim->session, hash, bound) ||
+        !erps_consttime_eq(bound, strlen(bound), r->who.binding,
+                           strlen(r->who.binding)) ||
+        erps_users_find(shim->users, r->who.name, &now_is) ||
         strcmp(now_is.tenant, r->who.tenant) != 0 || now_is.role != r->who.role) {
-        snprintf(err, err_size, "the session's user no longer has these rights; "
-                                "log in again");
+        snprintf(err, err_size, "the session ended: its user's password, "
+                                "tenant or role changed; log in again");
         return 401;
     }
+    r->who.binding[0] = '\0';
     return 0;
 }
 
@@ -541,11 +585,11 @@ static int session_login(req_t *r, const char *cookie, char *err,
 static int authenticate(req_t *r, char *err, size_t err_size) {
     erps_shim_t *shim = r->shim;
     struct MHD_Connection *c = r->conn;
-    int64_t now = erps_now_ms();
-    char cookie[1024];
+    int64_t mono = erps_mono_ms(); /* limits and the cache: no wall clock */
+    char cookie[ERPS_SESSION_COOKIE_MAX];
     int code = 401;
 
-    int64_t wait = erps_guard_blocked(shim->guard, r->client_addr, now);
+    int64_t wait = erps_guard_blocked(shim->guard, r->client_addr, mono);
     if (wait > 0) {
         char secs[24];
         snprintf(secs, sizeof(secs), "%" PRId64, (wait + 999) / 1000);
@@ -578,7 +622,7 @@ static int authenticate(req_t *r, char *err, size_t err_size) {
     }
     if (code) {
         shim->login_failures++;
-        erps_guard_failed(shim->guard, r->client_addr, now);
+        erps_guard_failed(shim->guard, r->client_addr, mono);
         erps_info("login failed from %s: %s", r->client_addr, err);
         return code;
     }
@@ -593,7 +637,7 @@ static int authenticate(req_t *r, char *err, size_t err_size) {
  * not granted it when registered. */
 static int app_allowed(req_t *r, char *err, size_t err_size) {
     erps_shim_t *shim = r->shim;
-    char app[128];
+    char app[ERPS_APP_NAME_MAX + 1];
     if (!shim->conf->restricted)
         return 0;
     const char *token = header(r->conn, "SO-AppToken");
@@ -717,7 +761,7 @@ static enum MHD_Result first_call(erps_shim_t *shim, struct MHD_Connection *c,
     r->shim = shim;
     r->conn = c;
     r->route = route;
-    r->phase = PH_ANSWERED;
+    r->phase = PH_FIRST;
     client_address(c, r->client_addr, sizeof(r->client_addr));
     int acode = erps_accept_choose(header(c, MHD_HTTP_HEADER_ACCEPT),
                                    &r->reply.accept, err, sizeof(err));
@@ -728,7 +772,13 @@ static enum MHD_Result first_call(erps_shim_t *shim, struct MHD_Connection *c,
     if ((code = request_size(r, url, err, sizeof(err))))
         return send_error(r, code, err);
     if (rcode == 404) {
-        snprintf(err, sizeof(err), "no such resource: %.200s", url);
+        char shown[201];
+        size_t i = 0;
+        /* The path is the caller's bytes: answers stay valid UTF-8. */
+        for (; url[i] && i < sizeof(shown) - 1; i++)
+            shown[i] = url[i] >= 0x20 && url[i] < 0x7f ? url[i] : '?';
+        shown[i] = '\0';
+        snprintf(err, sizeof(err), "no such resource: %s", shown);
         return send_error(r, 404, err);
     }
     if (rcode == 405) {
@@ -765,6 +815,7 @@ static enum MHD_Result first_call(erps_shim_t *shim, struct MHD_Connection *c,
     if (cl && strtoull(cl, NULL, 10) > (unsigned long long)shim->conf->body_max) {
         snprintf(err, sizeof(err), "the request body is larger than %" PRId64
                  " bytes", shim->conf->body_max);
+        r->phase = PH_ANSWERED; /* at once: not worth reading to keep alive */
         return send_error(r, 413, err);
     }
     r->phase = PH_BODY;
@@ -808,8 +859,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     }
     if (r->phase == PH_WAIT)
         return finish_command(r);
-    /* Answered from the headers while the client still sends a body: MHD
-     * calls again with the rest, which is read and dropped. */
+    if (r->phase == PH_HELD) {
+        /* Read and drop the body, up to what a body may be; past that the
+         * answer goes now and the connection closes with it. */
+        r->dropped += *upload_data_size;
+        if (*upload_data_size == 0 || r->dropped > (size_t)shim->conf->body_max) {
+            *upload_data_size = 0;
+            char *body = r->held_body;
+            r->held_body = NULL;
+            r->phase = PH_ANSWERED;
+            return queue(shim, c, r->held_code, body, r->held_ctype, &r->reply);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
     *upload_data_size = 0;
     return MHD_YES;
 }
@@ -827,6 +890,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         erps_waiters_take(r->shim->waiters, r->w.id);
     erps_select_free(r->select);
     reply_clear(&r->reply);
+    free(r->held_body);
     free(r->body);
     free(r);
     *con_cls = NULL;

@@ -1247,6 +1247,17 @@ static int session_mac(const erps_session_t *s, const char *payload,
     return hmac_sha256(s->key, s->key_len, parts, 2, mac);
 }
 
+int erps_session_bind(const erps_session_t *s, const char *text,
+                      char out[ERPS_BINDING_LEN + 1]) {
+    unsigned char mac[SHA256_LEN];
+    const char *parts[] = {"erpsync-bind|", text};
+    if (hmac_sha256(s->key, s->key_len, parts, 2, mac))
+        return -1;
+    b64url_encode(mac, SHA256_LEN, out);
+    OPENSSL_cleanse(mac, sizeof(mac));
+    return 0;
+}
+
 int erps_session_issue(const erps_session_t *s, const erps_principal_t *who,
                        int64_t now_ms, char *cookie, size_t cookie_size,
                        char *xsrf, size_t xsrf_size) {
@@ -1259,6 +1270,8 @@ int erps_session_issue(const erps_session_t *s, const erps_principal_t *who,
     int rc = -1;
 
     if (!name_ok(who->name) || !text_ok(who->tenant, TENANT_MAX) ||
+        strnlen(who->binding, sizeof(who->binding)) == sizeof(who->binding) ||
+        (who->binding[0] && !text_ok(who->binding, ERPS_BINDING_LEN)) ||
         (who->role != ERPS_ROLE_ADMIN && who->role != ERPS_ROLE_READER) ||
         now_ms < 0 || s->ttl_ms > JSON_INT_MAX - now_ms)
         return -1;
@@ -1270,7 +1283,8 @@ int erps_session_issue(const erps_session_t *s, const erps_principal_t *who,
         !cJSON_AddStringToObject(o, "t", who->tenant) ||
         !cJSON_AddStringToObject(o, "r", erps_role_name(who->role)) ||
         !cJSON_AddNumberToObject(o, "e", (double)(now_ms + s->ttl_ms)) ||
-        !cJSON_AddStringToObject(o, "j", jti_hex))
+        !cJSON_AddStringToObject(o, "j", jti_hex) ||
+        (who->binding[0] && !cJSON_AddStringToObject(o, "b", who->binding)))
         goto out;
     json = cJSON_PrintUnformatted(o);
     if (!json)
@@ -1328,6 +1342,9 @@ static int session_payload(const char *payload, size_t pl,
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "r");
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "e");
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, "j");
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "b");
+    if (b && (!cJSON_IsString(b) || strlen(b->valuestring) > ERPS_BINDING_LEN))
+        goto out;
     if (!cJSON_IsString(n) || !name_ok(n->valuestring) ||
         !cJSON_IsString(t) || !text_ok(t->valuestring, TENANT_MAX) ||
         !cJSON_IsString(r) || !cJSON_IsNumber(e) || !cJSON_IsString(j) ||
@@ -1343,6 +1360,8 @@ static int session_payload(const char *payload, size_t pl,
         goto out;
     erps_strlcpy(who->name, n->valuestring, sizeof(who->name));
     erps_strlcpy(who->tenant, t->valuestring, sizeof(who->tenant));
+    if (b)
+        erps_strlcpy(who->binding, b->valuestring, sizeof(who->binding));
     *expiry = (int64_t)e->valuedouble;
     rc = 0;
 out:

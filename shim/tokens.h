@@ -124,7 +124,7 @@ void erps_session_destroy(erps_session_t *s);
 /**
  * cookie: P + "." + base64url(HMAC-SHA256(key, "erpsync-session|" + P)),
  *   P = base64url(JSON {"n":name,"t":tenant,"r":role,"e":expiry_ms,
- *   "j":16 random bytes hex}).
+ *   "j":16 random bytes hex[, "b":who->binding when not ""]}).
  * xsrf: R + "." + base64url(HMAC-SHA256(key, "erpsync-xsrf|" + cookie + "|"
  *   + R)), R = base64url(16 random bytes): bound to this session.
  * Buffers of ERPS_SESSION_COOKIE_MAX and ERPS_XSRF_MAX always suffice.
@@ -147,6 +147,17 @@ int erps_session_check(const erps_session_t *s, const char *cookie,
                        const char *xsrf, int64_t now_ms, erps_principal_t *who,
                        char *errstr, size_t errstr_size);
 int64_t erps_session_ttl_ms(const erps_session_t *s);
+
+/**
+ * What to put in who->binding before erps_session_issue, and to compare with
+ * the binding erps_session_check gives back: base64url(HMAC-SHA256(key,
+ * "erpsync-bind|" + text)), 43 characters. The shim binds a session to the
+ * user's password hash, so a new password ends the old sessions, and the
+ * cookie (signed, not encrypted) shows nothing about the hash.
+ * @returns 0, or -1 (no HMAC).
+ */
+int erps_session_bind(const erps_session_t *s, const char *text,
+                      char out[ERPS_BINDING_LEN + 1]);
 
 /**
  * Finds cookie `name` in a Cookie request header ("a=1; b=2", RFC 6265;

@@ -83,13 +83,13 @@ class Web:
                  "acme's engine reports")
         return self
 
-    def extra_shim(self, name, *args):
+    def extra_shim(self, name, *args, users=None):
         """Another shim on the same cluster with settings of its own."""
         port = free_port()
         c = self.c
         c.procs[name] = Proc(name, [
             SHIM, f"--bootstrap.servers={c.bootstrap}",
-            f"--users.file={self.tmp / 'users'}",
+            f"--users.file={users or self.tmp / 'users'}",
             f"--tenants.file={self.tmp / 'tenants'}", f"--listen.port={port}",
             "--request.timeout.ms=4000", *c.topic_args(), *args], self.tmp)
         wait_for(lambda: raw(port, "GET", "/readyz").status == 200, 20,
@@ -491,6 +491,45 @@ def test_session_cookie_needs_the_xsrf_token(web):
     assert r.status == 401
 
 
+def test_a_new_password_ends_the_old_sessions(web):
+    """Another shim with the same session key stands for the restart that
+    applies a users file where alice has a new password."""
+    r = web.call("GetEngineStatus")
+    cookies = dict(c.split(";")[0].split("=", 1) for c in r.headers["set-cookie"])
+    session = {"Cookie": f"ERPSYNC_SESSION={cookies['ERPSYNC_SESSION']}",
+               "X-XSRF-TOKEN": cookies["XSRF-TOKEN"]}
+    same = web.extra_shim("shim-same-users", *web.auth_args)
+    assert web.call("GetEngineStatus", port=same, auth=False, headers=session).status == 200
+    lines = (web.tmp / "users").read_text().splitlines()
+    new_hash = web.c._hash("n3w-" + uuid.uuid4().hex[:8])
+    (web.tmp / "users-new").write_text("\n".join(
+        f"alice:{new_hash}:acme:admin" if ln.startswith("alice:") else ln
+        for ln in lines) + "\n")
+    port = web.extra_shim("shim-new-password", *web.auth_args,
+                          users=web.tmp / "users-new")
+    r = web.call("GetEngineStatus", port=port, auth=False, headers=session)
+    assert r.status == 401 and "log in again" in r.json()["ErrorMessage"]
+    # bob's session is untouched by alice's new password
+    b = web.call("GetEngineStatus", user="bob")
+    bc = dict(c.split(";")[0].split("=", 1) for c in b.headers["set-cookie"])
+    r = web.call("GetEngineStatus", port=port, auth=False,
+                 headers={"Cookie": f"ERPSYNC_SESSION={bc['ERPSYNC_SESSION']}",
+                          "X-XSRF-TOKEN": bc["XSRF-TOKEN"]})
+    assert r.status == 200
+
+
+def test_credentials_never_echo_into_answers_or_logs(web):
+    secret = base64.b64encode(b"alice:" + web.pw["alice"].encode()).decode()
+    for value in (secret, "Basic\t" + secret, "basic:" + secret):
+        r = web.call("GetEngineStatus", auth=False, headers={"Authorization": value})
+        assert r.status == 401
+        assert secret not in r.body.decode() and "malformed" in r.json()["ErrorMessage"]
+    r = web.call("GetEngineStatus", auth=False, headers={"Authorization": "Negotiate abc"})
+    assert "Negotiate" in r.json()["ErrorMessage"]
+    for log in web.tmp.glob("*.log"):
+        assert secret not in log.read_text(errors="replace"), log.name
+
+
 def test_failed_logins_are_limited_per_address(web):
     port = web.extra_shim("shim-limited", *web.auth_args, "--auth.failures.max=3",
                           "--auth.failures.window.ms=60000")
@@ -559,3 +598,30 @@ def test_reader_may_read_but_not_change(web):
                      ("ChangeEngineInterval", '{"Interval": "00:10:00"}')):
         r = web.call(op, body, user="bob")
         assert r.status == 403 and r.json()["ErrorType"] == "Forbidden"
+
+
+# ---- keep-alive ----
+
+def test_answers_keep_the_connection_open(web):
+    """Polling clients reuse one connection: answers decided from the
+    headers (GetEngineStatus, 401, 403, 415) must not close it."""
+    conn = http.client.HTTPConnection("127.0.0.1", web.port, timeout=10)
+    calls = [("GetEngineStatus", None, {"Authorization": web.basic()}, 200),
+             ("GetEngineStatus", None, {}, 401),
+             ("ChangeEngineStatus", '{"Run": true}',
+              {"Authorization": web.basic("bob"), "Content-Type": "application/json"}, 403),
+             ("ChangeEngineStatus", '{"Run": true}',
+              {"Authorization": web.basic(), "Content-Type": "text/plain"}, 415),
+             ("ChangeEngineStatus", '{"Run": true}',
+              {"Authorization": web.basic(), "Content-Type": "application/json"}, 200),
+             ("GetEngineStatus", "", {"Authorization": web.basic()}, 200)]
+    sock = None
+    for op, body, hdrs, want in calls:
+        conn.request("POST", BASE + op, body=body, headers=hdrs)
+        r = conn.getresponse()
+        r.read()
+        assert r.status == want, (op, r.status)
+        assert (r.getheader("Connection") or "").lower() != "close", op
+        assert sock is None or conn.sock is sock, f"{op}: reconnected"
+        sock = conn.sock
+    conn.close()

@@ -1052,7 +1052,8 @@ static erps_session_t *make_session(const char *name, const char *key,
     return s;
 }
 
-static const erps_principal_t ALICE = {"alice", "acme", "", ERPS_ROLE_ADMIN};
+static const erps_principal_t ALICE = {.name = "alice", .tenant = "acme",
+                                       .role = ERPS_ROLE_ADMIN};
 
 static void expect_session_fail(const erps_session_t *s, const char *cookie,
                                 const char *xsrf, int64_t now,
@@ -1129,8 +1130,8 @@ static void session_issue_and_check(void **state) {
     erps_session_destroy(other);
 
     /* A reader, and a UTF-8 name from the users file. */
-    erps_principal_t bob = {"j\xc3\xbcrgen", "acme corp", "erp-1",
-                            ERPS_ROLE_READER};
+    erps_principal_t bob = {.name = "j\xc3\xbcrgen", .tenant = "acme corp",
+                            .engine_id = "erp-1", .role = ERPS_ROLE_READER};
     assert_int_equal(erps_session_issue(s, &bob, NOW_MS, cookie,
                                         sizeof(cookie), xsrf, sizeof(xsrf)),
                      0);
@@ -1173,6 +1174,42 @@ static void session_issue_and_check(void **state) {
                                         sizeof(cookie), xsrf, 66),
                      -1);
     erps_session_destroy(s);
+}
+
+/* A binding travels signed in the cookie and comes back unchanged; the
+ * shim compares it with erps_session_bind of the user's hash now. */
+static void session_binding(void **state) {
+    char cookie[ERPS_SESSION_COOKIE_MAX], xsrf[ERPS_XSRF_MAX], err[256];
+    char b1[ERPS_BINDING_LEN + 1], b2[ERPS_BINDING_LEN + 1], b3[ERPS_BINDING_LEN + 1];
+    erps_principal_t who, bound = ALICE;
+    (void)state;
+    erps_session_t *s = make_session("bind.key", HS_KEY, 3600000);
+    erps_session_t *other = make_session("bind2.key", OTHER_HS_KEY, 3600000);
+    assert_int_equal(erps_session_bind(s, "$y$j9T$old", b1), 0);
+    assert_int_equal(erps_session_bind(s, "$y$j9T$new", b2), 0);
+    assert_int_equal(erps_session_bind(other, "$y$j9T$old", b3), 0);
+    assert_int_equal(strlen(b1), ERPS_BINDING_LEN);
+    assert_string_not_equal(b1, b2); /* a new password, another binding */
+    assert_string_not_equal(b1, b3); /* keyed: nothing to learn offline */
+    assert_null(strstr(b1, "old"));
+    strcpy(bound.binding, b1);
+    assert_int_equal(erps_session_issue(s, &bound, NOW_MS, cookie,
+                                        sizeof(cookie), xsrf, sizeof(xsrf)),
+                     0);
+    assert_int_equal(erps_session_check(s, cookie, xsrf, NOW_MS, &who, err,
+                                        sizeof(err)),
+                     0);
+    assert_string_equal(who.binding, b1);
+    /* without one, none comes back */
+    assert_int_equal(erps_session_issue(s, &ALICE, NOW_MS, cookie,
+                                        sizeof(cookie), xsrf, sizeof(xsrf)),
+                     0);
+    assert_int_equal(erps_session_check(s, cookie, xsrf, NOW_MS, &who, err,
+                                        sizeof(err)),
+                     0);
+    assert_string_equal(who.binding, "");
+    erps_session_destroy(s);
+    erps_session_destroy(other);
 }
 
 static void session_failures(void **state) {
@@ -1407,6 +1444,7 @@ int main(void) {
         cmocka_unit_test(tickets_issue_errors),
         cmocka_unit_test(tickets_threads),
         cmocka_unit_test(session_issue_and_check),
+        cmocka_unit_test(session_binding),
         cmocka_unit_test(session_failures),
         cmocka_unit_test(session_new_errors),
         cmocka_unit_test(cookie_header),
