@@ -7,12 +7,16 @@ the command and of the status that answered it, both read with
 `kcat -J -X isolation.level=read_committed`:
 
   shim in      request sent -> command produced by the shim
-               (HTTP parsing, Basic auth = one yescrypt check, encoding)
+               (HTTP parsing, Basic auth: the credential cache, or one
+               yescrypt check on a miss; encoding)
   to agent     command produced -> status produced by the agent
                (delivery, the agent's fetch, apply, state file + fsync)
   back         status produced -> answer received by the client
                (transaction commit, read_committed visibility, the shim's
                fetch, resuming the HTTP connection, the response)
+
+CreateTime has 1 ms resolution (truncated), so a segment shorter than 1 ms
+can come out negative; "total" is exact (http_load's own clock).
 
 usage: breakdown.py [--param C] REQUEST_LOG COMMANDS.json STATUS.json [CSV]
 Prints a small table; with CSV appends rows (section breakdown, param C,

@@ -4,7 +4,8 @@
 usage: plot.py [CSV] [OUTDIR]
   CSV     default tests/bench/results/latest.csv
   OUTDIR  default docs/img; writes bench-latency.png,
-          bench-http-throughput.png and bench-ces-throughput.png
+          bench-http-throughput.png, bench-ces-throughput.png and
+          bench-webapi-options.png
 Needs matplotlib (pip install matplotlib).
 """
 import csv
@@ -65,9 +66,12 @@ def latency(data, out):
 
 
 def http(data, out):
-    lines = [("shim_GetEngineStatus", "shim GetEngineStatus (Basic auth)", "o-"),
+    lines = [("shim_GetEngineStatus", "shim GetEngineStatus, Basic (cache on)", "o-"),
+             ("shim_GetEngineStatus_nocache", "shim GetEngineStatus, Basic (cache off)", "x-"),
+             ("shim_GetEngineStatus_bearer", "shim GetEngineStatus, Bearer JWT", "d-"),
              ("shim_healthz", "shim /healthz (no auth)", "s--"),
-             ("nginx_POST", "nginx POST, same body", "^-")]
+             ("nginx_POST", "nginx POST, same body, keep-alive", "^-"),
+             ("nginx_POST_close", "nginx POST, Connection: close", "v--")]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.2))
     drawn = False
     for label, name, style in lines:
@@ -83,15 +87,16 @@ def http(data, out):
         return None
     for ax, title, unit in ((a1, "throughput", "requests/s"), (a2, "median latency", "ms")):
         ax.set_xscale("log", base=2)
-        ticks = sorted({int(k[2]) for k in data if k[0] == "http" and k[3] == "rps"})
+        ticks = sorted({int(k[2]) for k in data if k[0] == "http" and k[3] == "rps"
+                        and k[1] in {l[0] for l in lines}})
         ax.set_xticks(ticks)
         ax.set_xticklabels([str(t) for t in ticks])
         ax.set_yscale("log")
-        ax.set_xlabel("concurrent keep-alive connections")
+        ax.set_xlabel("concurrent connections")
         ax.set_ylabel(unit + " (log)")
         ax.set_title(title)
         ax.grid(alpha=0.3, which="both")
-    a1.legend(fontsize=8)
+    a1.legend(fontsize=7)
     fig.suptitle("HTTP: shim vs nginx on 127.0.0.1 (load generator on the same 2 CPUs)")
     fig.tight_layout()
     path = out / "bench-http-throughput.png"
@@ -127,12 +132,60 @@ def ces(data, out):
     return path
 
 
+def webapi(data, out):
+    variants = [("xml", "XML"), ("nb_oslo", "nb +\nEurope/Oslo"),
+                ("nb_oslo_offset", "nb + Oslo +\nincludeTZOffset"),
+                ("select", "$select=IsRunning,\nTableRight/Mask"), ("all", "all four")]
+    params = sorted({k[2] for k in data if k[0] == "webapi" and k[1] == "json" and k[3] == "rps"})
+    if not params:
+        return None
+    c = params[0]
+
+    rounds = ("webapi", "webapi_r2", "webapi_r3")
+
+    def val(label, metric):
+        """The mean over the rounds in which both shim HTTP threads worked
+        (over all rounds when none did), as run.sh's table 2c."""
+        pre = "cpu_" if metric == "shim_ms_per_req" else ""
+        ran = [r for r in rounds if (pre + r, label, c, metric) in data]
+        bal = [r for r in ran if data.get(("cpu_" + r, label, c, "shim_http_threads_busy"), 0) >= 2]
+        use = bal or ran
+        return sum(data[(pre + r, label, c, metric)] for r in use) / len(use) if use else None
+
+    metrics = [("rps", "requests/s"), ("p50_ms", "p50"), ("p99_ms", "p99"),
+               ("shim_ms_per_req", "shim CPU per request")]
+    base = {m: val("json", m) for m, _ in metrics}
+    variants = [v for v in variants if val(v[0], "rps")]
+    if not variants or not all(base.values()):
+        return None
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    width = 0.8 / len(metrics)
+    for i, (metric, name) in enumerate(metrics):
+        xs = [j + (i - (len(metrics) - 1) / 2) * width for j in range(len(variants))]
+        ys = [val(v, metric) / base[metric] for v, _ in variants]
+        bars = ax.bar(xs, ys, width, label=name)
+        ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.18)  # room for the legend above the bars
+    ax.set_xticks(range(len(variants)))
+    ax.set_xticklabels([v[1] for v in variants], fontsize=8)
+    ax.set_ylabel("ratio to plain JSON (same run)")
+    ax.set_title(f"shim GetEngineStatus, WebAPI options, {c} connections, engine running")
+    ax.legend(fontsize=8, ncol=len(metrics), loc="upper center")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path = out / "bench-webapi-options.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main():
     src = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "tests/bench/results/latest.csv"
     out = pathlib.Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "docs/img"
     out.mkdir(parents=True, exist_ok=True)
     data = load(src)
-    for make in (latency, http, ces):
+    for make in (latency, http, ces, webapi):
         path = make(data, out)
         if path:
             print(f"plot: {path}")

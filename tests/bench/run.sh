@@ -17,6 +17,9 @@
 # when set, the plots go there too instead of docs/img);
 # BENCH_WAIT_IDLE=SECONDS waits up to that long for the 1-minute load
 # average to drop below 1 before measuring (for shared machines).
+# Section 5 and its parts restart the shim with one setting changed at a
+# time (credential cache off, failed-login limit off, Bearer JWT with a
+# token made by PyJWT); the other sections run the product's defaults.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -122,6 +125,29 @@ get() {
     awk -F, -v s="$1" -v l="$2" -v p="$3" -v m="$4" \
         '$1 == s && $2 == l && $3 == p && $4 == m { v = $5 } END { print v }' "$csv"
 }
+codes() { # SECTION LABEL PARAM: the status codes seen, as "200:n 429:m"
+    awk -F, -v s="$1" -v l="$2" -v p="$3" '$1 == s && $2 == l && $3 == p && $4 ~ /^code_/ {
+        sub("code_", "", $4); printf "%s%s:%d", sep, $4, $5; sep = " " }' "$csv"
+}
+# balmean "SECTIONS" LABEL PARAM METRIC [PREFIX]: the mean of METRIC over
+# the sections (rounds) in which both shim HTTP threads worked, or over all
+# of them when none did; PREFIX "cpu_" reads METRIC from the CPU rows.
+balmean() {
+    awk -F, -v ss="$1" -v l="$2" -v p="$3" -v m="$4" -v pre="${5:-}" '
+        BEGIN { n = split(ss, s, " "); for (i = 1; i <= n; i++) want[s[i]] = 1 }
+        $2 == l && $3 == p && $4 == m && (substr($1, 1, length(pre)) == pre) && (substr($1, length(pre) + 1) in want) {
+            v[substr($1, length(pre) + 1)] = $5 }
+        $2 == l && $3 == p && $4 == "shim_http_threads_busy" && substr($1, 1, 4) == "cpu_" { busy[substr($1, 5)] = $5 }
+        END {
+            for (k in v) { all += v[k]; na++; if (busy[k] >= 2) { bal += v[k]; nb++ } }
+            if (nb) printf "%.6f", bal / nb; else if (na) printf "%.6f", all / na }' "$csv"
+}
+balused() { # "SECTIONS" LABEL PARAM: "used/all" rounds for balmean
+    awk -F, -v ss="$1" -v l="$2" -v p="$3" '
+        BEGIN { n = split(ss, s, " "); for (i = 1; i <= n; i++) want["cpu_" s[i]] = 1 }
+        $1 in want && $2 == l && $3 == p && $4 == "shim_http_threads_busy" { na++; if ($5 >= 2) nb++ }
+        END { printf "%d/%d", nb, na }' "$csv"
+}
 # ratio A B: A/B with two decimals, "-" when either is missing
 ratio() { # two decimals, or three significant digits below 0.1
     awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-";
@@ -163,6 +189,23 @@ printf 'tenant-bench:%s\n' "$engine" >"$tmp/tenants"
 chmod 600 "$tmp/users"
 auth="Authorization: Basic $(printf '%s:%s' "$user" "$password" | base64 -w0)"
 badauth="Authorization: Basic $(printf '%s:%s' "$user" "wrong-$password" | base64 -w0)"
+# Bearer: an HS256 key and one token (claims iss, aud, sub, tenant, role,
+# exp) made with PyJWT; section 5d starts a shim that accepts it.
+jwt_iss=https://bench.erpsync.invalid
+head -c 48 /dev/urandom >"$tmp/jwt.key"
+chmod 600 "$tmp/jwt.key"
+bearer=""
+if python3 -c 'import jwt' 2>/dev/null; then
+    token=$(python3 - "$tmp/jwt.key" "$jwt_iss" <<'PY'
+import sys, time
+import jwt
+key = open(sys.argv[1], "rb").read()
+print(jwt.encode({"iss": sys.argv[2], "aud": "erpsync", "sub": "bench-jwt", "tenant": "tenant-bench",
+                  "role": "admin", "exp": int(time.time()) + 7200}, key, algorithm="HS256"))
+PY
+    )
+    bearer="Authorization: Bearer $token"
+fi
 base=/api/v1/Agents/ErpSync
 
 # ---- machine ----
@@ -195,8 +238,7 @@ start_agent() { # EXTRA...
     pids+=($!)
     pid_agent=$!
 }
-start_erpsync() { # EXTRA...
-    start_agent "$@"
+start_shim() { # EXTRA...: the product's defaults plus EXTRA
     "$build/shim/erpsync-shim" --bootstrap.servers="$broker" --users.file="$tmp/users" --tenants.file="$tmp/tenants" \
         --listen.port="$hport" "$@" >>"$tmp/shim.log" 2>&1 &
     pids+=($!)
@@ -204,6 +246,13 @@ start_erpsync() { # EXTRA...
     wait_until 20 "shim /readyz" curl -fs "http://127.0.0.1:$hport/readyz"
     wait_until 20 "the agent's first status" curl -fs -X POST -H "$auth" \
         "http://127.0.0.1:$hport$base/GetEngineStatus"
+}
+start_erpsync() { # EXTRA...
+    start_agent "$@"
+    start_shim "$@"
+}
+shim_metric() { # NAME: a counter of the running shim's /metrics (0 if missing)
+    curl -fs "http://127.0.0.1:$hport/metrics" | awk -v n="$1" '$1 == n { v = $2 } END { print v + 0 }'
 }
 forget_pid() { # stop_pid, then drop it from the list cleanup walks
     local keep=() p
@@ -265,8 +314,21 @@ ticks() { # PIDS...: summed utime+stime ticks
     done
     echo "$t"
 }
-declare -A cpu0
+declare -A cpu0 thr0
+# The shim's HTTP threads (libmicrohttpd's pool, "MHD-worker"): a connection
+# stays on the thread that accepted it, so a run's connections may all land
+# on one thread and the shim then uses one CPU. Their ticks per thread:
+mhd_ticks() { # prints "TID TICKS" per HTTP thread of the shim
+    local t
+    for t in /proc/"$pid_shim"/task/*; do
+        [ "$(cat "$t/comm" 2>/dev/null)" = MHD-worker ] || continue
+        awk -v id="${t##*/}" '{ print id, $14 + $15 }' "$t/stat" 2>/dev/null
+    done
+}
 cpu_begin() {
+    local id v
+    thr0=()
+    while read -r id v; do thr0[$id]=$v; done < <(mhd_ticks)
     cpu0[shim]=$(ticks "$pid_shim")
     cpu0[agent]=$(ticks "$pid_agent")
     cpu0[devbroker]=$(ticks "$pid_broker")
@@ -278,6 +340,24 @@ cpu_end() { # SECTION LABEL PARAM REQUESTS: CPU ms per request per process
     local -A cur=([shim]=$(ticks "$pid_shim") [agent]=$(ticks "$pid_agent")
         [devbroker]=$(ticks "$pid_broker") [nginx]=$(ticks $(nginx_pids)))
     now=$(date +%s.%N)
+    local id v busy=0 sum=0 top=0 n=0
+    local -a ds=()
+    while read -r id v; do
+        ds+=($((v - ${thr0[$id]:-$v})))
+    done < <(mhd_ticks)
+    for d in "${ds[@]}"; do
+        sum=$((sum + d))
+        [ "$d" -gt "$top" ] && top=$d
+    done
+    for d in "${ds[@]}"; do
+        [ "$sum" -gt 0 ] && [ $((d * 10)) -ge "$sum" ] && busy=$((busy + 1))
+    done
+    n=${#ds[@]}
+    if [ "$sum" -gt 0 ]; then
+        echo "cpu_$section,$label,$param,shim_http_threads_busy,$busy" >>"$csv"
+        echo "cpu_$section,$label,$param,shim_http_threads,$n" >>"$csv"
+        echo "cpu_$section,$label,$param,shim_http_busiest_pct,$((100 * top / sum))" >>"$csv"
+    fi
     for name in shim agent devbroker nginx; do
         d=$((cur[$name] - cpu0[$name]))
         awk -v s="$section" -v l="$label" -v p="$param" -v n="$name" -v d="$d" \
@@ -347,51 +427,82 @@ cpu_end agent_burst agent "$burst" "$burst"
 say ""
 
 # ---- 5. HTTP: shim GetEngineStatus vs nginx ----
-section "5. HTTP keep-alive: shim GetEngineStatus (cache, Basic auth) vs nginx POST returning the same body"
-gets=(-p "$hport" -m POST -u "$base/GetEngineStatus" -H "$auth" -e 200 -o "$csv" -S http)
-ngx=(-p "$nport" -m POST -u "$base/GetEngineStatus" -H "$auth" -e 200 -o "$csv" -S http)
-hz_args=(-p "$hport" -m GET -u /healthz -e 200 -o "$csv" -S http)
-bad=(-p "$hport" -m POST -u "$base/GetEngineStatus" -H "$badauth" -e 401 -o "$csv" -S http)
+# One measured http_load run with the CPU of each process around it.
+run_load() { # SECTION LABEL C HTTP_LOAD_ARGS...
+    local s=$1 l=$2 c=$3
+    shift 3
+    cpu_begin
+    "$tools/http_load" "$@" -o "$csv" -S "$s" -L "$l" -c "$c" | tee_txt || say "   (run failed)"
+    cpu_end "$s" "$l" "$c" "$(get "$s" "$l" "$c" n)"
+    local busy threads pct
+    busy=$(get "cpu_$s" "$l" "$c" shim_http_threads_busy)
+    threads=$(get "cpu_$s" "$l" "$c" shim_http_threads)
+    pct=$(get "cpu_$s" "$l" "$c" shim_cpu_pct)
+    if [ "$c" -gt 1 ] && [ "$busy" = 1 ] && [ "${threads:-0}" -gt 1 ] && [ "${pct%.*}" -gt 20 ]; then
+        say "   (all $c connections were served by one of the shim's $threads HTTP threads: $(get "cpu_$s" "$l" "$c" shim_http_busiest_pct)% of their CPU)"
+    fi
+}
+# A new shim on the same port, the product's defaults plus EXTRA; its
+# in-memory credential cache, failed-login counts and metrics start empty.
+shim_sent=0 shim_timeouts=0 # counters of the shims already stopped
+restart_shim() { # EXTRA...
+    shim_sent=$((shim_sent + $(shim_metric erpsync_shim_commands_sent_total)))
+    shim_timeouts=$((shim_timeouts + $(shim_metric erpsync_shim_requests_timed_out_total)))
+    forget_pid "$pid_shim"
+    start_shim "$@"
+    say "   shim restarted: pid $pid_shim, the product's defaults${*:+ plus $*}"
+}
 secs=6
 [ "$quick" = 1 ] && secs=2
-say "   commands: http_load -c C -n REQS -w 1 -t $secs -m POST -u $base/GetEngineStatus -H 'Authorization: Basic ...' against the shim, then nginx;"
-say "             http_load ... -m GET -u /healthz against the shim; the shim again with a wrong password (expects 401)"
-for c in 1 8 32; do
-    cpu_begin
-    "$tools/http_load" "${gets[@]}" -L shim_GetEngineStatus -c "$c" -n 100000 -w 1 -t "$secs" | tee_txt ||
-        say "   (run failed)"
-    cpu_end http shim_GetEngineStatus "$c" "$(get http shim_GetEngineStatus "$c" n)"
-    cpu_begin
-    "$tools/http_load" "${ngx[@]}" -L nginx_POST -c "$c" -n 1000000 -w 5 -t "$secs" | tee_txt ||
-        say "   (run failed)"
-    cpu_end http nginx_POST "$c" "$(get http nginx_POST "$c" n)"
-    cpu_begin
-    "$tools/http_load" "${hz_args[@]}" -L shim_healthz -c "$c" -n 1000000 -w 5 -t "$secs" | tee_txt ||
-        say "   (run failed)"
-    cpu_end http shim_healthz "$c" "$(get http shim_healthz "$c" n)"
-done
-for c in 1 8; do
-    "$tools/http_load" "${bad[@]}" -L shim_wrong_password -c "$c" -n 100000 -w 1 -t "$secs" | tee_txt ||
-        say "   (run failed)"
-done
-say "   /healthz on 1 connection while C connections send GetEngineStatus (the password check runs on the HTTP threads):"
-for c in 8 32; do
-    "$tools/http_load" "${gets[@]}" -S http_bg -L shim_GetEngineStatus_bg -c "$c" -n 100000 -w 1 -t "$secs" >/dev/null &
+bsecs=$((secs > 3 ? secs - 2 : 1))
+# /healthz on 1 connection while C connections send GetEngineStatus; the
+# background run's status codes are printed too (a 429 there would mean the
+# failed-login limit, not GetEngineStatus, was measured).
+healthz_beside() { # SUFFIX C GETENGINESTATUS_ARGS...
+    local suffix=$1 c=$2 bg
+    shift 2
+    "$tools/http_load" "$@" -o "$csv" -S http_bg -L "shim_GetEngineStatus_bg$suffix" -c "$c" -n 100000 -w 1 \
+        -t "$secs" >"$tmp/bg.txt" &
     bg=$!
     sleep 1
     "$tools/http_load" -p "$hport" -m GET -u /healthz -e 200 -o "$csv" -S http_under_load \
-        -L "shim_healthz_during_GetEngineStatus_c$c" -c 1 -n 100000 -t $((secs - 2)) | sed "s/\$/  (with $c connections of GetEngineStatus)/" | tee_txt ||
-        say "   (run failed)"
+        -L "shim_healthz_during_GetEngineStatus${suffix}_c$c" -c 1 -n 100000 -t "$bsecs" |
+        sed "s/\$/  (beside $c connections of GetEngineStatus)/" | tee_txt || say "   (run failed)"
     wait "$bg" || true
+    sed 's/^/   background: /' "$tmp/bg.txt" | tee_txt
+}
+gets=(-p "$hport" -m POST -u "$base/GetEngineStatus" -H "$auth" -e 200)
+ngx=(-p "$nport" -m POST -u "$base/GetEngineStatus" -H "$auth" -e 200)
+hz_args=(-p "$hport" -m GET -u /healthz -e 200)
+bad=(-p "$hport" -m POST -u "$base/GetEngineStatus" -H "$badauth" -e 401)
+
+section "5. HTTP: shim GetEngineStatus (status cache, Basic auth, credential cache on: the default) vs nginx POST returning the same body"
+say "   commands: http_load -c C -n REQS -w 1 -t $secs -m POST -u $base/GetEngineStatus -H 'Authorization: Basic ...' against the shim;"
+say "             the same against nginx with keep-alive (-w 5), and with -H 'Connection: close' (a new TCP connection per request);"
+say "             http_load ... -m GET -u /healthz against the shim (no auth)"
+curl -fs -X POST -H "$auth" "http://127.0.0.1:$hport$base/GetEngineStatus" >"$tmp/shim-status.json" || true
+if cmp -s "$tmp/shim-status.json" "$tmp/www/status.json"; then
+    say "   the shim's answer is byte for byte nginx's body ($body_bytes bytes)"
+else
+    say "   NOTE: the shim's answer ($(wc -c <"$tmp/shim-status.json") bytes) differs from nginx's body ($body_bytes bytes)"
+fi
+for c in 1 8 32; do
+    run_load http shim_GetEngineStatus "$c" "${gets[@]}" -n 100000 -w 1 -t "$secs"
+    run_load http nginx_POST "$c" "${ngx[@]}" -n 1000000 -w 5 -t "$secs"
+    run_load http nginx_POST_close "$c" "${ngx[@]}" -H "Connection: close" -n 1000000 -w 5 -t "$secs"
+    run_load http shim_healthz "$c" "${hz_args[@]}" -n 1000000 -w 5 -t "$secs"
 done
+say "   /healthz on 1 connection while C connections send GetEngineStatus:"
+for c in 8 32; do
+    healthz_beside "" "$c" "${gets[@]}"
+done
+# Last on this shim: the failed-login limit blocks 127.0.0.1, the address
+# of every request here, until the shim is restarted.
+say "   a wrong password with the default failed-login limit (auth.failures.max=10 per 60 s per client address; all load comes from 127.0.0.1):"
+run_load http shim_wrong_password_limited 8 "${bad[@]}" -e 429 -n 100000 -w 0 -t "$secs"
 say ""
 
-state_bytes=$(wc -c <"$tmp/state/$engine.state.json" 2>/dev/null || echo 0)
-say "the agent's state file is now $state_bytes bytes (rewritten and fsynced for every command)"
-echo "state,file,1,bytes,$state_bytes" >>"$csv"
-say ""
-
-# ---- memory after the load ----
+# ---- memory after the load of section 5 ----
 mem() { # PID: VmHWM VmRSS in KiB
     awk '/^VmHWM/ { h = $2 } /^VmRSS/ { r = $2 } END { print h + 0, r + 0 }' "/proc/$1/status" 2>/dev/null || echo "0 0"
 }
@@ -411,6 +522,102 @@ mem_row shim "$pid_shim"
 mem_row devbroker "$pid_broker"
 mem_row nginx $(nginx_pids)
 
+# ---- 5b. credential cache off ----
+section "5b. GetEngineStatus with the credential cache off (--auth.cache.ttl.ms=0: one yescrypt check per call, as before the cache)"
+restart_shim --auth.cache.ttl.ms=0
+say "   commands: as in 5 (http_load -c C -n REQS -w 1 -t $secs ... -H 'Authorization: Basic ...')"
+for c in 1 8 32; do
+    run_load http shim_GetEngineStatus_nocache "$c" "${gets[@]}" -n 100000 -w 1 -t "$secs"
+done
+say "   /healthz on 1 connection while 8 connections send GetEngineStatus (the password check runs on the HTTP threads):"
+healthz_beside _nocache 8 "${gets[@]}"
+mem_row shim-nocache "$pid_shim"
+say ""
+
+# ---- 5c. wrong passwords without the failed-login limit ----
+section "5c. a wrong password, failed-login limit off (--auth.failures.max=0: every call is one yescrypt check and a 401)"
+restart_shim --auth.failures.max=0
+say "   command: http_load -c C -n REQS -w 1 -t $secs -m POST -u $base/GetEngineStatus -H 'Authorization: Basic <wrong password>' (expects 401)"
+for c in 1 8; do
+    run_load http shim_wrong_password "$c" "${bad[@]}" -n 100000 -w 1 -t "$secs"
+done
+say ""
+
+# ---- 5d. Bearer JWT ----
+section "5d. GetEngineStatus with a Bearer JWT (HS256) instead of Basic"
+if [ -n "$bearer" ]; then
+    restart_shim --auth.jwt.hs256.key.file="$tmp/jwt.key" --auth.jwt.issuer="$jwt_iss" --auth.jwt.audience=erpsync
+    code=$(curl -s -o "$tmp/bearer.json" -w '%{http_code}' -X POST -H "$bearer" "http://127.0.0.1:$hport$base/GetEngineStatus")
+    [ "$code" = 200 ] || die "the Bearer token was refused ($code): $(cat "$tmp/bearer.json")"
+    say "   token: HS256, claims iss=$jwt_iss aud=erpsync sub=bench-jwt tenant=tenant-bench role=admin exp=now+2h (PyJWT), ${#token} bytes"
+    say "   command: http_load -c C -n REQS -w 1 -t $secs -m POST -u $base/GetEngineStatus -H 'Authorization: Bearer ...'"
+    bear=(-p "$hport" -m POST -u "$base/GetEngineStatus" -H "$bearer" -e 200)
+    for c in 1 8 32; do
+        run_load http shim_GetEngineStatus_bearer "$c" "${bear[@]}" -n 100000 -w 1 -t "$secs"
+    done
+    mem_row shim-jwt "$pid_shim"
+else
+    say "   skipped: PyJWT is missing (pip install pyjwt)"
+fi
+say ""
+
+# ---- 5e. WebAPI options on one request shape ----
+oc=8
+section "5e. WebAPI options on GetEngineStatus: $oc connections, Basic (cached), engine running (StatusMessage carries a date, rendered with ICU)"
+restart_shim
+curl -fs -X POST -H "$auth" -H "Content-Type: application/json" -d '{"Run": true}' \
+    "http://127.0.0.1:$hport$base/ChangeEngineStatus" >/dev/null || die "ChangeEngineStatus {\"Run\": true} failed"
+running_with_date() { # the first iteration done: "next iteration at <date>"
+    curl -fs -X POST -H "$auth" "http://127.0.0.1:$hport$base/GetEngineStatus" | grep -q '"IsRunning":true.*next iteration at'
+}
+wait_until 20 "the engine to run with a next iteration" running_with_date
+variant() { # NAME: sets vpath, vhdr (curl/http_load -H arguments) and vdesc
+    vpath=$base/GetEngineStatus vhdr=()
+    case $1 in
+    json) vdesc="plain JSON" ;;
+    xml) vdesc="XML (Accept: application/xml)"; vhdr=(-H "Accept: application/xml") ;;
+    nb_oslo) vdesc="Accept-Language: nb, SO-TimeZone: Europe/Oslo"
+        vhdr=(-H "Accept-Language: nb" -H "SO-TimeZone: Europe/Oslo") ;;
+    nb_oslo_offset) vdesc="the same + includeTZOffset"
+        vhdr=(-H "Accept-Language: nb" -H "SO-TimeZone: Europe/Oslo, includeTZOffset") ;;
+    select) vdesc="\$select=IsRunning,TableRight/Mask"; vpath="$base/GetEngineStatus?\$select=IsRunning,TableRight/Mask" ;;
+    all) vdesc="XML + nb + Oslo + includeTZOffset + \$select"
+        vpath="$base/GetEngineStatus?\$select=IsRunning,TableRight/Mask"
+        vhdr=(-H "Accept: application/xml" -H "Accept-Language: nb" -H "SO-TimeZone: Europe/Oslo, includeTZOffset") ;;
+    esac
+}
+# Three rounds of all variants, one after the other. The summary averages
+# the rounds in which both of the shim's HTTP threads worked (a round whose
+# 8 connections all sat on one thread measures that, not the option).
+options="json xml nb_oslo nb_oslo_offset select all"
+say "   command: http_load -c $oc -n 100000 -w 5 -t $secs -m POST -u PATH -H 'Authorization: Basic ...' [-H ...], per variant, three rounds:"
+for v in $options; do
+    variant "$v"
+    code=$(curl -s -o "$tmp/opt-$v.body" -w '%{http_code}' -X POST -H "$auth" "${vhdr[@]}" "http://127.0.0.1:$hport$vpath")
+    bytes=$(wc -c <"$tmp/opt-$v.body")
+    echo "webapi,$v,$oc,body_bytes,$bytes" >>"$csv"
+    say "   $v: $vdesc; PATH $vpath; answer $code, $bytes bytes"
+    [ "$code" = 200 ] || say "   NOTE: $v answered $code: $(head -c 300 "$tmp/opt-$v.body")"
+done
+msg=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["StatusMessage"])' "$tmp/opt-nb_oslo_offset.body" 2>/dev/null || echo '?')
+say "   StatusMessage with nb, Europe/Oslo, includeTZOffset: $msg"
+rounds="webapi webapi_r2 webapi_r3"
+for round in $rounds; do
+    for v in $options; do
+        variant "$v"
+        run_load "$round" "$v" "$oc" "${gets[@]}" -u "$vpath" "${vhdr[@]}" -n 100000 -w 5 -t "$secs"
+    done
+done
+curl -fs -X POST -H "$auth" -H "Content-Type: application/json" -d '{"Run": false}' \
+    "http://127.0.0.1:$hport$base/ChangeEngineStatus" >/dev/null || say "   NOTE: ChangeEngineStatus {\"Run\": false} failed"
+mem_row shim-webapi "$pid_shim"
+say ""
+
+state_bytes=$(wc -c <"$tmp/state/$engine.state.json" 2>/dev/null || echo 0)
+say "the agent's state file is now $state_bytes bytes (rewritten and fsynced for every command)"
+echo "state,file,1,bytes,$state_bytes" >>"$csv"
+say ""
+
 # ---- where a ChangeEngineStatus spends its time (Kafka timestamps) ----
 breakdown=""
 if command -v kcat >/dev/null 2>&1; then
@@ -425,8 +632,8 @@ if command -v kcat >/dev/null 2>&1; then
             "$tmp/erpsync.status.json" "$csv" || true
     done)
 fi
-timeouts=$(curl -fs "http://127.0.0.1:$hport/metrics" | awk '/^erpsync_shim_requests_timed_out_total/ { print $2 }')
-echo "shim,metrics,1,timeouts,${timeouts:-0}" >>"$csv"
+timeouts=$((shim_timeouts + $(shim_metric erpsync_shim_requests_timed_out_total)))
+echo "shim,metrics,1,timeouts,$timeouts" >>"$csv"
 
 # ---- 6. agent restart on the devbroker ----
 # The devbroker (librdkafka's mock cluster) accepts transactional offset
@@ -434,8 +641,8 @@ echo "shim,metrics,1,timeouts,${timeouts:-0}" >>"$csv"
 # the first command of its partition and works through all of them before
 # it reaches a new one.
 section "6. agent restart on the devbroker (the mock cluster does not store transactional offset commits)"
-sent=$(curl -fs "http://127.0.0.1:$hport/metrics" | awk '/^erpsync_shim_commands_sent_total/ { print $2 }')
-say "   commands in the topic so far: ${sent:-?} from the shim + $((burst + 20)) from bench_agent_burst"
+sent=$((shim_sent + $(shim_metric erpsync_shim_commands_sent_total)))
+say "   commands in the topic so far: $sent from the shims + $((burst + 20)) from bench_agent_burst"
 lines0=$(wc -l <"$tmp/agent.log")
 forget_pid "$pid_agent"
 start_agent
@@ -522,44 +729,119 @@ row_ratio() { # LABEL SECTION NAME PARAM  (erpsync c=1 over this baseline)
     if [ -n "$breakdown" ]; then
         echo
         echo "Table 1b. Where a ChangeEngineStatus spends its time (ms; from Kafka record timestamps,"
-        echo "          which have 1 ms resolution). shim in: HTTP + password check + produce;"
+        echo "          which have 1 ms resolution, so a segment under 1 ms can come out negative)."
+        echo "          shim in: HTTP + authentication (credential cache) + produce;"
         echo "          to agent: delivery + agent fetch + apply + state fsync, up to the status produce;"
         echo "          back: transaction commit + read_committed visibility + shim fetch + answer"
         echo "$breakdown"
     fi
     echo
-    echo "Table 2. HTTP keep-alive, shim GetEngineStatus (answered from the status cache, Basic auth) vs nginx"
-    printf '%-5s %10s %8s %8s | %10s %8s %8s | %9s %9s | %10s %8s\n' conns "shim r/s" p50 p99 "nginx r/s" p50 p99 "r/s ratio" "p50 ratio" "healthz/s" "401 r/s"
+    echo "Table 2. HTTP: shim GetEngineStatus (status cache, Basic, credential cache on: the default) vs nginx with the same body"
+    printf '%-5s %9s %6s %6s %3s | %9s %6s %6s | %9s %6s %6s | %7s %7s | %9s %7s\n' conns "shim r/s" p50 p99 thr "nginx r/s" p50 p99 \
+        "close r/s" p50 p99 "/nginx" "/close" "healthz/s" "conn/rq"
     for c in 1 8 32; do
-        printf '%-5s %10s %8s %8s | %10s %8s %8s | %9s %9s | %10s %8s\n' "$c" \
+        printf '%-5s %9s %6s %6s %3s | %9s %6s %6s | %9s %6s %6s | %7s %7s | %9s %7s\n' "$c" \
             "$(fmt "$(get http shim_GetEngineStatus $c rps)" 1)" \
             "$(fmt "$(get http shim_GetEngineStatus $c p50_ms)")" \
             "$(fmt "$(get http shim_GetEngineStatus $c p99_ms)")" \
+            "$(get cpu_http shim_GetEngineStatus $c shim_http_threads_busy)" \
             "$(fmt "$(get http nginx_POST $c rps)" 1)" \
             "$(fmt "$(get http nginx_POST $c p50_ms)")" \
             "$(fmt "$(get http nginx_POST $c p99_ms)")" \
+            "$(fmt "$(get http nginx_POST_close $c rps)" 1)" \
+            "$(fmt "$(get http nginx_POST_close $c p50_ms)")" \
+            "$(fmt "$(get http nginx_POST_close $c p99_ms)")" \
             "$(ratio "$(get http shim_GetEngineStatus $c rps)" "$(get http nginx_POST $c rps)")" \
-            "$(ratio "$(get http shim_GetEngineStatus $c p50_ms)" "$(get http nginx_POST $c p50_ms)")" \
+            "$(ratio "$(get http shim_GetEngineStatus $c rps)" "$(get http nginx_POST_close $c rps)")" \
             "$(fmt "$(get http shim_healthz $c rps)" 1)" \
-            "$(fmt "$(get http shim_wrong_password $c rps)" 1)"
+            "$(awk -v a="$(get http shim_GetEngineStatus $c reconnects)" -v b="$(get http shim_GetEngineStatus $c n)" \
+                'BEGIN { if (a == "" || b + 0 == 0) print "-"; else printf "%.2f", a / b }')"
     done
-    echo "(ratios are shim / nginx; healthz: the shim without auth; 401: a wrong password, still one yescrypt check)"
+    echo "(close: nginx with the client sending 'Connection: close'; /nginx and /close: shim r/s over those;"
+    echo " thr: the shim's HTTP threads that did at least 10% of its HTTP work (of http.threads=2; 1 at c>1: all connections on one thread);"
+    echo " healthz: the shim without auth; conn/rq: new TCP connections per shim request, 1.00 when the shim closes every connection)"
+    echo
+    echo "Table 2a. GetEngineStatus by credential, requests/s (same body; nginx from table 2)"
+    printf '%-5s %10s %10s %10s | %10s %10s | %8s %8s %8s | %9s %9s\n' conns "Basic" "Basic" "Bearer" "nginx" "nginx" \
+        "cached" "no cache" "Bearer" "no cache" "Bearer"
+    printf '%-5s %10s %10s %10s | %10s %10s | %8s %8s %8s | %9s %9s\n' "" "cached" "no cache" "HS256" "keep-alive" "close" \
+        "/nginx" "/nginx" "/nginx" "/cached" "/cached"
+    for c in 1 8 32; do
+        printf '%-5s %10s %10s %10s | %10s %10s | %8s %8s %8s | %9s %9s\n' "$c" \
+            "$(fmt "$(get http shim_GetEngineStatus $c rps)" 1)" \
+            "$(fmt "$(get http shim_GetEngineStatus_nocache $c rps)" 1)" \
+            "$(fmt "$(get http shim_GetEngineStatus_bearer $c rps)" 1)" \
+            "$(fmt "$(get http nginx_POST $c rps)" 1)" \
+            "$(fmt "$(get http nginx_POST_close $c rps)" 1)" \
+            "$(ratio "$(get http shim_GetEngineStatus $c rps)" "$(get http nginx_POST $c rps)")" \
+            "$(ratio "$(get http shim_GetEngineStatus_nocache $c rps)" "$(get http nginx_POST $c rps)")" \
+            "$(ratio "$(get http shim_GetEngineStatus_bearer $c rps)" "$(get http nginx_POST $c rps)")" \
+            "$(ratio "$(get http shim_GetEngineStatus_nocache $c rps)" "$(get http shim_GetEngineStatus $c rps)")" \
+            "$(ratio "$(get http shim_GetEngineStatus_bearer $c rps)" "$(get http shim_GetEngineStatus $c rps)")"
+    done
+    echo "latency p50 / p99 (ms):"
+    for c in 1 8 32; do
+        printf '%-5s' "$c"
+        for l in shim_GetEngineStatus shim_GetEngineStatus_nocache shim_GetEngineStatus_bearer nginx_POST nginx_POST_close; do
+            printf ' %16s' "$(fmt "$(get http $l $c p50_ms)") / $(fmt "$(get http $l $c p99_ms)")"
+        done
+        echo
+    done
+    echo "      (columns: Basic cached, Basic no cache, Bearer, nginx keep-alive, nginx close)"
+    one=$(awk -F, '$1 ~ /^cpu_(http|webapi)/ && $4 == "shim_http_threads_busy" && $5 == 1 && $3 > 1 { printf "%s%s c=%s", sep, $2, $3; sep = ", " }' "$csv")
+    echo "shim runs with C > 1 whose connections all sat on one HTTP thread: ${one:-none}"
     ys=$(get micro yescrypt 1 p50_ms)
     echo "yescrypt alone: $(fmt "$ys") ms per check (p50), one at a time -> $(awk -v m="$ys" 'BEGIN { if (m > 0) printf "%.0f", 1000 / m; else print "-" }') checks/s per HTTP thread (http.threads=2)"
-    for c in 8 32; do
-        echo "shim /healthz on 1 connection while $c connections send GetEngineStatus: p50 $(fmt "$(get http_under_load shim_healthz_during_GetEngineStatus_c$c 1 p50_ms)") ms, p99 $(fmt "$(get http_under_load shim_healthz_during_GetEngineStatus_c$c 1 p99_ms)") ms, max $(fmt "$(get http_under_load shim_healthz_during_GetEngineStatus_c$c 1 max_ms)") ms (idle: p50 $(fmt "$(get http shim_healthz 1 p50_ms)") ms)"
+    for c in 1 8; do
+        echo "wrong password, failed-login limit off, $c connection(s): $(fmt "$(get http shim_wrong_password $c rps)" 1) r/s, p50 $(fmt "$(get http shim_wrong_password $c p50_ms)") ms, p99 $(fmt "$(get http shim_wrong_password $c p99_ms)") ms ($(codes http shim_wrong_password $c))"
     done
-    echo "shim CPU per GetEngineStatus at 8 connections: $(fmt "$(get cpu_http shim_GetEngineStatus 8 shim_ms_per_req)") ms (healthz: $(fmt "$(get cpu_http shim_healthz 8 shim_ms_per_req)" 3) ms) -> yescrypt (p50 alone) is ~$(awk -v y="$ys" -v s="$(get cpu_http shim_GetEngineStatus 8 shim_ms_per_req)" 'BEGIN { if (s > 0) printf "%.0f%%", 100 * y / s; else print "-" }') of it"
+    echo "wrong password, default limit, 8 connections: $(fmt "$(get http shim_wrong_password_limited 8 rps)" 1) r/s, p50 $(fmt "$(get http shim_wrong_password_limited 8 p50_ms)") ms ($(codes http shim_wrong_password_limited 8))"
+    for spec in ":8" ":32" "_nocache:8"; do
+        sfx=${spec%%:*} c=${spec##*:}
+        echo "shim /healthz on 1 connection beside $c connections of GetEngineStatus ($([ -n "$sfx" ] && echo "cache off" || echo "cache on")): p50 $(fmt "$(get http_under_load shim_healthz_during_GetEngineStatus${sfx}_c$c 1 p50_ms)") ms, p99 $(fmt "$(get http_under_load shim_healthz_during_GetEngineStatus${sfx}_c$c 1 p99_ms)") ms, max $(fmt "$(get http_under_load shim_healthz_during_GetEngineStatus${sfx}_c$c 1 max_ms)") ms (background: $(codes http_bg shim_GetEngineStatus_bg$sfx $c))"
+    done
+    echo "  (idle: /healthz p50 $(fmt "$(get http shim_healthz 1 p50_ms)") ms)"
+    echo "shim CPU per request at 8 connections (ms): GetEngineStatus cache on $(fmt "$(get cpu_http shim_GetEngineStatus 8 shim_ms_per_req)" 3), cache off $(fmt "$(get cpu_http shim_GetEngineStatus_nocache 8 shim_ms_per_req)" 3), Bearer $(fmt "$(get cpu_http shim_GetEngineStatus_bearer 8 shim_ms_per_req)" 3); /healthz $(fmt "$(get cpu_http shim_healthz 8 shim_ms_per_req)" 3)"
+    echo "  cache off minus cache on: $(awk -v a="$(get cpu_http shim_GetEngineStatus_nocache 8 shim_ms_per_req)" -v b="$(get cpu_http shim_GetEngineStatus 8 shim_ms_per_req)" 'BEGIN { if (a == "" || b == "") print "-"; else printf "%.3f", a - b }') ms (yescrypt alone, p50: $(fmt "$ys") ms)"
+    echo
+    echo "Table 2c. WebAPI options on GetEngineStatus, $oc connections, Basic (cached); engine running, so StatusMessage"
+    echo "          carries a date rendered with ICU. Three rounds of all variants; values are the mean of the rounds in"
+    echo "          which both shim HTTP threads worked (used: those rounds / all); ratios against plain JSON, same treatment"
+    printf '%-46s %5s %8s %5s %5s %6s %4s | %5s %5s %5s %5s\n' variant bytes "r/s" p50 p99 "CPU ms" used "r/s" p50 p99 CPU
+    for v in $options stopped; do
+        if [ "$v" = stopped ]; then
+            secs_=http lab=shim_GetEngineStatus vdesc="plain JSON, engine stopped (sect. 5, no date)" b=$body_bytes
+        else
+            variant "$v"
+            secs_=$rounds lab=$v b=$(get webapi "$v" $oc body_bytes)
+        fi
+        printf '%-46s %5s %8s %5s %5s %6s %4s | %5s %5s %5s %5s\n' "$vdesc" "$b" \
+            "$(fmt "$(balmean "$secs_" $lab $oc rps)" 0)" "$(fmt "$(balmean "$secs_" $lab $oc p50_ms)")" \
+            "$(fmt "$(balmean "$secs_" $lab $oc p99_ms)")" "$(fmt "$(balmean "$secs_" $lab $oc shim_ms_per_req cpu_)" 3)" \
+            "$(balused "$secs_" $lab $oc)" \
+            "$(ratio "$(balmean "$secs_" $lab $oc rps)" "$(balmean "$rounds" json $oc rps)")" \
+            "$(ratio "$(balmean "$secs_" $lab $oc p50_ms)" "$(balmean "$rounds" json $oc p50_ms)")" \
+            "$(ratio "$(balmean "$secs_" $lab $oc p99_ms)" "$(balmean "$rounds" json $oc p99_ms)")" \
+            "$(ratio "$(balmean "$secs_" $lab $oc shim_ms_per_req cpu_)" "$(balmean "$rounds" json $oc shim_ms_per_req cpu_)")"
+    done
+    echo "(CPU ms: the shim's CPU per request; ratios: this variant / plain JSON; the stopped-engine row is one run of section 5)"
+    echo "per round, requests/s and busy HTTP threads:"
+    for v in $options; do
+        printf '  %-15s' "$v"
+        for r in $rounds; do
+            printf ' %9s (%s thr, %s)' "$(fmt "$(get $r $v $oc rps)" 0)" "$(get cpu_$r $v $oc shim_http_threads_busy)" "$(codes $r $v $oc)"
+        done
+        echo
+    done
     echo
     echo "Table 3. ChangeEngineStatus throughput (every call goes through Kafka and the agent)"
     printf '%-6s %8s %10s %8s %8s %8s %s\n' conns n "req/s" p50 p99 max "status codes"
     for c in 1 4 16; do
-        codes=$(awk -F, -v c="$c" '$1 == "ces" && $2 == "ChangeEngineStatus" && $3 == c && $4 ~ /^code_/ { sub("code_", "", $4); printf "%s%s:%d", sep, $4, $5; sep = " " }' "$csv")
         printf '%-6s %8s %10s %8s %8s %8s %s\n' "$c" "$(fmt "$(get ces ChangeEngineStatus $c n)" 0)" \
             "$(fmt "$(get ces ChangeEngineStatus $c rps)" 1)" \
             "$(fmt "$(get ces ChangeEngineStatus $c p50_ms)")" \
             "$(fmt "$(get ces ChangeEngineStatus $c p99_ms)")" \
-            "$(fmt "$(get ces ChangeEngineStatus $c max_ms)")" "$codes"
+            "$(fmt "$(get ces ChangeEngineStatus $c max_ms)")" "$(codes ces ChangeEngineStatus $c)"
     done
     echo "shim 504 answers (no status before the deadline) in the whole run: ${timeouts:-0}"
     echo "the agent alone, $burst commands queued at once (no shim, no password checks): $(fmt "$(get agent_burst agent $burst rps)" 1) commands/s,"
@@ -571,7 +853,8 @@ row_ratio() { # LABEL SECTION NAME PARAM  (erpsync c=1 over this baseline)
     echo "Table 4. CPU time per request (ms, from /proc/PID/stat; includes each process's idle polling)"
     printf '%-34s %8s %8s %10s %8s\n' "" shim agent devbroker nginx
     for spec in "ces ChangeEngineStatus 1" "ces ChangeEngineStatus 16" "http shim_GetEngineStatus 8" \
-        "http shim_healthz 8" "http nginx_POST 8"; do
+        "http shim_GetEngineStatus_nocache 8" "http shim_GetEngineStatus_bearer 8" "webapi json 8" "webapi all 8" \
+        "http shim_healthz 8" "http nginx_POST 8" "http nginx_POST_close 8"; do
         set -- $spec
         printf '%-34s %8s %8s %10s %8s\n' "$2 c=$3" \
             "$(fmt "$(get "cpu_$1" "$2" "$3" shim_ms_per_req)" 3)" \
@@ -587,11 +870,12 @@ row_ratio() { # LABEL SECTION NAME PARAM  (erpsync c=1 over this baseline)
     echo "(idle-fw1: agent and shim with -X fetch.wait.max.ms=1)"
     echo "(per-request CPU of an HTTP server runs on the same 2 CPUs as the load generator)"
     echo
-    echo "Table 5. Memory after the load (KiB, /proc/PID/status; nginx = master + workers)"
-    printf '%-10s %10s %10s\n' process VmHWM VmRSS
-    for p in agent shim devbroker nginx; do
-        printf '%-10s %10s %10s\n' "$p" "$(get memory $p 1 vmhwm_kib)" "$(get memory $p 1 vmrss_kib)"
+    echo "Table 5. Memory after the load (KiB, /proc/PID/status; nginx = master + workers; agent, devbroker, nginx after section 5)"
+    printf '%-12s %10s %10s\n' process VmHWM VmRSS
+    for p in agent shim shim-nocache shim-jwt shim-webapi devbroker nginx; do
+        printf '%-12s %10s %10s\n' "$p" "$(get memory $p 1 vmhwm_kib)" "$(get memory $p 1 vmrss_kib)"
     done
+    echo "(shim: after section 5, cache on; shim-nocache after 5b, shim-jwt after 5d, shim-webapi after 5e: each a fresh process)"
 } | tee_txt
 
 # ---- plots, when matplotlib is there ----
