@@ -90,6 +90,7 @@ typedef struct req {
     char *held_body;
     const char *held_ctype;
     size_t dropped;       /* PH_HELD: body bytes read and dropped */
+    int plain;            /* /healthz, /readyz, /metrics: no WebAPI headers */
     erps_waiter_t w;
 } req_t;
 
@@ -219,10 +220,6 @@ static enum MHD_Result queue(erps_shim_t *shim, struct MHD_Connection *c,
     return rc;
 }
 
-static enum MHD_Result send_text(erps_shim_t *shim, struct MHD_Connection *c,
-                                 int code, const char *text, const char *ctype) {
-    return queue(shim, c, code, strdup(text), ctype, NULL);
-}
 
 static enum MHD_Result answer(req_t *r, int code, char *body,
                               const char *ctype) {
@@ -234,7 +231,13 @@ static enum MHD_Result answer(req_t *r, int code, char *body,
         return MHD_YES;
     }
     r->phase = PH_ANSWERED;
-    return queue(r->shim, r->conn, code, body, ctype, &r->reply);
+    return queue(r->shim, r->conn, code, body, ctype,
+                 r->plain ? NULL : &r->reply);
+}
+
+static enum MHD_Result send_text(req_t *r, int code, const char *text,
+                                 const char *ctype) {
+    return answer(r, code, strdup(text), ctype);
 }
 
 /* An object in the format the caller accepts. */
@@ -286,12 +289,13 @@ static enum MHD_Result send_status(req_t *r, const erps_status_t *st) {
 
 /* ---- observability ---- */
 
-static enum MHD_Result send_metrics(erps_shim_t *shim, struct MHD_Connection *c) {
+static enum MHD_Result send_metrics(req_t *r) {
+    erps_shim_t *shim = r->shim;
     erps_bus_stats_t s;
     size_t cap = 8192, used = 0;
     char *buf = malloc(cap);
     if (!buf)
-        return send_text(shim, c, 500, "out of memory\n", "text/plain");
+        return send_text(r, 500, "out of memory\n", "text/plain");
     erps_bus_stats(shim->bus, &s);
 #define P(...)                                                                 \
     do {                                                                       \
@@ -349,9 +353,9 @@ static enum MHD_Result send_metrics(erps_shim_t *shim, struct MHD_Connection *c)
 #undef P
     if (used >= cap) {
         free(buf);
-        return send_text(shim, c, 500, "metrics buffer too small\n", "text/plain");
+        return send_text(r, 500, "metrics buffer too small\n", "text/plain");
     }
-    return queue(shim, c, 200, buf, "text/plain; version=0.0.4", NULL);
+    return answer(r, 200, buf, "text/plain; version=0.0.4");
 }
 
 /* ---- the waiting part ---- */
@@ -737,23 +741,9 @@ static enum MHD_Result first_call(erps_shim_t *shim, struct MHD_Connection *c,
     char err[512];
 
     int rcode = erps_api_route(method, url, &route, &allow), code;
-    switch (rcode == 200 ? route : ERPS_ROUTE_NONE) {
-    case ERPS_ROUTE_HEALTHZ:
-        return send_text(shim, c, 200, "ok\n", "text/plain");
-    case ERPS_ROUTE_READYZ:
-        if (!erps_bus_kafka_up(shim->bus))
-            return send_text(shim, c, 503, "Kafka unreachable\n", "text/plain");
-        if (!erps_bus_caught_up(shim->bus))
-            return send_text(shim, c, 503, "reading the status topic\n",
-                             "text/plain");
-        return send_text(shim, c, 200, "ready\n", "text/plain");
-    case ERPS_ROUTE_METRICS:
-        return send_metrics(shim, c);
-    default:
-        break;
-    }
 
-    /* From here on the request owns a req_t; on_completed frees it. */
+    /* Every request owns a req_t (on_completed frees it), so every answer
+     * can wait for the end of the request and keep the connection open. */
     req_t *r = calloc(1, sizeof(*r));
     if (!r)
         return MHD_NO;
@@ -762,6 +752,23 @@ static enum MHD_Result first_call(erps_shim_t *shim, struct MHD_Connection *c,
     r->conn = c;
     r->route = route;
     r->phase = PH_FIRST;
+    r->plain = 1;
+    switch (rcode == 200 ? route : ERPS_ROUTE_NONE) {
+    case ERPS_ROUTE_HEALTHZ:
+        return send_text(r, 200, "ok\n", "text/plain");
+    case ERPS_ROUTE_READYZ:
+        if (!erps_bus_kafka_up(shim->bus))
+            return send_text(r, 503, "Kafka unreachable\n", "text/plain");
+        if (!erps_bus_caught_up(shim->bus))
+            return send_text(r, 503, "reading the status topic\n",
+                             "text/plain");
+        return send_text(r, 200, "ready\n", "text/plain");
+    case ERPS_ROUTE_METRICS:
+        return send_metrics(r);
+    default:
+        break;
+    }
+    r->plain = 0;
     client_address(c, r->client_addr, sizeof(r->client_addr));
     int acode = erps_accept_choose(header(c, MHD_HTTP_HEADER_ACCEPT),
                                    &r->reply.accept, err, sizeof(err));
@@ -868,7 +875,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
             char *body = r->held_body;
             r->held_body = NULL;
             r->phase = PH_ANSWERED;
-            return queue(shim, c, r->held_code, body, r->held_ctype, &r->reply);
+            return queue(shim, c, r->held_code, body, r->held_ctype,
+                         r->plain ? NULL : &r->reply);
         }
         *upload_data_size = 0;
         return MHD_YES;
@@ -1018,10 +1026,11 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)conf->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)conf->conn_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->conn_timeout_s,
-        /* Room for http.headers.max.bytes and http.url.max.bytes at their
-         * largest, so those limits (not the library's) answer first. The
-         * pool is address space; pages are used as a request fills them. */
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+        /* Room for http.headers.max.bytes and http.url.max.bytes and the
+         * read buffer, so those limits (not the library's) answer first;
+         * no more, as libmicrohttpd clears the pool after every request. */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(conf->headers_max + conf->url_max + 16384),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, shim,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (!shim->d) {

@@ -614,10 +614,15 @@ def test_answers_keep_the_connection_open(web):
               {"Authorization": web.basic(), "Content-Type": "text/plain"}, 415),
              ("ChangeEngineStatus", '{"Run": true}',
               {"Authorization": web.basic(), "Content-Type": "application/json"}, 200),
-             ("GetEngineStatus", "", {"Authorization": web.basic()}, 200)]
+             ("GetEngineStatus", "", {"Authorization": web.basic()}, 200),
+             ("/healthz", None, {}, 200), ("/metrics", None, {}, 200),
+             ("/readyz", None, {}, 200)]
     sock = None
     for op, body, hdrs, want in calls:
-        conn.request("POST", BASE + op, body=body, headers=hdrs)
+        if op.startswith("/"):
+            conn.request("GET", op, headers=hdrs)
+        else:
+            conn.request("POST", BASE + op, body=body, headers=hdrs)
         r = conn.getresponse()
         r.read()
         assert r.status == want, (op, r.status)
