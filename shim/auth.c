@@ -102,6 +102,16 @@ static int read_fields(const char *what, const char *path, line_cb cb,
     return 0;
 }
 
+int erps_name_valid(const char *s) {
+    size_t n = strnlen(s, ERPS_PRINCIPAL_MAX + 1);
+    if (n == 0 || n > ERPS_PRINCIPAL_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == ':')
+            return 0;
+    return 1;
+}
+
 /* Tenant names and engine ids share the rules of a Kafka key we log. */
 int erps_tenant_valid(const char *s) {
     size_t n = strlen(s);

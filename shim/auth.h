@@ -59,6 +59,11 @@ int erps_users_find(const erps_users_t *u, const char *name,
 /** The stored password hash of a user, or NULL. */
 const char *erps_users_hash(const erps_users_t *u, const char *name);
 
+/** 1 when s can name a principal in any of the shim's files and cookies:
+ *  1..ERPS_PRINCIPAL_MAX bytes (UTF-8 allowed), no control character and no
+ *  ':', which separates fields everywhere. */
+int erps_name_valid(const char *s);
+
 /** 1 when s is a tenant name: 1..63 of [A-Za-z0-9._-]. */
 int erps_tenant_valid(const char *s);
 

@@ -51,18 +51,6 @@ static int hash_password(void) {
     return 0;
 }
 
-/* What the users file can hold in its first field, so also in a line of
- * the tickets or app tokens file. */
-static int user_name_valid(const char *s) {
-    size_t n = strlen(s);
-    if (n == 0 || n > ERPS_PRINCIPAL_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == ':')
-            return 0;
-    return 1;
-}
-
 /* Prints a new SOTicket for a user and records its hash in the store. */
 static int issue_ticket(const char *path, const char *user, const char *ttl) {
     char ticket[128], err[512], *end;
@@ -72,7 +60,7 @@ static int issue_ticket(const char *path, const char *user, const char *ttl) {
                         "seconds, not %s\n", ttl);
         return 2;
     }
-    if (!user_name_valid(user)) {
+    if (!erps_name_valid(user)) {
         fprintf(stderr, "erpsync-shim: \"%s\" cannot be a user name (1-%d "
                         "printable bytes, no ':')\n", user, ERPS_PRINCIPAL_MAX);
         return 2;
@@ -106,7 +94,7 @@ static int hash_token(const char *app) {
         fprintf(stderr, "erpsync-shim: the token is empty\n");
         return 1;
     }
-    if (app && !user_name_valid(app)) {
+    if (app && !erps_name_valid(app)) {
         fprintf(stderr, "erpsync-shim: \"%s\" cannot be an app name (1-%d "
                         "printable bytes, no ':')\n", app, ERPS_PRINCIPAL_MAX);
         return 2;

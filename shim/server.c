@@ -263,17 +263,22 @@ static enum MHD_Result send_error(req_t *r, int code, const char *msg) {
     return send_obj(r, code, erps_api_error_obj(code, msg), "ErrorInformation");
 }
 
+/* Copies text as printable ASCII ('?' for anything else), cut to fit: for
+ * bytes from outside (a path, the agent's text) put into an answer. */
+static void ascii_clip(char *out, size_t size, const char *in) {
+    size_t i = 0;
+    for (; in[i] && i < size - 1; i++) {
+        unsigned char ch = (unsigned char)in[i];
+        out[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+    }
+    out[i] = '\0';
+}
+
 /* StatusMessage in the caller's language, then $select. */
 static enum MHD_Result send_status(req_t *r, const erps_status_t *st) {
     char msg[ERPS_I18N_MESSAGE_MAX], err[512];
-    if (erps_i18n_render(st, &r->lang, msg, sizeof(msg))) {
-        size_t i = 0; /* ICU failed: the agent's English, as plain ASCII */
-        for (; st->message[i] && i < sizeof(msg) - 1; i++) {
-            unsigned char ch = (unsigned char)st->message[i];
-            msg[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
-        }
-        msg[i] = '\0';
-    }
+    if (erps_i18n_render(st, &r->lang, msg, sizeof(msg)))
+        ascii_clip(msg, sizeof(msg), st->message); /* ICU failed: English */
     cJSON *obj = erps_api_status_obj(st, r->who.role, msg);
     if (!obj)
         return send_error(r, 500, "out of memory");
@@ -780,11 +785,7 @@ static enum MHD_Result first_call(erps_shim_t *shim, struct MHD_Connection *c,
         return send_error(r, code, err);
     if (rcode == 404) {
         char shown[201];
-        size_t i = 0;
-        /* The path is the caller's bytes: answers stay valid UTF-8. */
-        for (; url[i] && i < sizeof(shown) - 1; i++)
-            shown[i] = url[i] >= 0x20 && url[i] < 0x7f ? url[i] : '?';
-        shown[i] = '\0';
+        ascii_clip(shown, sizeof(shown), url); /* answers stay valid UTF-8 */
         snprintf(err, sizeof(err), "no such resource: %s", shown);
         return send_error(r, 404, err);
     }
@@ -874,9 +875,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
             *upload_data_size = 0;
             char *body = r->held_body;
             r->held_body = NULL;
-            r->phase = PH_ANSWERED;
-            return queue(shim, c, r->held_code, body, r->held_ctype,
-                         r->plain ? NULL : &r->reply);
+            return answer(r, r->held_code, body, r->held_ctype);
         }
         *upload_data_size = 0;
         return MHD_YES;

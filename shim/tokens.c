@@ -37,7 +37,6 @@
 /* Tickets and app tokens are short; longer text cannot be one, and is not
  * worth hashing. */
 #define SECRET_TEXT_MAX 1024
-#define TENANT_MAX 63
 #define XSRF_RANDOM_LEN 16
 #define SESSION_JTI_LEN 16
 /* Session expiries travel as JSON numbers (doubles): exact up to 2^53. */
@@ -191,32 +190,13 @@ static int text_ok(const char *s, size_t max) {
     return 1;
 }
 
-/* A principal name as the users file allows it (UTF-8 included): no
- * control characters and no ':', which separates fields everywhere. */
-static int name_ok(const char *s) {
-    return text_ok(s, ERPS_PRINCIPAL_MAX) && !strchr(s, ':');
-}
-
 /* A JWT subject: printable ASCII without ':' (an identity provider's ids). */
 static int jwt_name_ok(const char *s) {
-    if (!name_ok(s))
+    if (!erps_name_valid(s))
         return 0;
     for (const char *p = s; *p; p++)
         if ((unsigned char)*p > 0x7e)
             return 0;
-    return 1;
-}
-
-static int jwt_tenant_ok(const char *s) {
-    size_t n = strnlen(s, TENANT_MAX + 1);
-    if (n == 0 || n > TENANT_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-            return 0;
-    }
     return 1;
 }
 
@@ -587,10 +567,10 @@ static int check_claims(const erps_jwt_t *j, const cJSON *claims,
                  "tenant)", j->tenant_claim);
         return -1;
     }
-    if (!jwt_tenant_ok(ten->valuestring)) {
+    if (!erps_tenant_valid(ten->valuestring)) {
         snprintf(errstr, errstr_size, "the token's \"%s\" claim is not a valid "
                  "tenant (1 to %d of A-Z a-z 0-9 . _ -)", j->tenant_claim,
-                 TENANT_MAX);
+                 ERPS_TENANT_MAX);
         return -1;
     }
 
@@ -856,7 +836,7 @@ static int ticket_line(void *ctx, char *line) {
         hex_decode(line, t.hash, SHA256_LEN))
         return -1;
     *c2 = '\0';
-    if (!name_ok(c1 + 1) || erps_time_parse(c2 + 1, &t.expiry_ms))
+    if (!erps_name_valid(c1 + 1) || erps_time_parse(c2 + 1, &t.expiry_ms))
         return -1;
     erps_strlcpy(t.user, c1 + 1, sizeof(t.user));
     ticket_t *nv = grow(l->v, l->cnt, &l->cap, sizeof(*nv));
@@ -1102,7 +1082,7 @@ int erps_tickets_issue(const char *path, const char *user, int64_t ttl_ms,
         snprintf(errstr, errstr_size, "the ticket buffer is too small");
         return -1;
     }
-    if (!user || !name_ok(user)) {
+    if (!user || !erps_name_valid(user)) {
         snprintf(errstr, errstr_size, "a ticket user name has 1 to %d bytes, "
                  "without ':' or control characters", ERPS_PRINCIPAL_MAX);
         return -1;
@@ -1269,7 +1249,7 @@ int erps_session_issue(const erps_session_t *s, const erps_principal_t *who,
     cJSON *o = NULL;
     int rc = -1;
 
-    if (!name_ok(who->name) || !text_ok(who->tenant, TENANT_MAX) ||
+    if (!erps_name_valid(who->name) || !text_ok(who->tenant, ERPS_TENANT_MAX) ||
         strnlen(who->binding, sizeof(who->binding)) == sizeof(who->binding) ||
         (who->binding[0] && !text_ok(who->binding, ERPS_BINDING_LEN)) ||
         (who->role != ERPS_ROLE_ADMIN && who->role != ERPS_ROLE_READER) ||
@@ -1345,8 +1325,8 @@ static int session_payload(const char *payload, size_t pl,
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "b");
     if (b && (!cJSON_IsString(b) || strlen(b->valuestring) > ERPS_BINDING_LEN))
         goto out;
-    if (!cJSON_IsString(n) || !name_ok(n->valuestring) ||
-        !cJSON_IsString(t) || !text_ok(t->valuestring, TENANT_MAX) ||
+    if (!cJSON_IsString(n) || !erps_name_valid(n->valuestring) ||
+        !cJSON_IsString(t) || !text_ok(t->valuestring, ERPS_TENANT_MAX) ||
         !cJSON_IsString(r) || !cJSON_IsNumber(e) || !cJSON_IsString(j) ||
         strlen(j->valuestring) != 2 * SESSION_JTI_LEN ||
         !(e->valuedouble >= 0 && e->valuedouble <= (double)JSON_INT_MAX))

@@ -123,6 +123,25 @@ static void tenants_file(void **state) {
     }
 }
 
+static void names(void **state) {
+    char longest[ERPS_PRINCIPAL_MAX + 2];
+    (void)state;
+    assert_true(erps_name_valid("alice"));
+    assert_true(erps_name_valid("j\xc3\xbcrgen@acme.example"));
+    assert_false(erps_name_valid(""));
+    assert_false(erps_name_valid("a:b"));
+    assert_false(erps_name_valid("a\nb"));
+    assert_false(erps_name_valid("a\x7f"));
+    memset(longest, 'n', sizeof(longest) - 1);
+    longest[ERPS_PRINCIPAL_MAX] = '\0';
+    assert_true(erps_name_valid(longest));
+    longest[ERPS_PRINCIPAL_MAX] = 'n';
+    longest[ERPS_PRINCIPAL_MAX + 1] = '\0';
+    assert_false(erps_name_valid(longest));
+    assert_true(erps_tenant_valid("acme-1.eu_x"));
+    assert_false(erps_tenant_valid("acme corp"));
+}
+
 static void basic_headers(void **state) {
     char name[64], pw[64];
     (void)state;
@@ -158,6 +177,7 @@ int main(void) {
         cmocka_unit_test(hash_and_verify),
         cmocka_unit_test(bad_users_files),
         cmocka_unit_test(tenants_file),
+        cmocka_unit_test(names),
         cmocka_unit_test(basic_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
