@@ -27,6 +27,12 @@
 
 #define ERPS_CE_SPECVERSION "1.0"
 #define ERPS_CONTENT_TYPE_JSON "application/json"
+/* ce_dataschema of each event: the $id of its JSON Schema in proto/schemas. */
+#define ERPS_SCHEMA_BASE "https://erpsync.dev/schemas/"
+/* ce_sequence is written zero-padded to this many digits (every
+ * non-negative int64 fits), so that it sorts as a string as well as a
+ * number (CloudEvents sequence extension: lexicographic order). */
+#define ERPS_SEQUENCE_DIGITS 19
 
 #define ERPS_TYPE_CHANGE_STATUS "com.erpsync.command.ChangeEngineStatus"
 #define ERPS_TYPE_CHANGE_INTERVAL "com.erpsync.command.ChangeEngineInterval"

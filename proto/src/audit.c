@@ -25,6 +25,7 @@ static void add_side(cJSON *root, const char *name, erps_state_t st,
 
 int erps_audit_encode(const erps_audit_t *au, erps_msg_t *out, char *errstr,
                       size_t errstr_size) {
+    char ts[ERPS_TIME_LEN];
     memset(out, 0, sizeof(*out));
     if (erps_ce_encode(&au->ce, ERPS_TYPE_AUDIT, out) ||
         (au->command_id[0] &&
@@ -35,6 +36,11 @@ int erps_audit_encode(const erps_audit_t *au, erps_msg_t *out, char *errstr,
     cJSON *root = cJSON_CreateObject();
     if (!root)
         return erps_json_finish(NULL, out, errstr, errstr_size);
+    /* The time again in the value (it is ce_time): sinks such as Kafka
+     * Connect's JDBC or S3 connectors and ksqlDB streams often keep only
+     * the record value, and an audit row without a time is useless. */
+    erps_time_format(au->ce.time_ms, ts);
+    cJSON_AddStringToObject(root, "Time", ts);
     cJSON_AddStringToObject(root, "Outcome", erps_outcome_name(au->outcome));
     cJSON_AddStringToObject(root, "EngineId", au->ce.subject);
     cJSON_AddStringToObject(root, "CommandId", au->command_id);

@@ -78,8 +78,25 @@ void erps_ce_init(erps_ce_t *ce, const char *source, const char *engine_id) {
     ce->time_ms = erps_now_ms();
 }
 
+/* The schema that describes an event's data, by its type (prefix match,
+ * so every command type shares command.schema.json). */
+static const char *dataschema(const char *type) {
+    static const struct {
+        const char *prefix, *schema;
+    } map[] = {
+        {"com.erpsync.command.", ERPS_SCHEMA_BASE "command.schema.json"},
+        {ERPS_TYPE_STATUS, ERPS_SCHEMA_BASE "status.schema.json"},
+        {ERPS_TYPE_AUDIT, ERPS_SCHEMA_BASE "audit.schema.json"},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strncmp(type, map[i].prefix, strlen(map[i].prefix)) == 0)
+            return map[i].schema;
+    return NULL;
+}
+
 int erps_ce_encode(const erps_ce_t *ce, const char *type, erps_msg_t *out) {
     char ts[ERPS_TIME_LEN];
+    const char *schema = dataschema(type);
     size_t klen = strlen(ce->subject);
     erps_time_format(ce->time_ms, ts);
     /* The key lives in the arena too, so the message outlives ce. */
@@ -95,7 +112,8 @@ int erps_ce_encode(const erps_ce_t *ce, const char *type, erps_msg_t *out) {
         erps_msg_add_header(out, "ce_type", type) ||
         erps_msg_add_header(out, "ce_time", ts) ||
         erps_msg_add_header(out, "ce_subject", ce->subject) ||
-        erps_msg_add_header(out, "content-type", ERPS_CONTENT_TYPE_JSON))
+        erps_msg_add_header(out, "content-type", ERPS_CONTENT_TYPE_JSON) ||
+        (schema && erps_msg_add_header(out, "ce_dataschema", schema)))
         return -1;
     return 0;
 }

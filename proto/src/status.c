@@ -123,7 +123,7 @@ int erps_status_encode(const erps_status_t *st, erps_msg_t *out, char *errstr,
                        size_t errstr_size) {
     char iv[ERPS_TIMESPAN_LEN], seq[24];
     memset(out, 0, sizeof(*out));
-    snprintf(seq, sizeof(seq), "%" PRId64, st->sequence);
+    snprintf(seq, sizeof(seq), "%0*" PRId64, ERPS_SEQUENCE_DIGITS, st->sequence);
     if (erps_ce_encode(&st->ce, ERPS_TYPE_STATUS, out) ||
         erps_msg_add_header(out, "ce_sequence", seq) ||
         (st->correlation_id[0] &&
@@ -198,9 +198,11 @@ int erps_status_decode(const erps_msg_t *in, erps_status_t *st, char *errstr,
                             sizeof(st->correlation_id), 0, errstr,
                             errstr_size))
         goto out;
-    /* Digits only, at most 18 of them: no sign, no overflow. */
+    /* Digits only (zero-padded or not): no sign. At most 19 of them and
+     * no more than INT64_MAX, so strtoll cannot overflow. */
     size_t ndig = strspn(buf, "0123456789");
-    if (ndig == 0 || ndig > 18 || buf[ndig] != '\0') {
+    if (ndig == 0 || ndig > ERPS_SEQUENCE_DIGITS || buf[ndig] != '\0' ||
+        (ndig == ERPS_SEQUENCE_DIGITS && strcmp(buf, "9223372036854775807") > 0)) {
         snprintf(errstr, errstr_size, "ce_sequence is not a number");
         goto out;
     }

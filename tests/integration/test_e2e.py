@@ -71,9 +71,15 @@ def test_status_event_is_correlated_keyed_and_valid(cluster, schemas):
         assert rec["hdrs"]["ce_subject"] == cluster.engine
         assert rec["hdrs"]["content-type"] == "application/json"
         schemas["status"].validate(structured(rec))
-    # ce_sequence has no gaps and no repeats.
-    seqs = sorted(int(r["hdrs"]["ce_sequence"]) for r in statuses)
+        # Names the schema it was just validated against.
+        assert rec["hdrs"]["ce_dataschema"] == schemas["status"].schema["$id"]
+    # ce_sequence has no gaps and no repeats, and sorts as text as it sorts
+    # as a number (zero-padded: CloudEvents sequence extension).
+    texts = [r["hdrs"]["ce_sequence"] for r in statuses]
+    assert all(len(t) == 19 and t.isdigit() for t in texts), texts
+    seqs = sorted(int(t) for t in texts)
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    assert [int(t) for t in sorted(texts)] == seqs
     # All of one engine's events are in one partition, in order.
     assert len({r["partition"] for r in statuses}) == 1
 
@@ -85,7 +91,10 @@ def test_audit_records_who_changed_what(cluster, schemas):
     audits = by_correlation(cluster.audits(), cid)
     assert len(audits) == 1
     schemas["audit"].validate(structured(audits[0]))
+    assert audits[0]["hdrs"]["ce_dataschema"] == schemas["audit"].schema["$id"]
     data = json.loads(audits[0]["payload"])
+    # The time is in the value too, for sinks that drop headers.
+    assert data["Time"] == audits[0]["hdrs"]["ce_time"]
     assert data["Outcome"] == "Applied"
     assert data["Principal"] == cluster.user
     assert data["ClientAddress"] == "127.0.0.1"

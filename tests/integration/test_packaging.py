@@ -380,7 +380,7 @@ def test_asyncapi_describes_the_topics_and_the_proto_schemas(helps):
         assert set(payload["properties"]) == set(data["properties"]), msg["name"]
     headers = schemas["CeHeaders"]["properties"]
     for h in ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time",
-              "ce_subject", "content-type"):
+              "ce_subject", "content-type", "ce_dataschema"):
         assert h in headers, h
 
 

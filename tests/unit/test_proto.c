@@ -310,8 +310,10 @@ static void status_rejects(void **state) {
     char err[256];
     (void)state;
     record_from_example(&r, "status.running.json");
-    static const char *const bad_seq[] = {"x", "-1", "+1", "", "1 ",
-                                          "99999999999999999999"};
+    static const char *const bad_seq[] = {
+        "x", "-1", "+1", "", "1 ", "99999999999999999999",
+        "9223372036854775808",   /* INT64_MAX + 1, 19 digits */
+        "00000000000000000004"}; /* 20 digits, even if small */
     for (size_t i = 0; i < sizeof(bad_seq) / sizeof(bad_seq[0]); i++) {
         set_header(&r, "ce_sequence", bad_seq[i]);
         assert_int_equal(erps_status_decode(&r.msg, &st, err, sizeof(err)), -1);
@@ -324,6 +326,40 @@ static void status_rejects(void **state) {
     r.msg.value_len = strlen(r.msg.value);
     assert_int_equal(erps_status_decode(&r.msg, &st, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "StatusMessage"));
+    record_free(&r);
+}
+
+/* ce_sequence sorts as text the way it sorts as a number (CloudEvents
+ * sequence extension), and readers still take the unpadded form. */
+static void status_sequence_sorts_as_text(void **state) {
+    static const int64_t seqs[] = {0, 9, 10, 99, 100, 314, 999999999,
+                                   INT64_MAX - 1, INT64_MAX};
+    char prev[32] = "", err[256];
+    record_t r;
+    erps_status_t st;
+    (void)state;
+    record_from_example(&r, "status.running.json");
+    assert_int_equal(erps_status_decode(&r.msg, &st, err, sizeof(err)), 0);
+    for (size_t i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++) {
+        erps_msg_t out;
+        erps_status_t back;
+        st.sequence = seqs[i];
+        assert_int_equal(erps_status_encode(&st, &out, err, sizeof(err)), 0);
+        const erps_hdr_t *h = erps_msg_header(&out, "ce_sequence");
+        assert_non_null(h);
+        assert_int_equal(h->size, ERPS_SEQUENCE_DIGITS);
+        char text[32];
+        memcpy(text, h->value, h->size);
+        text[h->size] = '\0';
+        assert_true(strcmp(prev, text) < 0);
+        memcpy(prev, text, sizeof(text));
+        assert_int_equal(erps_status_decode(&out, &back, err, sizeof(err)), 0);
+        assert_true(back.sequence == seqs[i]);
+        erps_msg_release(&out);
+    }
+    set_header(&r, "ce_sequence", "314");
+    assert_int_equal(erps_status_decode(&r.msg, &st, err, sizeof(err)), 0);
+    assert_int_equal(st.sequence, 314);
     record_free(&r);
 }
 
@@ -414,6 +450,7 @@ int main(void) {
         cmocka_unit_test(status_examples),  cmocka_unit_test(status_fields),
         cmocka_unit_test(audit_example),    cmocka_unit_test(command_rejects),
         cmocka_unit_test(command_rejects_values), cmocka_unit_test(status_rejects),
+        cmocka_unit_test(status_sequence_sorts_as_text),
         cmocka_unit_test(timespans),        cmocka_unit_test(rights),
         cmocka_unit_test(engine_ids),
     };
