@@ -94,6 +94,8 @@ const erps_cfg_opt_t erps_agent_conf_table[] = {
      "after SIGTERM/SIGINT the agent exits (code 4) at the latest after this"},
     {"log.level", ERPS_CFG_STR, "info", 0, 0, O(log_level), 16,
      "error, warn, info or debug"},
+    {"log.format", ERPS_CFG_STR, "text", 0, 0, O(log_format), 8,
+     "text (time program level: message) or json (one object per line)"},
     ERPS_CFG_END
 #undef O
 };

@@ -324,5 +324,11 @@ int erps_cfg_startup(const erps_cfg_opt_t *table, void *obj, erps_kprops_t *kp,
                 (const char *)obj + lvl->offset);
         return -1;
     }
+    const erps_cfg_opt_t *fmt = find_opt(table, "log.format");
+    if (fmt && erps_log_set_format((const char *)obj + fmt->offset)) {
+        fprintf(stderr, "%s: log.format: \"%s\" is neither text nor json\n",
+                prog, (const char *)obj + fmt->offset);
+        return -1;
+    }
     return 0;
 }

@@ -19,11 +19,29 @@ int erps_kafka_set(rd_kafka_conf_t *conf, const char *name, const char *value,
     return 0;
 }
 
+/* librdkafka also logs every connection failure (facility FAIL, level
+ * LOG_ERR) before it reports it here: those are left to the log callback,
+ * so that each broker error appears once. */
 static void log_error_cb(rd_kafka_t *rk, int err, const char *reason,
                          void *opaque) {
     (void)opaque;
+    if (err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__RESOLVE)
+        return;
     erps_warn("kafka %s: %s: %s", rd_kafka_name(rk),
               rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+/* librdkafka's own lines (syslog levels) through our logger, in our
+ * format, instead of its default "%3|time|FAC|..." on stderr. */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                   const char *buf) {
+    /* LOG_ERR lines are broker errors librdkafka retries by itself: a
+     * warning, as the error callback always said. */
+    erps_log_level_t ours = level <= 2   ? ERPS_LOG_ERROR
+                            : level <= 4 ? ERPS_LOG_WARN
+                            : level <= 6 ? ERPS_LOG_INFO
+                                         : ERPS_LOG_DEBUG;
+    erps_log(ours, "kafka %s: %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
 rd_kafka_conf_t *erps_kafka_conf(const char *bootstrap, const char *client_id,
@@ -44,6 +62,7 @@ rd_kafka_conf_t *erps_kafka_conf(const char *bootstrap, const char *client_id,
                            errstr_size))
             goto fail;
     rd_kafka_conf_set_error_cb(conf, log_error_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
     return conf;
 fail:
     rd_kafka_conf_destroy(conf);

@@ -1,5 +1,6 @@
 /*
- * log.c - one line per event on stderr: time, program, level, message.
+ * log.c - one line per event on stderr: time, program, level, message, as
+ * text for people or as one JSON object per line for log shippers.
  */
 #include "erpsync/log.h"
 #include "erpsync/util.h"
@@ -11,6 +12,7 @@
 
 int erps_log_threshold = ERPS_LOG_INFO;
 static const char *log_ident = "erpsync";
+static int log_json;
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 int erps_log_set_level(const char *name) {
@@ -25,6 +27,52 @@ int erps_log_set_level(const char *name) {
 
 void erps_log_set_ident(const char *ident) { log_ident = ident; }
 
+int erps_log_set_format(const char *name) {
+    if (strcasecmp(name, "text") == 0 || strcasecmp(name, "json") == 0) {
+        log_json = strcasecmp(name, "json") == 0;
+        return 0;
+    }
+    return -1;
+}
+
+/* Length of the well-formed UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+    size_t len = s[0] < 0xC2 ? 0 : s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : s[0] < 0xF5 ? 4 : 0;
+    if (len == 0 || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    /* Overlong 3/4-byte forms, UTF-16 surrogates, code points past U+10FFFF. */
+    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0) ||
+        (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90))
+        return 0;
+    return len;
+}
+
+size_t erps_json_escape(const char *in, char *out, size_t out_size) {
+    const unsigned char *s = (const unsigned char *)in;
+    size_t n = strlen(in), o = 0;
+    for (size_t i = 0; i < n && o + 7 < out_size;) {
+        size_t len = s[i] < 0x80 ? 1 : utf8_seq(s + i, n - i);
+        if (s[i] == '"' || s[i] == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)s[i++];
+        } else if (s[i] < 0x20 || s[i] == 0x7F) {
+            o += (size_t)snprintf(out + o, out_size - o, "\\u%04x", s[i++]);
+        } else if (len == 0) { /* not UTF-8: JSON text must be */
+            o += (size_t)snprintf(out + o, out_size - o, "\\ufffd");
+            i++;
+        } else {
+            memcpy(out + o, s + i, len);
+            o += len;
+            i += len;
+        }
+    }
+    out[o] = '\0';
+    return o;
+}
+
 void erps_log_impl(erps_log_level_t level, const char *fmt, ...) {
     char ts[ERPS_TIME_LEN], line[2048];
     va_list ap;
@@ -33,5 +81,13 @@ void erps_log_impl(erps_log_level_t level, const char *fmt, ...) {
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
     /* One fprintf per line so concurrent threads do not interleave. */
-    fprintf(stderr, "%s %s %s: %s\n", ts, log_ident, level_names[level], line);
+    if (!log_json) {
+        fprintf(stderr, "%s %s %s: %s\n", ts, log_ident, level_names[level], line);
+        return;
+    }
+    char msg[sizeof(line) * 6 + 8], ident[256];
+    erps_json_escape(line, msg, sizeof(msg));
+    erps_json_escape(log_ident, ident, sizeof(ident));
+    fprintf(stderr, "{\"time\":\"%s\",\"program\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\"}\n",
+            ts, ident, level_names[level], msg);
 }

@@ -38,6 +38,7 @@ typedef struct devbroker_conf {
     char port_file[1024];
     int control;
     char log_level[16];
+    char log_format[8];
 } devbroker_conf_t;
 
 #define O(f) offsetof(devbroker_conf_t, f)
@@ -58,6 +59,8 @@ static const erps_cfg_opt_t conf_table[] = {
      "read fault-injection commands from standard input (see --help)"},
     {"log.level", ERPS_CFG_STR, "info", 0, 0, O(log_level), 16,
      "error, warn, info or debug"},
+    {"log.format", ERPS_CFG_STR, "text", 0, 0, O(log_format), 8,
+     "text (time program level: message) or json (one object per line)"},
     ERPS_CFG_END};
 
 /* Fault injection for tests, one command a line on standard input, each

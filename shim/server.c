@@ -168,6 +168,8 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
      O(interval_max_s), 0, "largest interval ChangeEngineInterval accepts"},
     {"log.level", ERPS_CFG_STR, "info", 0, 0, O(log_level), 16,
      "error, warn, info or debug"},
+    {"log.format", ERPS_CFG_STR, "text", 0, 0, O(log_format), 8,
+     "text (time program level: message) or json (one object per line)"},
     ERPS_CFG_END
 #undef O
 };

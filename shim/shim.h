@@ -48,6 +48,7 @@ typedef struct erps_shim_conf {
     int64_t interval_min_s;
     int64_t interval_max_s;
     char log_level[16];
+    char log_format[8];
 } erps_shim_conf_t;
 
 extern const erps_cfg_opt_t erps_shim_conf_table[];

@@ -7,6 +7,8 @@
 #ifndef ERPSYNC_LOG_H
 #define ERPSYNC_LOG_H
 
+#include <stddef.h>
+
 typedef enum erps_log_level {
     ERPS_LOG_ERROR = 0,
     ERPS_LOG_WARN,
@@ -20,6 +22,18 @@ extern int erps_log_threshold;
 int erps_log_set_level(const char *name);
 /** Sets the program name printed in front of every line. */
 void erps_log_set_ident(const char *ident);
+/**
+ * Sets the line format: "text" (time program level: message) or "json"
+ * (one object per line: time, program, level, msg). @returns 0 or -1.
+ */
+int erps_log_set_format(const char *name);
+/**
+ * Writes `in` as the inside of a JSON string: quotes, backslashes and
+ * control characters escaped, bytes that are not UTF-8 as U+FFFD. Stops
+ * early rather than overflow (out_size of 6 * strlen(in) + 8 never does).
+ * @returns the length written.
+ */
+size_t erps_json_escape(const char *in, char *out, size_t out_size);
 
 void erps_log_impl(erps_log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -1,11 +1,15 @@
-/* test_util.c - clocks, RFC 3339, UUIDs, string helpers. */
+/* test_util.c - clocks, RFC 3339, UUIDs, string helpers, log lines. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "erpsync/log.h"
 #include "erpsync/util.h"
 
 static void time_round_trip(void **state) {
@@ -99,12 +103,77 @@ static void clocks(void **state) {
     assert_true(erps_now_ms() > 1700000000000);
 }
 
+static void json_escapes(void **state) {
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"plain", "plain"},
+        {"say \"hi\" \\ bye", "say \\\"hi\\\" \\\\ bye"},
+        {"tab\tnl\ncr\r\x01\x7f", "tab\\u0009nl\\u000acr\\u000d\\u0001\\u007f"},
+        {"k\xc3\xb8" "benhavn \xe2\x82\xac \xf0\x9f\x98\x80", "k\xc3\xb8" "benhavn \xe2\x82\xac \xf0\x9f\x98\x80"},
+        {"bad \xff end", "bad \\ufffd end"},
+        {"cut \xc3", "cut \\ufffd"},                 /* truncated sequence */
+        {"over \xc0\xaf", "over \\ufffd\\ufffd"},       /* overlong '/' */
+        {"surr \xed\xa0\x80", "surr \\ufffd\\ufffd\\ufffd"}, /* UTF-16 surrogate */
+        {"big \xf4\x90\x80\x80", "big \\ufffd\\ufffd\\ufffd\\ufffd"}, /* > U+10FFFF */
+    };
+    char out[256];
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = erps_json_escape(cases[i].in, out, sizeof(out));
+        assert_string_equal(out, cases[i].want);
+        assert_int_equal(n, strlen(cases[i].want));
+    }
+    /* A small buffer is never overrun and ends on a whole escape. */
+    char small[12];
+    memset(small, 'Z', sizeof(small));
+    erps_json_escape("\x01\x01\x01\x01", small, 10);
+    assert_string_equal(small, "\\u0001");
+    assert_int_equal(small[11], 'Z');
+}
+
+/* Captures what one erps_info writes to stderr. */
+static void log_capture(const char *msg, char *out, size_t out_size) {
+    char path[] = "/tmp/erpsync-test-log-XXXXXX";
+    int fd = mkstemp(path), saved = dup(2);
+    assert_true(fd >= 0 && saved >= 0);
+    unlink(path);
+    fflush(stderr);
+    assert_int_equal(dup2(fd, 2), 2);
+    erps_info("%s", msg);
+    fflush(stderr);
+    assert_int_equal(dup2(saved, 2), 2);
+    close(saved);
+    ssize_t n = pread(fd, out, out_size - 1, 0);
+    close(fd);
+    assert_true(n > 0);
+    out[n] = '\0';
+}
+
+static void log_formats(void **state) {
+    char line[512];
+    (void)state;
+    erps_log_set_ident("erpsync-test");
+    assert_int_equal(erps_log_set_format("yaml"), -1);
+    assert_int_equal(erps_log_set_format("JSON"), 0);
+    log_capture("engine \"demo\": started\n\xff", line, sizeof(line));
+    assert_int_equal(strncmp(line, "{\"time\":\"20", 11), 0);
+    const char *rest = strstr(line, "Z\",\"program\"");
+    assert_non_null(rest);
+    assert_string_equal(rest, "Z\",\"program\":\"erpsync-test\",\"level\":\"info\","
+                              "\"msg\":\"engine \\\"demo\\\": started\\u000a\\ufffd\"}\n");
+    assert_int_equal(erps_log_set_format("text"), 0);
+    log_capture("plain", line, sizeof(line));
+    assert_non_null(strstr(line, "Z erpsync-test info: plain\n"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(time_round_trip), cmocka_unit_test(time_offsets_and_fractions),
         cmocka_unit_test(time_rejects),    cmocka_unit_test(uuids),
         cmocka_unit_test(strings),         cmocka_unit_test(clocks),
-        cmocka_unit_test(base64_digits),
+        cmocka_unit_test(base64_digits),   cmocka_unit_test(json_escapes),
+        cmocka_unit_test(log_formats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
