@@ -436,3 +436,64 @@ def test_docs_readme_links_resolve():
     assert links
     for link in links:
         assert (SRC / "docs" / link).exists(), link
+
+
+# ---- the flags every program shares (issue 14, item 4) ----
+
+def built(binary):
+    path = BUILD / PROGRAMS[binary] / binary
+    if not path.exists():
+        pytest.fail(f"{path} is not built (set ERPSYNC_BUILD_DIR)")
+    return str(path)
+
+
+def run(args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, timeout=30, **kw)
+
+
+def cmake_version():
+    return re.search(r"project\(erpsync VERSION (\d+\.\d+\.\d+)",
+                     read("CMakeLists.txt"))[1]
+
+
+# Enough for each program's own checks to pass.
+CHECK_ARGS = {
+    "erpsync-agent": ["--engine.id=demo"],
+    "erpsync-shim": ["--users.file=/dev/null", "--tenants.file=/dev/null"],
+    "erpsync-devbroker": [],
+}
+
+
+@pytest.mark.parametrize("binary", sorted(PROGRAMS))
+def test_version_is_the_cmake_project_version(binary):
+    # Used to fail with "--version needs a value".
+    r = run([built(binary), "--version"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"{binary} {cmake_version()}\n"
+    # Even next to a broken setting: the version is printed first.
+    r = run([built(binary), "--log.level=nonsense", "--version"])
+    assert r.returncode == 0 and cmake_version() in r.stdout
+
+
+@pytest.mark.parametrize("binary", sorted(PROGRAMS))
+def test_unknown_flag_says_unknown_setting(binary):
+    # Used to say "--nosuch needs a value".
+    r = run([built(binary), "--nosuch"])
+    assert r.returncode != 0
+    assert 'unknown setting "nosuch"' in r.stderr, r.stderr
+    assert "needs a value" not in r.stderr
+
+
+@pytest.mark.parametrize("binary", sorted(PROGRAMS))
+def test_check_validates_and_exits(binary, tmp_path):
+    # A valid configuration: exit 0 at once, nothing started (no broker is
+    # given, so a program that went on would not exit within the timeout).
+    r = run([built(binary), "--check"] + CHECK_ARGS[binary])
+    assert r.returncode == 0, r.stderr
+    assert "configuration is valid" in r.stdout
+    # A bad value in a file is the same error as without --check.
+    conf = tmp_path / "bad.conf"
+    conf.write_text("log.level = chatty\n")
+    r = run([built(binary), "--check", "-c", str(conf)] + CHECK_ARGS[binary])
+    assert r.returncode != 0 and "log.level" in r.stderr, r.stderr
+    assert "valid" not in r.stdout
