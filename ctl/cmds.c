@@ -14,21 +14,37 @@ typedef struct latest {
     erps_status_t *st;
     size_t cnt, cap;
     const char *engine_id; /* only this one, when set */
-    int invalid;
 } latest_t;
+
+/* Decodes a record; one that does not decode is skipped with a warning
+ * (anyone with write access can put bytes on a topic). */
+static bool status_of(const rd_kafka_message_t *rkm, erps_status_t *st) {
+    erps_msg_t view;
+    char err[256];
+    erps_kafka_view(rkm, &view);
+    if (erps_status_decode(&view, st, err, sizeof(err)) == 0)
+        return true;
+    erps_warn("skipping an invalid status at offset %lld: %s",
+              (long long)rkm->offset, err);
+    return false;
+}
+
+static bool audit_of(const rd_kafka_message_t *rkm, erps_audit_t *au) {
+    erps_msg_t view;
+    char err[256];
+    erps_kafka_view(rkm, &view);
+    if (erps_audit_decode(&view, au, err, sizeof(err)) == 0)
+        return true;
+    erps_warn("skipping an invalid audit event at offset %lld: %s",
+              (long long)rkm->offset, err);
+    return false;
+}
 
 static int keep_latest(const rd_kafka_message_t *rkm, void *opaque) {
     latest_t *l = opaque;
-    erps_msg_t view;
     erps_status_t st;
-    char err[256];
-    erps_kafka_view(rkm, &view);
-    if (erps_status_decode(&view, &st, err, sizeof(err))) {
-        l->invalid++;
-        erps_warn("skipping an invalid status at offset %lld: %s",
-                  (long long)rkm->offset, err);
+    if (!status_of(rkm, &st))
         return CTL_READ_MORE;
-    }
     if (l->engine_id && strcmp(l->engine_id, st.ce.subject) != 0)
         return CTL_READ_MORE;
     for (size_t i = 0; i < l->cnt; i++)
@@ -70,12 +86,10 @@ int ctl_cmd_status(const ctl_conf_t *conf, const erps_kprops_t *kp, bool json) {
     ctl_reader_t r;
     latest_t l = {.engine_id = conf->engine_id[0] ? conf->engine_id : NULL};
     char err[512] = "";
-    int tmo = (int)conf->timeout_ms, rc = CTL_READ_ERROR;
+    int rc = CTL_READ_ERROR;
 
-    if (ctl_reader_open(&r, conf, kp, err, sizeof(err)) == 0 &&
-        ctl_reader_add(&r, conf->topic_status, l.engine_id, CTL_FROM_START, tmo,
-                       err, sizeof(err)) == 0 &&
-        ctl_reader_start(&r, false, tmo, err, sizeof(err)) == 0)
+    if (ctl_reader_open_one(&r, conf, kp, conf->topic_status, l.engine_id,
+                            CTL_FROM_START, err, sizeof(err)) == 0)
         rc = ctl_reader_run(&r, true, erps_mono_ms() + conf->timeout_ms, NULL,
                             keep_latest, &l, err, sizeof(err));
     ctl_reader_close(&r);
@@ -103,15 +117,9 @@ typedef struct watch {
 
 static int print_new_status(const rd_kafka_message_t *rkm, void *opaque) {
     watch_t *w = opaque;
-    erps_msg_t view;
     erps_status_t st;
-    char err[256];
-    erps_kafka_view(rkm, &view);
-    if (erps_status_decode(&view, &st, err, sizeof(err))) {
-        erps_warn("skipping an invalid status at offset %lld: %s",
-                  (long long)rkm->offset, err);
+    if (!status_of(rkm, &st))
         return CTL_READ_MORE;
-    }
     if (w->engine_id && strcmp(w->engine_id, st.ce.subject) != 0)
         return CTL_READ_MORE;
     /* A closed pipe (watch | head) ends the watch. */
@@ -123,12 +131,10 @@ int ctl_cmd_watch(const ctl_conf_t *conf, const erps_kprops_t *kp, bool json,
     ctl_reader_t r;
     watch_t w = {conf->engine_id[0] ? conf->engine_id : NULL, json};
     char err[512] = "";
-    int tmo = (int)conf->timeout_ms, rc = CTL_READ_ERROR;
+    int rc = CTL_READ_ERROR;
 
-    if (ctl_reader_open(&r, conf, kp, err, sizeof(err)) == 0 &&
-        ctl_reader_add(&r, conf->topic_status, w.engine_id, CTL_FROM_NOW, tmo,
-                       err, sizeof(err)) == 0 &&
-        ctl_reader_start(&r, false, tmo, err, sizeof(err)) == 0) {
+    if (ctl_reader_open_one(&r, conf, kp, conf->topic_status, w.engine_id,
+                            CTL_FROM_NOW, err, sizeof(err)) == 0) {
         if (!json)
             fprintf(stderr, "erpsyncctl: watching %s on %s (Ctrl-C ends)\n",
                     conf->topic_status, conf->bootstrap);
@@ -147,16 +153,8 @@ typedef struct audit {
 
 static int print_audit(const rd_kafka_message_t *rkm, void *opaque) {
     audit_t *a = opaque;
-    erps_msg_t view;
     erps_audit_t au;
-    char err[256];
-    erps_kafka_view(rkm, &view);
-    if (erps_audit_decode(&view, &au, err, sizeof(err))) {
-        erps_warn("skipping an invalid audit event at offset %lld: %s",
-                  (long long)rkm->offset, err);
-        return CTL_READ_MORE;
-    }
-    if (!ctl_audit_match(a->filter, &au))
+    if (!audit_of(rkm, &au) || !ctl_audit_match(a->filter, &au))
         return CTL_READ_MORE;
     a->printed++;
     return ctl_print_audit(stdout, a->json, &au) ? CTL_READ_DONE : CTL_READ_MORE;
@@ -167,13 +165,11 @@ int ctl_cmd_audit(const ctl_conf_t *conf, const erps_kprops_t *kp, bool json,
     ctl_reader_t r;
     audit_t a = {filter, json, 0};
     char err[512] = "";
-    int tmo = (int)conf->timeout_ms, rc = CTL_READ_ERROR;
+    int rc = CTL_READ_ERROR;
     int64_t from = filter->since_ms ? filter->since_ms : CTL_FROM_START;
 
-    if (ctl_reader_open(&r, conf, kp, err, sizeof(err)) == 0 &&
-        ctl_reader_add(&r, conf->topic_audit, filter->engine_id, from, tmo, err,
-                       sizeof(err)) == 0 &&
-        ctl_reader_start(&r, filter->since_ms != 0, tmo, err, sizeof(err)) == 0)
+    if (ctl_reader_open_one(&r, conf, kp, conf->topic_audit, filter->engine_id,
+                            from, err, sizeof(err)) == 0)
         /* Without follow, the trail as it stands: read to the end. */
         rc = ctl_reader_run(&r, !conf->follow,
                             conf->follow ? 0 : erps_mono_ms() + conf->timeout_ms,

@@ -134,35 +134,26 @@ void ctl_audit_text(const erps_audit_t *au, char *buf, size_t size) {
     scrub(buf);
 }
 
-static int put(FILE *fp, char *json) {
-    if (!json)
-        return -1;
-    int rc = fprintf(fp, "%s\n", json) < 0 ? -1 : 0;
+/* Writes json (freed here) when as_json, else the text line; every line is
+ * flushed: `watch | tool` must see each event when it comes. */
+static int emit(FILE *fp, bool as_json, char *json, const char *line) {
+    int rc = -1;
+    if (!as_json)
+        rc = fputs(line, fp);
+    else if (json) /* NULL: out of memory */
+        rc = fprintf(fp, "%s\n", json);
     free(json);
-    return rc;
+    return rc < 0 || fflush(fp) ? -1 : 0;
 }
 
-/* Every line is flushed: `watch | tool` must see each event when it comes. */
 int ctl_print_status(FILE *fp, bool json, const erps_status_t *st) {
     char line[2048];
-    int rc;
-    if (json) {
-        rc = put(fp, ctl_status_json(st));
-    } else {
-        ctl_status_text(st, line, sizeof(line));
-        rc = fputs(line, fp) < 0 ? -1 : 0;
-    }
-    return rc || fflush(fp) ? -1 : 0;
+    ctl_status_text(st, line, sizeof(line));
+    return emit(fp, json, json ? ctl_status_json(st) : NULL, line);
 }
 
 int ctl_print_audit(FILE *fp, bool json, const erps_audit_t *au) {
     char line[2048];
-    int rc;
-    if (json) {
-        rc = put(fp, ctl_audit_json(au));
-    } else {
-        ctl_audit_text(au, line, sizeof(line));
-        rc = fputs(line, fp) < 0 ? -1 : 0;
-    }
-    return rc || fflush(fp) ? -1 : 0;
+    ctl_audit_text(au, line, sizeof(line));
+    return emit(fp, json, json ? ctl_audit_json(au) : NULL, line);
 }

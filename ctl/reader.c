@@ -191,3 +191,15 @@ int ctl_reader_open(ctl_reader_t *r, const ctl_conf_t *conf,
     }
     return 0;
 }
+
+int ctl_reader_open_one(ctl_reader_t *r, const ctl_conf_t *conf,
+                        const erps_kprops_t *kp, const char *topic,
+                        const char *engine_id, int64_t from, char *errstr,
+                        size_t n) {
+    int tmo = (int)conf->timeout_ms;
+    if (ctl_reader_open(r, conf, kp, errstr, n) ||
+        ctl_reader_add(r, topic, engine_id, from, tmo, errstr, n) ||
+        ctl_reader_start(r, from >= 0, tmo, errstr, n))
+        return -1;
+    return 0;
+}

@@ -45,6 +45,11 @@ int ctl_reader_add(ctl_reader_t *r, const char *topic, const char *engine_id,
 /** Assigns what was added; by_time: the offsets added are times in ms. */
 int ctl_reader_start(ctl_reader_t *r, bool by_time, int timeout_ms,
                      char *errstr, size_t n);
+/** open + add one topic + start: from a time (>= 0), the start or now. */
+int ctl_reader_open_one(ctl_reader_t *r, const ctl_conf_t *conf,
+                        const erps_kprops_t *kp, const char *topic,
+                        const char *engine_id, int64_t from, char *errstr,
+                        size_t n);
 /** Polls until the callback is done, every partition is at its end (when
  *  until_end), deadline_mono (0: none) passes, or *stop is set. */
 int ctl_reader_run(ctl_reader_t *r, bool until_end, int64_t deadline_mono,
