@@ -44,6 +44,8 @@ int main(int argc, char **argv) {
     if (conf.source[0] == '\0')
         snprintf(conf.source, sizeof(conf.source), "/erpsync/agent/%s",
                  conf.engine_id);
+    if (erps_cfg_checked("erpsync-agent", &kp))
+        return 0;
 
     erps_signals_on_stop(on_signal);
     /* librdkafka 2.0.2's send_offsets_to_transaction() can wait forever

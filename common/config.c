@@ -1,5 +1,6 @@
 /*
- * config.c - table-driven settings: file, environment, command line, help.
+ * config.c - table-driven settings: file, environment, command line, help,
+ * and the flags every program shares (--version, --check).
  */
 #include "erpsync/config.h"
 #include "erpsync/log.h"
@@ -11,6 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* CMakeLists.txt's one project VERSION; the fuzz build compiles this file
+ * on its own and has no version to give. */
+#ifndef ERPSYNC_VERSION
+#define ERPSYNC_VERSION "unknown"
+#endif
+
+/* Set by erps_cfg_startup when --check was given; read by erps_cfg_checked.
+ * Start-up runs on the main thread before any other thread exists. */
+static int check_only;
+
+const char *erps_version(void) { return ERPSYNC_VERSION; }
 
 int erps_kprops_add(erps_kprops_t *kp, const char *name, const char *value) {
     for (int i = 0; i < kp->cnt; i++) {
@@ -215,6 +228,8 @@ void erps_cfg_print_help(const erps_cfg_opt_t *table, const char *usage) {
            "  -X PROP=VALUE        pass a librdkafka property through\n"
            "  --NAME=VALUE         set a setting (also ERPSYNC_NAME in the "
            "environment)\n"
+           "  --check              validate the settings, then exit (0: valid)\n"
+           "  --version            print the version and exit\n"
            "  -h, --help           this help\n\nSettings:\n",
            usage);
     for (; table->name; table++) {
@@ -266,6 +281,8 @@ int erps_cfg_parse_args(const erps_cfg_opt_t *table, void *obj,
         char *name, *value;
         if (strcmp(a, "-c") == 0) {
             i++;
+        } else if (strcmp(a, "--check") == 0 || strcmp(a, "--version") == 0) {
+            continue; /* erps_cfg_startup's flags, not settings */
         } else if (strcmp(a, "-X") == 0 || strncmp(a, "-X", 2) == 0) {
             const char *kv = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
             if (!kv || strlen(kv) >= sizeof(buf)) {
@@ -285,7 +302,13 @@ int erps_cfg_parse_args(const erps_cfg_opt_t *table, void *obj,
         } else if (strncmp(a, "--", 2) == 0 && strlen(a + 2) < sizeof(buf)) {
             memcpy(buf, a + 2, strlen(a + 2) + 1);
             if (split_kv(buf, &name, &value)) {
-                /* --name value */
+                /* --name value. An unknown name is named as such, not as
+                 * a setting that lacks its value. */
+                if (!find_opt(table, buf)) {
+                    snprintf(errstr, errstr_size,
+                             "unknown setting \"%s\" (see --help)", buf);
+                    return -1;
+                }
                 if (i + 1 >= argc) {
                     snprintf(errstr, errstr_size, "%s needs a value", a);
                     return -1;
@@ -306,11 +329,29 @@ int erps_cfg_parse_args(const erps_cfg_opt_t *table, void *obj,
     return 0;
 }
 
+/* @returns 1 when argv holds flag as an argument of its own (not the value
+ * of -c or -X). */
+static int has_flag(int argc, char **argv, const char *flag) {
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "-X") == 0)
+            i++;
+        else if (strcmp(argv[i], flag) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 int erps_cfg_startup(const erps_cfg_opt_t *table, void *obj, erps_kprops_t *kp,
                      int argc, char **argv, const char *prog,
                      const char *usage) {
     char err[1024];
     erps_log_set_ident(prog);
+    /* Before anything else, so a broken config file cannot hide it. */
+    if (has_flag(argc, argv, "--version")) {
+        printf("%s %s\n", prog, erps_version());
+        return 1;
+    }
+    check_only = has_flag(argc, argv, "--check");
     erps_cfg_defaults(table, obj);
     int rc = erps_cfg_parse_args(table, obj, kp, argc, argv, usage, err,
                                  sizeof(err));
@@ -331,4 +372,13 @@ int erps_cfg_startup(const erps_cfg_opt_t *table, void *obj, erps_kprops_t *kp,
         return -1;
     }
     return 0;
+}
+
+int erps_cfg_checked(const char *prog, erps_kprops_t *kp) {
+    if (!check_only)
+        return 0;
+    if (kp)
+        erps_kprops_clear(kp);
+    printf("%s: configuration is valid\n", prog);
+    return 1;
 }

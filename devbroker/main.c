@@ -216,6 +216,8 @@ int main(int argc, char **argv) {
         "production.");
     if (rc)
         return rc < 0 ? 2 : 0;
+    if (erps_cfg_checked("erpsync-devbroker", &kp))
+        return 0;
     erps_signals_on_stop(on_signal);
 
     /* Listen first: a taken port fails fast, before any mock is built. */

@@ -135,6 +135,8 @@ int main(int argc, char **argv) {
         erps_kprops_clear(&kp);
         return 2;
     }
+    if (erps_cfg_checked("erpsync-shim", &kp))
+        return 0;
 
     erps_signals_on_stop(on_signal);
     erps_body_init(); /* libxml2, before any HTTP thread */

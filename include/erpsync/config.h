@@ -65,7 +65,9 @@ int erps_cfg_load_env(const erps_cfg_opt_t *table, void *obj, char *errstr,
                       size_t errstr_size);
 
 /**
- * Parses argv: -c FILE, -X prop=value, --name=value, --name value, -h/--help.
+ * Parses argv: -c FILE, -X prop=value, --name=value, --name value, -h/--help
+ * (--check and --version are left to erps_cfg_startup). An unknown --name is
+ * "unknown setting", with or without a value.
  * File first, then environment, then the other arguments.
  * @returns 0 to run, 1 when help was printed, -1 on error (errstr set).
  */
@@ -76,12 +78,26 @@ int erps_cfg_parse_args(const erps_cfg_opt_t *table, void *obj,
 /**
  * The start of every program: log ident, defaults, then file, environment
  * and argv, then the level from the table's `log.level` setting. Errors are
- * printed as "PROG: message" on stderr.
- * @returns 0 to run, 1 when help was printed, -1 on a configuration error.
+ * printed as "PROG: message" on stderr. `--version` prints "PROG VERSION"
+ * and returns 1 without reading any setting; `--check` is remembered for
+ * erps_cfg_checked().
+ * @returns 0 to run, 1 when help or the version was printed, -1 on a
+ * configuration error.
  */
 int erps_cfg_startup(const erps_cfg_opt_t *table, void *obj, erps_kprops_t *kp,
                      int argc, char **argv, const char *prog,
                      const char *usage);
+
+/**
+ * Call once the program has validated its settings, before it opens a file,
+ * a socket or a Kafka client: with --check it prints "PROG: configuration is
+ * valid", clears kp (may be NULL) and returns 1: the program then exits 0.
+ * Otherwise returns 0 and leaves kp alone.
+ */
+int erps_cfg_checked(const char *prog, erps_kprops_t *kp);
+
+/** The version of this build: CMakeLists.txt's project VERSION. */
+const char *erps_version(void);
 
 /** Prints one line per setting: name, type, default, bounds, help. */
 void erps_cfg_print_help(const erps_cfg_opt_t *table, const char *usage);

@@ -25,7 +25,10 @@ PROGRAMS = {  # binary -> its directory under the source and build trees
     "erpsync-agent": "agent",
     "erpsync-shim": "shim",
     "erpsync-devbroker": "devbroker",
+    "erpsyncctl": "ctl",
 }
+# What the runtime image and `cmake --install` (component runtime) hold.
+PRODUCTION = {"erpsync-agent", "erpsync-shim", "erpsyncctl"}
 TEST_ONLY_DEB = {"kcat", "python3", "curl", "libcmocka-dev"}
 RUNTIME_DEB = {"librdkafka1", "libcjson1", "libuuid1", "libmicrohttpd12",
                "libcrypt1"}
@@ -163,7 +166,8 @@ def test_compose_agent_and_shim_settings_fit_together(helps):
     assert agent["bootstrap.servers"] == shim["bootstrap.servers"] == "kafka:9092"
     env = services["kafka"]["environment"]
     assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
-    assert services["kafka"]["image"] == "apache/kafka:3.7.0"
+    # The Kafka the tests run on (tests/kafka/pom.xml), not another one.
+    assert services["kafka"]["image"] == f"apache/kafka:{pom_kafka_version()}"
     assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
     # One broker: transactions need a one-replica transaction log.
     assert str(env["KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"]) == "1"
@@ -200,8 +204,17 @@ def test_compose_creates_the_topics_with_their_cleanup_policies(helps):
 
 # ---- Dockerfile ----
 
+def pom_kafka_version():
+    return re.search(r"<kafka.version>([^<]+)</kafka.version>",
+                     read("tests/kafka/pom.xml"))[1]
+
+
 def test_dockerfile_builds_like_the_makefile():
+    # The image is `make build BUILD_TYPE=Release`: same words otherwise.
     variables, mk_configure, mk_build = makefile()
+    variables = dict(variables, BUILD_TYPE="Release")
+    mk_configure = [w.replace("-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+                              "-DCMAKE_BUILD_TYPE=Release") for w in mk_configure]
     cmds = docker_run_commands(dockerfile())
     configure = [shlex.split(c) for c in cmds if c.startswith("cmake -S")]
     build = [shlex.split(c) for c in cmds if c.startswith("cmake --build")]
@@ -244,22 +257,60 @@ def test_dockerfile_stages_packages_and_user():
     assert not any(l.startswith("ENTRYPOINT") for l in lines)
 
 
-def test_dockerfile_copies_sources_and_the_three_binaries():
+def test_dockerfile_copies_sources_and_the_production_binaries_stripped():
     lines = dockerfile()
-    variables, _, _ = makefile()
     root = read("CMakeLists.txt")
     subdirs = set(re.findall(r"add_subdirectory\((\w+)\)", root)) - {"tests"}
-    copied = {l.split()[1] for l in lines if l.startswith("COPY ") and "--from" not in l}
-    assert subdirs <= copied, f"not copied into the build stage: {subdirs - copied}"
-    binaries = {}
+    copied = set()
     for l in lines:
-        m = re.match(r"COPY --from=\w+ \S*/(\w+)/(\w+)/([\w-]+) (\S+)", l)
-        if m:
-            assert m[1] == variables["BUILD"], l
-            binaries[m[3]] = m[2]
-    exes = cmake_executables()
-    for binary, directory in PROGRAMS.items():
-        assert binaries.get(binary) == directory == exes[binary], binary
+        if l.startswith("COPY ") and "--from" not in l:
+            copied |= set(l.split()[1:-1])
+    # Everything the build reads: the libraries, the man page generator,
+    # the units and examples, the license.
+    assert subdirs | {"scripts", "packaging", "LICENSE"} <= copied, \
+        f"not copied into the build stage: {subdirs - copied}"
+    cmds = docker_run_commands(lines)
+    install = [c for c in cmds if c.startswith("cmake --install")]
+    assert len(install) == 1, cmds
+    words = shlex.split(install[0])
+    assert "--strip" in words
+    assert words[words.index("--component") + 1] == "runtime"
+    prefix = words[words.index("--prefix") + 1]
+    # The runtime stage takes the installed bin/ only: no devbroker there.
+    froms = [l for l in lines if l.startswith("COPY --from=build")]
+    assert f"COPY --from=build {prefix}/bin/ /usr/local/bin/" in froms, froms
+    assert not any("devbroker" in l for l in froms), froms
+
+
+def test_dockerfile_pins_its_base_and_has_a_healthcheck():
+    lines = dockerfile()
+    froms = [l.split()[1] for l in lines if l.startswith("FROM ")]
+    for f in froms:
+        assert re.fullmatch(r"debian:12[\w.-]*@sha256:[0-9a-f]{64}", f), f
+    checks = [l for l in lines if l.startswith("HEALTHCHECK ")]
+    assert len(checks) == 1, checks
+    script = re.search(r'CMD \["([\w-]+)"\]', checks[0])[1]
+    assert f"COPY packaging/docker-healthcheck.sh /usr/local/bin/{script}" in lines
+    text = read("packaging/docker-healthcheck.sh")
+    assert "/readyz" in text and "--listen.port=" in text
+
+
+def test_compose_keeps_kafka_data_restarts_and_checks_health():
+    doc = compose()
+    services = doc["services"]
+    kafka = services["kafka"]
+    data = kafka["environment"]["KAFKA_LOG_DIRS"]
+    assert any(v.split(":")[0] in doc["volumes"] and v.split(":")[1] == data
+               for v in kafka["volumes"]), kafka["volumes"]
+    for name in ("kafka", "agent", "shim"):
+        assert services[name]["restart"] not in (None, "no"), name
+        assert services[name]["healthcheck"]["test"], name
+    assert services["topic-init"]["restart"] == "no"
+    # The agent gets its own stop limit before compose's SIGKILL.
+    agent_help = help_settings("erpsync-agent")
+    limit_s = int(agent_help["shutdown.timeout.ms"][1]) / 1000
+    grace = services["agent"]["stop_grace_period"]
+    assert int(grace.rstrip("s")) > limit_s, grace
 
 
 # ---- OpenAPI and AsyncAPI ----
@@ -387,7 +438,7 @@ def test_asyncapi_describes_the_topics_and_the_proto_schemas(helps):
 # ---- configuration.md and operations.md ----
 
 SECTIONS = {"erpsync-agent": "## erpsync-agent", "erpsync-shim": "## erpsync-shim",
-            "erpsync-devbroker": "## erpsync-devbroker"}
+            "erpsync-devbroker": "## erpsync-devbroker", "erpsyncctl": "## erpsyncctl"}
 
 
 def doc_section(text, heading):
@@ -436,3 +487,173 @@ def test_docs_readme_links_resolve():
     assert links
     for link in links:
         assert (SRC / "docs" / link).exists(), link
+
+
+# ---- the flags every program shares (issue 14, item 4) ----
+
+def built(binary):
+    path = BUILD / PROGRAMS[binary] / binary
+    if not path.exists():
+        pytest.fail(f"{path} is not built (set ERPSYNC_BUILD_DIR)")
+    return str(path)
+
+
+def run(args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, timeout=30, **kw)
+
+
+def cmake_version():
+    return re.search(r"project\(erpsync VERSION (\d+\.\d+\.\d+)",
+                     read("CMakeLists.txt"))[1]
+
+
+# Enough for each program's own checks to pass.
+CHECK_ARGS = {
+    "erpsync-agent": ["--engine.id=demo"],
+    "erpsync-shim": ["--users.file=/dev/null", "--tenants.file=/dev/null"],
+    "erpsync-devbroker": [],
+    "erpsyncctl": [],
+}
+
+
+@pytest.mark.parametrize("binary", sorted(PROGRAMS))
+def test_version_is_the_cmake_project_version(binary):
+    # Used to fail with "--version needs a value".
+    r = run([built(binary), "--version"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"{binary} {cmake_version()}\n"
+    # Even next to a broken setting: the version is printed first.
+    r = run([built(binary), "--log.level=nonsense", "--version"])
+    assert r.returncode == 0 and cmake_version() in r.stdout
+
+
+@pytest.mark.parametrize("binary", sorted(PROGRAMS))
+def test_unknown_flag_says_unknown_setting(binary):
+    # Used to say "--nosuch needs a value".
+    r = run([built(binary), "--nosuch"])
+    assert r.returncode != 0
+    assert 'unknown setting "nosuch"' in r.stderr, r.stderr
+    assert "needs a value" not in r.stderr
+
+
+@pytest.mark.parametrize("binary", sorted(PROGRAMS))
+def test_check_validates_and_exits(binary, tmp_path):
+    # A valid configuration: exit 0 at once, nothing started (no broker is
+    # given, so a program that went on would not exit within the timeout).
+    r = run([built(binary), "--check"] + CHECK_ARGS[binary])
+    assert r.returncode == 0, r.stderr
+    assert "configuration is valid" in r.stdout
+    # A bad value in a file is the same error as without --check.
+    conf = tmp_path / "bad.conf"
+    conf.write_text("log.level = chatty\n")
+    r = run([built(binary), "--check", "-c", str(conf)] + CHECK_ARGS[binary])
+    assert r.returncode != 0 and "log.level" in r.stderr, r.stderr
+    assert "valid" not in r.stdout
+
+
+# ---- cmake --install, man pages, systemd units, examples, license ----
+
+def install(tmp_path, *extra):
+    r = subprocess.run(["cmake", "--install", str(BUILD), "--prefix", str(tmp_path),
+                        *extra], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()}
+
+
+def test_install_keeps_the_devbroker_out_of_the_production_programs(tmp_path):
+    files = install(tmp_path / "prod")
+    assert {f"bin/{b}" for b in PRODUCTION} == {f for f in files if f.startswith("bin/")}
+    assert not [f for f in files if "devbroker" in f], files
+    for f in ("lib/systemd/system/erpsync-agent@.service",
+              "lib/systemd/system/erpsync-shim.service",
+              "lib/sysusers.d/erpsync.conf", "share/doc/erpsync/LICENSE",
+              "share/doc/erpsync/examples/agent.conf",
+              "share/doc/erpsync/examples/shim.conf",
+              "share/doc/erpsync/examples/erpsyncctl.conf"):
+        assert f in files, f
+    assert {f"share/man/man1/{b}.1" for b in PRODUCTION} <= files
+    # The dev component, asked for by name: under libexec, not bin.
+    dev = install(tmp_path / "dev", "--component", "dev")
+    assert dev == {"libexec/erpsync/erpsync-devbroker",
+                   "share/man/man1/erpsync-devbroker.1"}, dev
+
+
+@pytest.mark.parametrize("binary", sorted(PROGRAMS))
+def test_man_page_lists_every_setting_from_the_table(binary):
+    page = (BUILD / "man" / f"{binary}.1").read_text()
+    assert page.startswith(f'.TH {binary.upper()} 1 "" "erpsync {cmake_version()}"')
+    for name, (typ, default, lo, hi) in help_settings(binary).items():
+        m = re.search(rf'^\.BR {re.escape(name)} " \({typ}, default: (.*)\)"$',
+                      page, re.M)
+        assert m, f"{binary}.1 lacks {name}"
+        assert m[1].startswith(default.replace("\\", "\\e")), (name, m[1])
+        if lo is not None:
+            assert f"[{lo}..{hi}]" in m[1], name
+    # What man renders, when man is there.
+    if subprocess.run(["sh", "-c", "command -v man"], capture_output=True).returncode == 0:
+        r = run(["man", "-l", "-P", "cat", str(BUILD / "man" / f"{binary}.1")],
+                env=dict(os.environ, MANWIDTH="100"))
+        assert r.returncode == 0 and "SETTINGS" in r.stdout, r.stderr
+
+
+def unit(name):
+    """A systemd unit as {key: [values]} (sections merged: keys are unique)."""
+    text = (BUILD / "systemd" / name).read_text()
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith(("#", "[")):
+            k, v = line.split("=", 1)
+            out.setdefault(k, []).append(v)
+    return out
+
+
+HARDENING = {"NoNewPrivileges": "yes", "ProtectSystem": "strict",
+             "ProtectHome": "yes", "PrivateTmp": "yes", "PrivateDevices": "yes",
+             "RestrictSUIDSGID": "yes", "CapabilityBoundingSet": "",
+             "MemoryDenyWriteExecute": "yes", "LockPersonality": "yes"}
+
+
+@pytest.mark.parametrize("name,binary", [("erpsync-agent@.service", "erpsync-agent"),
+                                         ("erpsync-shim.service", "erpsync-shim")])
+def test_systemd_units_are_hardened_and_check_their_config(name, binary):
+    u = unit(name)
+    for k, v in HARDENING.items():
+        assert u.get(k) == [v], (name, k, u.get(k))
+    assert u["User"] == ["erpsync"]
+    prefix = re.search(r"^CMAKE_INSTALL_PREFIX:PATH=(.*)$",
+                       (BUILD / "CMakeCache.txt").read_text(), re.M)[1]
+    start = shlex.split(u["ExecStart"][0])
+    assert start[0] == f"{prefix}/bin/{binary}"
+    # The config is checked before each start, with the same arguments.
+    assert shlex.split(u["ExecStartPre"][0]) == start + ["--check"]
+    codes = dict(re.findall(r"(ERPS_AGENT_EXIT_\w+) = (\d+)", read("agent/agent.h")))
+    prevent = u["RestartPreventExitStatus"][0].split()
+    if binary == "erpsync-agent":
+        assert u["Restart"] == ["on-failure"]
+        assert {codes["ERPS_AGENT_EXIT_CONFIG"], codes["ERPS_AGENT_EXIT_FENCED"]} <= set(prevent)
+        assert codes["ERPS_AGENT_EXIT_FATAL"] not in prevent
+        limit = int(help_settings(binary)["shutdown.timeout.ms"][1]) // 1000
+        assert int(u["TimeoutStopSec"][0]) > limit
+        assert u["StateDirectory"] == ["erpsync/%i"]
+        assert "--engine.id=%i" in start
+    else:
+        assert "2" in prevent
+
+
+@pytest.mark.parametrize("example,binary", [("agent.conf", "erpsync-agent"),
+                                            ("shim.conf", "erpsync-shim"),
+                                            ("erpsyncctl.conf", "erpsyncctl")])
+def test_example_configs_pass_check(example, binary):
+    path = SRC / "packaging" / "examples" / example
+    r = run([built(binary), "-c", str(path), "--check"] + CHECK_ARGS[binary])
+    assert r.returncode == 0, r.stderr
+    assert "configuration is valid" in r.stdout
+
+
+def test_license_is_osi_and_the_api_documents_say_so():
+    first = read("LICENSE").splitlines()[0]
+    assert first == "MIT License"
+    openapi = yaml.safe_load(read("docs/openapi.yaml"))["info"]["license"]
+    asyncapi = yaml.safe_load(read("docs/asyncapi.yaml"))["info"]["license"]
+    assert openapi["identifier"] == "MIT" and openapi["name"] == "MIT"
+    assert asyncapi["name"] == "MIT" and asyncapi["url"].endswith("/MIT")

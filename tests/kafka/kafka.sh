@@ -3,7 +3,7 @@
 # loopback for the erpsync tests. The broker jars come from Maven (see
 # pom.xml beside this script) and are cached in the local Maven repository.
 #
-#   kafka.sh start [--nodes 1|3] [--dir DIR] [--sasl]
+#   kafka.sh start [--nodes 1|3] [--dir DIR] [--sasl] [--port P]
 #   kafka.sh stop --dir DIR
 #   kafka.sh create-topics --dir DIR [--replication N]
 #   kafka.sh kill-node --dir DIR --node N
@@ -394,7 +394,7 @@ broker_ready() {
 }
 
 cmd_start() {
-    local nodes=1 sasl=0
+    local nodes=1 sasl=0 port=""
     DIR=""
     while (($#)); do
         case "$1" in
@@ -403,11 +403,20 @@ cmd_start() {
         --dir) DIR=${2:-}; shift 2 || die "--dir needs a value" ;;
         --dir=*) DIR=${1#*=}; shift ;;
         --sasl) sasl=1; shift ;;
+        --port) port=${2:-}; shift 2 || die "--port needs a value" ;;
+        --port=*) port=${1#*=}; shift ;;
         -h | --help) usage ;;
         *) die "start: unknown argument '$1'" ;;
         esac
     done
     [[ "$nodes" =~ ^[1-5]$ ]] || die "--nodes must be 1 to 5 (1 or 3 are the tested ones), not '$nodes'"
+    # A fixed PLAINTEXT port (make run's 9092) is for one node only.
+    if [[ -n "$port" ]]; then
+        [[ "$port" =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) || die "--port must be a port number, not '$port'"
+        ((nodes == 1)) || die "--port is for one node only"
+        port_open "$port" && die "port $port is in use by another process"
+        PORTS_TAKEN+="$port "
+    fi
     if [[ -z "$DIR" ]]; then
         DIR="${TMPDIR:-/tmp}/erpsync-kafka.$$.$RANDOM"
         mkdir -m 700 "$DIR" || die "cannot create $DIR"
@@ -442,7 +451,7 @@ cmd_start() {
     local -a pport cport sport
     local i voters="" rf misr cid
     for ((i = 1; i <= nodes; i++)); do
-        pport[i]=$(free_port)
+        if [[ -n "$port" ]]; then pport[i]=$port; else pport[i]=$(free_port); fi
         cport[i]=$(free_port)
         ((sasl)) && sport[i]=$(free_port)
         voters+="${voters:+,}$i@127.0.0.1:${cport[i]}"

@@ -137,6 +137,78 @@ static void argv_precedence(void **state) {
     erps_kprops_clear(&kp);
 }
 
+/* "--nosuch" used to read as a setting without its value ("--nosuch needs
+ * a value"); it is an unknown setting, with a value or without. */
+static void unknown_flag_is_named(void **state) {
+    conf_t c;
+    erps_kprops_t kp = {0};
+    char err[256];
+    (void)state;
+    erps_cfg_defaults(table, &c);
+    char *alone[] = {"prog", "--nosuch", NULL};
+    assert_int_equal(erps_cfg_parse_args(table, &c, &kp, 2, alone, "u", err,
+                                         sizeof(err)), -1);
+    assert_non_null(strstr(err, "unknown setting \"nosuch\""));
+    assert_null(strstr(err, "needs a value"));
+    char *spaced[] = {"prog", "--nosuch", "1", NULL};
+    assert_int_equal(erps_cfg_parse_args(table, &c, &kp, 3, spaced, "u", err,
+                                         sizeof(err)), -1);
+    assert_non_null(strstr(err, "unknown setting"));
+    char *eq[] = {"prog", "--nosuch=1", NULL};
+    assert_int_equal(erps_cfg_parse_args(table, &c, &kp, 2, eq, "u", err,
+                                         sizeof(err)), -1);
+    assert_non_null(strstr(err, "unknown setting"));
+    /* A known one without its value still says so. */
+    char *novalue[] = {"prog", "--count", NULL};
+    assert_int_equal(erps_cfg_parse_args(table, &c, &kp, 2, novalue, "u", err,
+                                         sizeof(err)), -1);
+    assert_non_null(strstr(err, "needs a value"));
+    erps_kprops_clear(&kp);
+}
+
+/* --version used to be "--version needs a value". */
+static void version_flag(void **state) {
+    conf_t c;
+    erps_kprops_t kp = {0};
+    (void)state;
+    /* The version comes from CMakeLists.txt: digits and dots, not the
+     * fallback of a build without one. */
+    const char *v = erps_version();
+    assert_string_not_equal(v, "unknown");
+    assert_true(strspn(v, "0123456789.") == strlen(v) && v[0] != '\0');
+    /* Printed before any setting is read: a bad one cannot hide it. */
+    char *argv[] = {"prog", "--count=99", "--version", NULL};
+    assert_int_equal(erps_cfg_startup(table, &c, &kp, 3, argv, "prog", "u"), 1);
+    assert_int_equal(kp.cnt, 0);
+}
+
+static void check_flag(void **state) {
+    conf_t c;
+    erps_kprops_t kp = {0};
+    (void)state;
+    /* Valid settings: start-up goes on, and the program's own checks run
+     * before erps_cfg_checked() says "valid" and frees kp. */
+    char *ok[] = {"prog", "--check", "--count=3", "-X", "acks=all", NULL};
+    assert_int_equal(erps_cfg_startup(table, &c, &kp, 5, ok, "prog", "u"), 0);
+    assert_int_equal(c.count, 3);
+    assert_int_equal(kp.cnt, 1);
+    assert_int_equal(erps_cfg_checked("prog", &kp), 1);
+    assert_int_equal(kp.cnt, 0);
+    /* An invalid one is the same error as without --check. */
+    char *bad[] = {"prog", "--check", "--count=99", NULL};
+    assert_int_equal(erps_cfg_startup(table, &c, &kp, 3, bad, "prog", "u"), -1);
+    erps_kprops_clear(&kp);
+    /* Without --check the program runs. */
+    char *run[] = {"prog", "--count=2", NULL};
+    assert_int_equal(erps_cfg_startup(table, &c, &kp, 2, run, "prog", "u"), 0);
+    assert_int_equal(erps_cfg_checked("prog", &kp), 0);
+    /* "--check" as the value of -X is not the flag. */
+    char *xval[] = {"prog", "-X", "--check", NULL};
+    assert_int_equal(erps_cfg_startup(table, &c, &kp, 3, xval, "prog", "u"), -1);
+    assert_int_equal(erps_cfg_checked("prog", &kp), 0);
+    erps_kprops_clear(&kp);
+}
+
 static void kprops_replace(void **state) {
     erps_kprops_t kp = {0};
     (void)state;
@@ -152,7 +224,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults),        cmocka_unit_test(set_validates),
         cmocka_unit_test(file_and_kafka_props), cmocka_unit_test(argv_precedence),
-        cmocka_unit_test(kprops_replace),
+        cmocka_unit_test(kprops_replace),  cmocka_unit_test(unknown_flag_is_named),
+        cmocka_unit_test(version_flag),    cmocka_unit_test(check_flag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
