@@ -18,6 +18,11 @@
 struct erps_bus {
     rd_kafka_t *producer;
     rd_kafka_t *consumer;
+    rd_kafka_queue_t *consumer_queue; /* what the bus thread polls */
+    /* Asks where the status topic ends, on connections of its own: a broker
+     * answers a connection's requests in order, so on the view consumer's
+     * the query would wait behind its long-poll fetch. */
+    rd_kafka_t *fencer;
     erps_topics_t topics;
     erps_waiters_t *waiters;
     erps_bus_answer_cb *answer;
@@ -267,7 +272,7 @@ static int query_ends(erps_bus_t *bus, int64_t deadline, int64_t *end,
                 rd_kafka_topic_partition_list_add(parts, bus->topics.status, p)
                     ->offset = RD_KAFKA_OFFSET_END; /* the latest */
         int64_t left = deadline - erps_mono_ms();
-        err = rd_kafka_offsets_for_times(bus->consumer, parts,
+        err = rd_kafka_offsets_for_times(bus->fencer, parts,
                                          left > 1 ? (int)(left < 5000 ? left
                                                                       : 5000)
                                                   : 1);
@@ -300,6 +305,10 @@ static void *fence_main(void *arg) {
         else
             erps_fence_fail(bus->fence, err);
         answer_reads(bus, bus->scratch_fence);
+        /* The rest wait for the view: wake the bus thread from its poll to
+         * look at once, the records may all be there already. */
+        if (erps_fence_waiting(bus->fence) > 0)
+            rd_kafka_queue_yield(bus->consumer_queue);
     }
     return NULL;
 }
@@ -466,16 +475,28 @@ erps_bus_t *erps_bus_new(const char *bootstrap, const erps_kprops_t *kp,
         goto fail;
     bus->consumer = make_client(bootstrap, kp, RD_KAFKA_CONSUMER, bus,
                                 request_timeout_ms, errstr, errstr_size);
-    if (!bus->consumer ||
+    if (bus->consumer)
+        bus->fencer = make_client(bootstrap, kp, RD_KAFKA_CONSUMER, bus,
+                                  request_timeout_ms, errstr, errstr_size);
+    if (!bus->consumer || !bus->fencer ||
         erps_kafka_ensure_topics(bus->producer, topics, policy, 10000, errstr,
                                  errstr_size) ||
         assign_status(bus, errstr, errstr_size))
         goto fail;
+    bus->consumer_queue = rd_kafka_queue_get_consumer(bus->consumer);
+    if (!bus->consumer_queue) {
+        snprintf(errstr, errstr_size, "the status consumer has no queue");
+        goto fail;
+    }
     atomic_store(&bus->kafka_up, 1);
     if (start_threads(bus, errstr, errstr_size))
         goto fail;
     return bus;
 fail:
+    if (bus->fencer)
+        rd_kafka_destroy(bus->fencer);
+    if (bus->consumer_queue)
+        rd_kafka_queue_destroy(bus->consumer_queue);
     if (bus->consumer)
         rd_kafka_destroy(bus->consumer);
     if (bus->producer)
@@ -517,8 +538,10 @@ void erps_bus_destroy(erps_bus_t *bus) {
         return;
     erps_bus_close(bus);
     rd_kafka_flush(bus->producer, 2000);
+    rd_kafka_queue_destroy(bus->consumer_queue);
     rd_kafka_consumer_close(bus->consumer);
     rd_kafka_destroy(bus->consumer);
+    rd_kafka_destroy(bus->fencer);
     rd_kafka_destroy(bus->producer);
     rd_kafka_topic_partition_list_destroy(bus->start_hw);
     free_partitions(bus);

@@ -487,14 +487,14 @@ static enum MHD_Result start_read(req_t *r) {
     return MHD_YES;
 }
 
-/* Decided, but held like any answer from the headers' call (PH_HELD) until
- * the request, a body included, is read. */
-static void finish_read(req_t *r) {
+/* Resumed in the headers' call it was suspended in: the answer is held
+ * (PH_HELD) and goes once the request, a body included, is read, or
+ * libmicrohttpd would close the connection after it. */
+static enum MHD_Result finish_read(req_t *r) {
     r->phase = PH_FIRST;
     if (r->w.code != 200)
-        send_error(r, r->w.code, r->w.detail);
-    else
-        send_status(r, &r->w.status);
+        return send_error(r, r->w.code, r->w.detail);
+    return send_status(r, &r->w.status);
 }
 
 /* Every answer to a change names its command: the key to the status and
@@ -919,7 +919,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         return start_command(r);
     }
     if (r->phase == PH_WAIT && r->route == ERPS_ROUTE_GET_STATUS)
-        finish_read(r);
+        return finish_read(r);
     if (r->phase == PH_WAIT)
         return finish_command(r);
     if (r->phase == PH_HELD) {

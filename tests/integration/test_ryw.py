@@ -9,7 +9,9 @@ item 6).
 ERPSYNC_RYW_PAIRS sets how many write-at-A, read-at-B pairs the stale-read
 test makes (default 100).
 """
+import base64
 import copy
+import http.client
 import json
 import os
 import re
@@ -88,6 +90,30 @@ def test_interval_written_at_a_is_read_at_b(two_shims):
             assert read_status(b)["Interval"] == interval
     finally:
         a.post("ChangeEngineInterval", '{"Interval": "00:15:00"}')
+
+
+def test_reads_keep_the_connection_open(two_shims):
+    """A read waits suspended for the view; its answer still keeps the
+    connection, as every other answer does."""
+    _, b = two_shims
+    cred = base64.b64encode(f"{b.user}:{b.password}".encode()).decode()
+    conn = http.client.HTTPConnection("127.0.0.1", b.http_port, timeout=10)
+    try:
+        for _ in range(3):
+            conn.request("POST", BASE + "GetEngineStatus", None,
+                         {"Authorization": "Basic " + cred})
+            r = conn.getresponse()
+            r.read()
+            assert r.status == 200
+            assert not r.will_close, r.getheaders()
+        sock = conn.sock
+        conn.request("POST", BASE + "GetEngineStatus", None,
+                     {"Authorization": "Basic " + cred})
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 200 and conn.sock is sock
+    finally:
+        conn.close()
 
 
 def test_reads_that_arrive_together_share_one_query(two_shims):
