@@ -260,7 +260,8 @@ static void *bus_main(void *arg) {
 
 /* Where each wanted partition of the status topic ends (read_committed: the
  * last stable offset), in one ListOffsets round per leader. Retried until
- * the deadline: a partition may briefly have no leader. */
+ * the deadline while the cluster answers: a partition may briefly have no
+ * leader (the query must reach it). */
 static int query_ends(erps_bus_t *bus, int64_t deadline, int64_t *end,
                       char *errstr, size_t n) {
     rd_kafka_resp_err_t err;
@@ -285,7 +286,9 @@ static int query_ends(erps_bus_t *bus, int64_t deadline, int64_t *end,
             return 0;
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);
-    } while (erps_mono_ms() < deadline && !atomic_load(&bus->stop));
+        /* Once the probe finds no broker, waiting longer helps no one. */
+    } while (erps_mono_ms() < deadline && !atomic_load(&bus->stop) &&
+             atomic_load(&bus->kafka_up));
     snprintf(errstr, n, "Kafka is unavailable: where %.100s ends could not "
              "be learned (%.60s)", bus->topics.status, rd_kafka_err2str(err));
     return -1;

@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import threading
+import time
 import uuid
 from datetime import datetime, timezone
 
@@ -189,3 +190,25 @@ def test_an_older_sequence_never_replaces_a_newer_one(two_shims):
     # The agent's next status (a higher sequence) is taken as ever.
     assert a.change(False).json()["IsRunning"] is False
     assert read_status(b)["IsRunning"] is False
+
+
+def test_broker_gone_reads_fail_in_bounded_time_cached_reads_answer(
+        own_broker_cluster):
+    """A read that cannot learn where the status topic ends is refused
+    (503, or 504 at the deadline), never answered from a view that may be
+    old and never left hanging; with status.read.cached the view answers."""
+    c = own_broker_cluster
+    cached = start_other_shim(c, "shim-cached", "--status.read.cached=true")
+    assert read_status(c)["IsRunning"] is False
+    c.kill_broker()
+    for _ in range(3):
+        t0 = time.monotonic()
+        r = c.post("GetEngineStatus", None, content_type=None, timeout=20)
+        took = time.monotonic() - t0
+        assert r.status in (503, 504), r.body
+        assert r.json()["ErrorType"] in ("ServiceUnavailable", "GatewayTimeout")
+        assert "Kafka is unavailable" in r.json()["ErrorMessage"] or \
+            "could not read the status topic" in r.json()["ErrorMessage"]
+        assert took <= c.request_timeout_ms / 1000 + 2
+    assert read_status(cached)["IsRunning"] is False
+    assert c.procs["shim"].alive()
