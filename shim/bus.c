@@ -12,70 +12,43 @@
 #include <time.h>
 
 #include "erpsync/log.h"
-
-#define CACHE_BUCKETS 256
-
-typedef struct cached {
-    erps_status_t st;
-    struct cached *next;
-} cached_t;
+#include "fence.h"
+#include "view.h"
 
 struct erps_bus {
     rd_kafka_t *producer;
     rd_kafka_t *consumer;
+    rd_kafka_queue_t *consumer_queue; /* what the bus thread polls */
+    /* Asks where the status topic ends, on connections of its own: a broker
+     * answers a connection's requests in order, so on the view consumer's
+     * the query would wait behind its long-poll fetch. */
+    rd_kafka_t *fencer;
     erps_topics_t topics;
     erps_waiters_t *waiters;
     erps_bus_answer_cb *answer;
+    erps_view_t *view;
+    erps_fence_t *fence;
 
-    pthread_t thread, probe_thread;
+    pthread_t thread, probe_thread, fence_thread;
     atomic_int stop;
     atomic_int closed;
     atomic_int kafka_up;
     atomic_int caught_up;
     rd_kafka_topic_partition_list_t *start_hw; /* high watermarks at start */
+    int32_t status_parts;
+    /* Per status partition: the offset the view has read up to (every
+     * record before it is in the view). Written by the bus thread only. */
+    _Atomic int64_t *read_to;
+    int64_t *scratch_bus, *scratch_fence; /* one per thread answering reads */
+    unsigned char *want; /* fence thread: the partitions asked about */
+    int64_t *ends;       /* fence thread: where they ended */
 
-    pthread_mutex_t cache_lock;
-    cached_t *cache[CACHE_BUCKETS];
-
-    _Atomic uint64_t sent, failed, received, invalid, answered, timeouts,
-        engines;
+    _Atomic uint64_t sent, failed, received, invalid, stale, answered,
+        timeouts, reads, read_queries, read_timeouts, read_failures;
 };
 
-static unsigned hash_str(const char *s) {
-    unsigned h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h % CACHE_BUCKETS;
-}
-
-static void cache_put(erps_bus_t *bus, const erps_status_t *st) {
-    unsigned b = hash_str(st->ce.subject);
-    pthread_mutex_lock(&bus->cache_lock);
-    cached_t *c = bus->cache[b];
-    while (c && strcmp(c->st.ce.subject, st->ce.subject) != 0)
-        c = c->next;
-    if (!c && (c = calloc(1, sizeof(*c)))) {
-        c->next = bus->cache[b];
-        bus->cache[b] = c;
-        bus->engines++;
-    }
-    if (c)
-        c->st = *st;
-    pthread_mutex_unlock(&bus->cache_lock);
-}
-
 int erps_bus_latest(erps_bus_t *bus, const char *engine_id, erps_status_t *out) {
-    int rc = -1;
-    pthread_mutex_lock(&bus->cache_lock);
-    for (cached_t *c = bus->cache[hash_str(engine_id)]; c; c = c->next) {
-        if (strcmp(c->st.ce.subject, engine_id) == 0) {
-            *out = c->st;
-            rc = 0;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&bus->cache_lock);
-    return rc;
+    return erps_view_get(bus->view, engine_id, out);
 }
 
 /* A failed delivery answers the waiting request at once with 503. */
@@ -101,6 +74,26 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
     free(id);
 }
 
+/* Keeps st in the view unless the view holds a status as new or newer for
+ * its engine: then st is dropped whole, and answers no waiter either. */
+static int keep_status(erps_bus_t *bus, const erps_status_t *st,
+                       const rd_kafka_message_t *rkm) {
+    erps_status_t held;
+    int kept = erps_view_put(bus->view, st, &held);
+    if (kept == 1)
+        return 1;
+    if (kept < 0) {
+        erps_warn("out of memory: status of engine %s not kept", st->ce.subject);
+        return 0;
+    }
+    bus->stale++;
+    erps_warn("ignoring status of engine %s at %s [%" PRId32 "] offset %" PRId64
+              ": ce_sequence %" PRId64 " is not newer than %" PRId64
+              " already read", st->ce.subject, rd_kafka_topic_name(rkm->rkt),
+              rkm->partition, rkm->offset, st->sequence, held.sequence);
+    return 0;
+}
+
 static void handle_status(erps_bus_t *bus, const rd_kafka_message_t *rkm) {
     erps_msg_t view;
     erps_status_t st;
@@ -115,7 +108,8 @@ static void handle_status(erps_bus_t *bus, const rd_kafka_message_t *rkm) {
         return;
     }
     bus->received++;
-    cache_put(bus, &st);
+    if (!keep_status(bus, &st, rkm))
+        return;
     /* Starting always gives way to Running or Failed at once: answer then. */
     if (!st.correlation_id[0] || st.state == ERPS_STATE_STARTING)
         return;
@@ -125,6 +119,72 @@ static void handle_status(erps_bus_t *bus, const rd_kafka_message_t *rkm) {
         w->status = st;
         bus->answered++;
         bus->answer(w);
+    }
+}
+
+/* Bus thread, after the record or end-of-partition event at offset `to` - 1
+ * (or `to` itself for an end) was handled: the view holds everything before. */
+static void advance(erps_bus_t *bus, int32_t partition, int64_t to) {
+    if (partition < 0 || partition >= bus->status_parts)
+        return;
+    if (to > atomic_load(&bus->read_to[partition]))
+        atomic_store(&bus->read_to[partition], to);
+}
+
+/* Commit markers take offsets but are never handed to us; librdkafka moves
+ * the position past them once the records before were polled. */
+static void advance_to_position(erps_bus_t *bus) {
+    rd_kafka_topic_partition_list_t *pos =
+        rd_kafka_topic_partition_list_new(bus->status_parts);
+    for (int32_t p = 0; p < bus->status_parts; p++)
+        rd_kafka_topic_partition_list_add(pos, bus->topics.status, p);
+    if (rd_kafka_position(bus->consumer, pos) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        for (int i = 0; i < pos->cnt; i++)
+            if (pos->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                pos->elems[i].offset >= 0)
+                advance(bus, pos->elems[i].partition, pos->elems[i].offset);
+    rd_kafka_topic_partition_list_destroy(pos);
+}
+
+/* Answers the reads the view has caught up for, with the view's status then:
+ * at least as new as the topic was when each read arrived. read_to is the
+ * calling thread's scratch, status_parts long. */
+static void answer_reads(erps_bus_t *bus, int64_t *read_to) {
+    erps_waiter_t *ready[64];
+    int n;
+    for (int32_t p = 0; p < bus->status_parts; p++)
+        read_to[p] = atomic_load(&bus->read_to[p]);
+    while ((n = erps_fence_take_ready(bus->fence, read_to, ready, 64)) > 0) {
+        for (int i = 0; i < n; i++) {
+            erps_waiter_t *w = ready[i];
+            const char *engine = w->status.ce.subject;
+            if (w->code == 503) {
+                bus->read_failures++;
+            } else if (erps_view_get(bus->view, engine, &w->status) == 0) {
+                w->code = 200;
+            } else {
+                w->code = 503;
+                snprintf(w->detail, sizeof(w->detail), "no agent has reported "
+                         "a status for engine %s yet", engine);
+            }
+            bus->answer(w);
+        }
+    }
+}
+
+static void expire_reads(erps_bus_t *bus, int64_t now, int code,
+                         const char *detail) {
+    erps_waiter_t *expired[64];
+    int n;
+    while ((n = erps_fence_take_expired(bus->fence, now, expired, 64)) > 0) {
+        for (int i = 0; i < n; i++) {
+            expired[i]->code = code;
+            snprintf(expired[i]->detail, sizeof(expired[i]->detail), "%s",
+                     detail);
+            if (code == 504)
+                bus->read_timeouts++;
+            bus->answer(expired[i]);
+        }
     }
 }
 
@@ -147,34 +207,111 @@ static void check_caught_up(erps_bus_t *bus) {
     }
 }
 
+static void consume_one(erps_bus_t *bus) {
+    rd_kafka_message_t *rkm = rd_kafka_consumer_poll(bus->consumer, 20);
+    if (!rkm)
+        return;
+    if (!rkm->err) {
+        handle_status(bus, rkm);
+        advance(bus, rkm->partition, rkm->offset + 1);
+    } else if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        /* read_committed: the end is the last stable offset. */
+        advance(bus, rkm->partition, rkm->offset);
+    } else {
+        erps_dbg("status consumer: %s", rd_kafka_message_errstr(rkm));
+    }
+    rd_kafka_message_destroy(rkm);
+}
+
+static void expire_commands(erps_bus_t *bus) {
+    erps_waiter_t *expired[64];
+    int n;
+    while ((n = erps_waiters_take_expired(bus->waiters, erps_mono_ms(),
+                                          expired, 64)) > 0) {
+        for (int i = 0; i < n; i++) {
+            expired[i]->code = 504;
+            snprintf(expired[i]->detail, sizeof(expired[i]->detail),
+                     "no status from the agent before the deadline; "
+                     "command %s may still be applied or reported Expired",
+                     expired[i]->id);
+            bus->timeouts++;
+            bus->answer(expired[i]);
+        }
+    }
+}
+
 static void *bus_main(void *arg) {
     erps_bus_t *bus = arg;
-    erps_waiter_t *expired[64];
-
     while (!atomic_load(&bus->stop)) {
-        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(bus->consumer, 20);
-        if (rkm) {
-            if (!rkm->err)
-                handle_status(bus, rkm);
-            else if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                erps_dbg("status consumer: %s", rd_kafka_message_errstr(rkm));
-            rd_kafka_message_destroy(rkm);
-        }
+        consume_one(bus);
         rd_kafka_poll(bus->producer, 0);
         check_caught_up(bus);
-        int n;
-        while ((n = erps_waiters_take_expired(bus->waiters, erps_mono_ms(),
-                                              expired, 64)) > 0) {
-            for (int i = 0; i < n; i++) {
-                expired[i]->code = 504;
-                snprintf(expired[i]->detail, sizeof(expired[i]->detail),
-                         "no status from the agent before the deadline; "
-                         "command %s may still be applied or reported Expired",
-                         expired[i]->id);
-                bus->timeouts++;
-                bus->answer(expired[i]);
-            }
+        expire_commands(bus);
+        if (erps_fence_waiting(bus->fence) > 0) {
+            advance_to_position(bus);
+            answer_reads(bus, bus->scratch_bus);
         }
+        expire_reads(bus, erps_mono_ms(), 504,
+                     "the shim could not read the status topic up to where it "
+                     "ended when the call arrived, before the deadline");
+    }
+    return NULL;
+}
+
+/* Where each wanted partition of the status topic ends (read_committed: the
+ * last stable offset), in one ListOffsets round per leader. Retried until
+ * the deadline while the cluster answers: a partition may briefly have no
+ * leader (the query must reach it). */
+static int query_ends(erps_bus_t *bus, int64_t deadline, int64_t *end,
+                      char *errstr, size_t n) {
+    rd_kafka_resp_err_t err;
+    do {
+        rd_kafka_topic_partition_list_t *parts =
+            rd_kafka_topic_partition_list_new(bus->status_parts);
+        for (int32_t p = 0; p < bus->status_parts; p++)
+            if (bus->want[p])
+                rd_kafka_topic_partition_list_add(parts, bus->topics.status, p)
+                    ->offset = RD_KAFKA_OFFSET_END; /* the latest */
+        int64_t left = deadline - erps_mono_ms();
+        err = rd_kafka_offsets_for_times(bus->fencer, parts,
+                                         left > 1 ? (int)(left < 5000 ? left
+                                                                      : 5000)
+                                                  : 1);
+        for (int i = 0; !err && i < parts->cnt; i++) {
+            err = parts->elems[i].err;
+            end[parts->elems[i].partition] = parts->elems[i].offset;
+        }
+        rd_kafka_topic_partition_list_destroy(parts);
+        if (!err)
+            return 0;
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+        /* Once the probe finds no broker, waiting longer helps no one. */
+    } while (erps_mono_ms() < deadline && !atomic_load(&bus->stop) &&
+             atomic_load(&bus->kafka_up));
+    snprintf(errstr, n, "Kafka is unavailable: where %.100s ends could not "
+             "be learned (%.60s)", bus->topics.status, rd_kafka_err2str(err));
+    return -1;
+}
+
+/* The asker: one query in flight; reads that come meanwhile share the next. */
+static void *fence_main(void *arg) {
+    erps_bus_t *bus = arg;
+    char err[256];
+    while (!atomic_load(&bus->stop)) {
+        int64_t deadline;
+        if (erps_fence_begin(bus->fence, 100, bus->want, &deadline) == 0)
+            continue;
+        bus->read_queries++;
+        if (query_ends(bus, deadline, bus->ends, err, sizeof(err)) == 0)
+            erps_fence_end(bus->fence, bus->ends);
+        else
+            erps_fence_fail(bus->fence, err);
+        answer_reads(bus, bus->scratch_fence);
+        /* The rest wait for the view: wake the bus thread from its poll to
+         * look at once, the records may all be there already. */
+        if (erps_fence_waiting(bus->fence) > 0)
+            rd_kafka_queue_yield(bus->consumer_queue);
     }
     return NULL;
 }
@@ -229,7 +366,9 @@ static rd_kafka_t *make_client(const char *bootstrap, const erps_kprops_t *kp,
         /* No group: every shim reads every status; nothing to commit. */
         bad = erps_kafka_set(kc, "group.id", "erpsync-shim", errstr, n) ||
               erps_kafka_set(kc, "enable.auto.commit", "false", errstr, n) ||
-              erps_kafka_set(kc, "isolation.level", "read_committed", errstr, n);
+              erps_kafka_set(kc, "isolation.level", "read_committed", errstr, n) ||
+              /* The end of a partition tells reads the view is up to date. */
+              erps_kafka_set(kc, "enable.partition.eof", "true", errstr, n);
     }
     if (bad) {
         rd_kafka_conf_destroy(kc);
@@ -243,12 +382,41 @@ static rd_kafka_t *make_client(const char *bootstrap, const erps_kprops_t *kp,
     return rk;
 }
 
+/* Per-partition state of the view and of the reads waiting for it. */
+static int alloc_partitions(erps_bus_t *bus, int cnt, char *errstr, size_t n) {
+    size_t c = (size_t)cnt;
+    bus->status_parts = cnt;
+    bus->read_to = calloc(c, sizeof(*bus->read_to));
+    bus->scratch_bus = calloc(c, sizeof(*bus->scratch_bus));
+    bus->scratch_fence = calloc(c, sizeof(*bus->scratch_fence));
+    bus->want = calloc(c, sizeof(*bus->want));
+    bus->ends = calloc(c, sizeof(*bus->ends));
+    bus->fence = erps_fence_new(cnt);
+    if (!bus->read_to || !bus->scratch_bus || !bus->scratch_fence ||
+        !bus->want || !bus->ends || !bus->fence) {
+        snprintf(errstr, n, "out of memory");
+        return -1;
+    }
+    for (int p = 0; p < cnt; p++)
+        atomic_store(&bus->read_to[p], -1);
+    return 0;
+}
+
+static void free_partitions(erps_bus_t *bus) {
+    free(bus->read_to);
+    free(bus->scratch_bus);
+    free(bus->scratch_fence);
+    free(bus->want);
+    free(bus->ends);
+    erps_fence_destroy(bus->fence);
+}
+
 /* Reads the status topic from the start (it is compacted: the latest status
  * of every engine), and remembers where it ended so /readyz can tell. */
 static int assign_status(erps_bus_t *bus, char *errstr, size_t n) {
     int cnt = erps_kafka_partition_count(bus->consumer, bus->topics.status,
                                          5000, errstr, n);
-    if (cnt < 0)
+    if (cnt < 0 || alloc_partitions(bus, cnt, errstr, n))
         return -1;
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(cnt);
     bus->start_hw = rd_kafka_topic_partition_list_new(cnt);
@@ -271,6 +439,24 @@ static int assign_status(erps_bus_t *bus, char *errstr, size_t n) {
     return 0;
 }
 
+/* The bus, probe and fence threads; on failure none is left running. */
+static int start_threads(erps_bus_t *bus, char *errstr, size_t n) {
+    void *(*const main_of[3])(void *) = {bus_main, probe_main, fence_main};
+    pthread_t *const thread_of[3] = {&bus->thread, &bus->probe_thread,
+                                     &bus->fence_thread};
+    for (int i = 0; i < 3; i++) {
+        if (pthread_create(thread_of[i], NULL, main_of[i], bus) == 0)
+            continue;
+        atomic_store(&bus->stop, 1);
+        erps_fence_stop(bus->fence);
+        for (int j = 0; j < i; j++)
+            pthread_join(*thread_of[j], NULL);
+        snprintf(errstr, n, "cannot start the shim's Kafka threads");
+        return -1;
+    }
+    return 0;
+}
+
 erps_bus_t *erps_bus_new(const char *bootstrap, const erps_kprops_t *kp,
                          const erps_topics_t *topics,
                          const erps_topic_policy_t *policy,
@@ -278,45 +464,50 @@ erps_bus_t *erps_bus_new(const char *bootstrap, const erps_kprops_t *kp,
                          erps_waiters_t *waiters, erps_bus_answer_cb *answer,
                          char *errstr, size_t errstr_size) {
     erps_bus_t *bus = calloc(1, sizeof(*bus));
-    if (!bus) {
+    if (!bus || !(bus->view = erps_view_new())) {
         snprintf(errstr, errstr_size, "out of memory");
+        free(bus);
         return NULL;
     }
     bus->topics = *topics;
     bus->waiters = waiters;
     bus->answer = answer;
-    pthread_mutex_init(&bus->cache_lock, NULL);
     bus->producer = make_client(bootstrap, kp, RD_KAFKA_PRODUCER, bus,
                                 request_timeout_ms, errstr, errstr_size);
     if (!bus->producer)
         goto fail;
     bus->consumer = make_client(bootstrap, kp, RD_KAFKA_CONSUMER, bus,
                                 request_timeout_ms, errstr, errstr_size);
-    if (!bus->consumer ||
+    if (bus->consumer)
+        bus->fencer = make_client(bootstrap, kp, RD_KAFKA_CONSUMER, bus,
+                                  request_timeout_ms, errstr, errstr_size);
+    if (!bus->consumer || !bus->fencer ||
         erps_kafka_ensure_topics(bus->producer, topics, policy, 10000, errstr,
                                  errstr_size) ||
         assign_status(bus, errstr, errstr_size))
         goto fail;
+    bus->consumer_queue = rd_kafka_queue_get_consumer(bus->consumer);
+    if (!bus->consumer_queue) {
+        snprintf(errstr, errstr_size, "the status consumer has no queue");
+        goto fail;
+    }
     atomic_store(&bus->kafka_up, 1);
-    if (pthread_create(&bus->thread, NULL, bus_main, bus)) {
-        snprintf(errstr, errstr_size, "cannot start the bus thread");
+    if (start_threads(bus, errstr, errstr_size))
         goto fail;
-    }
-    if (pthread_create(&bus->probe_thread, NULL, probe_main, bus)) {
-        atomic_store(&bus->stop, 1);
-        pthread_join(bus->thread, NULL);
-        snprintf(errstr, errstr_size, "cannot start the probe thread");
-        goto fail;
-    }
     return bus;
 fail:
+    if (bus->fencer)
+        rd_kafka_destroy(bus->fencer);
+    if (bus->consumer_queue)
+        rd_kafka_queue_destroy(bus->consumer_queue);
     if (bus->consumer)
         rd_kafka_destroy(bus->consumer);
     if (bus->producer)
         rd_kafka_destroy(bus->producer);
     if (bus->start_hw)
         rd_kafka_topic_partition_list_destroy(bus->start_hw);
-    pthread_mutex_destroy(&bus->cache_lock);
+    free_partitions(bus);
+    erps_view_destroy(bus->view);
     free(bus);
     return NULL;
 }
@@ -327,8 +518,10 @@ void erps_bus_close(erps_bus_t *bus) {
     if (!bus || atomic_exchange(&bus->closed, 1))
         return;
     atomic_store(&bus->stop, 1);
+    erps_fence_stop(bus->fence);
     pthread_join(bus->thread, NULL);
     pthread_join(bus->probe_thread, NULL);
+    pthread_join(bus->fence_thread, NULL);
     /* A send racing with this sees closed after adding its waiter and
      * takes it back itself (erps_bus_send); the rest are answered here. */
     while ((n = erps_waiters_take_expired(bus->waiters, INT64_MAX, left, 64)) > 0) {
@@ -340,6 +533,7 @@ void erps_bus_close(erps_bus_t *bus) {
             bus->answer(left[i]);
         }
     }
+    expire_reads(bus, INT64_MAX, 503, "the shim is shutting down");
 }
 
 void erps_bus_destroy(erps_bus_t *bus) {
@@ -347,18 +541,46 @@ void erps_bus_destroy(erps_bus_t *bus) {
         return;
     erps_bus_close(bus);
     rd_kafka_flush(bus->producer, 2000);
+    rd_kafka_queue_destroy(bus->consumer_queue);
     rd_kafka_consumer_close(bus->consumer);
     rd_kafka_destroy(bus->consumer);
+    rd_kafka_destroy(bus->fencer);
     rd_kafka_destroy(bus->producer);
     rd_kafka_topic_partition_list_destroy(bus->start_hw);
-    for (int b = 0; b < CACHE_BUCKETS; b++) {
-        for (cached_t *c = bus->cache[b], *next; c; c = next) {
-            next = c->next;
-            free(c);
-        }
-    }
-    pthread_mutex_destroy(&bus->cache_lock);
+    free_partitions(bus);
+    erps_view_destroy(bus->view);
     free(bus);
+}
+
+int erps_bus_read(erps_bus_t *bus, const char *engine_id, erps_waiter_t *w,
+                  char *errstr, size_t errstr_size) {
+    if (atomic_load(&bus->closed)) {
+        snprintf(errstr, errstr_size, "the shim is shutting down");
+        return -1;
+    }
+    /* The end of the topic cannot be learned: a cached answer could be
+     * older than a change another shim has answered. */
+    if (!atomic_load(&bus->kafka_up)) {
+        snprintf(errstr, errstr_size,
+                 "Kafka is unavailable: no broker answers; try again later");
+        return -1;
+    }
+    erps_strlcpy(w->status.ce.subject, engine_id, sizeof(w->status.ce.subject));
+    w->partition = erps_kafka_engine_partition(engine_id, bus->status_parts);
+    w->code = 0;
+    bus->reads++;
+    erps_fence_add(bus->fence, w);
+    /* As in erps_bus_send: a read added after close's last sweep is taken
+     * back here, never left hanging. */
+    if (atomic_load(&bus->closed) && erps_fence_take(bus->fence, w)) {
+        snprintf(errstr, errstr_size, "the shim is shutting down");
+        return -1;
+    }
+    return 0;
+}
+
+void erps_bus_read_cancel(erps_bus_t *bus, erps_waiter_t *w) {
+    erps_fence_take(bus->fence, w);
 }
 
 int erps_bus_send(erps_bus_t *bus, const erps_command_t *cmd, erps_waiter_t *w,
@@ -421,5 +643,10 @@ void erps_bus_stats(erps_bus_t *bus, erps_bus_stats_t *out) {
     out->statuses_invalid = bus->invalid;
     out->answered = bus->answered;
     out->timeouts = bus->timeouts;
-    out->engines_known = bus->engines;
+    out->statuses_stale = bus->stale;
+    out->engines_known = erps_view_engines(bus->view);
+    out->reads = bus->reads;
+    out->read_queries = bus->read_queries;
+    out->read_timeouts = bus->read_timeouts;
+    out->read_failures = bus->read_failures;
 }

@@ -150,6 +150,11 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
     {"request.timeout.ms", ERPS_CFG_INT, "10000", 500, 300000,
      O(request_timeout_ms), 0,
      "how long a call waits for the agent before 504"},
+    {"status.read.cached", ERPS_CFG_BOOL, "false", 0, 1,
+     O(status_read_cached), 0,
+     "GetEngineStatus answers from this shim's view at once, without first "
+     "reading the status topic to its end: no Kafka round trip, but it may "
+     "miss a change another shim has just answered"},
     {"http.body.max.bytes", ERPS_CFG_INT, "65536", 16, 16777216, O(body_max), 0,
      "larger request bodies get 413"},
     {"http.headers.max.bytes", ERPS_CFG_INT, "16384", 1024, 65536,
@@ -357,6 +362,25 @@ static enum MHD_Result send_metrics(req_t *r) {
       s.engines_known, (uint64_t)shim->login_failures,
       (uint64_t)shim->logins_limited, (uint64_t)shim->credential_cache_hits,
       erps_bus_kafka_up(shim->bus) ? 1 : 0);
+    P("# HELP erpsync_shim_statuses_stale_total Status events ignored: their "
+      "ce_sequence was not newer than the engine's status already read.\n"
+      "# TYPE erpsync_shim_statuses_stale_total counter\n"
+      "erpsync_shim_statuses_stale_total %" PRIu64 "\n"
+      "# HELP erpsync_shim_reads_total GetEngineStatus calls that waited for "
+      "the view to catch up with the status topic.\n"
+      "# TYPE erpsync_shim_reads_total counter\n"
+      "erpsync_shim_reads_total %" PRIu64 "\n"
+      "# HELP erpsync_shim_read_queries_total Queries of where the status "
+      "topic ends, each shared by the reads that arrived together.\n"
+      "# TYPE erpsync_shim_read_queries_total counter\n"
+      "erpsync_shim_read_queries_total %" PRIu64 "\n"
+      "# HELP erpsync_shim_reads_failed_total Reads answered 503 (the query "
+      "failed) or 504 (the view did not catch up in time).\n"
+      "# TYPE erpsync_shim_reads_failed_total counter\n"
+      "erpsync_shim_reads_failed_total{code=\"503\"} %" PRIu64 "\n"
+      "erpsync_shim_reads_failed_total{code=\"504\"} %" PRIu64 "\n",
+      s.statuses_stale, s.reads, s.read_queries, s.read_failures,
+      s.read_timeouts);
 #undef P
     if (used >= cap) {
         free(buf);
@@ -446,6 +470,33 @@ static enum MHD_Result start_command(req_t *r) {
                                                 : "ChangeEngineInterval",
              r->who.engine_id, r->who.name);
     return MHD_YES;
+}
+
+/* GetEngineStatus waits (suspended) until the view has caught up with the
+ * status topic as it was now, so it sees every change already answered. */
+static enum MHD_Result start_read(req_t *r) {
+    char err[256];
+    memset(&r->w, 0, sizeof(r->w));
+    r->w.deadline_mono_ms = erps_mono_ms() + r->shim->conf->request_timeout_ms;
+    r->w.opaque = r;
+    r->phase = PH_WAIT;
+    MHD_suspend_connection(r->conn);
+    if (erps_bus_read(r->shim->bus, r->who.engine_id, &r->w, err, sizeof(err))) {
+        r->w.code = 503;
+        erps_strlcpy(r->w.detail, err, sizeof(r->w.detail));
+        MHD_resume_connection(r->conn);
+    }
+    return MHD_YES;
+}
+
+/* Resumed in the headers' call it was suspended in: the answer is held
+ * (PH_HELD) and goes once the request, a body included, is read, or
+ * libmicrohttpd would close the connection after it. */
+static enum MHD_Result finish_read(req_t *r) {
+    r->phase = PH_FIRST;
+    if (r->w.code != 200)
+        return send_error(r, r->w.code, r->w.detail);
+    return send_status(r, &r->w.status);
 }
 
 /* Every answer to a change names its command: the key to the status and
@@ -808,6 +859,8 @@ static enum MHD_Result first_call(erps_shim_t *shim, struct MHD_Connection *c,
     if (r->basic && shim->session)
         issue_session(r);
 
+    if (route == ERPS_ROUTE_GET_STATUS && !shim->conf->status_read_cached)
+        return start_read(r);
     if (route == ERPS_ROUTE_GET_STATUS) {
         erps_status_t st;
         if (erps_bus_latest(shim->bus, r->who.engine_id, &st)) {
@@ -867,6 +920,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         }
         return start_command(r);
     }
+    if (r->phase == PH_WAIT && r->route == ERPS_ROUTE_GET_STATUS)
+        return finish_read(r);
     if (r->phase == PH_WAIT)
         return finish_command(r);
     if (r->phase == PH_HELD) {
@@ -895,7 +950,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!r)
         return;
     /* Not answered yet (connection failed while waiting): unregister. */
-    if (r->phase == PH_WAIT)
+    if (r->phase == PH_WAIT && r->route == ERPS_ROUTE_GET_STATUS)
+        erps_bus_read_cancel(r->shim->bus, &r->w);
+    else if (r->phase == PH_WAIT)
         erps_waiters_take(r->shim->waiters, r->w.id);
     erps_select_free(r->select);
     reply_clear(&r->reply);

@@ -39,6 +39,7 @@ typedef struct erps_shim_conf {
     char default_timezone[64];
     char source[ERPS_SOURCE_MAX + 1];
     int64_t request_timeout_ms;
+    int status_read_cached;
     int64_t body_max;
     int64_t headers_max;
     int64_t url_max;

@@ -23,6 +23,10 @@ typedef struct erps_waiter {
     char detail[256];
     erps_status_t status;
     void *opaque;
+    /* Reads only (fence.h): the status partition of the engine read, and
+     * the offset the view must have read it up to before answering. */
+    int32_t partition;
+    int64_t target;
     struct erps_waiter *next; /* bucket chain, owned by the table */
 } erps_waiter_t;
 

@@ -9,7 +9,14 @@
  * Warm-up and measurement are each bounded by -t seconds: the measured run
  * ends when every connection is done or after -t seconds.
  *
- * Prints requests/s and p50/p90/p99/max/mean latency (ms), the status
+ * -r RATE offers RATE requests/s in all instead (open loop): connection k
+ * sends its i-th request at start + (i * C + k) / RATE s, or at once when
+ * it is behind, and a latency runs from that scheduled time, so time spent
+ * queued behind a slow answer counts (no coordinated omission). -p may be
+ * given up to four times: connection k talks to the (k % count)-th port
+ * (several servers behind one load, e.g. two shims).
+ *
+ * Prints requests/s and p50/p90/p99/p99.9/max/mean latency (ms), the status
  * codes seen and, when the server closed connections, how many new ones were
  * opened (a reconnect is not in the latency, it is in requests/s); with
  * -o CSV appends long-format rows (section,label,concurrency,metric,value,
@@ -43,9 +50,12 @@ typedef struct sample {
     char id[40];
 } sample_t;
 
+#define MAX_PORTS 4
+
 typedef struct conn {
     int index;
     int fd;
+    struct sockaddr_in sa;
     sample_t *s;
     int got;        /* measured responses */
     int failed;     /* transport errors (connection refused, reset, timeout) */
@@ -57,9 +67,11 @@ typedef struct conn {
 
 static struct {
     int port;
+    int ports[MAX_PORTS], port_cnt;
     const char *host;
     int conns, n, warmup;
     double max_s;
+    double rate; /* offered requests/s in all; 0: closed loop */
     const char *method, *path;
     const char *hdrs[MAX_HDRS];
     int hdr_cnt;
@@ -70,7 +82,6 @@ static struct {
     char *req[MAX_BODIES];
     size_t req_len[MAX_BODIES];
     pthread_barrier_t start;
-    struct sockaddr_in sa;
 } g = {.host = "127.0.0.1", .conns = 1, .n = 100, .max_s = 60,
        .method = "GET", .path = "/", .expect = 200, .section = "http",
        .label = "run"};
@@ -79,6 +90,14 @@ static double mono_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void sleep_ms(double ms) {
+    struct timespec ts;
+    ts.tv_sec = (time_t)(ms / 1e3);
+    ts.tv_nsec = (long)((ms - (double)ts.tv_sec * 1e3) * 1e6);
+    while (nanosleep(&ts, &ts) && errno == EINTR)
+        ;
 }
 
 static double unix_us(void) {
@@ -122,7 +141,7 @@ static int dial(conn_t *c) {
     struct timeval tv = {(time_t)(left_s > 1 ? left_s : 1), 0};
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (connect(c->fd, (struct sockaddr *)&g.sa, sizeof(g.sa))) {
+    if (connect(c->fd, (struct sockaddr *)&c->sa, sizeof(c->sa))) {
         snprintf(c->err, sizeof(c->err), "connect: %s", strerror(errno));
         close(c->fd);
         c->fd = -1;
@@ -260,11 +279,18 @@ static void *conn_main(void *arg) {
         c->failed++;
         return NULL;
     }
+    double start = mono_ms();
     for (int i = 0; i < g.n && mono_ms() < c->deadline; i++) {
         sample_t *s = &c->s[c->got];
         int b = (g.warmup + i + c->index) % g.body_cnt, close_after = 0, code;
         strcpy(s->id, "-");
         double t0 = mono_ms();
+        if (g.rate > 0) {
+            double at = start + ((double)i * g.conns + c->index) * 1e3 / g.rate;
+            if (at > t0)
+                sleep_ms(at - t0);
+            t0 = at; /* behind schedule: the wait counts */
+        }
         s->start_unix_us = unix_us();
         code = exchange(c, b, s->id, sizeof(s->id), &close_after);
         if (code == 0) { /* closed while idle: resend once on a new one */
@@ -306,8 +332,8 @@ static double pct(const double *v, int n, double q) {
 
 static void usage(void) {
     fprintf(stderr,
-            "usage: http_load -p PORT [-c CONNS] [-n REQS_PER_CONN] [-w WARMUP]"
-            " [-t MAX_S]\n"
+            "usage: http_load -p PORT [-p PORT]... [-c CONNS] [-n REQS_PER_CONN]"
+            " [-w WARMUP] [-t MAX_S] [-r RATE]\n"
             "         [-m METHOD] [-u PATH] [-H 'Name: value']... [-d BODY]..."
             " [-e CODE]\n"
             "         [-o CSV -S SECTION -L LABEL] [-l REQUEST_LOG]\n");
@@ -316,9 +342,18 @@ static void usage(void) {
 
 int main(int argc, char **argv) {
     int opt;
-    while ((opt = getopt(argc, argv, "p:c:n:w:t:m:u:H:d:e:o:S:L:l:")) != -1) {
+    while ((opt = getopt(argc, argv, "p:c:n:w:t:m:u:H:d:e:o:S:L:l:r:")) != -1) {
         switch (opt) {
-        case 'p': g.port = atoi(optarg); break;
+        case 'p':
+            if (g.port_cnt == MAX_PORTS)
+                usage();
+            g.ports[g.port_cnt] = atoi(optarg);
+            if (g.ports[g.port_cnt] <= 0 || g.ports[g.port_cnt] > 65535)
+                usage();
+            g.port = g.ports[0];
+            g.port_cnt++;
+            break;
+        case 'r': g.rate = atof(optarg); break;
         case 'c': g.conns = atoi(optarg); break;
         case 'n': g.n = atoi(optarg); break;
         case 'w': g.warmup = atoi(optarg); break;
@@ -344,11 +379,8 @@ int main(int argc, char **argv) {
         }
     }
     if (g.port <= 0 || g.port > 65535 || g.conns < 1 || g.conns > 1024 ||
-        g.n < 1 || g.warmup < 0 || g.max_s <= 0)
+        g.n < 1 || g.warmup < 0 || g.max_s <= 0 || g.rate < 0)
         usage();
-    g.sa.sin_family = AF_INET;
-    g.sa.sin_port = htons((uint16_t)g.port);
-    inet_pton(AF_INET, g.host, &g.sa.sin_addr);
     build_requests();
 
     conn_t *cs = calloc((size_t)g.conns, sizeof(conn_t));
@@ -357,6 +389,9 @@ int main(int argc, char **argv) {
     for (int i = 0; i < g.conns; i++) {
         cs[i].index = i;
         cs[i].fd = -1;
+        cs[i].sa.sin_family = AF_INET;
+        cs[i].sa.sin_port = htons((uint16_t)g.ports[i % g.port_cnt]);
+        inet_pton(AF_INET, g.host, &cs[i].sa.sin_addr);
         cs[i].s = calloc((size_t)g.n, sizeof(sample_t));
         cs[i].buf = malloc(BUF_SIZE);
         if (pthread_create(&th[i], NULL, conn_main, &cs[i])) {
@@ -417,9 +452,10 @@ int main(int argc, char **argv) {
         snprintf(reconn_s, sizeof(reconn_s), "  new connections: %d (%.2f per request)",
                  reconnects, (double)reconnects / total);
     printf("%-30s c=%-3d n=%-6d %9.1f req/s  p50 %7.2f  p90 %7.2f  p99 %7.2f"
-           "  max %7.2f  mean %7.2f ms  [%s]%s%s\n",
+           "  p99.9 %7.2f  max %7.2f  mean %7.2f ms  [%s]%s%s\n",
            g.label, g.conns, total, rps, pct(v, total, .5), pct(v, total, .9),
-           pct(v, total, .99), v[total - 1], sum / total, codes_s, reconn_s,
+           pct(v, total, .99), pct(v, total, .999), v[total - 1], sum / total,
+           codes_s, reconn_s,
            failed ? "  TRANSPORT ERRORS" : "");
     if (g.csv) {
         FILE *f = fopen(g.csv, "a");
@@ -431,7 +467,8 @@ int main(int argc, char **argv) {
             {"n", total}, {"errors", failed + unexpected},
             {"reconnects", reconnects}, {"wall_s", wall / 1e3}, {"rps", rps},
             {"p50_ms", pct(v, total, .5)}, {"p90_ms", pct(v, total, .9)},
-            {"p99_ms", pct(v, total, .99)}, {"max_ms", v[total - 1]},
+            {"p99_ms", pct(v, total, .99)}, {"p999_ms", pct(v, total, .999)},
+            {"max_ms", v[total - 1]},
             {"mean_ms", sum / total}};
         for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
             fprintf(f, "%s,%s,%d,%s,%.4f\n", g.section, g.label, g.conns,

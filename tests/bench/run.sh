@@ -17,6 +17,7 @@
 # when set, the plots go there too instead of docs/img);
 # BENCH_WAIT_IDLE=SECONDS waits up to that long for the 1-minute load
 # average to drop below 1 before measuring (for shared machines).
+# BENCH_RYW=0 skips section 8 (read your writes, tests/bench/ryw.sh).
 # Section 5 and its parts restart the shim with one setting changed at a
 # time (credential cache off, failed-login limit off, Bearer JWT with a
 # token made by PyJWT); the other sections run the product's defaults.
@@ -685,6 +686,15 @@ ces1=(-p "$hport" -m POST -u "$base/ChangeEngineStatus" -H "$auth"
     -e 200 -o "$csv" -S ces -L ChangeEngineStatus-fw1)
 "$tools/http_load" "${ces1[@]}" -c 1 -n "$n8" -w 20 -t 120 | tee_txt || say "   (run failed)"
 say ""
+
+# ---- 8. read your writes across shims (tests/bench/ryw.sh) ----
+# Processes of its own (devbroker, a real single-node Kafka, agent, three
+# shims, nginx); its tables also go to $out/ryw.txt and ryw.csv.
+# BENCH_RYW=0 skips it.
+if [ "${BENCH_RYW:-1}" = 1 ]; then
+    BENCH_RESULTS=$out "$here/ryw.sh" "$build" | tee_txt || say "   (ryw.sh failed)"
+    say ""
+fi
 
 # ---- summary tables ----
 row_lat() { # LABEL SECTION NAME PARAM
