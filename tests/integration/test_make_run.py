@@ -285,6 +285,20 @@ def test_kafka_run_serves_kcat_kafka_python_and_the_java_client(tmp_path):
     assert_nothing_left(recorded(tmp_path) + jvms, within=30)
 
 
+@pytest.mark.skipif(shutil.which("java") is None, reason="Apache Kafka needs Java")
+def test_kafka_does_not_outlive_a_killed_script(tmp_path):
+    # The JVM is kafka.sh's child, not the script's: a watchdog stops it.
+    p, out = start(tmp_path, run_env(tmp_path, ERPSYNC_BROKER="kafka"))
+    try:
+        wait_for(lambda: BANNER_END in out.read_text(), 240, "make run banner")
+        children = recorded(tmp_path) + kafka_pids(tmp_path)
+    finally:
+        rc = stop(p, tmp_path, signal.SIGKILL, group=False)
+    assert rc == -signal.SIGKILL
+    assert len(children) == 3
+    assert_nothing_left(children, within=40)
+
+
 def test_make_reconfigures_when_cmake_args_change(tmp_path):
     # Issue 13: once build/ existed, CMAKE_ARGS were ignored.
     build = tmp_path / "b"
