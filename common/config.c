@@ -22,6 +22,10 @@
 /* Set by erps_cfg_startup when --check was given; read by erps_cfg_checked.
  * Start-up runs on the main thread before any other thread exists. */
 static int check_only;
+/* librdkafka's view of -X properties, when the program links the glue. */
+static erps_cfg_prop_check_fn *prop_check;
+
+void erps_cfg_set_prop_check(erps_cfg_prop_check_fn *fn) { prop_check = fn; }
 
 const char *erps_version(void) { return ERPSYNC_VERSION; }
 
@@ -363,6 +367,12 @@ int erps_cfg_startup(const erps_cfg_opt_t *table, void *obj, erps_kprops_t *kp,
     if (lvl && erps_log_set_level((const char *)obj + lvl->offset)) {
         fprintf(stderr, "%s: log.level: unknown level \"%s\"\n", prog,
                 (const char *)obj + lvl->offset);
+        return -1;
+    }
+    /* A start finds a bad property when it creates its client; --check
+     * opens no client, so it asks librdkafka here. */
+    if (check_only && prop_check && prop_check(kp, err, sizeof(err))) {
+        fprintf(stderr, "%s: %s\n", prog, err);
         return -1;
     }
     return 0;
