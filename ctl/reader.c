@@ -15,7 +15,10 @@
 
 rd_kafka_t *ctl_consumer_new(const ctl_conf_t *conf, const erps_kprops_t *kp,
                              char *errstr, size_t n) {
-    static const char *const tuning[] = {"fetch.wait.max.ms", "100", NULL};
+    /* librdkafka's own log lines repeat what its error_cb reports (as
+     * warnings); -X log_level=7 brings them back for debugging. */
+    static const char *const tuning[] = {"fetch.wait.max.ms", "100",
+                                         "log_level", "2", NULL};
     char err[512];
     rd_kafka_conf_t *kc =
         erps_kafka_conf(conf->bootstrap, "erpsyncctl", tuning, kp, errstr, n);

@@ -64,7 +64,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
 /* Produces cmd and waits for Kafka's acknowledgement. */
 static int produce(const ctl_conf_t *conf, const erps_kprops_t *kp,
                    const erps_command_t *cmd, char *errstr, size_t n) {
-    static const char *const tuning[] = {"linger.ms", "0", NULL};
+    static const char *const tuning[] = {"linger.ms", "0", "log_level", "2",
+                                         NULL};
     rd_kafka_resp_err_t delivered = RD_KAFKA_RESP_ERR__IN_PROGRESS;
     char tmo[32], err[512];
     erps_msg_t msg;
