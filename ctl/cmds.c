@@ -89,9 +89,11 @@ int ctl_cmd_status(const ctl_conf_t *conf, const erps_kprops_t *kp, bool json) {
     int rc = CTL_READ_ERROR;
 
     if (ctl_reader_open_one(&r, conf, kp, conf->topic_status, l.engine_id,
-                            CTL_FROM_START, err, sizeof(err)) == 0)
-        rc = ctl_reader_run(&r, true, erps_mono_ms() + conf->timeout_ms, NULL,
+                            CTL_FROM_START, err, sizeof(err)) == 0) {
+        r.idle_ms = conf->timeout_ms;
+        rc = ctl_reader_run(&r, true, 0, NULL,
                             keep_latest, &l, err, sizeof(err));
+    }
     ctl_reader_close(&r);
     int code = read_exit(rc, err);
     if (code == CTL_EXIT_OK && l.cnt == 0) {
@@ -169,11 +171,12 @@ int ctl_cmd_audit(const ctl_conf_t *conf, const erps_kprops_t *kp, bool json,
     int64_t from = filter->since_ms ? filter->since_ms : CTL_FROM_START;
 
     if (ctl_reader_open_one(&r, conf, kp, conf->topic_audit, filter->engine_id,
-                            from, err, sizeof(err)) == 0)
+                            from, err, sizeof(err)) == 0) {
         /* Without follow, the trail as it stands: read to the end. */
-        rc = ctl_reader_run(&r, !conf->follow,
-                            conf->follow ? 0 : erps_mono_ms() + conf->timeout_ms,
-                            stop, print_audit, &a, err, sizeof(err));
+        r.idle_ms = conf->follow ? 0 : conf->timeout_ms;
+        rc = ctl_reader_run(&r, !conf->follow, 0, stop, print_audit, &a, err,
+                            sizeof(err));
+    }
     ctl_reader_close(&r);
     return read_exit(rc, err);
 }
