@@ -72,7 +72,8 @@ static int by_engine(const void *a, const void *b) {
 /* Exit code for a reader that ended with rc (errstr set on errors). */
 static int read_exit(int rc, const char *errstr) {
     if (rc == CTL_READ_ERROR) {
-        fprintf(stderr, "erpsyncctl: %s\n", errstr[0] ? errstr : "out of memory");
+        fprintf(stderr, "erpsyncctl: %s\n",
+                errstr[0] ? errstr : "out of memory");
         return CTL_EXIT_FAILED;
     }
     if (rc == CTL_READ_TIMEOUT) {
@@ -91,8 +92,8 @@ int ctl_cmd_status(const ctl_conf_t *conf, const erps_kprops_t *kp, bool json) {
     if (ctl_reader_open_one(&r, conf, kp, conf->topic_status, l.engine_id,
                             CTL_FROM_START, err, sizeof(err)) == 0) {
         r.idle_ms = conf->timeout_ms;
-        rc = ctl_reader_run(&r, true, 0, NULL,
-                            keep_latest, &l, err, sizeof(err));
+        rc = ctl_reader_run(&r, true, 0, NULL, keep_latest, &l, err,
+                            sizeof(err));
     }
     ctl_reader_close(&r);
     int code = read_exit(rc, err);
@@ -125,7 +126,8 @@ static int print_new_status(const rd_kafka_message_t *rkm, void *opaque) {
     if (w->engine_id && strcmp(w->engine_id, st.ce.subject) != 0)
         return CTL_READ_MORE;
     /* A closed pipe (watch | head) ends the watch. */
-    return ctl_print_status(stdout, w->json, &st) ? CTL_READ_DONE : CTL_READ_MORE;
+    return ctl_print_status(stdout, w->json, &st) ? CTL_READ_DONE
+                                                  : CTL_READ_MORE;
 }
 
 int ctl_cmd_watch(const ctl_conf_t *conf, const erps_kprops_t *kp, bool json,
@@ -159,7 +161,8 @@ static int print_audit(const rd_kafka_message_t *rkm, void *opaque) {
     if (!audit_of(rkm, &au) || !ctl_audit_match(a->filter, &au))
         return CTL_READ_MORE;
     a->printed++;
-    return ctl_print_audit(stdout, a->json, &au) ? CTL_READ_DONE : CTL_READ_MORE;
+    return ctl_print_audit(stdout, a->json, &au) ? CTL_READ_DONE
+                                                 : CTL_READ_MORE;
 }
 
 int ctl_cmd_audit(const ctl_conf_t *conf, const erps_kprops_t *kp, bool json,

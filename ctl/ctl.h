@@ -20,12 +20,15 @@
 
 /* Exit codes a script can rely on (docs in ctl/README.md). */
 enum {
-    CTL_EXIT_OK = 0,        /* done; for start/stop/interval: Applied or NoChange */
-    CTL_EXIT_FAILED = 1,    /* Kafka unreachable, a topic missing, a write failed */
-    CTL_EXIT_USAGE = 2,     /* bad command line, setting or config file */
-    CTL_EXIT_REJECTED = 3,  /* the agent refused the command (Rejected, DeadLettered) */
-    CTL_EXIT_TIMEOUT = 4,   /* no outcome before timeout.ms, or Expired */
-    CTL_EXIT_NOT_FOUND = 5, /* status: no status for the engine (or none at all) */
+    CTL_EXIT_OK = 0, /* done; for start/stop/interval: Applied or NoChange */
+    CTL_EXIT_FAILED =
+        1,              /* Kafka unreachable, a topic missing, a write failed */
+    CTL_EXIT_USAGE = 2, /* bad command line, setting or config file */
+    CTL_EXIT_REJECTED =
+        3, /* the agent refused the command (Rejected, DeadLettered) */
+    CTL_EXIT_TIMEOUT = 4, /* no outcome before timeout.ms, or Expired */
+    CTL_EXIT_NOT_FOUND =
+        5, /* status: no status for the engine (or none at all) */
 };
 
 typedef struct ctl_conf {

@@ -15,9 +15,9 @@ static const struct {
     ctl_cmd_t cmd;
     int min, max; /* positional arguments */
 } commands[] = {
-    {"status", CTL_CMD_STATUS, 0, 1},   {"watch", CTL_CMD_WATCH, 0, 1},
-    {"audit", CTL_CMD_AUDIT, 0, 1},     {"start", CTL_CMD_START, 0, 1},
-    {"stop", CTL_CMD_STOP, 0, 1},       {"interval", CTL_CMD_INTERVAL, 1, 2},
+    {"status", CTL_CMD_STATUS, 0, 1}, {"watch", CTL_CMD_WATCH, 0, 1},
+    {"audit", CTL_CMD_AUDIT, 0, 1},   {"start", CTL_CMD_START, 0, 1},
+    {"stop", CTL_CMD_STOP, 0, 1},     {"interval", CTL_CMD_INTERVAL, 1, 2},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -55,8 +55,10 @@ static int positional(const char *word, ctl_cmd_t *cmd, const char **pos,
             if (strcmp(word, commands[i].name) == 0)
                 *cmd = commands[i].cmd;
         if (*cmd == CTL_CMD_NONE) {
-            snprintf(errstr, n, "unknown command \"%s\" (status, watch, audit, "
-                                "start, stop, interval; see --help)", word);
+            snprintf(errstr, n,
+                     "unknown command \"%s\" (status, watch, audit, "
+                     "start, stop, interval; see --help)",
+                     word);
             return -1;
         }
         return 0;
@@ -125,8 +127,10 @@ int ctl_time_arg(const char *s, int64_t now_ms, int64_t *out_ms, char *errstr,
         return 0;
     if (short_duration(s, &seconds) &&
         erps_timespan_parse(s, &seconds, err, sizeof(err))) {
-        snprintf(errstr, errstr_size, "\"%.64s\" is neither RFC 3339 time nor "
-                 "a duration (90s, 15m, 2h, 7d, 01:00:00, PT1H)", s);
+        snprintf(errstr, errstr_size,
+                 "\"%.64s\" is neither RFC 3339 time nor "
+                 "a duration (90s, 15m, 2h, 7d, 01:00:00, PT1H)",
+                 s);
         return -1;
     }
     if (seconds < 0 || seconds > now_ms / 1000) {

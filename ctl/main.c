@@ -38,10 +38,10 @@ const erps_cfg_opt_t ctl_conf_table[] = {
     {"filter.outcome", ERPS_CFG_STR, NULL, 0, 0, O(filter_outcome),
      S(filter_outcome),
      "audit: only Applied, NoChange, Rejected, Expired or DeadLettered"},
-    {"filter.since", ERPS_CFG_STR, NULL, 0, 0, O(filter_since),
-     S(filter_since), "audit: from this time (RFC 3339, or ago: 15m, 2h, 7d)"},
-    {"filter.until", ERPS_CFG_STR, NULL, 0, 0, O(filter_until),
-     S(filter_until), "audit: up to this time (RFC 3339, or ago)"},
+    {"filter.since", ERPS_CFG_STR, NULL, 0, 0, O(filter_since), S(filter_since),
+     "audit: from this time (RFC 3339, or ago: 15m, 2h, 7d)"},
+    {"filter.until", ERPS_CFG_STR, NULL, 0, 0, O(filter_until), S(filter_until),
+     "audit: up to this time (RFC 3339, or ago)"},
     {"follow", ERPS_CFG_BOOL, "false", 0, 0, O(follow), 0,
      "audit: keep printing new events (like tail -f)"},
     {"log.level", ERPS_CFG_STR, "warn", 0, 0, O(log_level), S(log_level),
@@ -87,13 +87,16 @@ static int take_args(ctl_conf_t *conf, ctl_cmd_t cmd, const char **pos,
         erps_cfg_set(ctl_conf_table, conf, "engine.id", pos[0], errstr, n))
         return -1;
     if (conf->engine_id[0] && !erps_engine_id_valid(conf->engine_id)) {
-        snprintf(errstr, n, "\"%.64s\" is not an engine id (1 to %d of "
-                 "A-Z a-z 0-9 . _ -)", conf->engine_id, ERPS_ENGINE_ID_MAX);
+        snprintf(errstr, n,
+                 "\"%.64s\" is not an engine id (1 to %d of "
+                 "A-Z a-z 0-9 . _ -)",
+                 conf->engine_id, ERPS_ENGINE_ID_MAX);
         return -1;
     }
     if (cmd >= CTL_CMD_START && !conf->engine_id[0]) {
-        snprintf(errstr, n, "which engine? give it as the argument or "
-                            "--engine.id");
+        snprintf(errstr, n,
+                 "which engine? give it as the argument or "
+                 "--engine.id");
         return -1;
     }
     return 0;
@@ -107,8 +110,10 @@ static int make_filter(const ctl_conf_t *conf, ctl_filter_t *f, char *errstr,
     f->principal = conf->filter_principal;
     if (conf->filter_outcome[0] &&
         ctl_outcome_parse(conf->filter_outcome, &f->outcome)) {
-        snprintf(errstr, n, "filter.outcome: \"%s\" is not Applied, NoChange, "
-                 "Rejected, Expired or DeadLettered", conf->filter_outcome);
+        snprintf(errstr, n,
+                 "filter.outcome: \"%s\" is not Applied, NoChange, "
+                 "Rejected, Expired or DeadLettered",
+                 conf->filter_outcome);
         return -1;
     }
     if ((conf->filter_since[0] &&
@@ -152,7 +157,8 @@ static int want_json(const ctl_conf_t *conf, bool *json, char *errstr,
                      size_t n) {
     if (strcmp(conf->format, "auto") == 0)
         *json = !isatty(STDOUT_FILENO);
-    else if (strcmp(conf->format, "json") == 0 || strcmp(conf->format, "text") == 0)
+    else if (strcmp(conf->format, "json") == 0 ||
+             strcmp(conf->format, "text") == 0)
         *json = conf->format[0] == 'j';
     else {
         snprintf(errstr, n, "format: \"%s\" is not text, json or auto",

@@ -134,8 +134,8 @@ static void note_end(ctl_reader_t *r, const rd_kafka_message_t *rkm) {
 }
 
 int ctl_reader_run(ctl_reader_t *r, bool until_end, int64_t deadline_mono,
-                   volatile sig_atomic_t *stop, ctl_on_msg_cb *cb,
-                   void *opaque, char *errstr, size_t n) {
+                   volatile sig_atomic_t *stop, ctl_on_msg_cb *cb, void *opaque,
+                   char *errstr, size_t n) {
     int64_t last = erps_mono_ms();
     while (!(stop && *stop)) {
         int64_t now = erps_mono_ms();

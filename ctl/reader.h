@@ -12,7 +12,7 @@
 
 /* Where a partition is read from: a time in ms (>= 0) or one of these. */
 #define CTL_FROM_START (-2)
-#define CTL_FROM_NOW (-1)
+#define CTL_FROM_NOW   (-1)
 
 /* What ctl_reader_run and its callback return. */
 enum {
@@ -57,8 +57,8 @@ int ctl_reader_open_one(ctl_reader_t *r, const ctl_conf_t *conf,
  *  until_end), deadline_mono (0: none) or r->idle_ms passes, or *stop is
  *  set. */
 int ctl_reader_run(ctl_reader_t *r, bool until_end, int64_t deadline_mono,
-                   volatile sig_atomic_t *stop, ctl_on_msg_cb *cb,
-                   void *opaque, char *errstr, size_t n);
+                   volatile sig_atomic_t *stop, ctl_on_msg_cb *cb, void *opaque,
+                   char *errstr, size_t n);
 void ctl_reader_close(ctl_reader_t *r);
 
 #endif
