@@ -279,7 +279,17 @@ static int parse_x(erps_kprops_t *kp, int argc, char **argv, int *i,
     return 0;
 }
 
-/* --name=value or --name value at argv[*i] (shorter than buf). */
+int erps_cfg_takes_next(const erps_cfg_opt_t *table, const char *name,
+                        const char *next) {
+    const erps_cfg_opt_t *o = find_opt(table, name);
+    int b;
+    if (!o || !next)
+        return 0;
+    return o->type != ERPS_CFG_BOOL || parse_bool(next, &b) == 0;
+}
+
+/* --name=value, --name value, or a boolean's --name alone (true) at
+ * argv[*i] (shorter than buf). */
 static int parse_setting(const erps_cfg_opt_t *table, void *obj, int argc,
                          char **argv, int *i, char *errstr,
                          size_t errstr_size) {
@@ -294,12 +304,15 @@ static int parse_setting(const erps_cfg_opt_t *table, void *obj, int argc,
                      buf);
             return -1;
         }
-        if (*i + 1 >= argc) {
+        name = buf;
+        if (erps_cfg_takes_next(table, buf, *i + 1 < argc ? argv[*i + 1] : NULL)) {
+            value = argv[++*i];
+        } else if (find_opt(table, buf)->type == ERPS_CFG_BOOL) {
+            value = "true"; /* --follow */
+        } else {
             snprintf(errstr, errstr_size, "%s needs a value", a);
             return -1;
         }
-        name = buf;
-        value = argv[++*i];
     }
     if (erps_cfg_set(table, obj, name, value, err, sizeof(err))) {
         snprintf(errstr, errstr_size, "%s", err);

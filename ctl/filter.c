@@ -37,15 +37,15 @@ void ctl_cmd_arity(ctl_cmd_t cmd, int *min, int *max) {
         }
 }
 
-/* True when arg is a setting whose value is the next argument: -c FILE,
- * -X PROP=VALUE, --name value (not --name=value, not the shared flags). */
-static bool takes_value(const char *arg) {
+/* True when arg is a setting whose value is next: -c FILE, -X PROP=VALUE,
+ * --name value (not --name=value, not a boolean's --name alone). */
+static bool takes_value(const erps_cfg_opt_t *table, const char *arg,
+                        const char *next) {
     if (strcmp(arg, "-c") == 0 || strcmp(arg, "-X") == 0)
         return true;
     if (strncmp(arg, "--", 2) != 0 || strchr(arg, '='))
         return false;
-    return strcmp(arg, "--help") != 0 && strcmp(arg, "--version") != 0 &&
-           strcmp(arg, "--check") != 0 && arg[2] != '\0';
+    return erps_cfg_takes_next(table, arg + 2, next);
 }
 
 static int positional(const char *word, ctl_cmd_t *cmd, const char **pos,
@@ -71,9 +71,10 @@ static int positional(const char *word, ctl_cmd_t *cmd, const char **pos,
     return 0;
 }
 
-int ctl_split_args(int argc, char **argv, ctl_cmd_t *cmd,
-                   const char *pos[CTL_POS_MAX], int *pos_cnt, char **settings,
-                   int *settings_cnt, char *errstr, size_t errstr_size) {
+int ctl_split_args(const erps_cfg_opt_t *table, int argc, char **argv,
+                   ctl_cmd_t *cmd, const char *pos[CTL_POS_MAX], int *pos_cnt,
+                   char **settings, int *settings_cnt, char *errstr,
+                   size_t errstr_size) {
     *cmd = CTL_CMD_NONE;
     *pos_cnt = 0;
     *settings_cnt = 0;
@@ -84,7 +85,7 @@ int ctl_split_args(int argc, char **argv, ctl_cmd_t *cmd,
         const char *a = argv[i];
         if (a[0] == '-') {
             settings[(*settings_cnt)++] = argv[i];
-            if (takes_value(a) && i + 1 < argc)
+            if (i + 1 < argc && takes_value(table, a, argv[i + 1]))
                 settings[(*settings_cnt)++] = argv[++i];
         } else if (positional(a, cmd, pos, pos_cnt, errstr, errstr_size)) {
             return -1;

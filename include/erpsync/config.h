@@ -65,7 +65,16 @@ int erps_cfg_load_env(const erps_cfg_opt_t *table, void *obj, char *errstr,
                       size_t errstr_size);
 
 /**
- * Parses argv: -c FILE, -X prop=value, --name=value, --name value, -h/--help
+ * Whether `--name next` takes next as the value of setting name: always for
+ * strings and integers, for a boolean only when next reads as one (so
+ * `--follow` alone means true). 0 for an unknown name or no next.
+ */
+int erps_cfg_takes_next(const erps_cfg_opt_t *table, const char *name,
+                        const char *next);
+
+/**
+ * Parses argv: -c FILE, -X prop=value, --name=value, --name value, a
+ * boolean's --name alone (true), -h/--help
  * (--check and --version are left to erps_cfg_startup). An unknown --name is
  * "unknown setting", with or without a value.
  * File first, then environment, then the other arguments.

@@ -23,8 +23,8 @@ static void check_split(int argc, char **argv) {
     char *settings[MAX_ARGS + 2], err[256] = "";
     int pc = -1, sc = -1, min, max;
 
-    if (ctl_split_args(argc, argv, &cmd, pos, &pc, settings, &sc, err,
-                       sizeof(err))) {
+    if (ctl_split_args(ctl_conf_table, argc, argv, &cmd, pos, &pc, settings,
+                       &sc, err, sizeof(err))) {
         FUZZ_CHECK(err[0] != '\0', "split failed without a reason");
         return;
     }

@@ -15,8 +15,8 @@
 static int split(int argc, char **argv, ctl_cmd_t *cmd, const char **pos,
                  int *pos_cnt, char **settings, int *settings_cnt) {
     char err[256];
-    return ctl_split_args(argc, argv, cmd, pos, pos_cnt, settings, settings_cnt,
-                          err, sizeof(err));
+    return ctl_split_args(ctl_conf_table, argc, argv, cmd, pos, pos_cnt,
+                          settings, settings_cnt, err, sizeof(err));
 }
 
 static void split_finds_the_command_among_settings(void **state) {
@@ -50,6 +50,15 @@ static void split_finds_the_command_among_settings(void **state) {
     char *none[] = {"erpsyncctl", "--version", NULL};
     assert_int_equal(split(2, none, &cmd, pos, &pc, settings, &sc), 0);
     assert_int_equal(cmd, CTL_CMD_NONE);
+    /* A boolean alone is true and does not swallow the command (it took
+     * "audit" as its value); a boolean word after it is its value. */
+    char *follow[] = {"erpsyncctl", "--follow", "audit",
+                      "--follow",   "false",    NULL};
+    assert_int_equal(split(5, follow, &cmd, pos, &pc, settings, &sc), 0);
+    assert_int_equal(cmd, CTL_CMD_AUDIT);
+    assert_int_equal(pc, 0);
+    assert_int_equal(sc, 4);
+    assert_string_equal(settings[3], "false");
 }
 
 static void split_refuses_bad_command_lines(void **state) {
@@ -59,8 +68,8 @@ static void split_refuses_bad_command_lines(void **state) {
     int pc, sc;
     (void)state;
     char *unknown[] = {"erpsyncctl", "restart", NULL};
-    assert_int_equal(ctl_split_args(2, unknown, &cmd, pos, &pc, settings, &sc,
-                                    err, sizeof(err)),
+    assert_int_equal(ctl_split_args(ctl_conf_table, 2, unknown, &cmd, pos, &pc,
+                                    settings, &sc, err, sizeof(err)),
                      -1);
     assert_non_null(strstr(err, "unknown command \"restart\""));
     char *many[] = {"erpsyncctl", "status", "a", "b", NULL};
@@ -68,8 +77,8 @@ static void split_refuses_bad_command_lines(void **state) {
     char *three[] = {"erpsyncctl", "interval", "a", "b", "c", NULL};
     assert_int_equal(split(5, three, &cmd, pos, &pc, settings, &sc), -1);
     char *none[] = {"erpsyncctl", "interval", NULL};
-    assert_int_equal(ctl_split_args(2, none, &cmd, pos, &pc, settings, &sc, err,
-                                    sizeof(err)),
+    assert_int_equal(ctl_split_args(ctl_conf_table, 2, none, &cmd, pos, &pc,
+                                    settings, &sc, err, sizeof(err)),
                      -1);
     assert_non_null(strstr(err, "interval takes 1 to 2"));
 }
