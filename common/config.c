@@ -22,6 +22,10 @@
 /* Set by erps_cfg_startup when --check was given; read by erps_cfg_checked.
  * Start-up runs on the main thread before any other thread exists. */
 static int check_only;
+/* librdkafka's view of -X properties, when the program links the glue. */
+static erps_cfg_prop_check_fn *prop_check;
+
+void erps_cfg_set_prop_check(erps_cfg_prop_check_fn *fn) { prop_check = fn; }
 
 const char *erps_version(void) { return ERPSYNC_VERSION; }
 
@@ -252,12 +256,76 @@ static int split_kv(char *arg, char **name, char **value) {
     return 0;
 }
 
-int erps_cfg_parse_args(const erps_cfg_opt_t *table, void *obj,
-                        erps_kprops_t *kp, int argc, char **argv,
-                        const char *usage, char *errstr, size_t errstr_size) {
-    char buf[4096], err[512];
+/* -X PROP=VALUE or -XPROP=VALUE at argv[*i]; *i moves past a separate
+ * value. */
+static int parse_x(erps_kprops_t *kp, int argc, char **argv, int *i,
+                   char *errstr, size_t errstr_size) {
+    char buf[4096], *name, *value;
+    const char *a = argv[*i];
+    const char *kv = a[2] ? a + 2 : (*i + 1 < argc ? argv[++*i] : NULL);
+    if (!kv || strlen(kv) >= sizeof(buf)) {
+        snprintf(errstr, errstr_size, "-X needs property=value");
+        return -1;
+    }
+    memcpy(buf, kv, strlen(kv) + 1);
+    if (split_kv(buf, &name, &value)) {
+        snprintf(errstr, errstr_size, "-X %s: expected property=value", kv);
+        return -1;
+    }
+    if (erps_kprops_add(kp, name, value)) {
+        snprintf(errstr, errstr_size, "-X: too many properties");
+        return -1;
+    }
+    return 0;
+}
 
-    /* The file first, wherever -c stands, so the command line wins. */
+int erps_cfg_takes_next(const erps_cfg_opt_t *table, const char *name,
+                        const char *next) {
+    const erps_cfg_opt_t *o = find_opt(table, name);
+    int b;
+    if (!o || !next)
+        return 0;
+    return o->type != ERPS_CFG_BOOL || parse_bool(next, &b) == 0;
+}
+
+/* --name=value, --name value, or a boolean's --name alone (true) at
+ * argv[*i] (shorter than buf). */
+static int parse_setting(const erps_cfg_opt_t *table, void *obj, int argc,
+                         char **argv, int *i, char *errstr,
+                         size_t errstr_size) {
+    char buf[4096], err[512], *name, *value;
+    const char *a = argv[*i];
+    memcpy(buf, a + 2, strlen(a + 2) + 1);
+    if (split_kv(buf, &name, &value)) {
+        /* --name value. An unknown name is named as such, not as a
+         * setting that lacks its value. */
+        if (!find_opt(table, buf)) {
+            snprintf(errstr, errstr_size, "unknown setting \"%s\" (see --help)",
+                     buf);
+            return -1;
+        }
+        name = buf;
+        if (erps_cfg_takes_next(table, buf, *i + 1 < argc ? argv[*i + 1] : NULL)) {
+            value = argv[++*i];
+        } else if (find_opt(table, buf)->type == ERPS_CFG_BOOL) {
+            value = "true"; /* --follow */
+        } else {
+            snprintf(errstr, errstr_size, "%s needs a value", a);
+            return -1;
+        }
+    }
+    if (erps_cfg_set(table, obj, name, value, err, sizeof(err))) {
+        snprintf(errstr, errstr_size, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* -h/--help, then every -c FILE: files first, wherever -c stands, so the
+ * command line wins. @returns 0, 1 after help, -1 on error. */
+static int help_and_files(const erps_cfg_opt_t *table, void *obj,
+                          erps_kprops_t *kp, int argc, char **argv,
+                          const char *usage, char *errstr, size_t errstr_size) {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             erps_cfg_print_help(table, usage);
@@ -273,60 +341,36 @@ int erps_cfg_parse_args(const erps_cfg_opt_t *table, void *obj,
                 return -1;
         }
     }
+    return 0;
+}
+
+int erps_cfg_parse_args(const erps_cfg_opt_t *table, void *obj,
+                        erps_kprops_t *kp, int argc, char **argv,
+                        const char *usage, char *errstr, size_t errstr_size) {
+    int rc = help_and_files(table, obj, kp, argc, argv, usage, errstr,
+                            errstr_size);
+    if (rc)
+        return rc;
     if (erps_cfg_load_env(table, obj, errstr, errstr_size))
         return -1;
 
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc && rc == 0; i++) {
         const char *a = argv[i];
-        char *name, *value;
         if (strcmp(a, "-c") == 0) {
             i++;
         } else if (strcmp(a, "--check") == 0 || strcmp(a, "--version") == 0) {
             continue; /* erps_cfg_startup's flags, not settings */
-        } else if (strcmp(a, "-X") == 0 || strncmp(a, "-X", 2) == 0) {
-            const char *kv = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!kv || strlen(kv) >= sizeof(buf)) {
-                snprintf(errstr, errstr_size, "-X needs property=value");
-                return -1;
-            }
-            memcpy(buf, kv, strlen(kv) + 1);
-            if (split_kv(buf, &name, &value)) {
-                snprintf(errstr, errstr_size,
-                         "-X %s: expected property=value", kv);
-                return -1;
-            }
-            if (erps_kprops_add(kp, name, value)) {
-                snprintf(errstr, errstr_size, "-X: too many properties");
-                return -1;
-            }
-        } else if (strncmp(a, "--", 2) == 0 && strlen(a + 2) < sizeof(buf)) {
-            memcpy(buf, a + 2, strlen(a + 2) + 1);
-            if (split_kv(buf, &name, &value)) {
-                /* --name value. An unknown name is named as such, not as
-                 * a setting that lacks its value. */
-                if (!find_opt(table, buf)) {
-                    snprintf(errstr, errstr_size,
-                             "unknown setting \"%s\" (see --help)", buf);
-                    return -1;
-                }
-                if (i + 1 >= argc) {
-                    snprintf(errstr, errstr_size, "%s needs a value", a);
-                    return -1;
-                }
-                name = buf;
-                value = argv[++i];
-            }
-            if (erps_cfg_set(table, obj, name, value, err, sizeof(err))) {
-                snprintf(errstr, errstr_size, "%s", err);
-                return -1;
-            }
+        } else if (strncmp(a, "-X", 2) == 0) {
+            rc = parse_x(kp, argc, argv, &i, errstr, errstr_size);
+        } else if (strncmp(a, "--", 2) == 0 && strlen(a + 2) < 4096) {
+            rc = parse_setting(table, obj, argc, argv, &i, errstr, errstr_size);
         } else {
-            snprintf(errstr, errstr_size, "unexpected argument \"%s\" (see --help)",
-                     a);
-            return -1;
+            snprintf(errstr, errstr_size,
+                     "unexpected argument \"%s\" (see --help)", a);
+            rc = -1;
         }
     }
-    return 0;
+    return rc;
 }
 
 /* @returns 1 when argv holds flag as an argument of its own (not the value
@@ -369,6 +413,12 @@ int erps_cfg_startup(const erps_cfg_opt_t *table, void *obj, erps_kprops_t *kp,
     if (fmt && erps_log_set_format((const char *)obj + fmt->offset)) {
         fprintf(stderr, "%s: log.format: \"%s\" is neither text nor json\n",
                 prog, (const char *)obj + fmt->offset);
+        return -1;
+    }
+    /* A start finds a bad property when it creates its client; --check
+     * opens no client, so it asks librdkafka here. */
+    if (check_only && prop_check && prop_check(kp, err, sizeof(err))) {
+        fprintf(stderr, "%s: %s\n", prog, err);
         return -1;
     }
     return 0;

@@ -19,6 +19,24 @@ int erps_kafka_set(rd_kafka_conf_t *conf, const char *name, const char *value,
     return 0;
 }
 
+/* Every pass-through property, as librdkafka would take it. */
+static int check_props(const erps_kprops_t *kp, char *errstr,
+                       size_t errstr_size) {
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < kp->cnt; i++)
+        rc = erps_kafka_set(conf, kp->name[i], kp->value[i], errstr,
+                            errstr_size);
+    rd_kafka_conf_destroy(conf);
+    return rc;
+}
+
+/* The settings machinery (erpsync_base) does not link librdkafka: a
+ * program linked with this glue offers it librdkafka's check for --check. */
+__attribute__((constructor)) static void offer_prop_check(void) {
+    erps_cfg_set_prop_check(check_props);
+}
+
 /* librdkafka also logs every connection failure (facility FAIL, level
  * LOG_ERR) before it reports it here: those are left to the log callback,
  * so that each broker error appears once. */

@@ -72,7 +72,8 @@ static int by_engine(const void *a, const void *b) {
 /* Exit code for a reader that ended with rc (errstr set on errors). */
 static int read_exit(int rc, const char *errstr) {
     if (rc == CTL_READ_ERROR) {
-        fprintf(stderr, "erpsyncctl: %s\n", errstr[0] ? errstr : "out of memory");
+        fprintf(stderr, "erpsyncctl: %s\n",
+                errstr[0] ? errstr : "out of memory");
         return CTL_EXIT_FAILED;
     }
     if (rc == CTL_READ_TIMEOUT) {
@@ -89,9 +90,11 @@ int ctl_cmd_status(const ctl_conf_t *conf, const erps_kprops_t *kp, bool json) {
     int rc = CTL_READ_ERROR;
 
     if (ctl_reader_open_one(&r, conf, kp, conf->topic_status, l.engine_id,
-                            CTL_FROM_START, err, sizeof(err)) == 0)
-        rc = ctl_reader_run(&r, true, erps_mono_ms() + conf->timeout_ms, NULL,
-                            keep_latest, &l, err, sizeof(err));
+                            CTL_FROM_START, err, sizeof(err)) == 0) {
+        r.idle_ms = conf->timeout_ms;
+        rc = ctl_reader_run(&r, true, 0, NULL, keep_latest, &l, err,
+                            sizeof(err));
+    }
     ctl_reader_close(&r);
     int code = read_exit(rc, err);
     if (code == CTL_EXIT_OK && l.cnt == 0) {
@@ -123,7 +126,8 @@ static int print_new_status(const rd_kafka_message_t *rkm, void *opaque) {
     if (w->engine_id && strcmp(w->engine_id, st.ce.subject) != 0)
         return CTL_READ_MORE;
     /* A closed pipe (watch | head) ends the watch. */
-    return ctl_print_status(stdout, w->json, &st) ? CTL_READ_DONE : CTL_READ_MORE;
+    return ctl_print_status(stdout, w->json, &st) ? CTL_READ_DONE
+                                                  : CTL_READ_MORE;
 }
 
 int ctl_cmd_watch(const ctl_conf_t *conf, const erps_kprops_t *kp, bool json,
@@ -157,7 +161,8 @@ static int print_audit(const rd_kafka_message_t *rkm, void *opaque) {
     if (!audit_of(rkm, &au) || !ctl_audit_match(a->filter, &au))
         return CTL_READ_MORE;
     a->printed++;
-    return ctl_print_audit(stdout, a->json, &au) ? CTL_READ_DONE : CTL_READ_MORE;
+    return ctl_print_audit(stdout, a->json, &au) ? CTL_READ_DONE
+                                                 : CTL_READ_MORE;
 }
 
 int ctl_cmd_audit(const ctl_conf_t *conf, const erps_kprops_t *kp, bool json,
@@ -169,11 +174,12 @@ int ctl_cmd_audit(const ctl_conf_t *conf, const erps_kprops_t *kp, bool json,
     int64_t from = filter->since_ms ? filter->since_ms : CTL_FROM_START;
 
     if (ctl_reader_open_one(&r, conf, kp, conf->topic_audit, filter->engine_id,
-                            from, err, sizeof(err)) == 0)
+                            from, err, sizeof(err)) == 0) {
         /* Without follow, the trail as it stands: read to the end. */
-        rc = ctl_reader_run(&r, !conf->follow,
-                            conf->follow ? 0 : erps_mono_ms() + conf->timeout_ms,
-                            stop, print_audit, &a, err, sizeof(err));
+        r.idle_ms = conf->follow ? 0 : conf->timeout_ms;
+        rc = ctl_reader_run(&r, !conf->follow, 0, stop, print_audit, &a, err,
+                            sizeof(err));
+    }
     ctl_reader_close(&r);
     return read_exit(rc, err);
 }

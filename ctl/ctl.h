@@ -20,12 +20,15 @@
 
 /* Exit codes a script can rely on (docs in ctl/README.md). */
 enum {
-    CTL_EXIT_OK = 0,        /* done; for start/stop/interval: Applied or NoChange */
-    CTL_EXIT_FAILED = 1,    /* Kafka unreachable, a topic missing, a write failed */
-    CTL_EXIT_USAGE = 2,     /* bad command line, setting or config file */
-    CTL_EXIT_REJECTED = 3,  /* the agent refused the command (Rejected, DeadLettered) */
-    CTL_EXIT_TIMEOUT = 4,   /* no outcome before timeout.ms, or Expired */
-    CTL_EXIT_NOT_FOUND = 5, /* status: no status for the engine (or none at all) */
+    CTL_EXIT_OK = 0, /* done; for start/stop/interval: Applied or NoChange */
+    CTL_EXIT_FAILED =
+        1,              /* Kafka unreachable, a topic missing, a write failed */
+    CTL_EXIT_USAGE = 2, /* bad command line, setting or config file */
+    CTL_EXIT_REJECTED =
+        3, /* the agent refused the command (Rejected, DeadLettered) */
+    CTL_EXIT_TIMEOUT = 4, /* no outcome before timeout.ms, or Expired */
+    CTL_EXIT_NOT_FOUND =
+        5, /* status: no status for the engine (or none at all) */
 };
 
 typedef struct ctl_conf {
@@ -64,14 +67,16 @@ typedef enum ctl_cmd {
 /**
  * Splits argv into the command, its positional arguments (engine id,
  * interval) and the settings left for erps_cfg_startup (argv[0] kept).
+ * table says which `--name` takes the next argument as its value.
  * settings must hold argc + 1 pointers; they point into argv.
  * @returns 0, or -1 with errstr (unknown command, too many arguments).
  * With no command at all (only --help, --version, --check or settings)
  * it returns 0 with *cmd = CTL_CMD_NONE.
  */
-int ctl_split_args(int argc, char **argv, ctl_cmd_t *cmd,
-                   const char *pos[CTL_POS_MAX], int *pos_cnt, char **settings,
-                   int *settings_cnt, char *errstr, size_t errstr_size);
+int ctl_split_args(const erps_cfg_opt_t *table, int argc, char **argv,
+                   ctl_cmd_t *cmd, const char *pos[CTL_POS_MAX], int *pos_cnt,
+                   char **settings, int *settings_cnt, char *errstr,
+                   size_t errstr_size);
 
 /** How many positional arguments cmd takes: *min..*max. */
 void ctl_cmd_arity(ctl_cmd_t cmd, int *min, int *max);

@@ -15,9 +15,9 @@ static const struct {
     ctl_cmd_t cmd;
     int min, max; /* positional arguments */
 } commands[] = {
-    {"status", CTL_CMD_STATUS, 0, 1},   {"watch", CTL_CMD_WATCH, 0, 1},
-    {"audit", CTL_CMD_AUDIT, 0, 1},     {"start", CTL_CMD_START, 0, 1},
-    {"stop", CTL_CMD_STOP, 0, 1},       {"interval", CTL_CMD_INTERVAL, 1, 2},
+    {"status", CTL_CMD_STATUS, 0, 1}, {"watch", CTL_CMD_WATCH, 0, 1},
+    {"audit", CTL_CMD_AUDIT, 0, 1},   {"start", CTL_CMD_START, 0, 1},
+    {"stop", CTL_CMD_STOP, 0, 1},     {"interval", CTL_CMD_INTERVAL, 1, 2},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -37,15 +37,15 @@ void ctl_cmd_arity(ctl_cmd_t cmd, int *min, int *max) {
         }
 }
 
-/* True when arg is a setting whose value is the next argument: -c FILE,
- * -X PROP=VALUE, --name value (not --name=value, not the shared flags). */
-static bool takes_value(const char *arg) {
+/* True when arg is a setting whose value is next: -c FILE, -X PROP=VALUE,
+ * --name value (not --name=value, not a boolean's --name alone). */
+static bool takes_value(const erps_cfg_opt_t *table, const char *arg,
+                        const char *next) {
     if (strcmp(arg, "-c") == 0 || strcmp(arg, "-X") == 0)
         return true;
     if (strncmp(arg, "--", 2) != 0 || strchr(arg, '='))
         return false;
-    return strcmp(arg, "--help") != 0 && strcmp(arg, "--version") != 0 &&
-           strcmp(arg, "--check") != 0 && arg[2] != '\0';
+    return erps_cfg_takes_next(table, arg + 2, next);
 }
 
 static int positional(const char *word, ctl_cmd_t *cmd, const char **pos,
@@ -55,8 +55,10 @@ static int positional(const char *word, ctl_cmd_t *cmd, const char **pos,
             if (strcmp(word, commands[i].name) == 0)
                 *cmd = commands[i].cmd;
         if (*cmd == CTL_CMD_NONE) {
-            snprintf(errstr, n, "unknown command \"%s\" (status, watch, audit, "
-                                "start, stop, interval; see --help)", word);
+            snprintf(errstr, n,
+                     "unknown command \"%s\" (status, watch, audit, "
+                     "start, stop, interval; see --help)",
+                     word);
             return -1;
         }
         return 0;
@@ -69,9 +71,10 @@ static int positional(const char *word, ctl_cmd_t *cmd, const char **pos,
     return 0;
 }
 
-int ctl_split_args(int argc, char **argv, ctl_cmd_t *cmd,
-                   const char *pos[CTL_POS_MAX], int *pos_cnt, char **settings,
-                   int *settings_cnt, char *errstr, size_t errstr_size) {
+int ctl_split_args(const erps_cfg_opt_t *table, int argc, char **argv,
+                   ctl_cmd_t *cmd, const char *pos[CTL_POS_MAX], int *pos_cnt,
+                   char **settings, int *settings_cnt, char *errstr,
+                   size_t errstr_size) {
     *cmd = CTL_CMD_NONE;
     *pos_cnt = 0;
     *settings_cnt = 0;
@@ -82,7 +85,7 @@ int ctl_split_args(int argc, char **argv, ctl_cmd_t *cmd,
         const char *a = argv[i];
         if (a[0] == '-') {
             settings[(*settings_cnt)++] = argv[i];
-            if (takes_value(a) && i + 1 < argc)
+            if (i + 1 < argc && takes_value(table, a, argv[i + 1]))
                 settings[(*settings_cnt)++] = argv[++i];
         } else if (positional(a, cmd, pos, pos_cnt, errstr, errstr_size)) {
             return -1;
@@ -125,8 +128,10 @@ int ctl_time_arg(const char *s, int64_t now_ms, int64_t *out_ms, char *errstr,
         return 0;
     if (short_duration(s, &seconds) &&
         erps_timespan_parse(s, &seconds, err, sizeof(err))) {
-        snprintf(errstr, errstr_size, "\"%.64s\" is neither RFC 3339 time nor "
-                 "a duration (90s, 15m, 2h, 7d, 01:00:00, PT1H)", s);
+        snprintf(errstr, errstr_size,
+                 "\"%.64s\" is neither RFC 3339 time nor "
+                 "a duration (90s, 15m, 2h, 7d, 01:00:00, PT1H)",
+                 s);
         return -1;
     }
     if (seconds < 0 || seconds > now_ms / 1000) {

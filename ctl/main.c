@@ -12,44 +12,6 @@
 #include "ctl.h"
 #include "erpsync/log.h"
 
-#define O(f) offsetof(ctl_conf_t, f)
-#define S(f) sizeof(((ctl_conf_t *)0)->f)
-const erps_cfg_opt_t ctl_conf_table[] = {
-    {"bootstrap.servers", ERPS_CFG_STR, "127.0.0.1:9092", 0, 0, O(bootstrap),
-     S(bootstrap), "Kafka bootstrap servers"},
-    {"topic.commands", ERPS_CFG_STR, "erpsync.commands", 0, 0,
-     O(topic_commands), S(topic_commands), "command topic"},
-    {"topic.status", ERPS_CFG_STR, "erpsync.status", 0, 0, O(topic_status),
-     S(topic_status), "status topic (compacted)"},
-    {"topic.audit", ERPS_CFG_STR, "erpsync.audit", 0, 0, O(topic_audit),
-     S(topic_audit), "audit topic"},
-    {"engine.id", ERPS_CFG_STR, NULL, 0, 0, O(engine_id), S(engine_id),
-     "the engine (also the command's argument); empty: every engine"},
-    {"format", ERPS_CFG_STR, "auto", 0, 0, O(format), S(format),
-     "text, json (one object a line) or auto: text on a terminal, else json"},
-    {"timeout.ms", ERPS_CFG_INT, "10000", 100, 3600000, O(timeout_ms), 0,
-     "how long to wait for Kafka, and for a command's outcome (its deadline)"},
-    {"source", ERPS_CFG_STR, "/erpsync/ctl", 0, 0, O(source), S(source),
-     "ce_source of the commands sent"},
-    {"principal", ERPS_CFG_STR, NULL, 0, 0, O(principal), S(principal),
-     "ce_principal of the commands sent; empty: ctl:<login name>"},
-    {"filter.principal", ERPS_CFG_STR, NULL, 0, 0, O(filter_principal),
-     S(filter_principal), "audit: only commands by this principal"},
-    {"filter.outcome", ERPS_CFG_STR, NULL, 0, 0, O(filter_outcome),
-     S(filter_outcome),
-     "audit: only Applied, NoChange, Rejected, Expired or DeadLettered"},
-    {"filter.since", ERPS_CFG_STR, NULL, 0, 0, O(filter_since),
-     S(filter_since), "audit: from this time (RFC 3339, or ago: 15m, 2h, 7d)"},
-    {"filter.until", ERPS_CFG_STR, NULL, 0, 0, O(filter_until),
-     S(filter_until), "audit: up to this time (RFC 3339, or ago)"},
-    {"follow", ERPS_CFG_BOOL, "false", 0, 0, O(follow), 0,
-     "audit: keep printing new events (like tail -f)"},
-    {"log.level", ERPS_CFG_STR, "warn", 0, 0, O(log_level), S(log_level),
-     "error, warn, info or debug (on standard error)"},
-    ERPS_CFG_END};
-#undef O
-#undef S
-
 static const char usage[] =
     "usage: erpsyncctl [settings] COMMAND [ARGS]\n"
     "  status [ENGINE]            latest status of one or every engine\n"
@@ -87,13 +49,16 @@ static int take_args(ctl_conf_t *conf, ctl_cmd_t cmd, const char **pos,
         erps_cfg_set(ctl_conf_table, conf, "engine.id", pos[0], errstr, n))
         return -1;
     if (conf->engine_id[0] && !erps_engine_id_valid(conf->engine_id)) {
-        snprintf(errstr, n, "\"%.64s\" is not an engine id (1 to %d of "
-                 "A-Z a-z 0-9 . _ -)", conf->engine_id, ERPS_ENGINE_ID_MAX);
+        snprintf(errstr, n,
+                 "\"%.64s\" is not an engine id (1 to %d of "
+                 "A-Z a-z 0-9 . _ -)",
+                 conf->engine_id, ERPS_ENGINE_ID_MAX);
         return -1;
     }
     if (cmd >= CTL_CMD_START && !conf->engine_id[0]) {
-        snprintf(errstr, n, "which engine? give it as the argument or "
-                            "--engine.id");
+        snprintf(errstr, n,
+                 "which engine? give it as the argument or "
+                 "--engine.id");
         return -1;
     }
     return 0;
@@ -107,8 +72,10 @@ static int make_filter(const ctl_conf_t *conf, ctl_filter_t *f, char *errstr,
     f->principal = conf->filter_principal;
     if (conf->filter_outcome[0] &&
         ctl_outcome_parse(conf->filter_outcome, &f->outcome)) {
-        snprintf(errstr, n, "filter.outcome: \"%s\" is not Applied, NoChange, "
-                 "Rejected, Expired or DeadLettered", conf->filter_outcome);
+        snprintf(errstr, n,
+                 "filter.outcome: \"%s\" is not Applied, NoChange, "
+                 "Rejected, Expired or DeadLettered",
+                 conf->filter_outcome);
         return -1;
     }
     if ((conf->filter_since[0] &&
@@ -152,7 +119,8 @@ static int want_json(const ctl_conf_t *conf, bool *json, char *errstr,
                      size_t n) {
     if (strcmp(conf->format, "auto") == 0)
         *json = !isatty(STDOUT_FILENO);
-    else if (strcmp(conf->format, "json") == 0 || strcmp(conf->format, "text") == 0)
+    else if (strcmp(conf->format, "json") == 0 ||
+             strcmp(conf->format, "text") == 0)
         *json = conf->format[0] == 'j';
     else {
         snprintf(errstr, n, "format: \"%s\" is not text, json or auto",
@@ -199,8 +167,8 @@ int main(int argc, char **argv) {
     if (!settings)
         return CTL_EXIT_FAILED;
     memset(&conf, 0, sizeof(conf));
-    if (ctl_split_args(argc, argv, &cmd, pos, &pos_cnt, settings, &settings_cnt,
-                       err, sizeof(err))) {
+    if (ctl_split_args(ctl_conf_table, argc, argv, &cmd, pos, &pos_cnt,
+                       settings, &settings_cnt, err, sizeof(err))) {
         free(settings);
         return usage_error(err);
     }

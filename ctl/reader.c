@@ -15,7 +15,10 @@
 
 rd_kafka_t *ctl_consumer_new(const ctl_conf_t *conf, const erps_kprops_t *kp,
                              char *errstr, size_t n) {
-    static const char *const tuning[] = {"fetch.wait.max.ms", "100", NULL};
+    /* librdkafka's own log lines repeat what its error_cb reports (as
+     * warnings); -X log_level=7 brings them back for debugging. */
+    static const char *const tuning[] = {"fetch.wait.max.ms", "100",
+                                         "log_level", "2", NULL};
     char err[512];
     rd_kafka_conf_t *kc =
         erps_kafka_conf(conf->bootstrap, "erpsyncctl", tuning, kp, errstr, n);
@@ -131,16 +134,20 @@ static void note_end(ctl_reader_t *r, const rd_kafka_message_t *rkm) {
 }
 
 int ctl_reader_run(ctl_reader_t *r, bool until_end, int64_t deadline_mono,
-                   volatile sig_atomic_t *stop, ctl_on_msg_cb *cb,
-                   void *opaque, char *errstr, size_t n) {
+                   volatile sig_atomic_t *stop, ctl_on_msg_cb *cb, void *opaque,
+                   char *errstr, size_t n) {
+    int64_t last = erps_mono_ms();
     while (!(stop && *stop)) {
+        int64_t now = erps_mono_ms();
         if (until_end && r->ends_left <= 0)
             return CTL_READ_END;
-        if (deadline_mono && erps_mono_ms() >= deadline_mono)
+        if ((deadline_mono && now >= deadline_mono) ||
+            (r->idle_ms > 0 && now - last >= r->idle_ms))
             return CTL_READ_TIMEOUT;
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(r->rk, 100);
         if (!rkm)
             continue;
+        last = erps_mono_ms();
         int rc = CTL_READ_MORE;
         if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             note_end(r, rkm);

@@ -12,7 +12,7 @@
 
 /* Where a partition is read from: a time in ms (>= 0) or one of these. */
 #define CTL_FROM_START (-2)
-#define CTL_FROM_NOW (-1)
+#define CTL_FROM_NOW   (-1)
 
 /* What ctl_reader_run and its callback return. */
 enum {
@@ -29,6 +29,9 @@ typedef struct ctl_reader {
     rd_kafka_topic_partition_list_t *parts;
     char *at_end; /* per parts element: its end was seen */
     int ends_left;
+    int64_t idle_ms; /* > 0: give up after this long without a record or
+                      * an end (reads to the end of a large topic take as
+                      * long as they take, a silent broker does not) */
 } ctl_reader_t;
 
 /** Called with every record read (never an error or an end event). */
@@ -51,10 +54,11 @@ int ctl_reader_open_one(ctl_reader_t *r, const ctl_conf_t *conf,
                         const char *engine_id, int64_t from, char *errstr,
                         size_t n);
 /** Polls until the callback is done, every partition is at its end (when
- *  until_end), deadline_mono (0: none) passes, or *stop is set. */
+ *  until_end), deadline_mono (0: none) or r->idle_ms passes, or *stop is
+ *  set. */
 int ctl_reader_run(ctl_reader_t *r, bool until_end, int64_t deadline_mono,
-                   volatile sig_atomic_t *stop, ctl_on_msg_cb *cb,
-                   void *opaque, char *errstr, size_t n);
+                   volatile sig_atomic_t *stop, ctl_on_msg_cb *cb, void *opaque,
+                   char *errstr, size_t n);
 void ctl_reader_close(ctl_reader_t *r);
 
 #endif

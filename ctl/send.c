@@ -64,7 +64,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
 /* Produces cmd and waits for Kafka's acknowledgement. */
 static int produce(const ctl_conf_t *conf, const erps_kprops_t *kp,
                    const erps_command_t *cmd, char *errstr, size_t n) {
-    static const char *const tuning[] = {"linger.ms", "0", NULL};
+    static const char *const tuning[] = {"linger.ms", "0", "log_level", "2",
+                                         NULL};
     rd_kafka_resp_err_t delivered = RD_KAFKA_RESP_ERR__IN_PROGRESS;
     char tmo[32], err[512];
     erps_msg_t msg;
@@ -92,8 +93,8 @@ static int produce(const ctl_conf_t *conf, const erps_kprops_t *kp,
         return -1;
     }
     if (erps_command_encode(cmd, &msg, errstr, n) == 0) {
-        rd_kafka_resp_err_t e = erps_kafka_produce(rk, conf->topic_commands,
-                                                   RD_KAFKA_PARTITION_UA, &msg, NULL);
+        rd_kafka_resp_err_t e = erps_kafka_produce(
+            rk, conf->topic_commands, RD_KAFKA_PARTITION_UA, &msg, NULL);
         erps_msg_release(&msg);
         if (!e) {
             rd_kafka_flush(rk, (int)conf->timeout_ms);
@@ -141,8 +142,8 @@ int ctl_cmd_send(const ctl_conf_t *conf, const erps_kprops_t *kp, bool json,
 
     /* Read positions first: the outcome cannot come before them. */
     if (ctl_reader_open(&r, conf, kp, err, sizeof(err)) == 0 &&
-        ctl_reader_add(&r, conf->topic_audit, cmd->ce.subject, CTL_FROM_NOW, tmo,
-                       err, sizeof(err)) == 0 &&
+        ctl_reader_add(&r, conf->topic_audit, cmd->ce.subject, CTL_FROM_NOW,
+                       tmo, err, sizeof(err)) == 0 &&
         ctl_reader_add(&r, conf->topic_status, cmd->ce.subject, CTL_FROM_NOW,
                        tmo, err, sizeof(err)) == 0 &&
         ctl_reader_start(&r, false, tmo, err, sizeof(err)) == 0 &&
@@ -155,8 +156,9 @@ int ctl_cmd_send(const ctl_conf_t *conf, const erps_kprops_t *kp, bool json,
         return CTL_EXIT_FAILED;
     }
     if (!o.have_audit) {
-        fprintf(stderr, "erpsyncctl: no outcome for command %s within %" PRId64
-                        " ms (is the agent for engine %s running?)\n",
+        fprintf(stderr,
+                "erpsyncctl: no outcome for command %s within %" PRId64
+                " ms (is the agent for engine %s running?)\n",
                 o.id, conf->timeout_ms, cmd->ce.subject);
         return CTL_EXIT_TIMEOUT;
     }

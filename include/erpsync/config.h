@@ -65,7 +65,16 @@ int erps_cfg_load_env(const erps_cfg_opt_t *table, void *obj, char *errstr,
                       size_t errstr_size);
 
 /**
- * Parses argv: -c FILE, -X prop=value, --name=value, --name value, -h/--help
+ * Whether `--name next` takes next as the value of setting name: always for
+ * strings and integers, for a boolean only when next reads as one (so
+ * `--follow` alone means true). 0 for an unknown name or no next.
+ */
+int erps_cfg_takes_next(const erps_cfg_opt_t *table, const char *name,
+                        const char *next);
+
+/**
+ * Parses argv: -c FILE, -X prop=value, --name=value, --name value, a
+ * boolean's --name alone (true), -h/--help
  * (--check and --version are left to erps_cfg_startup). An unknown --name is
  * "unknown setting", with or without a value.
  * File first, then environment, then the other arguments.
@@ -79,7 +88,8 @@ int erps_cfg_parse_args(const erps_cfg_opt_t *table, void *obj,
  * The start of every program: log ident, defaults, then file, environment
  * and argv, then the level from the table's `log.level` setting. Errors are
  * printed as "PROG: message" on stderr. `--version` prints "PROG VERSION"
- * and returns 1 without reading any setting; `--check` is remembered for
+ * and returns 1 without reading any setting; `--check` also checks the -X
+ * properties (when a checker is registered) and is remembered for
  * erps_cfg_checked().
  * @returns 0 to run, 1 when help or the version was printed, -1 on a
  * configuration error.
@@ -95,6 +105,16 @@ int erps_cfg_startup(const erps_cfg_opt_t *table, void *obj, erps_kprops_t *kp,
  * Otherwise returns 0 and leaves kp alone.
  */
 int erps_cfg_checked(const char *prog, erps_kprops_t *kp);
+
+/**
+ * Checks the pass-through properties during --check. The settings machinery
+ * does not link librdkafka; the Kafka glue (common/kafka.c) registers
+ * librdkafka's own check when a program is linked with it.
+ * @returns 0, or -1 with the reason in errstr.
+ */
+typedef int(erps_cfg_prop_check_fn)(const erps_kprops_t *kp, char *errstr,
+                                    size_t errstr_size);
+void erps_cfg_set_prop_check(erps_cfg_prop_check_fn *fn);
 
 /** The version of this build: CMakeLists.txt's project VERSION. */
 const char *erps_version(void);

@@ -15,7 +15,7 @@
 #include "fuzz_common.h"
 
 #define MAX_ARGS 32
-#define NOW_MS INT64_C(1764835200000)
+#define NOW_MS   INT64_C(1764835200000)
 
 static void check_split(int argc, char **argv) {
     ctl_cmd_t cmd;
@@ -23,8 +23,8 @@ static void check_split(int argc, char **argv) {
     char *settings[MAX_ARGS + 2], err[256] = "";
     int pc = -1, sc = -1, min, max;
 
-    if (ctl_split_args(argc, argv, &cmd, pos, &pc, settings, &sc, err,
-                       sizeof(err))) {
+    if (ctl_split_args(ctl_conf_table, argc, argv, &cmd, pos, &pc, settings,
+                       &sc, err, sizeof(err))) {
         FUZZ_CHECK(err[0] != '\0', "split failed without a reason");
         return;
     }
@@ -32,13 +32,15 @@ static void check_split(int argc, char **argv) {
     FUZZ_CHECK(settings[sc] == NULL, "settings not NULL-terminated");
     FUZZ_CHECK(settings[0] == argv[0], "argv[0] not kept");
     ctl_cmd_arity(cmd, &min, &max);
-    FUZZ_CHECK(pc >= min && pc <= max, "%d positionals, arity %d..%d", pc, min, max);
+    FUZZ_CHECK(pc >= min && pc <= max, "%d positionals, arity %d..%d", pc, min,
+               max);
     /* Every argument once: settings + command word + positionals. */
     FUZZ_CHECK(sc + pc + (cmd != CTL_CMD_NONE) == argc, "lost an argument");
     for (int i = 1, j = 1; i < sc; i++) {
         while (j < argc && argv[j] != settings[i])
             j++;
-        FUZZ_CHECK(j < argc, "setting %d is not an argument, or out of order", i);
+        FUZZ_CHECK(j < argc, "setting %d is not an argument, or out of order",
+                   i);
     }
 }
 
@@ -52,7 +54,8 @@ static void check_word(const char *s) {
         FUZZ_CHECK(err[0] != '\0', "time refused without a reason");
     }
     if (ctl_outcome_parse(s, &outcome) == 0)
-        FUZZ_CHECK(strcasecmp(s, erps_outcome_name((erps_outcome_t)outcome)) == 0,
+        FUZZ_CHECK(strcasecmp(s, erps_outcome_name((erps_outcome_t)outcome)) ==
+                       0,
                    "outcome %d is not \"%s\"", outcome, s);
 }
 

@@ -164,3 +164,25 @@ def test_kafka_unreachable_is_exit_1_or_4_never_0(tmp_path):
                         "status"], capture_output=True, text=True, timeout=60)
     assert r.returncode in (1, 4), (r.returncode, r.stderr)
     assert r.stderr
+
+
+def test_audit_follow_prints_new_outcomes_until_sigint(cluster, tmp_path):
+    out = tmp_path / "audit.jsonl"
+    with open(out, "wb") as fp:
+        p = subprocess.Popen(
+            [CTL, f"--bootstrap.servers={cluster.bootstrap}",
+             f"--topic.audit={cluster.topics['audit']}", "audit", cluster.engine,
+             "--follow", "--filter.principal=follower"],
+            stdout=fp, stderr=subprocess.PIPE)
+    try:
+        r = ctl(cluster, "stop", cluster.engine, "--principal=follower", check_rc=0)
+        cmd_id = lines(r.stdout)[0]["commandId"]
+        wait_for(lambda: cmd_id in {a["commandId"] for a in lines(out.read_text())},
+                 20, "followed audit event")
+        time.sleep(1)
+        assert p.poll() is None, "--follow ended by itself"
+    finally:
+        p.send_signal(signal.SIGINT)
+        rc = p.wait(20)
+    assert rc == 0
+    assert all(a["principal"] == "follower" for a in lines(out.read_text()))

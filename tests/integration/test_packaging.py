@@ -657,3 +657,19 @@ def test_license_is_osi_and_the_api_documents_say_so():
     asyncapi = yaml.safe_load(read("docs/asyncapi.yaml"))["info"]["license"]
     assert openapi["identifier"] == "MIT" and openapi["name"] == "MIT"
     assert asyncapi["name"] == "MIT" and asyncapi["url"].endswith("/MIT")
+
+
+@pytest.mark.parametrize("binary", sorted(PRODUCTION))
+def test_check_asks_librdkafka_about_pass_through_properties(binary, tmp_path):
+    # A start fails on these when it creates its client; --check opens no
+    # client, so it must ask librdkafka itself.
+    r = run([built(binary), "--check", "-X", "no.such.property=1"] + CHECK_ARGS[binary])
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert "no.such.property" in r.stderr and "valid" not in r.stdout
+    conf = tmp_path / "k.conf"
+    conf.write_text("kafka.security.protocol = carrier-pigeon\n")
+    r = run([built(binary), "--check", "-c", str(conf)] + CHECK_ARGS[binary])
+    assert r.returncode == 2 and "security.protocol" in r.stderr, r.stderr
+    r = run([built(binary), "--check", "-X", "security.protocol=SASL_SSL",
+             "-X", "sasl.mechanisms=SCRAM-SHA-512"] + CHECK_ARGS[binary])
+    assert r.returncode == 0, r.stderr

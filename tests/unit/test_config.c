@@ -166,6 +166,36 @@ static void unknown_flag_is_named(void **state) {
     erps_kprops_clear(&kp);
 }
 
+/* A boolean's --name alone is true; it used to take the next argument as
+ * its value ("--flag.on --count=3": not a boolean). */
+static void bool_flag_alone(void **state) {
+    conf_t c;
+    erps_kprops_t kp = {0};
+    char err[256];
+    (void)state;
+    erps_cfg_defaults(table, &c);
+    char *alone[] = {"prog", "--flag.on", "--count=3", NULL};
+    assert_int_equal(erps_cfg_parse_args(table, &c, &kp, 3, alone, "u", err,
+                                         sizeof(err)), 0);
+    assert_int_equal(c.flag, 1);
+    assert_int_equal(c.count, 3);
+    char *last[] = {"prog", "--flag.on", NULL};
+    c.flag = 0;
+    assert_int_equal(erps_cfg_parse_args(table, &c, &kp, 2, last, "u", err,
+                                         sizeof(err)), 0);
+    assert_int_equal(c.flag, 1);
+    char *off[] = {"prog", "--flag.on", "off", NULL};
+    assert_int_equal(erps_cfg_parse_args(table, &c, &kp, 3, off, "u", err,
+                                         sizeof(err)), 0);
+    assert_int_equal(c.flag, 0);
+    assert_int_equal(erps_cfg_takes_next(table, "flag.on", "yes"), 1);
+    assert_int_equal(erps_cfg_takes_next(table, "flag.on", "status"), 0);
+    assert_int_equal(erps_cfg_takes_next(table, "count", "--x"), 1);
+    assert_int_equal(erps_cfg_takes_next(table, "nope", "1"), 0);
+    assert_int_equal(erps_cfg_takes_next(table, "count", NULL), 0);
+    erps_kprops_clear(&kp);
+}
+
 /* --version used to be "--version needs a value". */
 static void version_flag(void **state) {
     conf_t c;
@@ -226,6 +256,7 @@ int main(void) {
         cmocka_unit_test(file_and_kafka_props), cmocka_unit_test(argv_precedence),
         cmocka_unit_test(kprops_replace),  cmocka_unit_test(unknown_flag_is_named),
         cmocka_unit_test(version_flag),    cmocka_unit_test(check_flag),
+        cmocka_unit_test(bool_flag_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,8 +15,8 @@
 static int split(int argc, char **argv, ctl_cmd_t *cmd, const char **pos,
                  int *pos_cnt, char **settings, int *settings_cnt) {
     char err[256];
-    return ctl_split_args(argc, argv, cmd, pos, pos_cnt, settings, settings_cnt,
-                          err, sizeof(err));
+    return ctl_split_args(ctl_conf_table, argc, argv, cmd, pos, pos_cnt,
+                          settings, settings_cnt, err, sizeof(err));
 }
 
 static void split_finds_the_command_among_settings(void **state) {
@@ -26,9 +26,10 @@ static void split_finds_the_command_among_settings(void **state) {
     int pc, sc;
     (void)state;
     /* --name value, -c FILE and -X PROP=VALUE keep their values. */
-    char *argv[] = {"erpsyncctl", "--timeout.ms", "500", "-c", "f.conf",
-                    "interval", "-X", "acks=all", "plant-7", "PT15M",
-                    "--format=json", NULL};
+    char *argv[] = {"erpsyncctl", "--timeout.ms",  "500",
+                    "-c",         "f.conf",        "interval",
+                    "-X",         "acks=all",      "plant-7",
+                    "PT15M",      "--format=json", NULL};
     assert_int_equal(split(11, argv, &cmd, pos, &pc, settings, &sc), 0);
     assert_int_equal(cmd, CTL_CMD_INTERVAL);
     assert_int_equal(pc, 2);
@@ -49,6 +50,15 @@ static void split_finds_the_command_among_settings(void **state) {
     char *none[] = {"erpsyncctl", "--version", NULL};
     assert_int_equal(split(2, none, &cmd, pos, &pc, settings, &sc), 0);
     assert_int_equal(cmd, CTL_CMD_NONE);
+    /* A boolean alone is true and does not swallow the command (it took
+     * "audit" as its value); a boolean word after it is its value. */
+    char *follow[] = {"erpsyncctl", "--follow", "audit",
+                      "--follow",   "false",    NULL};
+    assert_int_equal(split(5, follow, &cmd, pos, &pc, settings, &sc), 0);
+    assert_int_equal(cmd, CTL_CMD_AUDIT);
+    assert_int_equal(pc, 0);
+    assert_int_equal(sc, 4);
+    assert_string_equal(settings[3], "false");
 }
 
 static void split_refuses_bad_command_lines(void **state) {
@@ -58,16 +68,18 @@ static void split_refuses_bad_command_lines(void **state) {
     int pc, sc;
     (void)state;
     char *unknown[] = {"erpsyncctl", "restart", NULL};
-    assert_int_equal(ctl_split_args(2, unknown, &cmd, pos, &pc, settings, &sc,
-                                    err, sizeof(err)), -1);
+    assert_int_equal(ctl_split_args(ctl_conf_table, 2, unknown, &cmd, pos, &pc,
+                                    settings, &sc, err, sizeof(err)),
+                     -1);
     assert_non_null(strstr(err, "unknown command \"restart\""));
     char *many[] = {"erpsyncctl", "status", "a", "b", NULL};
     assert_int_equal(split(4, many, &cmd, pos, &pc, settings, &sc), -1);
     char *three[] = {"erpsyncctl", "interval", "a", "b", "c", NULL};
     assert_int_equal(split(5, three, &cmd, pos, &pc, settings, &sc), -1);
     char *none[] = {"erpsyncctl", "interval", NULL};
-    assert_int_equal(ctl_split_args(2, none, &cmd, pos, &pc, settings, &sc,
-                                    err, sizeof(err)), -1);
+    assert_int_equal(ctl_split_args(ctl_conf_table, 2, none, &cmd, pos, &pc,
+                                    settings, &sc, err, sizeof(err)),
+                     -1);
     assert_non_null(strstr(err, "interval takes 1 to 2"));
 }
 
@@ -75,8 +87,8 @@ static void time_args(void **state) {
     int64_t now = INT64_C(1764835200000), ms; /* 2025-12-04T08:00:00Z */
     char err[256];
     (void)state;
-    assert_int_equal(ctl_time_arg("2025-12-04T07:00:00Z", now, &ms, err,
-                                  sizeof(err)), 0);
+    assert_int_equal(
+        ctl_time_arg("2025-12-04T07:00:00Z", now, &ms, err, sizeof(err)), 0);
     assert_int_equal(ms, now - 3600000);
     assert_int_equal(ctl_time_arg("15m", now, &ms, err, sizeof(err)), 0);
     assert_int_equal(ms, now - 900000);
@@ -91,8 +103,15 @@ static void time_args(void **state) {
     /* A bare number is .NET TimeSpan text: days. */
     assert_int_equal(ctl_time_arg("15", now, &ms, err, sizeof(err)), 0);
     assert_int_equal(ms, now - 15 * INT64_C(86400000));
-    const char *bad[] = {"", "m", "15x", "1.5h", "-5m", "15mm",
-                         "99999999999999999999d", "100000000d", "yesterday"};
+    const char *bad[] = {"",
+                         "m",
+                         "15x",
+                         "1.5h",
+                         "-5m",
+                         "15mm",
+                         "99999999999999999999d",
+                         "100000000d",
+                         "yesterday"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(ctl_time_arg(bad[i], now, &ms, err, sizeof(err)), -1);
     /* Further back than 1970. */
@@ -150,9 +169,12 @@ static void status_json_and_text(void **state) {
     assert_non_null(json);
     cJSON *o = cJSON_Parse(json);
     assert_non_null(o);
-    assert_string_equal(cJSON_GetObjectItem(o, "engine")->valuestring, "plant-7");
-    assert_string_equal(cJSON_GetObjectItem(o, "state")->valuestring, "Running");
-    assert_string_equal(cJSON_GetObjectItem(o, "interval")->valuestring, "00:15:00");
+    assert_string_equal(cJSON_GetObjectItem(o, "engine")->valuestring,
+                        "plant-7");
+    assert_string_equal(cJSON_GetObjectItem(o, "state")->valuestring,
+                        "Running");
+    assert_string_equal(cJSON_GetObjectItem(o, "interval")->valuestring,
+                        "00:15:00");
     assert_string_equal(cJSON_GetObjectItem(o, "time")->valuestring,
                         "2025-12-04T08:00:00.000Z");
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "commandId")));
@@ -184,9 +206,11 @@ static void audit_json_and_text(void **state) {
     char *json = ctl_audit_json(&au);
     assert_non_null(json);
     cJSON *o = cJSON_Parse(json);
-    assert_string_equal(cJSON_GetObjectItem(o, "outcome")->valuestring, "Applied");
+    assert_string_equal(cJSON_GetObjectItem(o, "outcome")->valuestring,
+                        "Applied");
     assert_string_equal(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(o, "after"), "state")->valuestring,
+        cJSON_GetObjectItem(cJSON_GetObjectItem(o, "after"), "state")
+            ->valuestring,
         "Running");
     cJSON_Delete(o);
     free(json);
