@@ -413,7 +413,7 @@ ngx=(-p "$nport" -m POST -u "$base/GetEngineStatus" -H "$auth" -e 200)
 hz_args=(-p "$hport" -m GET -u /healthz -e 200)
 bad=(-p "$hport" -m POST -u "$base/GetEngineStatus" -H "$badauth" -e 401)
 
-section "5. HTTP: shim GetEngineStatus (status cache, Basic auth, credential cache on: the default) vs nginx POST returning the same body"
+section "5. HTTP: shim GetEngineStatus (read your writes: a Kafka query per batch of reads; Basic auth, credential cache on: the defaults) vs nginx POST returning the same body"
 say "   commands: http_load -c C -n REQS -w 1 -t $secs -m POST -u $base/GetEngineStatus -H 'Authorization: Basic ...' against the shim;"
 say "             the same against nginx with keep-alive (-w 5), and with -H 'Connection: close' (a new TCP connection per request);"
 say "             http_load ... -m GET -u /healthz against the shim (no auth)"
@@ -682,7 +682,7 @@ row_ratio() { # LABEL SECTION NAME PARAM  (erpsync c=1 over this baseline)
         echo "$breakdown"
     fi
     echo
-    echo "Table 2. HTTP: shim GetEngineStatus (status cache, Basic, credential cache on: the default) vs nginx with the same body"
+    echo "Table 2. HTTP: shim GetEngineStatus (read your writes, Basic, credential cache on: the defaults) vs nginx with the same body"
     printf '%-5s %9s %6s %6s %3s | %9s %6s %6s | %9s %6s %6s | %7s %7s | %9s %7s\n' conns "shim r/s" p50 p99 thr "nginx r/s" p50 p99 \
         "close r/s" p50 p99 "/nginx" "/close" "healthz/s" "conn/rq"
     for c in 1 8 32; do
