@@ -552,19 +552,26 @@ void erps_bus_destroy(erps_bus_t *bus) {
     free(bus);
 }
 
-int erps_bus_read(erps_bus_t *bus, const char *engine_id, erps_waiter_t *w,
-                  char *errstr, size_t errstr_size) {
+/* Closing, or no broker answers: refused at once. For a read, the end of the
+ * topic cannot be learned then, and the view may be older than a change
+ * another shim has answered. @returns -1 with errstr, or 0. */
+static int refuse(erps_bus_t *bus, char *errstr, size_t errstr_size) {
     if (atomic_load(&bus->closed)) {
         snprintf(errstr, errstr_size, "the shim is shutting down");
         return -1;
     }
-    /* The end of the topic cannot be learned: a cached answer could be
-     * older than a change another shim has answered. */
     if (!atomic_load(&bus->kafka_up)) {
         snprintf(errstr, errstr_size,
                  "Kafka is unavailable: no broker answers; try again later");
         return -1;
     }
+    return 0;
+}
+
+int erps_bus_read(erps_bus_t *bus, const char *engine_id, erps_waiter_t *w,
+                  char *errstr, size_t errstr_size) {
+    if (refuse(bus, errstr, errstr_size))
+        return -1;
     erps_strlcpy(w->status.ce.subject, engine_id, sizeof(w->status.ce.subject));
     w->partition = erps_kafka_engine_partition(engine_id, bus->status_parts);
     w->code = 0;
@@ -586,16 +593,8 @@ void erps_bus_read_cancel(erps_bus_t *bus, erps_waiter_t *w) {
 int erps_bus_send(erps_bus_t *bus, const erps_command_t *cmd, erps_waiter_t *w,
                   char *errstr, size_t errstr_size) {
     erps_msg_t msg;
-    if (atomic_load(&bus->closed)) {
-        snprintf(errstr, errstr_size, "the shim is shutting down");
-        return -1;
-    }
-    if (!atomic_load(&bus->kafka_up)) {
-        snprintf(errstr, errstr_size,
-                 "Kafka is unavailable: no broker answers; try again later");
-        return -1;
-    }
-    if (erps_command_encode(cmd, &msg, errstr, errstr_size))
+    if (refuse(bus, errstr, errstr_size) ||
+        erps_command_encode(cmd, &msg, errstr, errstr_size))
         return -1;
     char *id = strdup(cmd->ce.id);
     if (!id) {

@@ -301,6 +301,31 @@ static enum MHD_Result send_status(req_t *r, const erps_status_t *st) {
 
 /* ---- observability ---- */
 
+/* The status view's order guard and read your writes (bus.h). */
+static size_t read_metrics(char *buf, size_t cap, const erps_bus_stats_t *s) {
+    int n = snprintf(buf, cap,
+      "# HELP erpsync_shim_statuses_stale_total Status events ignored: their "
+      "ce_sequence was not newer than the engine's status already read.\n"
+      "# TYPE erpsync_shim_statuses_stale_total counter\n"
+      "erpsync_shim_statuses_stale_total %" PRIu64 "\n"
+      "# HELP erpsync_shim_reads_total GetEngineStatus calls that waited for "
+      "the view to catch up with the status topic.\n"
+      "# TYPE erpsync_shim_reads_total counter\n"
+      "erpsync_shim_reads_total %" PRIu64 "\n"
+      "# HELP erpsync_shim_read_queries_total Queries of where the status "
+      "topic ends, each shared by the reads that arrived together.\n"
+      "# TYPE erpsync_shim_read_queries_total counter\n"
+      "erpsync_shim_read_queries_total %" PRIu64 "\n"
+      "# HELP erpsync_shim_reads_failed_total Reads answered 503 (the query "
+      "failed) or 504 (the view did not catch up in time).\n"
+      "# TYPE erpsync_shim_reads_failed_total counter\n"
+      "erpsync_shim_reads_failed_total{code=\"503\"} %" PRIu64 "\n"
+      "erpsync_shim_reads_failed_total{code=\"504\"} %" PRIu64 "\n",
+      s->statuses_stale, s->reads, s->read_queries, s->read_failures,
+      s->read_timeouts);
+    return n < 0 ? 0 : (size_t)n;
+}
+
 static enum MHD_Result send_metrics(req_t *r) {
     erps_shim_t *shim = r->shim;
     erps_bus_stats_t s;
@@ -362,25 +387,8 @@ static enum MHD_Result send_metrics(req_t *r) {
       s.engines_known, (uint64_t)shim->login_failures,
       (uint64_t)shim->logins_limited, (uint64_t)shim->credential_cache_hits,
       erps_bus_kafka_up(shim->bus) ? 1 : 0);
-    P("# HELP erpsync_shim_statuses_stale_total Status events ignored: their "
-      "ce_sequence was not newer than the engine's status already read.\n"
-      "# TYPE erpsync_shim_statuses_stale_total counter\n"
-      "erpsync_shim_statuses_stale_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_reads_total GetEngineStatus calls that waited for "
-      "the view to catch up with the status topic.\n"
-      "# TYPE erpsync_shim_reads_total counter\n"
-      "erpsync_shim_reads_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_read_queries_total Queries of where the status "
-      "topic ends, each shared by the reads that arrived together.\n"
-      "# TYPE erpsync_shim_read_queries_total counter\n"
-      "erpsync_shim_read_queries_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_reads_failed_total Reads answered 503 (the query "
-      "failed) or 504 (the view did not catch up in time).\n"
-      "# TYPE erpsync_shim_reads_failed_total counter\n"
-      "erpsync_shim_reads_failed_total{code=\"503\"} %" PRIu64 "\n"
-      "erpsync_shim_reads_failed_total{code=\"504\"} %" PRIu64 "\n",
-      s.statuses_stale, s.reads, s.read_queries, s.read_failures,
-      s.read_timeouts);
+    if (used < cap)
+        used += read_metrics(buf + used, cap - used, &s);
 #undef P
     if (used >= cap) {
         free(buf);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strhash.h"
+
 #define BUCKETS 256
 
 typedef struct entry {
@@ -21,10 +23,7 @@ struct erps_view {
 };
 
 static unsigned hash_str(const char *s) {
-    unsigned h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h % BUCKETS;
+    return erps_strhash(s) % BUCKETS;
 }
 
 /* Called with the lock held. */

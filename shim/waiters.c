@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strhash.h"
+
 #define BUCKETS 1024
 
 struct erps_waiters {
@@ -16,10 +18,7 @@ struct erps_waiters {
 };
 
 static unsigned hash_id(const char *id) {
-    unsigned h = 2166136261u; /* FNV-1a */
-    for (; *id; id++)
-        h = (h ^ (unsigned char)*id) * 16777619u;
-    return h % BUCKETS;
+    return erps_strhash(id) % BUCKETS;
 }
 
 erps_waiters_t *erps_waiters_new(void) {

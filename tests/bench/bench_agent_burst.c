@@ -21,24 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define UUID_LEN 36
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void die(const char *what, const char *why) {
-    fprintf(stderr, "bench_agent_burst: %s: %s\n", what, why);
-    exit(1);
-}
-
-static void set(rd_kafka_conf_t *c, const char *k, const char *v) {
-    char err[512];
-    if (rd_kafka_conf_set(c, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK)
-        die(k, err);
-}
 
 static void uuid4(char out[UUID_LEN + 1]) {
     unsigned char b[16];
@@ -66,16 +51,6 @@ static int64_t wall_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double *v, int n, double q) {
-    int k = (int)((q * n) + 0.999999) - 1;
-    return v[k < 0 ? 0 : k >= n ? n - 1 : k];
 }
 
 int main(int argc, char **argv) {
@@ -145,7 +120,7 @@ int main(int argc, char **argv) {
     double *lat = calloc((size_t)n, sizeof(double));
     int answered = 0;
 
-    double t0 = now_ms();
+    double t0 = mono_ms();
     for (int i = 0; i < n; i++) {
         char now_s[32], dl_s[32];
         int64_t w = wall_ms();
@@ -164,7 +139,7 @@ int main(int argc, char **argv) {
         rd_kafka_header_add(h, "content-type", -1, "application/json", -1);
         rd_kafka_header_add(h, "ce_deadline", -1, dl_s, -1);
         rd_kafka_header_add(h, "ce_principal", -1, "bench", -1);
-        sent[i] = now_ms();
+        sent[i] = mono_ms();
         rd_kafka_resp_err_t e = rd_kafka_producev(
             tx, RD_KAFKA_V_TOPIC("erpsync.commands"),
             RD_KAFKA_V_KEY(engine, strlen(engine)),
@@ -177,8 +152,8 @@ int main(int argc, char **argv) {
     }
     rd_kafka_flush(tx, 10000);
 
-    double deadline = now_ms() + 60000;
-    while (answered < n && now_ms() < deadline) {
+    double deadline = mono_ms() + 60000;
+    while (answered < n && mono_ms() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rx, 100);
         if (!m)
             continue;
@@ -191,7 +166,7 @@ int main(int argc, char **argv) {
             !(m->payload && memmem(m->payload, m->len, "\"State\":\"Starting\"", 18))) {
             for (int i = 0; i < n; i++) {
                 if (lat[i] == 0 && memcmp(ids[i], v, UUID_LEN) == 0) {
-                    lat[i] = now_ms() - sent[i];
+                    lat[i] = mono_ms() - sent[i];
                     answered++;
                     break;
                 }
@@ -199,7 +174,7 @@ int main(int argc, char **argv) {
         }
         rd_kafka_message_destroy(m);
     }
-    double wall = now_ms() - t0;
+    double wall = mono_ms() - t0;
 
     double *v2 = calloc((size_t)n, sizeof(double));
     int k = 0;

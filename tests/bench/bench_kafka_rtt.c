@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define T_REQ "bench.rtt.req"
 #define T_REP "bench.rtt.rep"
 #define T_AUDIT "bench.rtt.audit"
@@ -55,23 +57,6 @@ typedef struct opts {
     const char *csv;
     int variants[V_CNT];
 } opts_t;
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void die(const char *what, const char *why) {
-    fprintf(stderr, "bench_kafka_rtt: %s: %s\n", what, why);
-    exit(1);
-}
-
-static void set(rd_kafka_conf_t *c, const char *k, const char *v) {
-    char err[512];
-    if (rd_kafka_conf_set(c, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK)
-        die(k, err);
-}
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
                         void *opaque) {
@@ -261,10 +246,10 @@ static void *responder_main(void *arg) {
             continue;
         }
         int64_t seq = seq_of(m);
-        double t0 = now_ms();
+        double t0 = mono_ms();
         if (r->variant == V_TXN_AUDIT_FSYNC)
             state_write(r);
-        double t1 = now_ms();
+        double t1 = mono_ms();
         txn_check(rd_kafka_begin_transaction(r->out), "begin_transaction");
         produce(r->out, T_REP, seq, r->o->size);
         if (r->variant != V_TXN)
@@ -273,14 +258,14 @@ static void *responder_main(void *arg) {
             rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(offs, T_REQ, PART)->offset =
             m->offset + 1;
-        double t2 = now_ms();
+        double t2 = mono_ms();
         txn_check(rd_kafka_send_offsets_to_transaction(r->out, offs, cgmd, 5000),
                   "send_offsets_to_transaction");
         rd_kafka_topic_partition_list_destroy(offs);
-        double t3 = now_ms();
+        double t3 = mono_ms();
         txn_check(rd_kafka_commit_transaction(r->out, 5000),
                   "commit_transaction");
-        double t4 = now_ms();
+        double t4 = mono_ms();
         if (atomic_load(&r->measuring) && r->t_cnt < r->t_cap) {
             r->t_fsync[r->t_cnt] = t1 - t0;
             r->t_offsets[r->t_cnt] = t3 - t2;
@@ -299,9 +284,9 @@ static void *responder_main(void *arg) {
  * @returns the round trip in ms, or -1 after timeout_ms. */
 static double round_trip(rd_kafka_t *tx, rd_kafka_t *rx, int64_t seq, int size,
                          int timeout_ms) {
-    double t0 = now_ms();
+    double t0 = mono_ms();
     produce(tx, T_REQ, seq, size);
-    while (now_ms() - t0 < timeout_ms) {
+    while (mono_ms() - t0 < timeout_ms) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rx, 100);
         rd_kafka_poll(tx, 0);
         if (!m)
@@ -309,19 +294,9 @@ static double round_trip(rd_kafka_t *tx, rd_kafka_t *rx, int64_t seq, int size,
         int64_t got = m->err ? INT64_MIN : seq_of(m);
         rd_kafka_message_destroy(m);
         if (got == seq)
-            return now_ms() - t0;
+            return mono_ms() - t0;
     }
     return -1;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double *v, int n, double q) {
-    int k = (int)((q * n) + 0.999999) - 1;
-    return v[k < 0 ? 0 : k >= n ? n - 1 : k];
 }
 
 static void report(const opts_t *o, const char *label, double *v, int n,
@@ -395,7 +370,7 @@ static void run_variant(const opts_t *o, int variant) {
     double *v = calloc((size_t)o->n, sizeof(double));
     int got = 0, lost = 0;
     atomic_store(&r.measuring, 1);
-    double t0 = now_ms();
+    double t0 = mono_ms();
     for (int i = 0; i < o->n; i++) {
         double ms = round_trip(tx, rx, seq++, o->size, 5000);
         if (ms < 0)
@@ -403,7 +378,7 @@ static void run_variant(const opts_t *o, int variant) {
         else
             v[got++] = ms;
     }
-    double wall = now_ms() - t0;
+    double wall = mono_ms() - t0;
     char label[64], fw[16] = "";
     if (o->fetch_wait_ms != 10)
         snprintf(fw, sizeof(fw), "-fw%d", o->fetch_wait_ms);

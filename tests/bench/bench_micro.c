@@ -20,21 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double *v, int n, double q) {
-    int k = (int)((q * n) + 0.999999) - 1;
-    return v[k < 0 ? 0 : k >= n ? n - 1 : k];
-}
+#include "bench_util.h"
 
 static void report(const char *csv, const char *label, double *v, int n) {
     double sum = 0;
@@ -62,7 +48,7 @@ static void report(const char *csv, const char *label, double *v, int n) {
 static int bench_crypt(const char *csv, const char *setting, int n) {
     double *v = calloc((size_t)n, sizeof(double));
     for (int i = 0; i < n; i++) {
-        double t0 = now_ms();
+        double t0 = mono_ms();
         struct crypt_data *cd = calloc(1, sizeof(*cd));
         const char *h = crypt_rn("not-the-password", setting, cd, sizeof(*cd));
         if (!h || h[0] == '*') {
@@ -71,7 +57,7 @@ static int bench_crypt(const char *csv, const char *setting, int n) {
         }
         explicit_bzero(cd, sizeof(*cd));
         free(cd);
-        v[i] = now_ms() - t0;
+        v[i] = mono_ms() - t0;
     }
     report(csv, "yescrypt", v, n);
     free(v);
@@ -86,7 +72,7 @@ static int bench_fsync(const char *csv, const char *dir, int n, int bytes) {
     snprintf(path, sizeof(path), "%s/bench-micro.state.json", dir);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     for (int i = 0; i < n; i++) {
-        double t0 = now_ms();
+        double t0 = mono_ms();
         int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0 || write(fd, buf, (size_t)bytes) != bytes || fsync(fd) ||
             close(fd) || rename(tmp, path)) {
@@ -99,7 +85,7 @@ static int bench_fsync(const char *csv, const char *dir, int n, int bytes) {
             return 1;
         }
         close(dfd);
-        v[i] = now_ms() - t0;
+        v[i] = mono_ms() - t0;
     }
     unlink(path);
     report(csv, "fsync", v, n);

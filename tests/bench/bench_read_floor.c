@@ -25,22 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void die(const char *what, const char *why) {
-    fprintf(stderr, "bench_read_floor: %s: %s\n", what, why);
-    exit(1);
-}
-
-static void set(rd_kafka_conf_t *c, const char *k, const char *v) {
-    char err[512];
-    if (rd_kafka_conf_set(c, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK)
-        die(k, err);
-}
+#include "bench_util.h"
 
 static rd_kafka_t *client(const char *bootstrap) {
     char err[512];
@@ -98,16 +83,6 @@ static void one_read(rd_kafka_t *rk, rd_kafka_t *asker, const char *topic,
             rd_kafka_message_destroy(m);
     }
     rd_kafka_topic_partition_list_destroy(l);
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double *v, int n, double q) {
-    int k = (int)((q * n) + 0.999999) - 1;
-    return v[k < 0 ? 0 : k >= n ? n - 1 : k];
 }
 
 static void report(double *v, int n, double wall_ms, const char *csv,

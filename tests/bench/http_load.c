@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define MAX_HDRS 32
 #define MAX_BODIES 8
 #define BUF_SIZE (256 * 1024)
@@ -85,12 +87,6 @@ static struct {
 } g = {.host = "127.0.0.1", .conns = 1, .n = 100, .max_s = 60,
        .method = "GET", .path = "/", .expect = 200, .section = "http",
        .label = "run"};
-
-static double mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void sleep_ms(double ms) {
     struct timespec ts;
@@ -318,16 +314,6 @@ static void *conn_main(void *arg) {
     if (c->fd >= 0)
         close(c->fd);
     return NULL;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double *v, int n, double q) {
-    int k = (int)((q * n) + 0.999999) - 1;
-    return v[k < 0 ? 0 : k >= n ? n - 1 : k];
 }
 
 static void usage(void) {

@@ -37,22 +37,7 @@ fi
 # ---- process bookkeeping: only what we started, by pid ----
 pids=()
 tmp=""
-alive() { # running and not a zombie
-    [ -r "/proc/$1/stat" ] && ! awk '{ exit !($3 == "Z") }' "/proc/$1/stat" 2>/dev/null
-}
-stop_pid() {
-    local pid=$1 i
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for i in $(seq 150); do
-        alive "$pid" || break
-        sleep 0.1
-    done
-    if alive "$pid"; then
-        echo "run.sh: pid $pid ignored SIGTERM for 15 s; SIGKILL" >&2
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
+. "$here/lib.sh" # die, alive, stop_pid, remove_tmp, free_port, wait_until, nginx_conf
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
@@ -60,24 +45,12 @@ cleanup() {
     for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
         stop_pid "${pids[i]}"
     done
-    if [ -n "$tmp" ] && [ -d "$tmp" ]; then
-        if [ "$rc" -ne 0 ]; then
-            mkdir -p "$out/failed-logs"
-            cp "$tmp"/*.log "$out/failed-logs/" 2>/dev/null || true
-            echo "run.sh: failed (exit $rc); logs in $out/failed-logs/" >&2
-        fi
-        rm -rf "$tmp"
-    fi
+    remove_tmp "$rc"
     exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-die() {
-    echo "run.sh: $*" >&2
-    exit 1
-}
 
 # ---- build ----
 if [ ! -x "$build/shim/erpsync-shim" ] || [ ! -x "$build/agent/erpsync-agent" ] ||
@@ -156,21 +129,6 @@ ratio() { # two decimals, or three significant digits below 0.1
 }
 fmt() { # one decimal for rates, two for ms; "-" when missing
     awk -v v="$1" -v d="${2:-2}" 'BEGIN { if (v == "") print "-"; else printf "%.*f", d, v }'
-}
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_until() { # SECONDS WHAT COMMAND...
-    local secs=$1 what=$2 i
-    shift 2
-    for i in $(seq $((secs * 10))); do
-        if "$@" >/dev/null 2>&1; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    die "timed out after ${secs}s waiting for $what"
 }
 
 tmp=$(mktemp -d) # a fresh /tmp/tmp.* directory, removed on exit
@@ -270,29 +228,7 @@ curl -fs -X POST -H "$auth" "http://127.0.0.1:$hport$base/GetEngineStatus" >"$tm
 body_bytes=$(wc -c <"$tmp/www/status.json")
 chmod 644 "$tmp/www/status.json"
 chmod 755 "$tmp/www"
-json_nginx=$(sed -e 's/\\/\\\\/g' -e "s/'/\\\\'/g" "$tmp/www/status.json")
-cat >"$tmp/nginx.conf" <<EOF
-worker_processes 2;
-error_log $tmp/nginx-error.log warn;
-pid $tmp/nginx.pid;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $tmp/nginx-tmp/body;
-    proxy_temp_path $tmp/nginx-tmp/proxy;
-    fastcgi_temp_path $tmp/nginx-tmp/fastcgi;
-    uwsgi_temp_path $tmp/nginx-tmp/uwsgi;
-    scgi_temp_path $tmp/nginx-tmp/scgi;
-    keepalive_timeout 65;
-    keepalive_requests 10000000;
-    server {
-        listen 127.0.0.1:$nport;
-        default_type application/json;
-        location = /status.json { root $tmp/www; }
-        location / { return 200 '$json_nginx'; }
-    }
-}
-EOF
+nginx_conf "$tmp" "$nport" "$tmp/www/status.json"
 "$nginx_bin" -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/nginx-error.log" -g 'daemon off;' \
     >"$tmp/nginx.log" 2>&1 &
 pids+=($!)
@@ -477,7 +413,7 @@ ngx=(-p "$nport" -m POST -u "$base/GetEngineStatus" -H "$auth" -e 200)
 hz_args=(-p "$hport" -m GET -u /healthz -e 200)
 bad=(-p "$hport" -m POST -u "$base/GetEngineStatus" -H "$badauth" -e 401)
 
-section "5. HTTP: shim GetEngineStatus (status cache, Basic auth, credential cache on: the default) vs nginx POST returning the same body"
+section "5. HTTP: shim GetEngineStatus (read your writes: a Kafka query per batch of reads; Basic auth, credential cache on: the defaults) vs nginx POST returning the same body"
 say "   commands: http_load -c C -n REQS -w 1 -t $secs -m POST -u $base/GetEngineStatus -H 'Authorization: Basic ...' against the shim;"
 say "             the same against nginx with keep-alive (-w 5), and with -H 'Connection: close' (a new TCP connection per request);"
 say "             http_load ... -m GET -u /healthz against the shim (no auth)"
@@ -746,7 +682,7 @@ row_ratio() { # LABEL SECTION NAME PARAM  (erpsync c=1 over this baseline)
         echo "$breakdown"
     fi
     echo
-    echo "Table 2. HTTP: shim GetEngineStatus (status cache, Basic, credential cache on: the default) vs nginx with the same body"
+    echo "Table 2. HTTP: shim GetEngineStatus (read your writes, Basic, credential cache on: the defaults) vs nginx with the same body"
     printf '%-5s %9s %6s %6s %3s | %9s %6s %6s | %9s %6s %6s | %7s %7s | %9s %7s\n' conns "shim r/s" p50 p99 thr "nginx r/s" p50 p99 \
         "close r/s" p50 p99 "/nginx" "/close" "healthz/s" "conn/rq"
     for c in 1 8 32; do

@@ -41,17 +41,7 @@ fi
 pids=()
 tmp=""
 kafka_dir=""
-alive() { [ -r "/proc/$1/stat" ] && ! awk '{ exit !($3 == "Z") }' "/proc/$1/stat" 2>/dev/null; }
-stop_pid() {
-    local pid=$1 i
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for i in $(seq 150); do
-        alive "$pid" || break
-        sleep 0.1
-    done
-    alive "$pid" && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null || true
-}
+. "$here/lib.sh" # die, alive, stop_pid, remove_tmp, free_port, wait_until, nginx_conf
 stop_all() {
     local i
     for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
@@ -67,23 +57,12 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     stop_all
-    if [ -n "$tmp" ] && [ -d "$tmp" ]; then
-        if [ "$rc" -ne 0 ]; then
-            mkdir -p "$out/failed-logs"
-            cp "$tmp"/*.log "$out/failed-logs/" 2>/dev/null || true
-            echo "ryw.sh: failed (exit $rc); logs in $out/failed-logs/" >&2
-        fi
-        rm -rf "$tmp"
-    fi
+    remove_tmp "$rc"
     exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-die() {
-    echo "ryw.sh: $*" >&2
-    exit 1
-}
 
 if [ ! -x "$build/shim/erpsync-shim" ]; then
     cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -113,22 +92,9 @@ ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-";
         else printf "%.2f", a / b }'
 }
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_until() { # SECONDS WHAT COMMAND...
-    local secs_=$1 what=$2 i
-    shift 2
-    for i in $(seq $((secs_ * 10))); do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    die "timed out after ${secs_}s waiting for $what"
-}
-
 tmp=$(mktemp -d)
 chmod 755 "$tmp"
-mkdir -p "$tmp/www" "$tmp/nginx-tmp"
+mkdir -p "$tmp/www"
 engine=bench
 password=bench-$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n')
 hash=$(printf '%s\n' "$password" | "$build/shim/erpsync-shim" --hash-password)
@@ -180,27 +146,7 @@ start_erpsync() {
 }
 start_nginx() {
     local nport=$1
-    cat >"$tmp/nginx.conf" <<EOF
-worker_processes 2;
-error_log $tmp/nginx-error.log warn;
-pid $tmp/nginx.pid;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $tmp/nginx-tmp/body;
-    proxy_temp_path $tmp/nginx-tmp/proxy;
-    fastcgi_temp_path $tmp/nginx-tmp/fastcgi;
-    uwsgi_temp_path $tmp/nginx-tmp/uwsgi;
-    scgi_temp_path $tmp/nginx-tmp/scgi;
-    keepalive_timeout 65;
-    keepalive_requests 10000000;
-    server {
-        listen 127.0.0.1:$nport;
-        default_type application/json;
-        location / { return 200 '$(sed -e 's/\\/\\\\/g' -e "s/'/\\\\'/g" "$tmp/www/status.json")'; }
-    }
-}
-EOF
+    nginx_conf "$tmp" "$nport" "$tmp/www/status.json"
     "$nginx_bin" -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/nginx-error.log" -g 'daemon off;' \
         >"$tmp/nginx.log" 2>&1 &
     pids+=($!)

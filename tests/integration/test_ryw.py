@@ -212,3 +212,23 @@ def test_broker_gone_reads_fail_in_bounded_time_cached_reads_answer(
         assert took <= c.request_timeout_ms / 1000 + 2
     assert read_status(cached)["IsRunning"] is False
     assert c.procs["shim"].alive()
+
+
+def test_an_agent_whose_state_was_reset_is_followed(fresh_cluster):
+    """After its state file is lost the agent numbers on from the last
+    status on the topic (it reads it back at start), so the shims take its
+    statuses: had it started again at 1, every one would be ignored and
+    changes would end in 504."""
+    c = fresh_cluster
+    assert c.change(True).json()["IsRunning"] is True
+    last = max(int(s["hdrs"]["ce_sequence"]) for s in c.statuses())
+    assert c.procs["agent"].stop() == 0
+    (c.tmp / "state" / f"{c.engine}.state.json").unlink()
+    c.start_agent()
+    wait_for(lambda: max(int(s["hdrs"]["ce_sequence"]) for s in c.statuses()) > last,
+             30, "the reset agent's first status")
+    r = c.change(False)
+    assert r.status == 200, r.body
+    assert r.json()["IsRunning"] is False
+    assert read_status(c)["IsRunning"] is False
+    assert metric(c, "erpsync_shim_statuses_stale_total") == 0
