@@ -4,7 +4,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "fence.h"
 
@@ -128,12 +131,91 @@ static void stop_wakes_the_asker(void **state) {
     erps_fence_destroy(f);
 }
 
+/* Readers on four threads, one asker, one thread moving the view on and
+ * taking ready reads, one taking expired ones: every read is answered once. */
+#define ADDERS 4
+#define PER_ADDER 2000
+static erps_waiter_t reads[ADDERS * PER_ADDER];
+static atomic_int answered_once[ADDERS * PER_ADDER];
+static atomic_int answered, stop_all;
+static _Atomic int64_t view_at;
+static erps_fence_t *shared;
+
+static void mark(erps_waiter_t **out, int n) {
+    for (int i = 0; i < n; i++) {
+        int k = (int)(out[i] - reads);
+        assert_int_equal(atomic_fetch_add(&answered_once[k], 1), 0);
+        atomic_fetch_add(&answered, 1);
+    }
+}
+
+static void *adder(void *arg) {
+    int base = (int)(intptr_t)arg * PER_ADDER;
+    for (int i = 0; i < PER_ADDER; i++) {
+        /* Every 7th read has a deadline already gone. */
+        read_on(&reads[base + i], (base + i) % PARTS, i % 7 ? INT64_MAX : 0);
+        erps_fence_add(shared, &reads[base + i]);
+    }
+    return NULL;
+}
+
+static void *asker(void *arg) {
+    unsigned char want[PARTS];
+    int64_t deadline, end[PARTS];
+    (void)arg;
+    while (!atomic_load(&stop_all)) {
+        if (erps_fence_begin(shared, 1, want, &deadline) == 0)
+            continue;
+        for (int p = 0; p < PARTS; p++)
+            end[p] = atomic_load(&view_at) + 3; /* a little ahead of the view */
+        erps_fence_end(shared, end);
+    }
+    return NULL;
+}
+
+static void *viewer(void *arg) {
+    erps_waiter_t *out[16];
+    int64_t read_to[PARTS];
+    (void)arg;
+    while (!atomic_load(&stop_all)) {
+        int64_t at = atomic_fetch_add(&view_at, 1) + 1;
+        for (int p = 0; p < PARTS; p++)
+            read_to[p] = at;
+        mark(out, erps_fence_take_ready(shared, read_to, out, 16));
+        mark(out, erps_fence_take_expired(shared, 1, out, 16));
+    }
+    return NULL;
+}
+
+static void every_read_is_answered_once(void **state) {
+    pthread_t add[ADDERS], ask, view;
+    (void)state;
+    shared = erps_fence_new(PARTS);
+    pthread_create(&ask, NULL, asker, NULL);
+    pthread_create(&view, NULL, viewer, NULL);
+    for (int i = 0; i < ADDERS; i++)
+        pthread_create(&add[i], NULL, adder, (void *)(intptr_t)i);
+    for (int i = 0; i < ADDERS; i++)
+        pthread_join(add[i], NULL);
+    for (int i = 0; i < 10000 && atomic_load(&answered) < ADDERS * PER_ADDER; i++) {
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    atomic_store(&stop_all, 1);
+    erps_fence_stop(shared);
+    pthread_join(ask, NULL);
+    pthread_join(view, NULL);
+    assert_int_equal(atomic_load(&answered), ADDERS * PER_ADDER);
+    erps_fence_destroy(shared);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(late_reads_join_the_next_batch),
         cmocka_unit_test(a_failed_query_answers_its_batch),
         cmocka_unit_test(deadlines_and_take_back_reach_every_stage),
         cmocka_unit_test(stop_wakes_the_asker),
+        cmocka_unit_test(every_read_is_answered_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
