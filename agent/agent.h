@@ -31,6 +31,7 @@ typedef struct erps_agent_conf {
     int64_t shutdown_timeout_ms; /* after SIGTERM, exit 4 at the latest then */
     char log_level[16];
     char log_format[8];
+    char log_file[1024];
 } erps_agent_conf_t;
 
 extern const erps_cfg_opt_t erps_agent_conf_table[];

@@ -409,6 +409,12 @@ int erps_cfg_startup(const erps_cfg_opt_t *table, void *obj, erps_kprops_t *kp,
                 (const char *)obj + lvl->offset);
         return -1;
     }
+    const erps_cfg_opt_t *file = find_opt(table, "log.file");
+    if (file && erps_log_open((const char *)obj + file->offset)) {
+        fprintf(stderr, "%s: log.file: cannot open \"%s\": %s\n", prog,
+                (const char *)obj + file->offset, strerror(errno));
+        return -1;
+    }
     const erps_cfg_opt_t *fmt = find_opt(table, "log.format");
     if (fmt && erps_log_set_format((const char *)obj + fmt->offset)) {
         fprintf(stderr, "%s: log.format: \"%s\" is neither text nor json\n",

@@ -5,10 +5,12 @@
 #include "erpsync/log.h"
 #include "erpsync/util.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 int erps_log_threshold = ERPS_LOG_INFO;
 static const char *log_ident = "erpsync";
@@ -26,6 +28,31 @@ int erps_log_set_level(const char *name) {
 }
 
 void erps_log_set_ident(const char *ident) { log_ident = ident; }
+
+static char log_path[1024];
+
+int erps_log_open(const char *path) {
+    if (!path[0])
+        return 0;
+    if (strlen(path) >= sizeof(log_path))
+        return -1;
+    memcpy(log_path, path, strlen(path) + 1);
+    return erps_log_reopen();
+}
+
+/* Only open, dup2 and close: async-signal-safe, so SIGHUP's handler can
+ * call it while logrotate waits. Lines written meanwhile go to either the
+ * old or the new file, never nowhere. */
+int erps_log_reopen(void) {
+    if (!log_path[0])
+        return 0;
+    int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -1;
+    int rc = dup2(fd, STDERR_FILENO) < 0 ? -1 : 0;
+    close(fd);
+    return rc;
+}
 
 int erps_log_set_format(const char *name) {
     if (strcasecmp(name, "text") == 0 || strcasecmp(name, "json") == 0) {

@@ -2,8 +2,10 @@
  * util.c - clocks, UUIDs, RFC 3339 timestamps and string helpers.
  */
 #include "erpsync/util.h"
+#include "erpsync/log.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <unistd.h>
 #include <signal.h>
@@ -164,12 +166,28 @@ int erps_consttime_eq(const void *a, size_t alen, const void *b, size_t blen) {
     return diff == 0;
 }
 
+volatile sig_atomic_t erps_hangups;
+
+/* SIGHUP is the operator's "reopen your files" (logrotate's postrotate),
+ * never a reason to die: the log file is opened again at once, and
+ * programs that reload more look at erps_hangups. */
+static void on_hangup(int sig) {
+    (void)sig;
+    int saved = errno;
+    (void)erps_log_reopen();
+    erps_hangups++;
+    errno = saved;
+}
+
 void erps_signals_on_stop(void (*stop)(int)) {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = stop;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_hangup;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 

@@ -39,6 +39,7 @@ typedef struct devbroker_conf {
     int control;
     char log_level[16];
     char log_format[8];
+    char log_file[1024];
 } devbroker_conf_t;
 
 #define O(f) offsetof(devbroker_conf_t, f)
@@ -61,6 +62,8 @@ static const erps_cfg_opt_t conf_table[] = {
      "error, warn, info or debug"},
     {"log.format", ERPS_CFG_STR, "text", 0, 0, O(log_format), 8,
      "text (time program level: message) or json (one object per line)"},
+    {"log.file", ERPS_CFG_STR, "", 0, 0, O(log_file), 1024,
+     "append log lines to this file instead of standard error; SIGHUP reopens it"},
     ERPS_CFG_END};
 
 /* Fault injection for tests, one command a line on standard input, each

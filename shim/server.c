@@ -175,6 +175,8 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
      "error, warn, info or debug"},
     {"log.format", ERPS_CFG_STR, "text", 0, 0, O(log_format), 8,
      "text (time program level: message) or json (one object per line)"},
+    {"log.file", ERPS_CFG_STR, "", 0, 0, O(log_file), 1024,
+     "append log lines to this file instead of standard error; SIGHUP reopens it"},
     ERPS_CFG_END
 #undef O
 };

@@ -50,6 +50,7 @@ typedef struct erps_shim_conf {
     int64_t interval_max_s;
     char log_level[16];
     char log_format[8];
+    char log_file[1024];
 } erps_shim_conf_t;
 
 extern const erps_cfg_opt_t erps_shim_conf_table[];

@@ -28,6 +28,13 @@ void erps_log_set_ident(const char *ident);
  */
 int erps_log_set_format(const char *name);
 /**
+ * Sends standard error (every log line) to the file at path, appending;
+ * "" keeps standard error. @returns 0, or -1 with errno set.
+ */
+int erps_log_open(const char *path);
+/** Opens the log file again (after logrotate moved it); SIGHUP calls it. */
+int erps_log_reopen(void);
+/**
  * Writes `in` as the inside of a JSON string: quotes, backslashes and
  * control characters escaped, bytes that are not UTF-8 as U+FFFD. Stops
  * early rather than overflow (out_size of 6 * strlen(in) + 8 never does).

@@ -34,8 +34,10 @@ int erps_time_parse(const char *s, int64_t *ms);
 size_t erps_strlcpy(char *dst, const char *src, size_t size);
 
 /** SIGINT and SIGTERM call stop (which should only set a flag); SIGPIPE is
- *  ignored, so a closed socket is an error return, not a death. */
+ *  ignored, so a closed socket is an error return, not a death; SIGHUP
+ *  reopens the log file (erps_log_reopen) and counts in erps_hangups. */
 void erps_signals_on_stop(void (*stop)(int));
+extern volatile sig_atomic_t erps_hangups;
 
 /**
  * Starts a thread that, once *flag is set (a stop was asked for), gives the

@@ -2,6 +2,7 @@
 line, librdkafka's own lines included (routed through our logger, never its
 default "%3|..." format), and a broker error is reported once, not twice."""
 import json
+import signal
 import time
 
 from conftest import BUILD, Cluster, Proc, free_port, wait_for
@@ -63,3 +64,30 @@ def test_unknown_log_format_is_refused(tmp_path):
     assert p.p.wait(10) != 0
     p.stop()
     assert "log.format" in (tmp_path / "agent.log").read_text()
+
+
+def test_sighup_reopens_the_log_file_and_kills_nothing(tmp_path):
+    c = Cluster(tmp_path)
+    logs = {n: tmp_path / f"{n}.file.log" for n in ("agent", "shim")}
+    c.start_broker()
+    c.start_agent(f"--log.file={logs['agent']}")
+    c.start_shim(f"--log.file={logs['shim']}")
+    try:
+        wait_for(lambda: c.statuses(), 15, "first status")
+        assert c.change(True).status == 200
+        wait_for(lambda: "Running (by command)" in logs["agent"].read_text(), 10,
+                 "the agent's line about Running")
+        # What logrotate does: move the file away, then SIGHUP.
+        for name, path in logs.items():
+            path.rename(path.with_suffix(".1"))
+            c.procs[name].p.send_signal(signal.SIGHUP)
+        wait_for(lambda: all(p.exists() for p in logs.values()), 5,
+                 "log files opened again")
+        assert c.change(False).status == 200
+        wait_for(lambda: "Stopped (by command)" in logs["agent"].read_text(), 10,
+                 "the agent's next lines in the new file")
+        assert all(c.procs[n].alive() for n in logs), "SIGHUP stopped a program"
+        assert "Stopped (by command)" not in logs["agent"].with_suffix(".1").read_text()
+    finally:
+        codes = c.stop()
+    assert codes["agent"] == 0 and codes["shim"] == 0, codes
