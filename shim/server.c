@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "auth.h"
@@ -51,6 +52,7 @@ struct erps_shim {
     bool default_offset;
     erps_waiters_t *waiters;
     erps_bus_t *bus;
+    int listen_fd;             /* until the daemon owns it; then -1 */
     _Atomic uint64_t responses[CODES];
     _Atomic uint64_t login_failures, logins_limited, credential_cache_hits;
 };
@@ -168,6 +170,17 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
      O(interval_max_s), 0, "largest interval ChangeEngineInterval accepts"},
     {"log.level", ERPS_CFG_STR, "info", 0, 0, O(log_level), 16,
      "error, warn, info or debug"},
+    /* front door (HTTP guards) */
+    {"listen.reuseport", ERPS_CFG_BOOL, "false", 0, 1, O(listen_reuseport), 0,
+     "share listen.port with other processes that set it (SO_REUSEPORT)"},
+    {"http.connection.per.address.limit", ERPS_CFG_INT, "64", 0, 1000000,
+     O(per_addr_limit), 0, "concurrent connections from one client address "
+     "(0: no limit)"},
+    {"http.head.timeout.ms", ERPS_CFG_INT, "10000", 100, 3600000,
+     O(head_timeout_ms), 0, "a request line and headers not complete this "
+     "long after the request line began are closed"},
+    {"cors.origins", ERPS_CFG_STR, "", 0, 0, O(cors_origins), 1024,
+     "origins allowed to call from a browser, comma-separated (empty: none)"},
     ERPS_CFG_END
 #undef O
 };
@@ -985,13 +998,15 @@ static int open_auth(erps_shim_t *shim, char *errstr, size_t errstr_size) {
 }
 
 erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
-                             const erps_kprops_t *kp, char *errstr,
-                             size_t errstr_size) {
+                             const erps_kprops_t *kp, int listen_fd,
+                             char *errstr, size_t errstr_size) {
     erps_shim_t *shim = calloc(1, sizeof(*shim));
     if (!shim) {
         snprintf(errstr, errstr_size, "out of memory");
+        close(listen_fd);
         return NULL;
     }
+    shim->listen_fd = listen_fd;
     shim->conf = conf;
     if (open_auth(shim, errstr, errstr_size))
         goto fail;
@@ -1006,22 +1021,17 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
     if (!shim->bus)
         goto fail;
 
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)conf->port);
-    if (inet_pton(AF_INET, conf->listen_addr, &sa.sin_addr) != 1) {
-        snprintf(errstr, errstr_size, "listen.address %s is not an IPv4 address",
-                 conf->listen_addr);
-        goto fail;
-    }
+    /* The daemon's from here on (MHD_stop_daemon closes it); a failed start
+     * may have closed it already, so it is never closed twice. */
+    shim->listen_fd = -1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     shim->d = MHD_start_daemon(
         flags, (uint16_t)conf->port, NULL, NULL, on_request, shim,
         /* First, so that even option errors reach our log. */
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, shim,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        /* Bound by main.c: SO_REUSEPORT only when listen.reuseport says. */
+        MHD_OPTION_LISTEN_SOCKET, listen_fd,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)conf->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)conf->conn_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->conn_timeout_s,
@@ -1030,10 +1040,9 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
          * no more, as libmicrohttpd clears the pool after every request. */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(conf->headers_max + conf->url_max + 16384),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, shim,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, shim, MHD_OPTION_END);
     if (!shim->d) {
-        snprintf(errstr, errstr_size, "cannot listen on %s:%" PRId64,
+        snprintf(errstr, errstr_size, "cannot serve HTTP on %s:%" PRId64,
                  conf->listen_addr, conf->port);
         goto fail;
     }
@@ -1069,5 +1078,7 @@ void erps_shim_stop(erps_shim_t *shim) {
     erps_session_destroy(shim->session);
     erps_apptokens_destroy(shim->apptokens);
     erps_guard_destroy(shim->guard);
+    if (shim->listen_fd >= 0)
+        close(shim->listen_fd);
     free(shim);
 }
