@@ -23,6 +23,7 @@
 #include "bus.h"
 #include "erpsync/log.h"
 #include "guard.h"
+#include "http_guard.h"
 #include "i18n.h"
 #include "negotiate.h"
 #include "shim.h"
@@ -62,7 +63,10 @@ struct erps_shim {
  * connection whose answer came before its request was read. */
 enum { PH_FIRST = 1, PH_HELD, PH_BODY, PH_WAIT, PH_ANSWERED };
 
-#define EXTRA_HEADERS 6
+#define EXTRA_HEADERS 12
+/* A body behind an answer already decided is read and dropped up to this,
+ * so the answer is not lost to a reset; past it the connection closes. */
+#define DRAIN_MAX (16u * 1024 * 1024)
 
 /* What an answer carries besides its body: decided while the request is
  * read, sent with whatever answer comes. */
@@ -92,6 +96,8 @@ typedef struct req {
     char *held_body;
     const char *held_ctype;
     size_t dropped;       /* PH_HELD: body bytes read and dropped */
+    int expect_continue;  /* Expect: 100-continue: answer at once, no 100 */
+    char target_err[80];  /* the raw target was refused (see on_uri) */
     int plain;            /* /healthz, /readyz, /metrics: no WebAPI headers */
     erps_waiter_t w;
 } req_t;
@@ -236,7 +242,9 @@ static enum MHD_Result queue(erps_shim_t *shim, struct MHD_Connection *c,
 
 static enum MHD_Result answer(req_t *r, int code, char *body,
                               const char *ctype) {
-    if (r->phase == PH_FIRST) {
+    /* A client waiting for 100 Continue gets the final answer instead
+     * (RFC 9110 10.1.1): it sends no body, libmicrohttpd no 100. */
+    if (r->phase == PH_FIRST && !r->expect_continue) {
         r->phase = PH_HELD;
         r->held_code = code;
         r->held_body = body;
@@ -751,23 +759,69 @@ static int request_size(req_t *r, const char *url, char *err, size_t err_size) {
     return 0;
 }
 
-static enum MHD_Result first_call(erps_shim_t *shim, struct MHD_Connection *c,
-                                  const char *url, const char *method,
-                                  void **con_cls) {
+/* Every request owns a req_t (on_completed frees it), so every answer can
+ * wait for the end of the request and keep the connection open. */
+static req_t *req_new(erps_shim_t *shim, struct MHD_Connection *c) {
+    req_t *r = calloc(1, sizeof(*r));
+    if (r) {
+        r->shim = shim;
+        r->conn = c;
+    }
+    return r;
+}
+
+/* libmicrohttpd passes the target here before decoding it (the access
+ * handler only sees it decoded, cut at a %00): the req_t starts here. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+    req_t *r = req_new(cls, c);
+    if (r)
+        erps_http_target_check(uri, r->target_err, sizeof(r->target_err));
+    return r;
+}
+
+static enum MHD_Result head_visit(void *cls, enum MHD_ValueKind kind,
+                                  const char *key, const char *value) {
+    (void)kind;
+    erps_http_head_add(cls, key, value);
+    return MHD_YES;
+}
+
+/* Framing the library let through (RFC 9112 6.3): the end of this request
+ * is not known, so the 400 goes at once and the connection closes. A
+ * refused target is answered the same way. @returns 1 when answered. */
+static int framing_refused(req_t *r, const char *version) {
+    erps_http_head_t h;
+    char err[160];
+    memset(&h, 0, sizeof(h));
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, head_visit, &h);
+    r->expect_continue = h.expect_continue;
+    int code = erps_http_head_check(&h, version, err, sizeof(err));
+    if (!code && r->target_err[0]) {
+        snprintf(err, sizeof(err), "%s", r->target_err);
+        code = 400;
+    }
+    if (!code)
+        return 0;
+    if (erps_accept_choose(header(r->conn, MHD_HTTP_HEADER_ACCEPT),
+                           &r->reply.accept, NULL, 0))
+        erps_accept_choose(NULL, &r->reply.accept, NULL, 0);
+    reply_header(&r->reply, MHD_HTTP_HEADER_CONNECTION, "close");
+    r->phase = PH_ANSWERED;
+    send_error(r, code, err);
+    return 1;
+}
+
+static enum MHD_Result first_call(req_t *r, const char *url,
+                                  const char *method, const char *version) {
+    erps_shim_t *shim = r->shim;
+    struct MHD_Connection *c = r->conn;
     erps_route_t route;
     const char *allow;
     char err[512];
 
+    if (framing_refused(r, version))
+        return MHD_YES;
     int rcode = erps_api_route(method, url, &route, &allow), code;
-
-    /* Every request owns a req_t (on_completed frees it), so every answer
-     * can wait for the end of the request and keep the connection open. */
-    req_t *r = calloc(1, sizeof(*r));
-    if (!r)
-        return MHD_NO;
-    *con_cls = r;
-    r->shim = shim;
-    r->conn = c;
     r->route = route;
     r->phase = PH_FIRST;
     r->plain = 1;
@@ -833,10 +887,12 @@ static enum MHD_Result first_call(erps_shim_t *shim, struct MHD_Connection *c,
                                  &r->ctype, err, sizeof(err))))
         return send_error(r, code, err);
     const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl && strtoull(cl, NULL, 10) > (unsigned long long)shim->conf->body_max) {
+    unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+    if (len > (unsigned long long)shim->conf->body_max) {
         snprintf(err, sizeof(err), "the request body is larger than %" PRId64
                  " bytes", shim->conf->body_max);
-        r->phase = PH_ANSWERED; /* at once: not worth reading to keep alive */
+        if (len > DRAIN_MAX) /* at once, and close: not worth reading */
+            r->phase = PH_ANSWERED;
         return send_error(r, 413, err);
     }
     r->phase = PH_BODY;
@@ -849,10 +905,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   size_t *upload_data_size, void **con_cls) {
     erps_shim_t *shim = cls;
     req_t *r = *con_cls;
-    (void)version;
 
-    if (!r)
-        return first_call(shim, c, url, method, con_cls);
+    if (!r && !(r = *con_cls = req_new(shim, c)))
+        return MHD_NO;
+    if (!r->phase)
+        return first_call(r, url, method, version);
     if (r->phase == PH_BODY) {
         if (*upload_data_size > 0) {
             size_t n = *upload_data_size;
@@ -881,10 +938,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     if (r->phase == PH_WAIT)
         return finish_command(r);
     if (r->phase == PH_HELD) {
-        /* Read and drop the body, up to what a body may be; past that the
-         * answer goes now and the connection closes with it. */
+        /* Read and drop the body, so the answer is not lost to the reset a
+         * close with unread data sends; past DRAIN_MAX the answer goes now
+         * and the connection closes with it. */
         r->dropped += *upload_data_size;
-        if (*upload_data_size == 0 || r->dropped > (size_t)shim->conf->body_max) {
+        if (*upload_data_size == 0 || r->dropped > DRAIN_MAX) {
             *upload_data_size = 0;
             char *body = r->held_body;
             r->held_body = NULL;
@@ -1040,7 +1098,8 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
          * no more, as libmicrohttpd clears the pool after every request. */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(conf->headers_max + conf->url_max + 16384),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, shim, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, shim,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, shim, MHD_OPTION_END);
     if (!shim->d) {
         snprintf(errstr, errstr_size, "cannot serve HTTP on %s:%" PRId64,
                  conf->listen_addr, conf->port);

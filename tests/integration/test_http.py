@@ -166,3 +166,148 @@ def test_sharing_a_port_is_explicit(front, tmp_path):
                  "a shared port answers")
     finally:
         assert a.stop() == 0 and b.stop() == 0
+
+
+# ---- 15.4, 15.3, 15.9: targets and framing refused with one clean 400 ----
+
+def commands_sent(c):
+    return len(c.consume("commands"))
+
+
+def test_nul_in_the_path_is_refused(front):
+    """%00 no longer cuts the path: ChangeEngineStatus%00.gif is refused and
+    nothing goes to Kafka."""
+    c = front
+    before = commands_sent(c)
+    body = b'{"Run": false}'
+    for target in (BASE + "ChangeEngineStatus%00.gif", BASE + "ChangeEngineStatus%00"):
+        got = parse(exchange(c.http_port, request("POST", target, [
+            "Authorization: " + basic(c), "Content-Type: application/json",
+            f"Content-Length: {len(body)}"], body)))
+        assert len(got) == 1, got
+        assert_webapi_error(got[0], 400)
+    assert commands_sent(c) == before
+
+
+SMUGGLED = request("GET", "/healthz")
+
+
+@pytest.mark.parametrize("name,headers,body", [
+    ("two Content-Length", ["Content-Length: 0",
+                            f"Content-Length: {len(SMUGGLED)}"], SMUGGLED),
+    ("space before colon", ["Transfer-Encoding : chunked"],
+     f"{len(SMUGGLED):x}\r\n".encode() + SMUGGLED + b"\r\n0\r\n\r\n"),
+    ("Content-Length and chunked", ["Content-Length: 5",
+                                    "Transfer-Encoding: chunked"],
+     b"0\r\n\r\n" + SMUGGLED),
+    ("Transfer-Encoding not chunked", ["Transfer-Encoding: gzip, chunked"],
+     b"0\r\n\r\n" + SMUGGLED),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_smuggling_is_refused_and_closed(front, name, headers, body):
+    """One 400 in the WebAPI shape, Connection: close, and no answer to the
+    hidden second request (RFC 9112 6.3)."""
+    c = front
+    data = exchange(c.http_port, request("POST", BASE + "GetEngineStatus", [
+        "Authorization: " + basic(c), *headers], body), limit=3)
+    got = parse(data)
+    assert len(got) == 1, data
+    assert_webapi_error(got[0], 400)
+    assert got[0].header("connection") == "close"
+
+
+def test_http11_without_host_is_refused(front):
+    c = front
+    got = parse(exchange(c.http_port, request("GET", "/healthz", host=False),
+                         limit=3))
+    assert len(got) == 1
+    assert_webapi_error(got[0], 400)
+    assert "Host" in got[0].json()["ErrorMessage"]
+    # HTTP/1.0 has no Host to require
+    got = parse(exchange(c.http_port, request("GET", "/healthz", host=False,
+                                              version="HTTP/1.0"), shut=True))
+    assert got[0].status == 200
+
+
+# ---- 12.1, 12.2: answers decided by the headers ----
+
+BIG = b'{"Run": false, "pad": "' + b"x" * 100000 + b'"}'
+
+
+@pytest.mark.parametrize("want,method,headers", [
+    (401, "POST", ["Content-Type: application/json"]),
+    (405, "PUT", ["AUTH", "Content-Type: application/json"]),
+    (415, "POST", ["AUTH", "Content-Type: text/plain"]),
+    (413, "POST", ["AUTH", "Content-Type: application/json"]),
+])
+def test_big_body_still_gets_its_answer(front, want, method, headers):
+    """A body over 64 KiB behind an answer decided by the headers: the whole
+    answer arrives (no reset, no empty reply) and the connection serves the
+    next request."""
+    c = front
+    hdrs = ["Authorization: " + basic(c) if h == "AUTH" else h for h in headers]
+    s = connect(c.http_port)
+    try:
+        s.sendall(request(method, BASE + "ChangeEngineStatus",
+                          hdrs + [f"Content-Length: {len(BIG)}"], BIG))
+        s.sendall(request("GET", "/healthz"))
+        data = read_all(s, 3)
+    finally:
+        s.close()
+    got = parse(data)
+    assert [r.status for r in got] == [want, 200], data[:400]
+    assert_webapi_error(got[0], want)
+
+
+@pytest.mark.parametrize("want,headers", [
+    (401, ["Content-Type: application/json"]),
+    (415, ["AUTH", "Content-Type: text/plain"]),
+    (413, ["AUTH", "Content-Type: application/json"]),
+])
+def test_expect_100_gets_the_final_answer(front, want, headers):
+    """Expect: 100-continue with an answer known from the headers: that
+    answer, not 100 Continue (RFC 9110 10.1.1); no body was sent."""
+    c = front
+    hdrs = ["Authorization: " + basic(c) if h == "AUTH" else h for h in headers]
+    data = exchange(c.http_port, request("POST", BASE + "ChangeEngineStatus", hdrs + [
+        f"Content-Length: {len(BIG)}", "Expect: 100-continue"]), limit=3)
+    assert not data.startswith(b"HTTP/1.1 100"), data[:200]
+    got = parse(data)
+    assert len(got) == 1, data
+    assert_webapi_error(got[0], want)
+
+
+def test_expect_100_continues_when_the_call_may_go_on(front):
+    c = front
+    body = b'{"Run": true}'
+    s = connect(c.http_port)
+    try:
+        s.sendall(request("POST", BASE + "ChangeEngineStatus", [
+            "Authorization: " + basic(c), "Content-Type: application/json",
+            f"Content-Length: {len(body)}", "Expect: 100-continue"]))
+        assert s.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        s.sendall(body)
+        s.settimeout(10)
+        data = b""
+        while b"}}}" not in data:
+            chunk = s.recv(65536)
+            assert chunk, data
+            data += chunk
+    finally:
+        s.close()
+    assert parse(data)[0].status == 200
+
+
+# ---- 12.9: ASP.NET's URL forms ----
+
+@pytest.mark.parametrize("target", [
+    BASE + "GetEngineStatus/",
+    "/api//v1/Agents//ErpSync/GetEngineStatus",
+    "//api/v1/Agents/ErpSync//GetEngineStatus//",
+    "http://127.0.0.1/api/v1/Agents/ErpSync/GetEngineStatus",
+])
+def test_aspnet_url_forms_route(front, target):
+    c = front
+    got = parse(exchange(c.http_port, request("POST", target, [
+        "Authorization: " + basic(c), "Content-Length: 0"]), shut=True))
+    assert got and got[0].status == 200, got and got[0].body
+    assert "IsRunning" in got[0].json()
