@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "body.h"
 #include "bus.h"
+#include "cors.h"
 #include "erpsync/log.h"
 #include "guard.h"
 #include "http_guard.h"
@@ -223,7 +224,9 @@ static enum MHD_Result queue(erps_shim_t *shim, struct MHD_Connection *c,
         free(body);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    /* A 204 has no content, so no type for it (RFC 9110 15.3.5). */
+    if (code != 204 && ctype)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     /* The answer's language and format depend on these request headers. */
     if (rp)
@@ -811,6 +814,37 @@ static int framing_refused(req_t *r, const char *version) {
     return 1;
 }
 
+/* An allowed browser origin may read every answer, errors included, with
+ * the credentials it sent. */
+static void cors_allow(req_t *r) {
+    const char *origin = header(r->conn, "Origin");
+    if (!r->shim->conf->cors_origins[0])
+        return;
+    reply_header(&r->reply, MHD_HTTP_HEADER_VARY, "Origin");
+    if (!erps_cors_allowed(r->shim->conf->cors_origins, origin))
+        return;
+    reply_header(&r->reply, "Access-Control-Allow-Origin", origin);
+    reply_header(&r->reply, "Access-Control-Allow-Credentials", "true");
+    reply_header(&r->reply, "Access-Control-Expose-Headers",
+                 ERPS_CORS_EXPOSE_HEADERS);
+}
+
+/* OPTIONS on a call, with cors.origins set: the CORS preflight. */
+static enum MHD_Result preflight(req_t *r) {
+    char err[160];
+    int code = erps_cors_preflight(
+        r->shim->conf->cors_origins, header(r->conn, "Origin"),
+        header(r->conn, "Access-Control-Request-Method"),
+        header(r->conn, "Access-Control-Request-Headers"), err, sizeof(err));
+    if (code)
+        return send_error(r, code, err);
+    reply_header(&r->reply, "Access-Control-Allow-Methods", "POST");
+    reply_header(&r->reply, "Access-Control-Allow-Headers",
+                 ERPS_CORS_ALLOW_HEADERS);
+    reply_header(&r->reply, "Access-Control-Max-Age", ERPS_CORS_MAX_AGE);
+    return answer(r, 204, strdup(""), NULL);
+}
+
 static enum MHD_Result first_call(req_t *r, const char *url,
                                   const char *method, const char *version) {
     erps_shim_t *shim = r->shim;
@@ -841,6 +875,7 @@ static enum MHD_Result first_call(req_t *r, const char *url,
         break;
     }
     r->plain = 0;
+    cors_allow(r);
     client_address(c, r->client_addr, sizeof(r->client_addr));
     int acode = erps_accept_choose(header(c, MHD_HTTP_HEADER_ACCEPT),
                                    &r->reply.accept, err, sizeof(err));
@@ -856,11 +891,23 @@ static enum MHD_Result first_call(req_t *r, const char *url,
         snprintf(err, sizeof(err), "no such resource: %s", shown);
         return send_error(r, 404, err);
     }
+    if (rcode == 405 && strcmp(method, "OPTIONS") == 0 &&
+        shim->conf->cors_origins[0])
+        return preflight(r);
     if (rcode == 405) {
         snprintf(err, sizeof(err), "%s is not allowed here; use %s", method, allow);
         reply_header(&r->reply, MHD_HTTP_HEADER_ALLOW, allow);
         return send_error(r, 405, err);
     }
+    /* Before credentials are looked at: a page on another site gets
+     * nothing from them, and nothing reaches Kafka. */
+    if (erps_api_route_changes(route) &&
+        (code = erps_cors_cross_site(shim->conf->cors_origins,
+                                     header(c, "Origin"),
+                                     header(c, "Sec-Fetch-Site"),
+                                     header(c, MHD_HTTP_HEADER_HOST), err,
+                                     sizeof(err))))
+        return send_error(r, code, err);
     if ((code = authenticate(r, err, sizeof(err))) ||
         (code = app_allowed(r, err, sizeof(err))))
         return send_error(r, code, err);

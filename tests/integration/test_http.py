@@ -51,10 +51,25 @@ def connect(port, src="127.0.0.1", timeout=10):
     return s
 
 
-def read_all(s, limit=10):
-    """Everything the server sends until it closes (or `limit` seconds)."""
+def complete(data, n):
+    """Whether data holds n whole answers (Content-Length framed)."""
+    for _ in range(n):
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        if not sep:
+            return False
+        m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+        size = int(m.group(1)) if m else 0
+        if len(rest) < size:
+            return False
+        data = rest[size:]
+    return True
+
+
+def read_all(s, limit=10, replies=None):
+    """Everything the server sends until it closes (or `limit` seconds, or
+    `replies` whole answers)."""
     out, end = b"", time.monotonic() + limit
-    while time.monotonic() < end:
+    while time.monotonic() < end and not (replies and complete(out, replies)):
         try:
             chunk = s.recv(65536)
         except socket.timeout:
@@ -68,7 +83,7 @@ def read_all(s, limit=10):
     return out
 
 
-def exchange(port, data, src="127.0.0.1", limit=5, shut=False):
+def exchange(port, data, src="127.0.0.1", limit=5, shut=False, replies=None):
     """Sends exact bytes, returns every byte the server answers."""
     s = connect(port, src)
     try:
@@ -76,7 +91,7 @@ def exchange(port, data, src="127.0.0.1", limit=5, shut=False):
         if shut:
             s.shutdown(socket.SHUT_WR)
         s.settimeout(limit)
-        return read_all(s, limit)
+        return read_all(s, limit, replies)
     finally:
         s.close()
 
@@ -183,7 +198,7 @@ def test_nul_in_the_path_is_refused(front):
     for target in (BASE + "ChangeEngineStatus%00.gif", BASE + "ChangeEngineStatus%00"):
         got = parse(exchange(c.http_port, request("POST", target, [
             "Authorization: " + basic(c), "Content-Type: application/json",
-            f"Content-Length: {len(body)}"], body)))
+            f"Content-Length: {len(body)}"], body), replies=1))
         assert len(got) == 1, got
         assert_webapi_error(got[0], 400)
     assert commands_sent(c) == before
@@ -250,7 +265,7 @@ def test_big_body_still_gets_its_answer(front, want, method, headers):
         s.sendall(request(method, BASE + "ChangeEngineStatus",
                           hdrs + [f"Content-Length: {len(BIG)}"], BIG))
         s.sendall(request("GET", "/healthz"))
-        data = read_all(s, 3)
+        data = read_all(s, 3, replies=2)
     finally:
         s.close()
     got = parse(data)
@@ -308,6 +323,92 @@ def test_expect_100_continues_when_the_call_may_go_on(front):
 def test_aspnet_url_forms_route(front, target):
     c = front
     got = parse(exchange(c.http_port, request("POST", target, [
-        "Authorization: " + basic(c), "Content-Length: 0"]), shut=True))
+        "Authorization: " + basic(c), "Content-Length: 0"]), replies=1))
     assert got and got[0].status == 200, got and got[0].body
     assert "IsRunning" in got[0].json()
+
+
+# ---- 12.10, 15.2: CORS and cross-site changes ----
+
+def preflight(c, origin, method="POST", headers="authorization, content-type"):
+    hdrs = [f"Origin: {origin}", f"Access-Control-Request-Method: {method}"]
+    if headers:
+        hdrs.append(f"Access-Control-Request-Headers: {headers}")
+    return parse(exchange(c.http_port, request(
+        "OPTIONS", BASE + "ChangeEngineStatus", hdrs), replies=1))[0]
+
+
+def test_preflight_from_an_allowed_origin(front):
+    r = preflight(front, ORIGIN)
+    assert r.status == 204, r.body
+    assert r.header("access-control-allow-origin") == ORIGIN
+    assert r.header("access-control-allow-credentials") == "true"
+    assert r.header("access-control-allow-methods") == "POST"
+    allowed = r.header("access-control-allow-headers").lower()
+    assert "authorization" in allowed and "content-type" in allowed
+    assert r.header("content-type") is None and r.body == b""
+
+
+@pytest.mark.parametrize("origin,method,headers", [
+    (EVIL, "POST", "authorization"),
+    ("null", "POST", None),
+    (ORIGIN, "DELETE", None),
+    (ORIGIN, "POST", "x-evil"),
+])
+def test_preflight_refused(front, origin, method, headers):
+    r = preflight(front, origin, method, headers)
+    assert_webapi_error(r, 403)
+    if origin != ORIGIN:  # an allowed page may read why it was refused
+        assert r.header("access-control-allow-origin") is None
+
+
+def test_allowed_origin_reads_answers(front):
+    c = front
+    got = parse(exchange(c.http_port, request("POST", BASE + "GetEngineStatus", [
+        f"Origin: {ORIGIN}", "Content-Length: 0"]), shut=True))[0]
+    assert got.status == 401  # errors too: the page must see the challenge
+    assert got.header("access-control-allow-origin") == ORIGIN
+    assert "WWW-Authenticate" in got.header("access-control-expose-headers")
+
+
+def form_post(c, extra):
+    body = b"Run=false"
+    return parse(exchange(c.http_port, request("POST", BASE + "ChangeEngineStatus", [
+        "Authorization: " + basic(c),
+        "Content-Type: application/x-www-form-urlencoded",
+        f"Content-Length: {len(body)}", *extra], body), limit=8, replies=1))[0]
+
+
+@pytest.mark.parametrize("extra", [
+    [f"Origin: {EVIL}"],
+    ["Origin: null"],
+    ["Sec-Fetch-Site: cross-site"],
+    [f"Origin: {EVIL}", "Sec-Fetch-Site: same-origin"],
+], ids=["evil origin", "null origin", "sec-fetch cross-site", "lying fetch site"])
+def test_cross_site_form_post_is_refused(front, extra):
+    """The remembered-Basic form POST from another site: 403, nothing sent
+    to Kafka, the engine untouched."""
+    c = front
+    before = commands_sent(c)
+    r = form_post(c, extra)
+    assert_webapi_error(r, 403)
+    assert commands_sent(c) == before
+
+
+def test_allowed_and_same_origin_changes_go_through(front):
+    c = front
+    for extra in ([f"Origin: {ORIGIN}"], ["Origin: http://127.0.0.1"],
+                  ["Sec-Fetch-Site: same-origin"], []):
+        r = form_post(c, extra)
+        assert r.status == 200, (extra, r.body)
+        assert r.json()["IsRunning"] is False
+
+
+def test_interval_204_has_no_content_type(front):
+    c = front
+    body = b'{"Interval": "00:20:00"}'
+    r = parse(exchange(c.http_port, request("POST", BASE + "ChangeEngineInterval", [
+        "Authorization: " + basic(c), "Content-Type: application/json",
+        f"Content-Length: {len(body)}"], body), limit=8, replies=1))[0]
+    assert r.status == 204 and r.body == b""
+    assert r.header("content-type") is None, r.headers
