@@ -24,6 +24,7 @@
 #include "cors.h"
 #include "erpsync/log.h"
 #include "guard.h"
+#include "http_deadline.h"
 #include "http_guard.h"
 #include "i18n.h"
 #include "negotiate.h"
@@ -55,6 +56,7 @@ struct erps_shim {
     erps_waiters_t *waiters;
     erps_bus_t *bus;
     int listen_fd;             /* until the daemon owns it; then -1 */
+    erps_deadlines_t *deadlines; /* http.head.timeout.ms */
     _Atomic uint64_t responses[CODES];
     _Atomic uint64_t login_failures, logins_limited, credential_cache_hits;
 };
@@ -776,7 +778,9 @@ static req_t *req_new(erps_shim_t *shim, struct MHD_Connection *c) {
 /* libmicrohttpd passes the target here before decoding it (the access
  * handler only sees it decoded, cut at a %00): the req_t starts here. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
-    req_t *r = req_new(cls, c);
+    erps_shim_t *shim = cls;
+    req_t *r = req_new(shim, c);
+    erps_deadlines_head_begun(shim->deadlines, c);
     if (r)
         erps_http_target_check(uri, r->target_err, sizeof(r->target_err));
     return r;
@@ -853,6 +857,7 @@ static enum MHD_Result first_call(req_t *r, const char *url,
     const char *allow;
     char err[512];
 
+    erps_deadlines_head_done(shim->deadlines, c);
     if (framing_refused(r, version))
         return MHD_YES;
     int rcode = erps_api_route(method, url, &route, &allow), code;
@@ -1005,9 +1010,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     req_t *r = *con_cls;
-    (void)cls;
-    (void)c;
+    erps_shim_t *shim = cls;
     (void)toe;
+    erps_deadlines_idle(shim->deadlines, c);
     if (!r)
         return;
     /* Not answered yet (connection failed while waiting): unregister. */
@@ -1126,6 +1131,11 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
     if (!shim->bus)
         goto fail;
 
+    if (!(shim->deadlines = erps_deadlines_new(conf->head_timeout_ms,
+                                               conf->conn_timeout_s * 1000))) {
+        snprintf(errstr, errstr_size, "cannot start the request-head timer");
+        goto fail;
+    }
     /* The daemon's from here on (MHD_stop_daemon closes it); a failed start
      * may have closed it already, so it is never closed twice. */
     shim->listen_fd = -1;
@@ -1139,6 +1149,10 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
         MHD_OPTION_LISTEN_SOCKET, listen_fd,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)conf->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)conf->conn_limit,
+        /* One address cannot take every connection (slowloris); the head
+         * deadline covers many addresses. */
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)conf->per_addr_limit,
+        MHD_OPTION_NOTIFY_CONNECTION, erps_deadlines_notify, shim->deadlines,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->conn_timeout_s,
         /* Room for http.headers.max.bytes and http.url.max.bytes and the
          * read buffer, so those limits (not the library's) answer first;
@@ -1175,6 +1189,7 @@ void erps_shim_stop(erps_shim_t *shim) {
         nanosleep(&ts, NULL);
         MHD_stop_daemon(shim->d);
     }
+    erps_deadlines_destroy(shim->deadlines);
     erps_bus_destroy(shim->bus);
     erps_waiters_destroy(shim->waiters);
     erps_users_destroy(shim->users);

@@ -5,10 +5,12 @@ the per-address connection limit and the request-head deadline, and the
 listener that refuses a busy port. Requests are sent as exact bytes over
 Python sockets, so nothing between the test and the shim fixes them up."""
 import base64
+import resource
 import json
 import re
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -21,6 +23,10 @@ EVIL = "https://evil.example"
 # Lowered for the attack test; a legitimate client stays far below them.
 PER_ADDRESS = 40
 HEAD_MS = 1500
+# Lowered too (an existing setting), so a bounded attack fills the server the
+# way 4,200 connections fill the default 4,096.
+CONN_LIMIT = 150
+ATTACKERS = 200
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +36,8 @@ def front(tmp_path_factory):
     c.start_agent()
     c.start_shim(f"--cors.origins={ORIGIN}",
                  f"--http.connection.per.address.limit={PER_ADDRESS}",
-                 f"--http.head.timeout.ms={HEAD_MS}", "--auth.failures.max=0")
+                 f"--http.head.timeout.ms={HEAD_MS}", "--auth.failures.max=0",
+                 f"--http.connection.limit={CONN_LIMIT}")
     wait_for(lambda: c.statuses(), 15, "first status from the agent")
     try:
         yield c
@@ -412,3 +419,117 @@ def test_interval_204_has_no_content_type(front):
         f"Content-Length: {len(body)}"], body), limit=8, replies=1))[0]
     assert r.status == 204 and r.body == b""
     assert r.header("content-type") is None, r.headers
+
+
+# ---- 15.1: slowloris ----
+
+def trickle(socks, stop, period=0.4):
+    """Each socket sends a request line, then a header line every period,
+    never the end of the head."""
+    for s in socks:
+        try:
+            s.sendall(b"POST " + BASE.encode() + b"GetEngineStatus HTTP/1.1\r\n"
+                      b"Host: 127.0.0.1\r\n")
+        except OSError:
+            pass
+    while not stop.wait(period):
+        for s in socks:
+            try:
+                s.sendall(b"X-Slow: a\r\n")
+            except OSError:
+                pass
+
+
+def still_open(s):
+    """False once the server closed (or reset) the connection."""
+    s.setblocking(False)
+    try:
+        return s.recv(1) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        s.setblocking(True)
+
+
+def timed_call(c, src):
+    t0 = time.monotonic()
+    got = parse(exchange(c.http_port, request("POST", BASE + "GetEngineStatus", [
+        "Authorization: " + basic(c), "Content-Length: 0"]), src=src, limit=10,
+        replies=1))
+    return (got[0].status if got else 0), time.monotonic() - t0
+
+
+def test_slowloris_from_one_address_leaves_others_served(front):
+    """ATTACKERS slow connections from 127.0.0.1 (more than the server's
+    connection limit): the per-address limit keeps most of them out, the
+    head deadline closes the rest, and a client on 127.0.0.2 is served
+    throughout."""
+    c = front
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < ATTACKERS + 100:
+        pytest.skip(f"ulimit -n {soft} is too small for {ATTACKERS} sockets")
+    socks, stop = [], threading.Event()
+    try:
+        for _ in range(ATTACKERS):
+            try:
+                socks.append(connect(c.http_port, "127.0.0.1", timeout=2))
+            except OSError:
+                pass
+        t = threading.Thread(target=trickle, args=(socks, stop), daemon=True)
+        t.start()
+        time.sleep(0.5)
+        for _ in range(4):
+            status, took = timed_call(c, "127.0.0.2")
+            assert status == 200 and took < 3, (status, took)
+            time.sleep(0.5)
+        # the head deadline: nothing of the attack is left after it
+        time.sleep(HEAD_MS / 1000 + 1)
+        assert sum(still_open(s) for s in socks) == 0
+    finally:
+        stop.set()
+        for s in socks:
+            s.close()
+
+
+def test_head_deadline_closes_a_trickling_head(front):
+    """Every byte resets the idle timeout; the head deadline does not."""
+    c = front
+    s = connect(c.http_port, "127.0.0.3")
+    stop = threading.Event()
+    t0 = time.monotonic()
+    try:
+        t = threading.Thread(target=trickle, args=([s], stop, 0.2), daemon=True)
+        t.start()
+        s.settimeout(HEAD_MS / 1000 + 3)
+        data = read_all(s, HEAD_MS / 1000 + 3)
+        took = time.monotonic() - t0
+    finally:
+        stop.set()
+        s.close()
+    assert data in (b"", b"<RST>"), data[:200]
+    assert HEAD_MS / 1000 - 0.3 < took < HEAD_MS / 1000 + 1.5, took
+
+
+def test_per_address_limit(front):
+    """PER_ADDRESS connections from one address are served; the next is
+    closed at once; another address is not affected."""
+    c = front
+    socks = []
+    try:
+        for _ in range(PER_ADDRESS):
+            socks.append(connect(c.http_port, "127.0.0.4"))
+        time.sleep(0.3)
+        extra = connect(c.http_port, "127.0.0.4")
+        extra.sendall(request("GET", "/healthz"))
+        assert read_all(extra, 3) in (b"", b"<RST>")
+        extra.close()
+        got = parse(exchange(c.http_port, request("GET", "/healthz"),
+                             src="127.0.0.5", replies=1))
+        assert got[0].status == 200
+        socks[0].sendall(request("GET", "/healthz"))
+        assert parse(read_all(socks[0], 3, replies=1))[0].status == 200
+    finally:
+        for s in socks:
+            s.close()
