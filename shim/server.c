@@ -818,6 +818,72 @@ static int framing_refused(req_t *r, const char *version) {
     return 1;
 }
 
+/* /healthz, /readyz, /metrics: plain text, no WebAPI headers. */
+static enum MHD_Result ops_call(req_t *r) {
+    erps_shim_t *shim = r->shim;
+    if (r->route == ERPS_ROUTE_HEALTHZ)
+        return send_text(r, 200, "ok\n", "text/plain");
+    if (r->route == ERPS_ROUTE_METRICS)
+        return send_metrics(r);
+    if (!erps_bus_kafka_up(shim->bus))
+        return send_text(r, 503, "Kafka unreachable\n", "text/plain");
+    if (!erps_bus_caught_up(shim->bus))
+        return send_text(r, 503, "reading the status topic\n", "text/plain");
+    return send_text(r, 200, "ready\n", "text/plain");
+}
+
+static enum MHD_Result get_status(req_t *r) {
+    erps_status_t st;
+    char err[256];
+    if (erps_bus_latest(r->shim->bus, r->who.engine_id, &st)) {
+        snprintf(err, sizeof(err), "no agent has reported a status for "
+                 "engine %s yet", r->who.engine_id);
+        return send_error(r, 503, err);
+    }
+    return send_status(r, &st);
+}
+
+/* A change: its Content-Type and size, then on to reading the body. */
+static enum MHD_Result body_start(req_t *r) {
+    const erps_shim_conf_t *conf = r->shim->conf;
+    char err[512];
+    int code = erps_ctype_parse(header(r->conn, MHD_HTTP_HEADER_CONTENT_TYPE),
+                                &r->ctype, err, sizeof(err));
+    if (code)
+        return send_error(r, code, err);
+    const char *cl = header(r->conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+    if (len > (unsigned long long)conf->body_max) {
+        snprintf(err, sizeof(err), "the request body is larger than %" PRId64
+                 " bytes", conf->body_max);
+        if (len > DRAIN_MAX) /* at once, and close: not worth reading */
+            r->phase = PH_ANSWERED;
+        return send_error(r, 413, err);
+    }
+    r->phase = PH_BODY;
+    return MHD_YES;
+}
+
+static enum MHD_Result preflight(req_t *r);
+
+/* 404, 405, or the CORS preflight that OPTIONS is when CORS is on. */
+static enum MHD_Result route_error(req_t *r, const char *url,
+                                   const char *method, int rcode,
+                                   const char *allow) {
+    char err[512];
+    if (rcode == 404) {
+        char shown[201];
+        ascii_clip(shown, sizeof(shown), url); /* answers stay valid UTF-8 */
+        snprintf(err, sizeof(err), "no such resource: %s", shown);
+        return send_error(r, 404, err);
+    }
+    if (strcmp(method, "OPTIONS") == 0 && r->shim->conf->cors_origins[0])
+        return preflight(r);
+    snprintf(err, sizeof(err), "%s is not allowed here; use %s", method, allow);
+    reply_header(&r->reply, MHD_HTTP_HEADER_ALLOW, allow);
+    return send_error(r, 405, err);
+}
+
 /* An allowed browser origin may read every answer, errors included, with
  * the credentials it sent. */
 static void cors_allow(req_t *r) {
@@ -864,21 +930,10 @@ static enum MHD_Result first_call(req_t *r, const char *url,
     r->route = route;
     r->phase = PH_FIRST;
     r->plain = 1;
-    switch (rcode == 200 ? route : ERPS_ROUTE_NONE) {
-    case ERPS_ROUTE_HEALTHZ:
-        return send_text(r, 200, "ok\n", "text/plain");
-    case ERPS_ROUTE_READYZ:
-        if (!erps_bus_kafka_up(shim->bus))
-            return send_text(r, 503, "Kafka unreachable\n", "text/plain");
-        if (!erps_bus_caught_up(shim->bus))
-            return send_text(r, 503, "reading the status topic\n",
-                             "text/plain");
-        return send_text(r, 200, "ready\n", "text/plain");
-    case ERPS_ROUTE_METRICS:
-        return send_metrics(r);
-    default:
-        break;
-    }
+    if (rcode == 200 && (route == ERPS_ROUTE_HEALTHZ ||
+                         route == ERPS_ROUTE_READYZ ||
+                         route == ERPS_ROUTE_METRICS))
+        return ops_call(r);
     r->plain = 0;
     cors_allow(r);
     client_address(c, r->client_addr, sizeof(r->client_addr));
@@ -890,20 +945,8 @@ static enum MHD_Result first_call(req_t *r, const char *url,
     }
     if ((code = request_size(r, url, err, sizeof(err))))
         return send_error(r, code, err);
-    if (rcode == 404) {
-        char shown[201];
-        ascii_clip(shown, sizeof(shown), url); /* answers stay valid UTF-8 */
-        snprintf(err, sizeof(err), "no such resource: %s", shown);
-        return send_error(r, 404, err);
-    }
-    if (rcode == 405 && strcmp(method, "OPTIONS") == 0 &&
-        shim->conf->cors_origins[0])
-        return preflight(r);
-    if (rcode == 405) {
-        snprintf(err, sizeof(err), "%s is not allowed here; use %s", method, allow);
-        reply_header(&r->reply, MHD_HTTP_HEADER_ALLOW, allow);
-        return send_error(r, 405, err);
-    }
+    if (rcode != 200)
+        return route_error(r, url, method, rcode, allow);
     /* Before credentials are looked at: a page on another site gets
      * nothing from them, and nothing reaches Kafka. */
     if (erps_api_route_changes(route) &&
@@ -925,30 +968,9 @@ static enum MHD_Result first_call(req_t *r, const char *url,
     if (r->basic && shim->session)
         issue_session(r);
 
-    if (route == ERPS_ROUTE_GET_STATUS) {
-        erps_status_t st;
-        if (erps_bus_latest(shim->bus, r->who.engine_id, &st)) {
-            snprintf(err, sizeof(err), "no agent has reported a status for "
-                     "engine %s yet", r->who.engine_id);
-            return send_error(r, 503, err);
-        }
-        return send_status(r, &st);
-    }
-
-    if ((code = erps_ctype_parse(header(c, MHD_HTTP_HEADER_CONTENT_TYPE),
-                                 &r->ctype, err, sizeof(err))))
-        return send_error(r, code, err);
-    const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
-    if (len > (unsigned long long)shim->conf->body_max) {
-        snprintf(err, sizeof(err), "the request body is larger than %" PRId64
-                 " bytes", shim->conf->body_max);
-        if (len > DRAIN_MAX) /* at once, and close: not worth reading */
-            r->phase = PH_ANSWERED;
-        return send_error(r, 413, err);
-    }
-    r->phase = PH_BODY;
-    return MHD_YES;
+    if (route == ERPS_ROUTE_GET_STATUS)
+        return get_status(r);
+    return body_start(r);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
@@ -1107,34 +1129,14 @@ static int open_auth(erps_shim_t *shim, char *errstr, size_t errstr_size) {
     return 0;
 }
 
-erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
-                             const erps_kprops_t *kp, int listen_fd,
-                             char *errstr, size_t errstr_size) {
-    erps_shim_t *shim = calloc(1, sizeof(*shim));
-    if (!shim) {
-        snprintf(errstr, errstr_size, "out of memory");
-        close(listen_fd);
-        return NULL;
-    }
-    shim->listen_fd = listen_fd;
-    shim->conf = conf;
-    if (open_auth(shim, errstr, errstr_size))
-        goto fail;
-    if (!(shim->waiters = erps_waiters_new())) {
-        snprintf(errstr, errstr_size, "out of memory");
-        goto fail;
-    }
-    shim->bus = erps_bus_new(conf->bootstrap, kp, &conf->topics,
-                             &conf->topic_policy,
-                             conf->request_timeout_ms, shim->waiters, on_answer,
-                             errstr, errstr_size);
-    if (!shim->bus)
-        goto fail;
-
+/* The head-deadline sweeper, then libmicrohttpd on the bound socket. */
+static int start_http(erps_shim_t *shim, int listen_fd, char *errstr,
+                      size_t errstr_size) {
+    const erps_shim_conf_t *conf = shim->conf;
     if (!(shim->deadlines = erps_deadlines_new(conf->head_timeout_ms,
                                                conf->conn_timeout_s * 1000))) {
         snprintf(errstr, errstr_size, "cannot start the request-head timer");
-        goto fail;
+        return -1;
     }
     /* The daemon's from here on (MHD_stop_daemon closes it); a failed start
      * may have closed it already, so it is never closed twice. */
@@ -1164,8 +1166,37 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
     if (!shim->d) {
         snprintf(errstr, errstr_size, "cannot serve HTTP on %s:%" PRId64,
                  conf->listen_addr, conf->port);
+        return -1;
+    }
+    return 0;
+}
+
+erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
+                             const erps_kprops_t *kp, int listen_fd,
+                             char *errstr, size_t errstr_size) {
+    erps_shim_t *shim = calloc(1, sizeof(*shim));
+    if (!shim) {
+        snprintf(errstr, errstr_size, "out of memory");
+        close(listen_fd);
+        return NULL;
+    }
+    shim->listen_fd = listen_fd;
+    shim->conf = conf;
+    if (open_auth(shim, errstr, errstr_size))
+        goto fail;
+    if (!(shim->waiters = erps_waiters_new())) {
+        snprintf(errstr, errstr_size, "out of memory");
         goto fail;
     }
+    shim->bus = erps_bus_new(conf->bootstrap, kp, &conf->topics,
+                             &conf->topic_policy,
+                             conf->request_timeout_ms, shim->waiters, on_answer,
+                             errstr, errstr_size);
+    if (!shim->bus)
+        goto fail;
+
+    if (start_http(shim, listen_fd, errstr, errstr_size))
+        goto fail;
     erps_info("listening on http://%s:%" PRId64 "%s (%d users, %d tenants; "
               "SOTicket %s, Bearer %s, sessions %s, restricted %s)",
               conf->listen_addr, conf->port, ERPS_API_BASE,
