@@ -381,6 +381,11 @@ static enum MHD_Result send_metrics(req_t *r) {
       s.engines_known, (uint64_t)shim->login_failures,
       (uint64_t)shim->logins_limited, (uint64_t)shim->credential_cache_hits,
       erps_bus_kafka_up(shim->bus) ? 1 : 0);
+    P("# HELP erpsync_shim_http_heads_late_total Connections closed for a "
+      "request head not complete within http.head.timeout.ms.\n"
+      "# TYPE erpsync_shim_http_heads_late_total counter\n"
+      "erpsync_shim_http_heads_late_total %" PRIu64 "\n",
+      erps_deadlines_closed(shim->deadlines));
 #undef P
     if (used >= cap) {
         free(buf);

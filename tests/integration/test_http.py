@@ -510,6 +510,10 @@ def test_head_deadline_closes_a_trickling_head(front):
         s.close()
     assert data in (b"", b"<RST>"), data[:200]
     assert HEAD_MS / 1000 - 0.3 < took < HEAD_MS / 1000 + 1.5, took
+    metrics = parse(exchange(c.http_port, request("GET", "/metrics"),
+                             replies=1))[0].body.decode()
+    late = re.search(r"^erpsync_shim_http_heads_late_total (\d+)$", metrics, re.M)
+    assert late and int(late.group(1)) >= 1, metrics[-500:]
 
 
 def test_per_address_limit(front):
