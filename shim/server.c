@@ -871,7 +871,7 @@ static enum MHD_Result body_start(req_t *r) {
 
 static enum MHD_Result preflight(req_t *r);
 
-/* 404, 405, or the CORS preflight that OPTIONS is when CORS is on. */
+/* 404, 405, or the CORS preflight. */
 static enum MHD_Result route_error(req_t *r, const char *url,
                                    const char *method, int rcode,
                                    const char *allow) {
@@ -882,7 +882,11 @@ static enum MHD_Result route_error(req_t *r, const char *url,
         snprintf(err, sizeof(err), "no such resource: %s", shown);
         return send_error(r, 404, err);
     }
-    if (strcmp(method, "OPTIONS") == 0 && r->shim->conf->cors_origins[0])
+    /* A preflight names an origin and a method; a bare OPTIONS, or one on
+     * a path of ours (not a WebAPI call), is just another method. */
+    if (strcmp(method, "OPTIONS") == 0 && r->shim->conf->cors_origins[0] &&
+        strcmp(allow, "POST") == 0 && header(r->conn, "Origin") &&
+        header(r->conn, "Access-Control-Request-Method"))
         return preflight(r);
     snprintf(err, sizeof(err), "%s is not allowed here; use %s", method, allow);
     reply_header(&r->reply, MHD_HTTP_HEADER_ALLOW, allow);

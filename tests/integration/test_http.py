@@ -369,6 +369,19 @@ def test_preflight_refused(front, origin, method, headers):
         assert r.header("access-control-allow-origin") is None
 
 
+def test_options_that_is_no_preflight_is_405(front):
+    """OPTIONS without Origin and Access-Control-Request-Method, or on a
+    path that is not a WebAPI call, is not a preflight."""
+    c = front
+    for target, hdrs in ((BASE + "GetEngineStatus", []),
+                         ("/healthz", [f"Origin: {ORIGIN}",
+                                       "Access-Control-Request-Method: GET"])):
+        r = parse(exchange(c.http_port, request("OPTIONS", target, hdrs),
+                           replies=1))[0]
+        assert_webapi_error(r, 405)
+        assert r.header("allow") in ("POST", "GET")
+
+
 def test_allowed_origin_reads_answers(front):
     c = front
     got = parse(exchange(c.http_port, request("POST", BASE + "GetEngineStatus", [
