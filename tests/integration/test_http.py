@@ -32,14 +32,14 @@ ATTACKERS = 200
 @pytest.fixture(scope="module")
 def front(tmp_path_factory):
     c = Cluster(tmp_path_factory.mktemp("http"))
-    c.start_broker()
-    c.start_agent()
-    c.start_shim(f"--cors.origins={ORIGIN}",
-                 f"--http.connection.per.address.limit={PER_ADDRESS}",
-                 f"--http.head.timeout.ms={HEAD_MS}", "--auth.failures.max=0",
-                 f"--http.connection.limit={CONN_LIMIT}")
-    wait_for(lambda: c.statuses(), 15, "first status from the agent")
-    try:
+    try:  # a shim that fails to start still has its broker and agent stopped
+        c.start_broker()
+        c.start_agent()
+        c.start_shim(f"--cors.origins={ORIGIN}",
+                     f"--http.connection.per.address.limit={PER_ADDRESS}",
+                     f"--http.head.timeout.ms={HEAD_MS}", "--auth.failures.max=0",
+                     f"--http.connection.limit={CONN_LIMIT}")
+        wait_for(lambda: c.statuses(), 15, "first status from the agent")
         yield c
     finally:
         c.stop()
