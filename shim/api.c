@@ -4,6 +4,7 @@
 #include "api.h"
 
 #include "body.h"
+#include "http_guard.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -25,31 +26,44 @@ static const struct {
     {"/metrics", ERPS_ROUTE_METRICS, "GET"},
 };
 
+/* ASP.NET routes match case-insensitively, and after its URL forms are
+ * reduced: absolute-form, doubled and trailing slashes. The operational
+ * paths are ours, not the WebAPI's, and match exactly. */
+static int route_match(const char *path, const char *api_path, size_t i) {
+    size_t base_len = strlen(ERPS_API_BASE);
+    if (routes[i].name[0] == '/')
+        return strcmp(path, routes[i].name) == 0;
+    return strncasecmp(api_path, ERPS_API_BASE, base_len) == 0 &&
+           strcasecmp(api_path + base_len, routes[i].name) == 0;
+}
+
 int erps_api_route(const char *method, const char *path, erps_route_t *route,
                    const char **allow) {
-    size_t base_len = strlen(ERPS_API_BASE);
+    size_t size = strlen(path) + 2;
+    char *api_path = malloc(size);
+    int code = 404;
     *route = ERPS_ROUTE_NONE;
     *allow = NULL;
+    /* Out of memory: the path as it came, which the common form matches. */
+    const char *p = api_path && erps_http_path_normalize(path, api_path, size) == 0
+                        ? api_path : path;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        int match;
-        if (routes[i].name[0] == '/')
-            match = strcmp(path, routes[i].name) == 0;
-        else /* ASP.NET routes match case-insensitively */
-            match = strncasecmp(path, ERPS_API_BASE, base_len) == 0 &&
-                    strcasecmp(path + base_len, routes[i].name) == 0;
-        if (!match)
+        if (!route_match(path, p, i))
             continue;
         int ok = strcmp(method, routes[i].method) == 0 ||
                  (strcmp(method, "HEAD") == 0 &&
                   strcmp(routes[i].method, "GET") == 0);
         if (!ok) {
             *allow = routes[i].method;
-            return 405;
+            code = 405;
+        } else {
+            *route = routes[i].route;
+            code = 200;
         }
-        *route = routes[i].route;
-        return 200;
+        break;
     }
-    return 404;
+    free(api_path);
+    return code;
 }
 
 int erps_api_route_changes(erps_route_t route) {

@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "body.h"
+#include "listener.h"
 #include "erpsync/log.h"
 #include "erpsync/util.h"
 #include "shim.h"
@@ -141,7 +142,18 @@ int main(int argc, char **argv) {
     erps_signals_on_stop(on_signal);
     erps_body_init(); /* libxml2, before any HTTP thread */
 
-    erps_shim_t *shim = erps_shim_start(&conf, &kp, err, sizeof(err));
+    /* First: a busy port is the commonest mistake, and says so at once. */
+    int in_use;
+    int fd = erps_listener_open(conf.listen_addr, (int)conf.port,
+                                conf.listen_reuseport, &in_use, err,
+                                sizeof(err));
+    if (fd < 0) {
+        erps_err("%s", err);
+        erps_body_cleanup();
+        erps_kprops_clear(&kp);
+        return in_use ? ERPS_SHIM_EXIT_PORT_IN_USE : 1;
+    }
+    erps_shim_t *shim = erps_shim_start(&conf, &kp, fd, err, sizeof(err));
     if (!shim) {
         erps_err("%s", err);
         erps_body_cleanup();

@@ -15,13 +15,17 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "auth.h"
 #include "body.h"
 #include "bus.h"
+#include "cors.h"
 #include "erpsync/log.h"
 #include "guard.h"
+#include "http_deadline.h"
+#include "http_guard.h"
 #include "i18n.h"
 #include "negotiate.h"
 #include "shim.h"
@@ -51,6 +55,8 @@ struct erps_shim {
     bool default_offset;
     erps_waiters_t *waiters;
     erps_bus_t *bus;
+    int listen_fd;             /* until the daemon owns it; then -1 */
+    erps_deadlines_t *deadlines; /* http.head.timeout.ms */
     _Atomic uint64_t responses[CODES];
     _Atomic uint64_t login_failures, logins_limited, credential_cache_hits;
 };
@@ -60,7 +66,10 @@ struct erps_shim {
  * connection whose answer came before its request was read. */
 enum { PH_FIRST = 1, PH_HELD, PH_BODY, PH_WAIT, PH_ANSWERED };
 
-#define EXTRA_HEADERS 6
+#define EXTRA_HEADERS 12
+/* A body behind an answer already decided is read and dropped up to this,
+ * so the answer is not lost to a reset; past it the connection closes. */
+#define DRAIN_MAX (16u * 1024 * 1024)
 
 /* What an answer carries besides its body: decided while the request is
  * read, sent with whatever answer comes. */
@@ -90,6 +99,8 @@ typedef struct req {
     char *held_body;
     const char *held_ctype;
     size_t dropped;       /* PH_HELD: body bytes read and dropped */
+    int expect_continue;  /* Expect: 100-continue: answer at once, no 100 */
+    char target_err[80];  /* the raw target was refused (see on_uri) */
     int plain;            /* /healthz, /readyz, /metrics: no WebAPI headers */
     erps_waiter_t w;
 } req_t;
@@ -177,6 +188,17 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
      "text (time program level: message) or json (one object per line)"},
     {"log.file", ERPS_CFG_STR, "", 0, 0, O(log_file), 1024,
      "append log lines to this file instead of standard error; SIGHUP reopens it"},
+    /* front door (HTTP guards) */
+    {"listen.reuseport", ERPS_CFG_BOOL, "false", 0, 1, O(listen_reuseport), 0,
+     "share listen.port with other processes that set it (SO_REUSEPORT)"},
+    {"http.connection.per.address.limit", ERPS_CFG_INT, "64", 0, 1000000,
+     O(per_addr_limit), 0, "concurrent connections from one client address "
+     "(0: no limit)"},
+    {"http.head.timeout.ms", ERPS_CFG_INT, "10000", 100, 3600000,
+     O(head_timeout_ms), 0, "a request line and headers not complete this "
+     "long after the request line began are closed"},
+    {"cors.origins", ERPS_CFG_STR, "", 0, 0, O(cors_origins), 1024,
+     "origins allowed to call from a browser, comma-separated (empty: none)"},
     ERPS_CFG_END
 #undef O
 };
@@ -213,7 +235,9 @@ static enum MHD_Result queue(erps_shim_t *shim, struct MHD_Connection *c,
         free(body);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    /* A 204 has no content, so no type for it (RFC 9110 15.3.5). */
+    if (code != 204 && ctype)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     /* The answer's language and format depend on these request headers. */
     if (rp)
@@ -232,7 +256,9 @@ static enum MHD_Result queue(erps_shim_t *shim, struct MHD_Connection *c,
 
 static enum MHD_Result answer(req_t *r, int code, char *body,
                               const char *ctype) {
-    if (r->phase == PH_FIRST) {
+    /* A client waiting for 100 Continue gets the final answer instead
+     * (RFC 9110 10.1.1): it sends no body, libmicrohttpd no 100. */
+    if (r->phase == PH_FIRST && !r->expect_continue) {
         r->phase = PH_HELD;
         r->held_code = code;
         r->held_body = body;
@@ -389,6 +415,11 @@ static enum MHD_Result send_metrics(req_t *r) {
       s.engines_known, (uint64_t)shim->login_failures,
       (uint64_t)shim->logins_limited, (uint64_t)shim->credential_cache_hits,
       erps_bus_kafka_up(shim->bus) ? 1 : 0);
+    P("# HELP erpsync_shim_http_heads_late_total Connections closed for a "
+      "request head not complete within http.head.timeout.ms.\n"
+      "# TYPE erpsync_shim_http_heads_late_total counter\n"
+      "erpsync_shim_http_heads_late_total %" PRIu64 "\n",
+      erps_deadlines_closed(shim->deadlines));
     if (used < cap)
         used += read_metrics(buf + used, cap - used, &s);
 #undef P
@@ -801,42 +832,182 @@ static int request_size(req_t *r, const char *url, char *err, size_t err_size) {
     return 0;
 }
 
-static enum MHD_Result first_call(erps_shim_t *shim, struct MHD_Connection *c,
-                                  const char *url, const char *method,
-                                  void **con_cls) {
+/* Every request owns a req_t (on_completed frees it), so every answer can
+ * wait for the end of the request and keep the connection open. */
+static req_t *req_new(erps_shim_t *shim, struct MHD_Connection *c) {
+    req_t *r = calloc(1, sizeof(*r));
+    if (r) {
+        r->shim = shim;
+        r->conn = c;
+    }
+    return r;
+}
+
+/* libmicrohttpd passes the target here before decoding it (the access
+ * handler only sees it decoded, cut at a %00): the req_t starts here. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+    erps_shim_t *shim = cls;
+    req_t *r = req_new(shim, c);
+    erps_deadlines_head_begun(shim->deadlines, c);
+    if (r)
+        erps_http_target_check(uri, r->target_err, sizeof(r->target_err));
+    return r;
+}
+
+static enum MHD_Result head_visit(void *cls, enum MHD_ValueKind kind,
+                                  const char *key, const char *value) {
+    (void)kind;
+    erps_http_head_add(cls, key, value);
+    return MHD_YES;
+}
+
+/* Framing the library let through (RFC 9112 6.3): the end of this request
+ * is not known, so the 400 goes at once and the connection closes. A
+ * refused target is answered the same way. @returns 1 when answered. */
+static int framing_refused(req_t *r, const char *version) {
+    erps_http_head_t h;
+    char err[160];
+    memset(&h, 0, sizeof(h));
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, head_visit, &h);
+    r->expect_continue = h.expect_continue;
+    int code = erps_http_head_check(&h, version, err, sizeof(err));
+    if (!code && r->target_err[0]) {
+        snprintf(err, sizeof(err), "%s", r->target_err);
+        code = 400;
+    }
+    if (!code)
+        return 0;
+    if (erps_accept_choose(header(r->conn, MHD_HTTP_HEADER_ACCEPT),
+                           &r->reply.accept, NULL, 0))
+        erps_accept_choose(NULL, &r->reply.accept, NULL, 0);
+    reply_header(&r->reply, MHD_HTTP_HEADER_CONNECTION, "close");
+    r->phase = PH_ANSWERED;
+    send_error(r, code, err);
+    return 1;
+}
+
+/* /healthz, /readyz, /metrics: plain text, no WebAPI headers. */
+static enum MHD_Result ops_call(req_t *r) {
+    erps_shim_t *shim = r->shim;
+    if (r->route == ERPS_ROUTE_HEALTHZ)
+        return send_text(r, 200, "ok\n", "text/plain");
+    if (r->route == ERPS_ROUTE_METRICS)
+        return send_metrics(r);
+    if (!erps_bus_kafka_up(shim->bus))
+        return send_text(r, 503, "Kafka unreachable\n", "text/plain");
+    if (!erps_bus_caught_up(shim->bus))
+        return send_text(r, 503, "reading the status topic\n", "text/plain");
+    return send_text(r, 200, "ready\n", "text/plain");
+}
+
+static enum MHD_Result get_status(req_t *r) {
+    erps_status_t st;
+    char err[256];
+    if (erps_bus_latest(r->shim->bus, r->who.engine_id, &st)) {
+        snprintf(err, sizeof(err), "no agent has reported a status for "
+                 "engine %s yet", r->who.engine_id);
+        return send_error(r, 503, err);
+    }
+    return send_status(r, &st);
+}
+
+/* A change: its Content-Type and size, then on to reading the body. */
+static enum MHD_Result body_start(req_t *r) {
+    const erps_shim_conf_t *conf = r->shim->conf;
+    char err[512];
+    int code = erps_ctype_parse(header(r->conn, MHD_HTTP_HEADER_CONTENT_TYPE),
+                                &r->ctype, err, sizeof(err));
+    if (code)
+        return send_error(r, code, err);
+    const char *cl = header(r->conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+    if (len > (unsigned long long)conf->body_max) {
+        snprintf(err, sizeof(err), "the request body is larger than %" PRId64
+                 " bytes", conf->body_max);
+        if (len > DRAIN_MAX) /* at once, and close: not worth reading */
+            r->phase = PH_ANSWERED;
+        return send_error(r, 413, err);
+    }
+    r->phase = PH_BODY;
+    return MHD_YES;
+}
+
+static enum MHD_Result preflight(req_t *r);
+
+/* 404, 405, or the CORS preflight. */
+static enum MHD_Result route_error(req_t *r, const char *url,
+                                   const char *method, int rcode,
+                                   const char *allow) {
+    char err[512];
+    if (rcode == 404) {
+        char shown[201];
+        ascii_clip(shown, sizeof(shown), url); /* answers stay valid UTF-8 */
+        snprintf(err, sizeof(err), "no such resource: %s", shown);
+        return send_error(r, 404, err);
+    }
+    /* A preflight names an origin and a method; a bare OPTIONS, or one on
+     * a path of ours (not a WebAPI call), is just another method. */
+    if (strcmp(method, "OPTIONS") == 0 && r->shim->conf->cors_origins[0] &&
+        strcmp(allow, "POST") == 0 && header(r->conn, "Origin") &&
+        header(r->conn, "Access-Control-Request-Method"))
+        return preflight(r);
+    snprintf(err, sizeof(err), "%s is not allowed here; use %s", method, allow);
+    reply_header(&r->reply, MHD_HTTP_HEADER_ALLOW, allow);
+    return send_error(r, 405, err);
+}
+
+/* An allowed browser origin may read every answer, errors included, with
+ * the credentials it sent. */
+static void cors_allow(req_t *r) {
+    const char *origin = header(r->conn, "Origin");
+    if (!r->shim->conf->cors_origins[0])
+        return;
+    reply_header(&r->reply, MHD_HTTP_HEADER_VARY, "Origin");
+    if (!erps_cors_allowed(r->shim->conf->cors_origins, origin))
+        return;
+    reply_header(&r->reply, "Access-Control-Allow-Origin", origin);
+    reply_header(&r->reply, "Access-Control-Allow-Credentials", "true");
+    reply_header(&r->reply, "Access-Control-Expose-Headers",
+                 ERPS_CORS_EXPOSE_HEADERS);
+}
+
+/* OPTIONS on a call, with cors.origins set: the CORS preflight. */
+static enum MHD_Result preflight(req_t *r) {
+    char err[160];
+    int code = erps_cors_preflight(
+        r->shim->conf->cors_origins, header(r->conn, "Origin"),
+        header(r->conn, "Access-Control-Request-Method"),
+        header(r->conn, "Access-Control-Request-Headers"), err, sizeof(err));
+    if (code)
+        return send_error(r, code, err);
+    reply_header(&r->reply, "Access-Control-Allow-Methods", "POST");
+    reply_header(&r->reply, "Access-Control-Allow-Headers",
+                 ERPS_CORS_ALLOW_HEADERS);
+    reply_header(&r->reply, "Access-Control-Max-Age", ERPS_CORS_MAX_AGE);
+    return answer(r, 204, strdup(""), NULL);
+}
+
+static enum MHD_Result first_call(req_t *r, const char *url,
+                                  const char *method, const char *version) {
+    erps_shim_t *shim = r->shim;
+    struct MHD_Connection *c = r->conn;
     erps_route_t route;
     const char *allow;
     char err[512];
 
+    erps_deadlines_head_done(shim->deadlines, c);
+    if (framing_refused(r, version))
+        return MHD_YES;
     int rcode = erps_api_route(method, url, &route, &allow), code;
-
-    /* Every request owns a req_t (on_completed frees it), so every answer
-     * can wait for the end of the request and keep the connection open. */
-    req_t *r = calloc(1, sizeof(*r));
-    if (!r)
-        return MHD_NO;
-    *con_cls = r;
-    r->shim = shim;
-    r->conn = c;
     r->route = route;
     r->phase = PH_FIRST;
     r->plain = 1;
-    switch (rcode == 200 ? route : ERPS_ROUTE_NONE) {
-    case ERPS_ROUTE_HEALTHZ:
-        return send_text(r, 200, "ok\n", "text/plain");
-    case ERPS_ROUTE_READYZ:
-        if (!erps_bus_kafka_up(shim->bus))
-            return send_text(r, 503, "Kafka unreachable\n", "text/plain");
-        if (!erps_bus_caught_up(shim->bus))
-            return send_text(r, 503, "reading the status topic\n",
-                             "text/plain");
-        return send_text(r, 200, "ready\n", "text/plain");
-    case ERPS_ROUTE_METRICS:
-        return send_metrics(r);
-    default:
-        break;
-    }
+    if (rcode == 200 && (route == ERPS_ROUTE_HEALTHZ ||
+                         route == ERPS_ROUTE_READYZ ||
+                         route == ERPS_ROUTE_METRICS))
+        return ops_call(r);
     r->plain = 0;
+    cors_allow(r);
     client_address(c, r->client_addr, sizeof(r->client_addr));
     int acode = erps_accept_choose(header(c, MHD_HTTP_HEADER_ACCEPT),
                                    &r->reply.accept, err, sizeof(err));
@@ -846,17 +1017,17 @@ static enum MHD_Result first_call(erps_shim_t *shim, struct MHD_Connection *c,
     }
     if ((code = request_size(r, url, err, sizeof(err))))
         return send_error(r, code, err);
-    if (rcode == 404) {
-        char shown[201];
-        ascii_clip(shown, sizeof(shown), url); /* answers stay valid UTF-8 */
-        snprintf(err, sizeof(err), "no such resource: %s", shown);
-        return send_error(r, 404, err);
-    }
-    if (rcode == 405) {
-        snprintf(err, sizeof(err), "%s is not allowed here; use %s", method, allow);
-        reply_header(&r->reply, MHD_HTTP_HEADER_ALLOW, allow);
-        return send_error(r, 405, err);
-    }
+    if (rcode != 200)
+        return route_error(r, url, method, rcode, allow);
+    /* Before credentials are looked at: a page on another site gets
+     * nothing from them, and nothing reaches Kafka. */
+    if (erps_api_route_changes(route) &&
+        (code = erps_cors_cross_site(shim->conf->cors_origins,
+                                     header(c, "Origin"),
+                                     header(c, "Sec-Fetch-Site"),
+                                     header(c, MHD_HTTP_HEADER_HOST), err,
+                                     sizeof(err))))
+        return send_error(r, code, err);
     if ((code = authenticate(r, err, sizeof(err))) ||
         (code = app_allowed(r, err, sizeof(err))))
         return send_error(r, code, err);
@@ -871,28 +1042,9 @@ static enum MHD_Result first_call(erps_shim_t *shim, struct MHD_Connection *c,
 
     if (route == ERPS_ROUTE_GET_STATUS && !shim->conf->status_read_cached)
         return start_read(r);
-    if (route == ERPS_ROUTE_GET_STATUS) {
-        erps_status_t st;
-        if (erps_bus_latest(shim->bus, r->who.engine_id, &st)) {
-            snprintf(err, sizeof(err), "no agent has reported a status for "
-                     "engine %s yet", r->who.engine_id);
-            return send_error(r, 503, err);
-        }
-        return send_status(r, &st);
-    }
-
-    if ((code = erps_ctype_parse(header(c, MHD_HTTP_HEADER_CONTENT_TYPE),
-                                 &r->ctype, err, sizeof(err))))
-        return send_error(r, code, err);
-    const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl && strtoull(cl, NULL, 10) > (unsigned long long)shim->conf->body_max) {
-        snprintf(err, sizeof(err), "the request body is larger than %" PRId64
-                 " bytes", shim->conf->body_max);
-        r->phase = PH_ANSWERED; /* at once: not worth reading to keep alive */
-        return send_error(r, 413, err);
-    }
-    r->phase = PH_BODY;
-    return MHD_YES;
+    if (route == ERPS_ROUTE_GET_STATUS)
+        return get_status(r);
+    return body_start(r);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
@@ -901,10 +1053,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   size_t *upload_data_size, void **con_cls) {
     erps_shim_t *shim = cls;
     req_t *r = *con_cls;
-    (void)version;
 
-    if (!r)
-        return first_call(shim, c, url, method, con_cls);
+    if (!r && !(r = *con_cls = req_new(shim, c)))
+        return MHD_NO;
+    if (!r->phase)
+        return first_call(r, url, method, version);
     if (r->phase == PH_BODY) {
         if (*upload_data_size > 0) {
             size_t n = *upload_data_size;
@@ -935,10 +1088,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     if (r->phase == PH_WAIT)
         return finish_command(r);
     if (r->phase == PH_HELD) {
-        /* Read and drop the body, up to what a body may be; past that the
-         * answer goes now and the connection closes with it. */
+        /* Read and drop the body, so the answer is not lost to the reset a
+         * close with unread data sends; past DRAIN_MAX the answer goes now
+         * and the connection closes with it. */
         r->dropped += *upload_data_size;
-        if (*upload_data_size == 0 || r->dropped > (size_t)shim->conf->body_max) {
+        if (*upload_data_size == 0 || r->dropped > DRAIN_MAX) {
             *upload_data_size = 0;
             char *body = r->held_body;
             r->held_body = NULL;
@@ -954,9 +1108,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     req_t *r = *con_cls;
-    (void)cls;
-    (void)c;
+    erps_shim_t *shim = cls;
     (void)toe;
+    erps_deadlines_idle(shim->deadlines, c);
     if (!r)
         return;
     /* Not answered yet (connection failed while waiting): unregister. */
@@ -1053,14 +1207,58 @@ static int open_auth(erps_shim_t *shim, char *errstr, size_t errstr_size) {
     return 0;
 }
 
+/* The head-deadline sweeper, then libmicrohttpd on the bound socket. */
+static int start_http(erps_shim_t *shim, int listen_fd, char *errstr,
+                      size_t errstr_size) {
+    const erps_shim_conf_t *conf = shim->conf;
+    if (!(shim->deadlines = erps_deadlines_new(conf->head_timeout_ms,
+                                               conf->conn_timeout_s * 1000))) {
+        snprintf(errstr, errstr_size, "cannot start the request-head timer");
+        return -1;
+    }
+    /* The daemon's from here on (MHD_stop_daemon closes it); a failed start
+     * may have closed it already, so it is never closed twice. */
+    shim->listen_fd = -1;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    shim->d = MHD_start_daemon(
+        flags, (uint16_t)conf->port, NULL, NULL, on_request, shim,
+        /* First, so that even option errors reach our log. */
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, shim,
+        /* Bound by main.c: SO_REUSEPORT only when listen.reuseport says. */
+        MHD_OPTION_LISTEN_SOCKET, listen_fd,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)conf->threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)conf->conn_limit,
+        /* One address cannot take every connection (slowloris); the head
+         * deadline covers many addresses. */
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)conf->per_addr_limit,
+        MHD_OPTION_NOTIFY_CONNECTION, erps_deadlines_notify, shim->deadlines,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->conn_timeout_s,
+        /* Room for http.headers.max.bytes and http.url.max.bytes and the
+         * read buffer, so those limits (not the library's) answer first;
+         * no more, as libmicrohttpd clears the pool after every request. */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(conf->headers_max + conf->url_max + 16384),
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, shim,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, shim, MHD_OPTION_END);
+    if (!shim->d) {
+        snprintf(errstr, errstr_size, "cannot serve HTTP on %s:%" PRId64,
+                 conf->listen_addr, conf->port);
+        return -1;
+    }
+    return 0;
+}
+
 erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
-                             const erps_kprops_t *kp, char *errstr,
-                             size_t errstr_size) {
+                             const erps_kprops_t *kp, int listen_fd,
+                             char *errstr, size_t errstr_size) {
     erps_shim_t *shim = calloc(1, sizeof(*shim));
     if (!shim) {
         snprintf(errstr, errstr_size, "out of memory");
+        close(listen_fd);
         return NULL;
     }
+    shim->listen_fd = listen_fd;
     shim->conf = conf;
     if (open_auth(shim, errstr, errstr_size))
         goto fail;
@@ -1075,37 +1273,8 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
     if (!shim->bus)
         goto fail;
 
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)conf->port);
-    if (inet_pton(AF_INET, conf->listen_addr, &sa.sin_addr) != 1) {
-        snprintf(errstr, errstr_size, "listen.address %s is not an IPv4 address",
-                 conf->listen_addr);
+    if (start_http(shim, listen_fd, errstr, errstr_size))
         goto fail;
-    }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    shim->d = MHD_start_daemon(
-        flags, (uint16_t)conf->port, NULL, NULL, on_request, shim,
-        /* First, so that even option errors reach our log. */
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, shim,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)conf->threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)conf->conn_limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->conn_timeout_s,
-        /* Room for http.headers.max.bytes and http.url.max.bytes and the
-         * read buffer, so those limits (not the library's) answer first;
-         * no more, as libmicrohttpd clears the pool after every request. */
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(conf->headers_max + conf->url_max + 16384),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, shim,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
-    if (!shim->d) {
-        snprintf(errstr, errstr_size, "cannot listen on %s:%" PRId64,
-                 conf->listen_addr, conf->port);
-        goto fail;
-    }
     erps_info("listening on http://%s:%" PRId64 "%s (%d users, %d tenants; "
               "SOTicket %s, Bearer %s, sessions %s, restricted %s)",
               conf->listen_addr, conf->port, ERPS_API_BASE,
@@ -1129,6 +1298,7 @@ void erps_shim_stop(erps_shim_t *shim) {
         nanosleep(&ts, NULL);
         MHD_stop_daemon(shim->d);
     }
+    erps_deadlines_destroy(shim->deadlines);
     erps_bus_destroy(shim->bus);
     erps_waiters_destroy(shim->waiters);
     erps_users_destroy(shim->users);
@@ -1138,5 +1308,7 @@ void erps_shim_stop(erps_shim_t *shim) {
     erps_session_destroy(shim->session);
     erps_apptokens_destroy(shim->apptokens);
     erps_guard_destroy(shim->guard);
+    if (shim->listen_fd >= 0)
+        close(shim->listen_fd);
     free(shim);
 }

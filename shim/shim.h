@@ -51,15 +51,23 @@ typedef struct erps_shim_conf {
     char log_level[16];
     char log_format[8];
     char log_file[1024];
+    /* front door (HTTP guards): listener, per-address limit, head deadline,
+     * CORS and cross-site checks */
+    int listen_reuseport;
+    int64_t per_addr_limit;
+    int64_t head_timeout_ms;
+    char cors_origins[1024];
 } erps_shim_conf_t;
 
 extern const erps_cfg_opt_t erps_shim_conf_table[];
 
 typedef struct erps_shim erps_shim_t;
 
+/** listen_fd: a listening socket (erps_listener_open), owned by the shim
+ * from here on, also when the start fails. */
 erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
-                             const erps_kprops_t *kp, char *errstr,
-                             size_t errstr_size);
+                             const erps_kprops_t *kp, int listen_fd,
+                             char *errstr, size_t errstr_size);
 /** Answers every waiting request (503), then stops the HTTP daemon. */
 void erps_shim_stop(erps_shim_t *shim);
 

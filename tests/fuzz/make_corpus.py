@@ -216,7 +216,19 @@ def hand_seeds(examples):
         "long-comment": "#" + "c" * 1021 + "\ndave:$y$x:acme:reader\n",
         "tenants-like": "acme:demo\nglobex:erp-2\n",
     }
+    http = {
+        "smuggle-two-lengths": "/api/v1/Agents/ErpSync/GetEngineStatus\n"
+                               "Content-Length:0\nContent-Length:45\nHost:x",
+        "smuggle-space-te": "/api//v1/Agents/ErpSync/GetEngineStatus/\n"
+                            "Transfer-Encoding :chunked\nHost:x",
+        "cl-te": "http://h/api/v1/x\nContent-Length:5\nTransfer-Encoding:chunked",
+        "nul-path": "/api/v1/Agents/ErpSync/ChangeEngineStatus%00.gif\nHost:x",
+        "cors": "/\nhttps://app.example, https://b.example\nhttps://app.example\n"
+                "authorization, content-type",
+        "cors-null": "//\nnull\nnull\ncross-site",
+    }
     return {"fuzz_api_body": api, "fuzz_basic_auth": basic,
+            "fuzz_http_guard": http,
             "fuzz_timespan": timespan, "fuzz_statefile": statefile,
             "fuzz_config": config, "fuzz_users": users}
 
