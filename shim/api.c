@@ -136,12 +136,11 @@ cJSON *erps_api_status_obj(const erps_status_t *st, erps_role_t role,
                                             {"StatusMessage", "System.String"},
                                             {"Interval", "System.TimeSpan"}};
     char iv[ERPS_TIMESPAN_LEN], tmask[96], fmask[96];
-    unsigned tr = ERPS_TR_SELECT | ERPS_TR_FILTERING, fr = ERPS_FR_READ;
+    unsigned tr = ERPS_TR_RF, fr = ERPS_FR_READ;
     const char *reason = "the caller may only read the engine status";
     if (role == ERPS_ROLE_ADMIN) {
-        tr = ERPS_TR_SELECT | ERPS_TR_UPDATE | ERPS_TR_INSERT | ERPS_TR_DELETE |
-             ERPS_TR_FILTERING;
-        fr = ERPS_FR_READ | ERPS_FR_WRITE | ERPS_FR_UPDATE;
+        tr = ERPS_TR_FULL;
+        fr = ERPS_FR_UPDATE;
         reason = "";
     }
     erps_table_right_name(tr, tmask, sizeof(tmask));

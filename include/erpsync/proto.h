@@ -200,24 +200,36 @@ int erps_timespan_parse(const char *s, int64_t *seconds, char *errstr,
 
 /* ---- WebAPI rights: ETableRight and EFieldRight flags ---- */
 
+/* The WebAPI's own values (SuperOffice ETableRight / EFieldRight): the
+ * flags and the named combinations, which clients compare numerically. */
 enum {
     ERPS_TR_SELECT = 1,
     ERPS_TR_UPDATE = 2,
+    ERPS_TR_UR = 3,
     ERPS_TR_INSERT = 4,
+    ERPS_TR_RI = 5,
+    ERPS_TR_URI = 7,
     ERPS_TR_DELETE = 8,
+    ERPS_TR_UDR = 11,
+    ERPS_TR_FULL = 15, /* Select, Update, Insert, Delete */
     ERPS_TR_FILTERING = 16,
+    ERPS_TR_RF = 17,
+    ERPS_TR_FI = 20,
     ERPS_TR_RESTRICTED_UPDATE = 32,
+    ERPS_TR_URU = 34,
+    ERPS_TR_WRITE = 38,
 };
 enum {
     ERPS_FR_READ = 1,
     ERPS_FR_WRITE = 2,
-    ERPS_FR_UPDATE = 4,
-    ERPS_FR_UIHINT_MANDATORY = 16,
-    ERPS_FR_UIHINT_READONLY = 32,
+    ERPS_FR_UPDATE = 3, /* Read and Write */
+    ERPS_FR_UIHINT_MANDATORY = 64,
+    ERPS_FR_UIHINT_READONLY = 128,
 };
 
-/** Writes a mask as the WebAPI does: a named value if one exists, else
- *  comma-separated flag names ("None" for 0). */
+/** Writes a mask as the WebAPI (.NET Enum.ToString of a [Flags] enum)
+ *  does: a named value if one equals it, else the named values that make
+ *  it up, smallest first ("None" for 0, the number if no names fit). */
 void erps_table_right_name(unsigned mask, char *out, size_t size);
 void erps_field_right_name(unsigned mask, char *out, size_t size);
 

@@ -32,7 +32,9 @@ def test_run_true_answers_running(cluster):
     assert body["IsRunning"] is True
     assert "running" in body["StatusMessage"]
     assert body["Interval"] == "00:15:00"
+    # The WebAPI's ETableRight FULL (15) and EFieldRight Update (3).
     assert body["TableRight"] == {"Mask": "FULL", "Reason": ""}
+    assert {f["FieldRight"]["Mask"] for f in body["FieldProperties"].values()} == {"Update"}
     assert body["FieldProperties"]["IsRunning"]["FieldType"] == "System.Boolean"
     assert r.headers["Content-Type"].startswith("application/json")
 

@@ -257,6 +257,7 @@ def test_xml_answer_mirrors_the_json_names(web):
     assert xml_text(x, "IsRunning") == "true"
     assert re.fullmatch(r"P(\d+D)?T?(\d+H)?(\d+M)?(\d+S)?", xml_text(x, "Interval"))
     assert xml_text(x, "TableRight/Mask") == "FULL"
+    assert xml_text(x, "FieldProperties/IsRunning/FieldRight/Mask") == "Update"
     assert xml_text(x, "FieldProperties/IsRunning/FieldType") == "System.Boolean"
     assert r.header("X-ErpSync-Command-Id")
 
@@ -314,7 +315,7 @@ def test_select_nulls_what_is_not_selected(web):
     assert st["IsRunning"] is None
     fp = st["FieldProperties"]
     assert fp["IsRunning"] is None
-    assert fp["Interval"]["FieldRight"]["Mask"] == "FULL"
+    assert fp["Interval"]["FieldRight"]["Mask"] == "Update"  # EFieldRight 3
     assert fp["Interval"]["FieldType"] is None
     x = web.call("GetEngineStatus", query="?$select=Interval",
                  headers={"Accept": "application/xml"}).xml()

@@ -371,26 +371,40 @@ static void timespans(void **state) {
     assert_string_equal(out, "P1D");
 }
 
+/* The WebAPI's numbers, and .NET's [Flags] text for each. */
 static void rights(void **state) {
+    static const struct {
+        unsigned mask;
+        const char *text;
+    } table[] = {
+        {0, "None"},        {1, "Select"},    {2, "Update"},     {3, "UR"},
+        {4, "Insert"},      {5, "RI"},        {7, "URI"},        {8, "Delete"},
+        {11, "UDR"},        {15, "FULL"},     {16, "Filtering"}, {17, "RF"},
+        {20, "FI"},         {32, "RestrictedUpdate"},            {34, "URU"},
+        {38, "WRITE"},
+        {6, "Update, Insert"},       /* no name: the parts, smallest first */
+        {31, "UDR, FI"},             /* greedy from the largest, as .NET */
+        {40, "Delete, RestrictedUpdate"},
+        {63, "Delete, RF, WRITE"},      /* WRITE (38) first, then RF, Delete */
+        {64, "64"},                  /* a bit with no name: the number */
+    }, field[] = {
+        {0, "None"}, {1, "Read"}, {2, "Write"}, {3, "Update"},
+        {64, "UIHintMandatory"}, {128, "UIHintReadOnly"},
+        {129, "Read, UIHintReadOnly"}, {195, "Update, UIHintMandatory, UIHintReadOnly"},
+        {4, "4"},
+    };
     char out[96];
     (void)state;
-    erps_table_right_name(0, out, sizeof(out));
-    assert_string_equal(out, "None");
-    erps_table_right_name(ERPS_TR_SELECT | ERPS_TR_UPDATE | ERPS_TR_INSERT |
-                              ERPS_TR_DELETE | ERPS_TR_FILTERING, out, sizeof(out));
-    assert_string_equal(out, "FULL");
-    erps_table_right_name(ERPS_TR_SELECT | ERPS_TR_FILTERING, out, sizeof(out));
-    assert_string_equal(out, "RF");
-    erps_table_right_name(ERPS_TR_DELETE | ERPS_TR_RESTRICTED_UPDATE, out,
-                          sizeof(out));
-    assert_string_equal(out, "Delete, RestrictedUpdate");
-    erps_field_right_name(ERPS_FR_READ, out, sizeof(out));
-    assert_string_equal(out, "Read");
-    erps_field_right_name(ERPS_FR_READ | ERPS_FR_WRITE | ERPS_FR_UPDATE, out,
-                          sizeof(out));
-    assert_string_equal(out, "FULL");
-    erps_field_right_name(ERPS_FR_READ | ERPS_FR_UIHINT_READONLY, out, sizeof(out));
-    assert_string_equal(out, "Read, UIHintReadOnly");
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        erps_table_right_name(table[i].mask, out, sizeof(out));
+        assert_string_equal(out, table[i].text);
+    }
+    for (size_t i = 0; i < sizeof(field) / sizeof(field[0]); i++) {
+        erps_field_right_name(field[i].mask, out, sizeof(out));
+        assert_string_equal(out, field[i].text);
+    }
+    assert_int_equal(ERPS_TR_FULL, 15);
+    assert_int_equal(ERPS_FR_UPDATE, 3);
 }
 
 static void engine_ids(void **state) {
