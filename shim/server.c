@@ -407,7 +407,8 @@ static enum MHD_Result start_command(req_t *r) {
         return send_error(r, base ? code : 500, base ? err : "out of memory");
     if (r->route == ERPS_ROUTE_CHANGE_STATUS) {
         cmd.type = ERPS_CMD_CHANGE_STATUS;
-        code = erps_api_change_status_req(req, &cmd.run, err, sizeof(err));
+        code = erps_api_change_status_req(req, r->ctype.media, &cmd.run, err,
+                                          sizeof(err));
     } else {
         cmd.type = ERPS_CMD_CHANGE_INTERVAL;
         code = erps_api_change_interval_req(req, conf->interval_min_s,
