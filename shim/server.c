@@ -248,6 +248,15 @@ static enum MHD_Result send_obj(req_t *r, int code, cJSON *obj,
     return answer(r, code, body, r->reply.accept.content_type);
 }
 
+/* "Basic, SOTicket or Bearer", naming only the schemes this shim takes:
+ * a client is never sent after a scheme that cannot work. */
+static const char *schemes_text(const erps_shim_t *shim) {
+    static const char *const text[2][2] = {
+        {"Basic", "Basic or Bearer"},
+        {"Basic or SOTicket", "Basic, SOTicket or Bearer"}};
+    return text[shim->tickets != NULL][shim->jwt != NULL];
+}
+
 static enum MHD_Result send_error(req_t *r, int code, const char *msg) {
     if (code == 401) {
         const erps_shim_t *shim = r->shim;
@@ -558,11 +567,11 @@ static int login_with_header(req_t *r, const char *auth, char *err,
                 (auth[i] >= 'a' && auth[i] <= 'z') || auth[i] == '-';
     if (named)
         snprintf(err, err_size, "the Authorization scheme \"%.*s\" is not "
-                 "supported; use Basic, SOTicket or Bearer", (int)slen, auth);
+                 "supported; use %s", (int)slen, auth, schemes_text(r->shim));
     else
         snprintf(err, err_size, "the Authorization header is malformed: "
-                                "expected a scheme (Basic, SOTicket or "
-                                "Bearer), a space and the credentials");
+                                "expected a scheme (%s), a space and the "
+                                "credentials", schemes_text(r->shim));
     return 401;
 }
 
@@ -625,7 +634,7 @@ static int authenticate(req_t *r, char *err, size_t err_size) {
         /* The usual first call of a client that waits for the challenge:
          * not a failed login, so it does not count against the address. */
         snprintf(err, err_size, "authentication required: send Authorization "
-                                "(Basic, SOTicket or Bearer)%s",
+                                "(%s)%s", schemes_text(shim),
                  shim->session ? ", or the session cookie with X-XSRF-TOKEN"
                                : "");
         return 401;

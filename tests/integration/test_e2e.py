@@ -139,6 +139,14 @@ def test_wrong_password_is_401(cluster):
     assert cluster.change(True, user="mallory").status == 401
     r = cluster.post("ChangeEngineStatus", '{"Run": true}', auth=False)
     assert r.status == 401 and "WWW-Authenticate" in r.headers
+    # This shim has no tickets file and no JWT key: Basic is all it offers,
+    # in the challenge and in the text.
+    assert r.headers.get_all("WWW-Authenticate") == ['Basic realm="erpsync", charset="UTF-8"']
+    assert "(Basic)" in r.json()["ErrorMessage"]
+    assert "Bearer" not in r.json()["ErrorMessage"]
+    r = cluster.post("ChangeEngineStatus", '{"Run": true}', auth=False,
+                     headers={"Authorization": "Negotiate abc"})
+    assert r.status == 401 and r.json()["ErrorMessage"].endswith("use Basic")
 
 
 @pytest.mark.parametrize("body,fragment", [
