@@ -96,6 +96,18 @@ def test_audit_records_who_changed_what(cluster, schemas):
     assert data["CommandId"] == cid
 
 
+def test_user_names_do_not_differ_by_case(cluster):
+    # As SuperOffice's: ALICE is alice, and is audited as the users file
+    # spells her.
+    r = cluster.change(True, user=cluster.user.upper())
+    assert r.status == 200, r.body
+    cid = r.headers["X-ErpSync-Command-Id"]
+    audits = by_correlation(cluster.audits(), cid)
+    assert json.loads(audits[0]["payload"])["Principal"] == cluster.user
+    assert cluster.change(True, user=cluster.user.upper(),
+                          password=cluster.password.upper()).status == 401
+
+
 def test_get_engine_status_reads_the_latest(cluster):
     cluster.change(True)
     r = cluster.post("GetEngineStatus", None, content_type=None)
