@@ -162,13 +162,13 @@ int erps_api_change_interval_req(const cJSON *req, int64_t min_s,
 }
 
 cJSON *erps_api_status_obj(const erps_status_t *st, erps_role_t role,
-                           const char *message) {
+                           const char *message, const char *reader_reason) {
     static const char *const fields[][2] = {{"IsRunning", "System.Boolean"},
                                             {"StatusMessage", "System.String"},
                                             {"Interval", "System.TimeSpan"}};
     char iv[ERPS_TIMESPAN_LEN], tmask[96], fmask[96];
     unsigned tr = ERPS_TR_RF, fr = ERPS_FR_READ;
-    const char *reason = "the caller may only read the engine status";
+    const char *reason = reader_reason;
     if (role == ERPS_ROLE_ADMIN) {
         tr = ERPS_TR_FULL;
         fr = ERPS_FR_UPDATE;

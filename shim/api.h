@@ -58,10 +58,11 @@ int erps_api_change_interval_req(const cJSON *req, int64_t min_s,
                                  int64_t max_s, int64_t *interval_s,
                                  char *errstr, size_t errstr_size);
 
-/** ErpSyncEngineStatus for the caller's role, with StatusMessage already in
- * the caller's language. Caller frees (cJSON_Delete). */
+/** ErpSyncEngineStatus for the caller's role, with StatusMessage and the
+ * Reason a reader's rights carry (reader_reason, unused for an admin)
+ * already in the caller's language. Caller frees (cJSON_Delete). */
 cJSON *erps_api_status_obj(const erps_status_t *st, erps_role_t role,
-                           const char *message);
+                           const char *message, const char *reader_reason);
 /** The WebAPI error object. Caller frees. */
 cJSON *erps_api_error_obj(int http_status, const char *message);
 /** Serialises an answer: JSON, or XML under element `root` with Interval as

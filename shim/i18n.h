@@ -102,4 +102,14 @@ int erps_i18n_zone_parse(const char *header, char *zone, size_t zone_size,
 int erps_i18n_render(const erps_status_t *st, const erps_i18n_req_t *req,
                      char *out, size_t out_size);
 
+/**
+ * A catalog text without placeholders (such as "SR_ERPSYNC_READER_REASON")
+ * in req's language: English for a language the catalog lacks, "[id]" in
+ * raw mode. @returns 0, or -1 when the id is unknown or out is too small
+ * (out is then "").
+ * @locality any thread
+ */
+int erps_i18n_text(const erps_i18n_req_t *req, const char *id, char *out,
+                   size_t out_size);
+
 #endif

@@ -285,10 +285,14 @@ static void ascii_clip(char *out, size_t size, const char *in) {
 
 /* StatusMessage in the caller's language, then $select. */
 static enum MHD_Result send_status(req_t *r, const erps_status_t *st) {
-    char msg[ERPS_I18N_MESSAGE_MAX], err[512];
+    char msg[ERPS_I18N_MESSAGE_MAX], err[512], reason[256];
     if (erps_i18n_render(st, &r->lang, msg, sizeof(msg)))
         ascii_clip(msg, sizeof(msg), st->message); /* ICU failed: English */
-    cJSON *obj = erps_api_status_obj(st, r->who.role, msg);
+    if (erps_i18n_text(&r->lang, "SR_ERPSYNC_READER_REASON", reason,
+                       sizeof(reason)))
+        erps_strlcpy(reason, "the caller may only read the engine status",
+                     sizeof(reason));
+    cJSON *obj = erps_api_status_obj(st, r->who.role, msg, reason);
     if (!obj)
         return send_error(r, 500, "out of memory");
     if (r->select) {
@@ -704,7 +708,7 @@ static int read_options(req_t *r, char *err, size_t err_size) {
     if (r->select && r->route != ERPS_ROUTE_CHANGE_INTERVAL) {
         erps_status_t blank;
         memset(&blank, 0, sizeof(blank));
-        cJSON *shape = erps_api_status_obj(&blank, r->who.role, "");
+        cJSON *shape = erps_api_status_obj(&blank, r->who.role, "", "");
         if (!shape) {
             snprintf(err, err_size, "out of memory");
             return 500;

@@ -612,6 +612,20 @@ def test_reader_may_read_but_not_change(web):
         assert r.status == 403 and r.json()["ErrorType"] == "Forbidden"
 
 
+def test_reader_reason_is_in_the_callers_language(web):
+    want = {"en": "the caller may only read the engine status",
+            "nb": "brukeren kan bare lese motorens status",
+            "de": "der Aufrufer darf den Status der Engine nur lesen",
+            "x": "[SR_ERPSYNC_READER_REASON]"}
+    for lang, text in want.items():
+        st = web.call("GetEngineStatus", user="bob",
+                      headers={"SO-Language": lang}).json()
+        assert st["TableRight"]["Reason"] == text, lang
+        assert st["FieldProperties"]["Interval"]["FieldRight"]["Reason"] == text
+    admin = web.call("GetEngineStatus", headers={"Accept-Language": "nb"}).json()
+    assert admin["TableRight"]["Reason"] == ""
+
+
 # ---- keep-alive ----
 
 def test_answers_keep_the_connection_open(web):

@@ -171,7 +171,7 @@ static void status_answer_reflects_the_role(void **state) {
     st.state = ERPS_STATE_RUNNING;
     st.interval_s = 93784;
     strcpy(st.message, "the agent's English");
-    cJSON *a = parse_free(render(erps_api_status_obj(&st, ERPS_ROLE_ADMIN, "running"),
+    cJSON *a = parse_free(render(erps_api_status_obj(&st, ERPS_ROLE_ADMIN, "running", "why"),
                                  ERPS_FMT_JSON, "x"));
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(a, "IsRunning")));
     assert_string_equal(cJSON_GetObjectItem(a, "Interval")->valuestring, "1.02:03:04");
@@ -189,11 +189,11 @@ static void status_answer_reflects_the_role(void **state) {
     assert_int_equal(cJSON_GetArraySize(a), 5);
     cJSON_Delete(a);
 
-    cJSON *r = parse_free(render(erps_api_status_obj(&st, ERPS_ROLE_READER, "running"),
+    cJSON *r = parse_free(render(erps_api_status_obj(&st, ERPS_ROLE_READER, "running", "why"),
                                  ERPS_FMT_JSON, "x"));
     tr = cJSON_GetObjectItem(r, "TableRight");
     assert_string_equal(cJSON_GetObjectItem(tr, "Mask")->valuestring, "RF");
-    assert_true(strlen(cJSON_GetObjectItem(tr, "Reason")->valuestring) > 0);
+    assert_string_equal(cJSON_GetObjectItem(tr, "Reason")->valuestring, "why");
     fp = cJSON_GetObjectItem(r, "FieldProperties");
     assert_string_equal(
         cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(fp, "Interval"),
@@ -209,7 +209,7 @@ static void xml_answers_write_interval_as_duration(void **state) {
     memset(&st, 0, sizeof(st));
     st.is_running = true;
     st.interval_s = 93784;
-    char *x = render(erps_api_status_obj(&st, ERPS_ROLE_READER, "a < b"),
+    char *x = render(erps_api_status_obj(&st, ERPS_ROLE_READER, "a < b", "why"),
                               ERPS_FMT_XML, "ErpSyncEngineStatus");
     assert_non_null(x);
     assert_non_null(strstr(x, "<ErpSyncEngineStatus"));
