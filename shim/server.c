@@ -80,6 +80,8 @@ typedef struct req {
     size_t len, cap;
     int too_large;
     int basic;            /* logged in with a password: may get a session */
+    char login_name[ERPS_PRINCIPAL_MAX + 1]; /* the account a password was
+                                               tried for ("" for tokens) */
     erps_ctype_t ctype;
     erps_principal_t who;
     char client_addr[64];
@@ -138,6 +140,11 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
      0, "failed logins per client address per window before 429 (0: no limit)"},
     {"auth.failures.window.ms", ERPS_CFG_INT, "60000", 1000, 86400000,
      O(login_failures_window_ms), 0, "the window of auth.failures.max"},
+    {"auth.account.failures.max", ERPS_CFG_INT, "20", 0, 1000000,
+     O(account_failures_max), 0, "failed logins per account per window, from "
+     "any addresses, before its passwords wait (429) (0: no limit)"},
+    {"auth.account.failures.window.ms", ERPS_CFG_INT, "60000", 1000, 86400000,
+     O(account_failures_window_ms), 0, "the window of auth.account.failures.max"},
     {"auth.cache.ttl.ms", ERPS_CFG_INT, "60000", 0, 3600000,
      O(credential_cache_ms), 0,
      "a verified Basic credential is trusted this long (0: check every call)"},
@@ -501,7 +508,20 @@ static void issue_session(req_t *r) {
     explicit_bzero(cookie, sizeof(cookie));
 }
 
-/* @returns 0 with r->who set, or 401 with err. */
+/* 429 with Retry-After: too many failed logins (from an address, or for an
+ * account). */
+static int too_many(req_t *r, int64_t wait_ms, const char *whose, char *err,
+                    size_t err_size) {
+    char secs[24];
+    snprintf(secs, sizeof(secs), "%" PRId64, (wait_ms + 999) / 1000);
+    reply_header(&r->reply, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    snprintf(err, err_size, "too many failed logins %s; try again in %s s",
+             whose, secs);
+    r->shim->logins_limited++;
+    return 429;
+}
+
+/* @returns 0 with r->who set, or 401 (429: the account is limited) with err. */
 static int login_with_header(req_t *r, const char *auth, char *err,
                              size_t err_size) {
     erps_shim_t *shim = r->shim;
@@ -519,13 +539,21 @@ static int login_with_header(req_t *r, const char *auth, char *err,
             return 401;
         }
         int bad = 0;
-        int64_t mono = erps_mono_ms();
+        int64_t mono = erps_mono_ms(), wait = 0;
+        erps_strlcpy(r->login_name, name, sizeof(r->login_name));
+        /* A credential verified within the TTL passes even while its
+         * account is limited: the real user is not locked out by
+         * attackers guessing her password from elsewhere. */
         if (erps_guard_cache_get(shim->guard, name, pw, mono, &r->who) == 0) {
             shim->credential_cache_hits++;
+        } else if ((wait = erps_guard_account_blocked(shim->guard, name, mono))) {
+            bad = 1;
         } else if (!(bad = erps_users_verify(shim->users, name, pw, &r->who))) {
             erps_guard_cache_put(shim->guard, name, pw, mono, &r->who);
         }
         explicit_bzero(pw, sizeof(pw));
+        if (wait)
+            return too_many(r, wait, "for this account", err, err_size);
         if (bad) {
             snprintf(err, err_size, "wrong user name or password");
             return 401;
@@ -613,15 +641,8 @@ static int authenticate(req_t *r, char *err, size_t err_size) {
     int code = 401;
 
     int64_t wait = erps_guard_blocked(shim->guard, r->client_addr, mono);
-    if (wait > 0) {
-        char secs[24];
-        snprintf(secs, sizeof(secs), "%" PRId64, (wait + 999) / 1000);
-        reply_header(&r->reply, MHD_HTTP_HEADER_RETRY_AFTER, secs);
-        snprintf(err, err_size, "too many failed logins from this address; "
-                 "try again in %s s", secs);
-        shim->logins_limited++;
-        return 429;
-    }
+    if (wait > 0)
+        return too_many(r, wait, "from this address", err, err_size);
     const char *auth = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
     const char *cookies = header(c, MHD_HTTP_HEADER_COOKIE);
     if (auth) {
@@ -643,9 +664,11 @@ static int authenticate(req_t *r, char *err, size_t err_size) {
                                : "");
         return 401;
     }
+    if (code == 429) /* a limited account: no password was checked */
+        return code;
     if (code) {
         shim->login_failures++;
-        erps_guard_failed(shim->guard, r->client_addr, mono);
+        erps_guard_failed(shim->guard, r->client_addr, r->login_name, mono);
         erps_info("login failed from %s: %s", r->client_addr, err);
         return code;
     }
@@ -989,9 +1012,12 @@ static int open_auth(erps_shim_t *shim, char *errstr, size_t errstr_size) {
                                       "auth.apptokens.file");
         return -1;
     }
-    if (!(shim->guard = erps_guard_new(conf->login_failures_max,
-                                       conf->login_failures_window_ms,
-                                       conf->credential_cache_ms))) {
+    erps_guard_conf_t gc = {conf->login_failures_max,
+                            conf->login_failures_window_ms,
+                            conf->account_failures_max,
+                            conf->account_failures_window_ms,
+                            conf->credential_cache_ms};
+    if (!(shim->guard = erps_guard_new(&gc))) {
         snprintf(errstr, errstr_size, "out of memory");
         return -1;
     }

@@ -34,6 +34,8 @@ typedef struct erps_shim_conf {
     int restricted;
     int64_t login_failures_max;
     int64_t login_failures_window_ms;
+    int64_t account_failures_max;
+    int64_t account_failures_window_ms;
     int64_t credential_cache_ms;
     char default_language[16];
     char default_timezone[64];

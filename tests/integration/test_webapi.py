@@ -559,6 +559,38 @@ def test_failed_logins_are_limited_per_address(web):
     assert web.call("GetEngineStatus").status == 200
 
 
+def call_from(port, source, auth):
+    """One GetEngineStatus from a loopback source address of our choice."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10,
+                                      source_address=(source, 0))
+    try:
+        conn.request("POST", BASE + "GetEngineStatus", headers={"Authorization": auth})
+        r = conn.getresponse()
+        return Answer(r.status, {k.lower(): [v] for k, v in r.getheaders()}, r.read())
+    finally:
+        conn.close()
+
+
+def test_failed_logins_are_limited_per_account_across_addresses(web):
+    port = web.extra_shim("shim-account", *web.auth_args, "--auth.failures.max=3",
+                          "--auth.account.failures.max=5",
+                          "--auth.account.failures.window.ms=60000")
+    # The real user logs in once: her verified credential is cached.
+    assert web.call("GetEngineStatus", port=port).status == 200
+    wrong = "Basic " + base64.b64encode(b"ALICE:guess").decode()
+    # An attacker rotating source addresses: each address stays under its
+    # own limit (3), the account's (5) stops the guessing.
+    codes = [call_from(port, f"127.0.7.{i}", wrong).status for i in range(1, 9)]
+    assert codes[:5] == [401] * 5 and codes[5:] == [429] * 3, codes
+    r = call_from(port, "127.0.7.50", wrong)
+    assert r.status == 429 and "for this account" in r.json()["ErrorMessage"]
+    assert 1 <= int(r.header("Retry-After")) <= 12
+    # Not locked out: her cached credential still works, from anywhere.
+    assert call_from(port, "127.0.7.60", web.basic()).status == 200
+    # Another account is not touched.
+    assert call_from(port, "127.0.7.61", web.basic("bob")).status == 200
+
+
 # ---- 2. restricted mode ----
 
 def test_restricted_mode_needs_a_registered_app_token(web):
