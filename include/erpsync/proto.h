@@ -49,6 +49,7 @@ typedef struct erps_msg {
     size_t value_len;
     erps_hdr_t hdrs[ERPS_MSG_MAX_HDRS];
     int hdr_cnt;
+    int hdr_dropped; /* the record had more headers than hdrs holds */
     /* Owned storage, used by encoders only. */
     char *owned_value;
     char arena[2048];

@@ -7,6 +7,7 @@ import base64
 import http.client
 import json
 import signal
+import subprocess
 import time
 import uuid
 
@@ -237,6 +238,33 @@ def test_poison_command_goes_to_dead_letters(cluster):
     # The agent is unhurt and keeps applying commands.
     assert cluster.procs["agent"].alive()
     assert cluster.change(False).status == 200
+
+
+def test_repeated_or_control_headers_are_dead_letters(cluster):
+    """A second ce_principal (kcat -H twice) or a principal with a line
+    break is refused whole: never applied, never audited under a name."""
+    assert cluster.change(False).status == 200
+    twice = str(uuid.uuid4())
+    args = ["kcat", "-P", "-b", cluster.bootstrap, "-t", cluster.topics["commands"],
+            "-X", "partitioner=murmur2_random", "-k", cluster.engine]
+    for k, v in cluster.command_headers(twice).items():
+        args += ["-H", f"{k}={v}"]
+    args += ["-H", "ce_principal=ceo"]
+    subprocess.run(args, input='{"Run": true}', text=True, check=True, timeout=30)
+    ctrl = str(uuid.uuid4())
+    cluster.produce_command('{"Run": true}', cluster.command_headers(
+        ctrl, ce_principal="ceo\nApplied by alice"))
+    wait_for(lambda: len(cluster.consume("dlq")) >= 2, 15, "two dead letters")
+    errors = [r["hdrs"]["erpsync_error"] for r in cluster.consume("dlq")]
+    assert "header ce_principal is repeated" in errors, errors
+    assert "ce_principal holds a control character" in errors, errors
+    outcomes = {json.loads(a["payload"])["CommandId"]: json.loads(a["payload"])
+                for a in cluster.audits()}
+    for cid in (twice, ctrl):
+        if cid in outcomes:  # audited as dead, under no principal
+            assert outcomes[cid]["Outcome"] == "DeadLettered"
+            assert "ceo" not in outcomes[cid]["Principal"]
+    assert cluster.post("GetEngineStatus", None, content_type=None).json()["IsRunning"] is False
 
 
 def test_command_id_applied_once(cluster):

@@ -233,6 +233,9 @@ static void command_rejects(void **state) {
         {"ce_source", "", "ce_source is empty"},
         {"content-type", "application/xml", "content-type"},
         {"content-type", "application/jsonp", "content-type"},
+        {"ce_principal", "ceo\nApplied by alice", "control character"},
+        {"ce_principal", "al\x1b[31mice", "control character"},
+        {"ce_principal", "tab\there", "control character"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -242,6 +245,31 @@ static void command_rejects(void **state) {
         expect_command_error(&r, cases[i].fragment);
         record_free(&r);
     }
+}
+
+/* Each attribute once: a second ce_principal (kcat -H twice) would make
+ * readers disagree on who asked. And no header left unread. */
+static void command_rejects_repeated_headers(void **state) {
+    static const char *const names[] = {"ce_principal", "ce_id", "ce_subject",
+                                        "content-type"};
+    (void)state;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        record_t r;
+        record_from_example(&r, "command.change-status.json");
+        int n = r.msg.hdr_cnt++;
+        snprintf(r.names[n], sizeof(r.names[n]), "%s", names[i]);
+        snprintf(r.values[n], sizeof(r.values[n]), "%s", "ceo");
+        r.msg.hdrs[n].name = r.names[n];
+        r.msg.hdrs[n].value = r.values[n];
+        r.msg.hdrs[n].size = 3;
+        expect_command_error(&r, "is repeated");
+        record_free(&r);
+    }
+    record_t r;
+    record_from_example(&r, "command.change-status.json");
+    r.msg.hdr_dropped = 1;
+    expect_command_error(&r, "more than 16 headers");
+    record_free(&r);
 }
 
 static void command_rejects_values(void **state) {
@@ -427,6 +455,7 @@ int main(void) {
         cmocka_unit_test(command_examples), cmocka_unit_test(command_fields),
         cmocka_unit_test(status_examples),  cmocka_unit_test(status_fields),
         cmocka_unit_test(audit_example),    cmocka_unit_test(command_rejects),
+        cmocka_unit_test(command_rejects_repeated_headers),
         cmocka_unit_test(command_rejects_values), cmocka_unit_test(status_rejects),
         cmocka_unit_test(timespans),        cmocka_unit_test(rights),
         cmocka_unit_test(engine_ids),
