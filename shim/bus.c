@@ -21,6 +21,8 @@ typedef struct cached {
 } cached_t;
 
 struct erps_bus {
+    unsigned char sign_key[ERPS_SIGN_KEY_MAX]; /* command.signing.key.file */
+    size_t sign_len;                           /* 0: commands go unsigned */
     rd_kafka_t *producer;
     rd_kafka_t *consumer;
     erps_topics_t topics;
@@ -358,6 +360,7 @@ void erps_bus_destroy(erps_bus_t *bus) {
         }
     }
     pthread_mutex_destroy(&bus->cache_lock);
+    explicit_bzero(bus->sign_key, sizeof(bus->sign_key));
     free(bus);
 }
 
@@ -375,6 +378,11 @@ int erps_bus_send(erps_bus_t *bus, const erps_command_t *cmd, erps_waiter_t *w,
     }
     if (erps_command_encode(cmd, &msg, errstr, errstr_size))
         return -1;
+    if (bus->sign_len && erps_command_sign(&msg, bus->sign_key, bus->sign_len)) {
+        erps_msg_release(&msg);
+        snprintf(errstr, errstr_size, "the command could not be signed");
+        return -1;
+    }
     char *id = strdup(cmd->ce.id);
     if (!id) {
         erps_msg_release(&msg);
@@ -422,4 +430,10 @@ void erps_bus_stats(erps_bus_t *bus, erps_bus_stats_t *out) {
     out->answered = bus->answered;
     out->timeouts = bus->timeouts;
     out->engines_known = bus->engines;
+}
+
+int erps_bus_set_sign_key(erps_bus_t *bus, const char *path, char *errstr,
+                          size_t errstr_size) {
+    return erps_sign_key_load(path, bus->sign_key, sizeof(bus->sign_key),
+                              &bus->sign_len, errstr, errstr_size);
 }

@@ -109,6 +109,9 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
      "users file: name:hash:tenant:role per line (required)"},
     {"tenants.file", ERPS_CFG_STR, "", 0, 0, O(tenants_file), 1024,
      "tenants file: tenant:engine per line (required)"},
+    {"command.signing.key.file", ERPS_CFG_STR, "", 0, 0, O(sign_key_file), 1024,
+     "sign every command with this key (32+ bytes, shared with the agents; "
+     "empty: unsigned)"},
     {"auth.tickets.file", ERPS_CFG_STR, "", 0, 0, O(tickets_file), 1024,
      "SOTicket store (sha256:user:expiry per line); empty: SOTicket off"},
     {"auth.jwt.hs256.key.file", ERPS_CFG_STR, "", 0, 0, O(jwt_hs256_key_file),
@@ -1043,7 +1046,9 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
                              &conf->topic_policy,
                              conf->request_timeout_ms, shim->waiters, on_answer,
                              errstr, errstr_size);
-    if (!shim->bus)
+    if (!shim->bus || (conf->sign_key_file[0] &&
+                       erps_bus_set_sign_key(shim->bus, conf->sign_key_file,
+                                             errstr, errstr_size)))
         goto fail;
 
     struct sockaddr_in sa;

@@ -19,6 +19,7 @@ typedef struct erps_shim_conf {
     erps_topic_policy_t topic_policy;
     char users_file[1024];
     char tenants_file[1024];
+    char sign_key_file[1024];
     char tickets_file[1024];
     char jwt_hs256_key_file[1024];
     char jwt_rs256_key_file[1024];

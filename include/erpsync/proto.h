@@ -117,6 +117,24 @@ int erps_command_encode(const erps_command_t *cmd, erps_msg_t *out,
 int erps_command_decode(const erps_msg_t *in, erps_command_t *cmd,
                         char *errstr, size_t errstr_size);
 
+/* ---- command signatures (shim signs, agent verifies) ---- */
+
+#define ERPS_SIGN_KEY_MAX 1024
+
+/** Adds ce_signature (HMAC-SHA256 of ce_id, ce_subject, ce_type,
+ *  ce_deadline, ce_principal and the value) to an encoded command.
+ *  @returns 0 or -1 (no room for the header, crypto failure). */
+int erps_command_sign(erps_msg_t *msg, const unsigned char *key,
+                      size_t key_len);
+/** @returns 0 when msg carries a signature by key over what it says, else
+ *  -1 with errstr ("the command is not signed", "... does not match"). */
+int erps_command_verify(const erps_msg_t *msg, const unsigned char *key,
+                        size_t key_len, char *errstr, size_t errstr_size);
+/** Reads a signing key file: 32 to key_size bytes (trailing newlines are
+ *  not part of the key). @returns 0 or -1 with errstr. */
+int erps_sign_key_load(const char *path, unsigned char *key, size_t key_size,
+                       size_t *key_len, char *errstr, size_t errstr_size);
+
 /* ---- status (topic erpsync.status) ---- */
 
 typedef struct erps_iteration {

@@ -6,6 +6,7 @@ assertions go through real HTTP and through kcat, a Kafka client of its own.
 import base64
 import http.client
 import json
+import os
 import signal
 import subprocess
 import time
@@ -13,7 +14,7 @@ import uuid
 
 import pytest
 
-from conftest import BASE, BROKER, structured, wait_for
+from conftest import BASE, BROKER, Cluster, structured, wait_for
 
 WEBAPI_FIELDS = {"IsRunning", "StatusMessage", "Interval", "TableRight",
                  "FieldProperties"}
@@ -405,3 +406,44 @@ def test_second_agent_fences_the_first(fresh_cluster):
     assert answers and all(x["hdrs"]["ce_source"] == "/agent-b" for x in answers)
     assert "fenced" in (c.tmp / "agent.log").read_text()
     assert new.alive()
+
+
+# ---- signed commands ----
+
+def test_signed_commands_only_when_a_key_is_set(tmp_path):
+    """With command.signing.key.file on shim and agent, the shim's commands
+    apply; a command written straight to Kafka (unsigned, or signed for
+    another principal than it names) is audited Rejected, dead-lettered,
+    and changes nothing."""
+    key = tmp_path / "command.key"
+    key.write_text(os.urandom(32).hex() + "\n")
+    key.chmod(0o600)
+    c = Cluster(tmp_path)
+    c.start_broker()
+    c.start_agent(f"--command.signing.key.file={key}")
+    c.start_shim(f"--command.signing.key.file={key}")
+    try:
+        wait_for(lambda: c.statuses(), 15, "first status")
+        r = c.change(True)
+        assert r.status == 200, r.body
+        signed = [x for x in c.consume("commands")
+                  if x["hdrs"].get("ce_id") == r.headers["X-ErpSync-Command-Id"]]
+        sig = signed[0]["hdrs"]["ce_signature"]
+        assert sig.startswith("hmac-sha256=") and len(sig) == 12 + 64
+        unsigned, forged = str(uuid.uuid4()), str(uuid.uuid4())
+        c.produce_command('{"Run": false}', c.command_headers(unsigned, ce_principal="ceo"))
+        # The shim's signature on another command: the id and principal differ.
+        c.produce_command('{"Run": false}', c.command_headers(
+            forged, ce_principal="ceo", ce_signature=sig))
+        wait_for(lambda: len(c.consume("dlq")) >= 2, 15, "two dead letters")
+        errors = sorted(x["hdrs"]["erpsync_error"] for x in c.consume("dlq"))
+        assert errors == ["the command is not signed",
+                          "the command's signature does not match"], errors
+        audits = {json.loads(a["payload"])["CommandId"]: json.loads(a["payload"])
+                  for a in c.audits()}
+        for cid in (unsigned, forged):
+            assert audits[cid]["Outcome"] == "Rejected"
+            assert audits[cid]["Principal"] == ""  # never the name it claimed
+        assert c.post("GetEngineStatus", None, content_type=None).json()["IsRunning"] is True
+    finally:
+        c.stop()

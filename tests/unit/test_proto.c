@@ -130,6 +130,56 @@ static void command_fields(void **state) {
     record_free(&r);
 }
 
+/* Points header name of msg at value (the test's own storage). */
+static void hdr_set(erps_msg_t *m, const char *name, const char *value) {
+    for (int i = 0; i < m->hdr_cnt; i++) {
+        if (strcmp(m->hdrs[i].name, name) == 0) {
+            m->hdrs[i].value = value;
+            m->hdrs[i].size = strlen(value);
+        }
+    }
+}
+
+static void command_signatures(void **state) {
+    static const unsigned char key[] = "0123456789abcdef0123456789abcdef";
+    static const unsigned char other[] = "0123456789abcdef0123456789abcdeF";
+    record_t r;
+    erps_command_t cmd;
+    erps_msg_t out;
+    char err[256];
+    (void)state;
+    record_from_example(&r, "command.change-status.json");
+    assert_int_equal(erps_command_decode(&r.msg, &cmd, err, sizeof(err)), 0);
+    assert_int_equal(erps_command_encode(&cmd, &out, err, sizeof(err)), 0);
+    assert_int_equal(erps_command_verify(&out, key, 32, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "not signed"));
+    assert_int_equal(erps_command_sign(&out, key, 32), 0);
+    assert_int_equal(erps_command_verify(&out, key, 32, err, sizeof(err)), 0);
+    assert_int_equal(erps_command_verify(&out, other, 32, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "does not match"));
+    /* Every field it covers: changed, the signature no longer holds. */
+    static const char *const fields[][2] = {
+        {"ce_principal", "ceo"}, {"ce_subject", "other"},
+        {"ce_id", "00000000-0000-4000-8000-000000000000"},
+        {"ce_type", ERPS_TYPE_CHANGE_INTERVAL},
+        {"ce_deadline", "2099-01-01T00:00:00.000Z"}};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        erps_msg_t m = out;
+        hdr_set(&m, fields[i][0], fields[i][1]);
+        assert_int_equal(erps_command_verify(&m, key, 32, err, sizeof(err)), -1);
+    }
+    erps_msg_t m = out;
+    m.value = "{\"Run\":false}";
+    m.value_len = strlen(m.value);
+    assert_int_equal(erps_command_verify(&m, key, 32, err, sizeof(err)), -1);
+    m = out;
+    hdr_set(&m, "ce_signature", "hmac-sha256=zz");
+    assert_int_equal(erps_command_verify(&m, key, 32, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "64 hex digits"));
+    erps_msg_release(&out);
+    record_free(&r);
+}
+
 static void status_examples(void **state) {
     static const char *const files[] = {"status.running.json",
                                         "status.stopped.json"};
@@ -456,6 +506,7 @@ int main(void) {
         cmocka_unit_test(status_examples),  cmocka_unit_test(status_fields),
         cmocka_unit_test(audit_example),    cmocka_unit_test(command_rejects),
         cmocka_unit_test(command_rejects_repeated_headers),
+        cmocka_unit_test(command_signatures),
         cmocka_unit_test(command_rejects_values), cmocka_unit_test(status_rejects),
         cmocka_unit_test(timespans),        cmocka_unit_test(rights),
         cmocka_unit_test(engine_ids),
