@@ -577,3 +577,15 @@ too_small:
     out[0] = '\0';
     return -1;
 }
+
+void erps_i18n_culture_language(const char *culture, char *language,
+                                size_t language_size) {
+    size_t n = strcspn(culture, "_-");
+    for (size_t i = 0; i < erps_i18n_language_count; i++) {
+        const char *l = erps_i18n_languages[i];
+        if (strlen(l) == n && strncasecmp(culture, l, n) == 0) {
+            erps_strlcpy(language, l, language_size);
+            return;
+        }
+    }
+}

@@ -75,6 +75,14 @@ int erps_i18n_culture_parse(const char *header, char *out, size_t out_size,
                             char *errstr, size_t errstr_size);
 
 /**
+ * The catalog language of an ICU locale id ("de_DE" -> "de", "nb" -> "nb");
+ * leaves language as it is when the catalog has no such language.
+ * @locality any thread
+ */
+void erps_i18n_culture_language(const char *culture, char *language,
+                                size_t language_size);
+
+/**
  * Parses SO-TimeZone: "Europe/Oslo", "UTC", "America/New_York,
  * includeTZOffset" (the option case-insensitive, blanks allowed around the
  * comma and the value; more than one option is allowed, each must be

@@ -717,6 +717,13 @@ static int read_options(req_t *r, char *err, size_t err_size) {
         erps_i18n_culture_parse(v, r->lang.culture, sizeof(r->lang.culture),
                                 err, err_size))
         return 400;
+    /* A culture and no language at all: the language is the culture's, as
+     * .NET's request localization sets UICulture from Culture when only
+     * one is given (de-DE alone: German text, German dates). */
+    if (r->lang.culture[0] && !header(c, "SO-Language") &&
+        !header(c, MHD_HTTP_HEADER_ACCEPT_LANGUAGE))
+        erps_i18n_culture_language(r->lang.culture, r->lang.language,
+                                   sizeof(r->lang.language));
     v = header(c, "SO-TimeZone");
     if (v && *v) {
         if (erps_i18n_zone_parse(v, r->lang.zone, sizeof(r->lang.zone),

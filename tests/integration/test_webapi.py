@@ -384,6 +384,23 @@ def test_culture_and_time_zone_shape_the_times(web):
     assert re.search(r"(AM|PM)", us), us
 
 
+def test_culture_alone_sets_the_language_too(web):
+    # No SO-Language, no Accept-Language: the culture's language (as .NET's
+    # request localization does when only one of the two is given).
+    running_with_next_iteration(web)
+    de_only = message(web, **{"SO-Culture": "de-DE", "SO-TimeZone": "UTC"})
+    assert de_only.startswith("Die ERP-Synchronisierungs-Engine"), de_only
+    assert re.search(r"\d{2}\.\d{2}\.\d{4}", de_only), de_only
+    # A language given wins; the culture then shapes only dates and numbers.
+    en_de = message(web, **{"SO-Culture": "de-DE", "SO-TimeZone": "UTC",
+                            "Accept-Language": "en"})
+    assert en_de.startswith("The ERP sync engine"), en_de
+    assert re.search(r"\d{2}\.\d{2}\.\d{4}", en_de), en_de
+    # A culture whose language the catalog lacks: the default language.
+    ja = message(web, **{"SO-Culture": "ja-JP"})
+    assert ja.startswith("The ERP sync engine"), ja
+
+
 @pytest.mark.parametrize("hdr,value,fragment", [
     ("SO-TimeZone", "Mars/Olympus_Mons", "Mars/Olympus_Mons"),
     ("SO-TimeZone", "Europe/Oslo, includeNothing", "includeNothing"),

@@ -732,6 +732,19 @@ static void threads(void **state) {
     }
 }
 
+static void culture_gives_a_language(void **state) {
+    char lang[16];
+    (void)state;
+    static const char *const cases[][2] = {{"de_DE", "de"}, {"nb", "nb"},
+                                           {"fr-CA", "fr"}, {"ja_JP", "en"},
+                                           {"", "en"}, {"nl_BE", "nl"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        strcpy(lang, "en");
+        erps_i18n_culture_language(cases[i][0], lang, sizeof(lang));
+        assert_string_equal(lang, cases[i][1]);
+    }
+}
+
 /* The reader's Reason: a catalog text without placeholders. */
 static void texts_by_language(void **state) {
     static const struct {
@@ -766,6 +779,7 @@ static void texts_by_language(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(texts_by_language),
+        cmocka_unit_test(culture_gives_a_language),
         cmocka_unit_test(languages_table),
         cmocka_unit_test(every_language_every_id),
         cmocka_unit_test(english_is_the_agents),
