@@ -703,6 +703,38 @@ static int app_allowed(req_t *r, char *err, size_t err_size) {
     return 0;
 }
 
+typedef struct joined {
+    char text[4097];
+    size_t len;
+    int count, overflow;
+} joined_t;
+
+static enum MHD_Result join_select(void *cls, enum MHD_ValueKind kind,
+                                   const char *key, const char *value) {
+    joined_t *j = cls;
+    (void)kind;
+    if (strcmp(key, "$select") != 0 || !value)
+        return MHD_YES;
+    size_t n = strlen(value);
+    if (j->len + (j->count ? 1 : 0) + n >= sizeof(j->text)) {
+        j->overflow = 1;
+        return MHD_NO;
+    }
+    if (j->count++)
+        j->text[j->len++] = ',';
+    memcpy(j->text + j->len, value, n + 1);
+    j->len += n;
+    return MHD_YES;
+}
+
+/* $select given more than once selects what all of them name, as ASP.NET
+ * joins a repeated query key with commas. */
+static const char *select_value(struct MHD_Connection *c, joined_t *j) {
+    memset(j, 0, sizeof(*j));
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, join_select, j);
+    return j->count ? j->text : NULL;
+}
+
 /* Language, culture, time zone and $select: all decided before any work. */
 static int read_options(req_t *r, char *err, size_t err_size) {
     erps_shim_t *shim = r->shim;
@@ -733,7 +765,13 @@ static int read_options(req_t *r, char *err, size_t err_size) {
         erps_strlcpy(r->lang.zone, shim->default_zone, sizeof(r->lang.zone));
         r->lang.include_offset = shim->default_offset;
     }
-    v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "$select");
+    joined_t sel;
+    v = select_value(c, &sel);
+    if (sel.overflow) {
+        snprintf(err, err_size, "$select: longer than %zu bytes in all",
+                 sizeof(sel.text) - 1);
+        return 400;
+    }
     if (v && !(r->select = erps_select_parse(v, err, err_size)))
         return 400;
     /* A $select naming a field the answer lacks is refused now, before a

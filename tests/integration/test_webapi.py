@@ -303,6 +303,14 @@ def test_errors_come_in_the_answer_format(web):
 
 # ---- 7. $select ----
 
+def test_repeated_select_selects_what_all_name(web):
+    st = web.call("GetEngineStatus", query="?$select=IsRunning&$select=interval").json()
+    assert isinstance(st["IsRunning"], bool) and st["Interval"]
+    assert st["StatusMessage"] is None and st["TableRight"] is None
+    r = web.call("GetEngineStatus", query="?$select=IsRunning&$select=Nope")
+    assert r.status == 400 and "Nope" in r.json()["ErrorMessage"]
+
+
 def test_select_nulls_what_is_not_selected(web):
     q = "?" + urllib.parse.urlencode({"$select": "isrunning, TableRight/mask"})
     st = web.call("GetEngineStatus", query=q).json()
