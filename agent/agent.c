@@ -32,6 +32,8 @@ typedef struct pending {
 
 struct erps_agent {
     const erps_agent_conf_t *conf;
+    unsigned char sign_key[ERPS_SIGN_KEY_MAX];
+    size_t sign_len; /* 0: commands need no signature */
     const erps_kprops_t *kp; /* owned by the caller, lives as long as we do */
     rd_kafka_t *producer;
     rd_kafka_t *consumer;
@@ -62,6 +64,9 @@ const erps_cfg_opt_t erps_agent_conf_table[] = {
     ERPS_CFG_TOPICS(erps_agent_conf_t, topics, topic_policy),
     {"state.dir", ERPS_CFG_STR, "./state", 0, 0, O(state_dir), 1024,
      "directory of the durable state file <engine.id>.state.json"},
+    {"command.signing.key.file", ERPS_CFG_STR, "", 0, 0, O(sign_key_file), 1024,
+     "apply only commands signed with this key (the shims'); others are "
+     "audited Rejected and dead-lettered (empty: no signature needed)"},
     {"source", ERPS_CFG_STR, "", 0, 0, O(source), ERPS_SOURCE_MAX + 1,
      "ce_source of published events (default /erpsync/agent/<engine.id>)"},
     {"engine.interval", ERPS_CFG_INT, "900", 1, 7 * 86400 * 100,
@@ -466,7 +471,8 @@ static void audit(erps_agent_t *ag, erps_outcome_t outcome,
 }
 
 static void dead_letter(erps_agent_t *ag, const rd_kafka_message_t *rkm,
-                        const erps_msg_t *view, const char *reason) {
+                        const erps_msg_t *view, const char *reason,
+                        erps_outcome_t outcome) {
     erps_msg_t dl;
     char num[32];
     char id[ERPS_UUID_LEN + 1] = "";
@@ -527,8 +533,8 @@ static void dead_letter(erps_agent_t *ag, const rd_kafka_message_t *rkm,
     batch_add(ag, ag->conf->topics.dlq, &dl);
     erps_engine_saved_t now;
     erps_engine_saved(ag->eng, &now);
-    audit(ag, ERPS_OUTCOME_DEADLETTERED, NULL, id, reason,
-          erps_engine_state(ag->eng), now.interval_s);
+    audit(ag, outcome, NULL, id, reason, erps_engine_state(ag->eng),
+          now.interval_s);
 }
 
 static void remember(erps_agent_t *ag, const char *id, erps_outcome_t outcome,
@@ -576,7 +582,14 @@ static void handle_command(erps_agent_t *ag, const rd_kafka_message_t *rkm) {
         return;
 
     if (erps_command_decode(&view, &cmd, err, sizeof(err))) {
-        dead_letter(ag, rkm, &view, err);
+        dead_letter(ag, rkm, &view, err, ERPS_OUTCOME_DEADLETTERED);
+        return;
+    }
+    /* Readable but not from a shim that holds the key: refused, and kept
+     * in the dead-letter topic for whoever investigates the forgery. */
+    if (ag->sign_len &&
+        erps_command_verify(&view, ag->sign_key, ag->sign_len, err, sizeof(err))) {
+        dead_letter(ag, rkm, &view, err, ERPS_OUTCOME_REJECTED);
         return;
     }
     const erps_pending_t *pend = erps_state_pending_find(ag->state, cmd.ce.id);
@@ -898,6 +911,13 @@ erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
     ag->conf = conf;
     ag->kp = kp;
     ag->next_offset = ag->committed_offset = -1;
+    if (conf->sign_key_file[0] &&
+        erps_sign_key_load(conf->sign_key_file, ag->sign_key,
+                           sizeof(ag->sign_key), &ag->sign_len, errstr,
+                           errstr_size)) {
+        free(ag);
+        return NULL;
+    }
 
     if (mkdir(conf->state_dir, 0700) && errno != EEXIST) {
         snprintf(errstr, errstr_size, "state.dir %s: %s", conf->state_dir,
@@ -1081,5 +1101,6 @@ void erps_agent_destroy(erps_agent_t *ag) {
     erps_engine_destroy(ag->eng);
     erps_job_destroy(ag->job);
     free(ag->state);
+    explicit_bzero(ag->sign_key, sizeof(ag->sign_key));
     free(ag);
 }

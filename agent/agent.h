@@ -19,6 +19,7 @@ typedef struct erps_agent_conf {
     erps_topics_t topics;
     erps_topic_policy_t topic_policy;
     char state_dir[1024];
+    char sign_key_file[1024]; /* "": commands need no signature */
     char source[ERPS_SOURCE_MAX + 1];
     int64_t interval_s;     /* first start, before a state file exists */
     int64_t interval_min_s; /* bounds for ChangeEngineInterval */

@@ -127,6 +127,11 @@ void erps_kafka_view(const rd_kafka_message_t *rkm, erps_msg_t *out) {
         out->hdrs[out->hdr_cnt].size = value ? size : 0;
         out->hdr_cnt++;
     }
+    /* A header past the table could repeat one we read: the decoders
+     * refuse such a record rather than read it half. */
+    out->hdr_dropped = rd_kafka_header_get_all(hdrs, (size_t)out->hdr_cnt, &name,
+                                               &value, &size) ==
+                       RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 int32_t erps_kafka_engine_partition(const char *engine_id,

@@ -79,19 +79,51 @@ cJSON *erps_api_request_base(erps_route_t route) {
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    /* The WebAPI's request objects with their defaults: what a patch edits. */
-    if (route == ERPS_ROUTE_CHANGE_INTERVAL ? !cJSON_AddNullToObject(o, "Interval")
-                                            : !cJSON_AddFalseToObject(o, "Run")) {
+    /* The request object a patch edits: its one member present but not
+     * set (null), so "replace" finds it and a patch that sets nothing is
+     * refused like an empty body ("no Run, no change"). */
+    if (!cJSON_AddNullToObject(o, route == ERPS_ROUTE_CHANGE_INTERVAL ? "Interval"
+                                                                       : "Run")) {
         cJSON_Delete(o);
         return NULL;
     }
     return o;
 }
 
-int erps_api_change_status_req(const cJSON *req, bool *run, char *errstr,
-                               size_t errstr_size) {
+/* Text as .NET reads it into a bool: bool.TryParse (Newtonsoft for JSON
+ * strings, model binding for forms) takes "true"/"false" in any case;
+ * XmlConvert.ToBoolean (DataContractSerializer) takes exactly "true",
+ * "false", "1" and "0". Both ignore surrounding white space. */
+static int bool_text(const char *v, erps_media_t media, bool *out) {
+    size_t n;
+    while (isspace((unsigned char)*v))
+        v++;
+    n = strlen(v);
+    while (n && isspace((unsigned char)v[n - 1]))
+        n--;
+    bool xml = media == ERPS_MEDIA_XML;
+    static const struct {
+        const char *text;
+        bool value, xml_only;
+    } forms[] = {{"true", true, false}, {"false", false, false},
+                 {"1", true, true},     {"0", false, true}};
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        if (n != strlen(forms[i].text) || (forms[i].xml_only && !xml))
+            continue;
+        if (xml ? strncmp(v, forms[i].text, n) == 0
+                : strncasecmp(v, forms[i].text, n) == 0) {
+            *out = forms[i].value;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int erps_api_change_status_req(const cJSON *req, erps_media_t media, bool *run,
+                               char *errstr, size_t errstr_size) {
     const cJSON *it = cJSON_GetObjectItem(req, "Run"); /* case-insensitive */
-    if (!it) {
+    /* null is a patch's "not set" as well as JSON's: no Run, no change. */
+    if (!it || cJSON_IsNull(it)) {
         snprintf(errstr, errstr_size, "\"Run\" is missing: send {\"Run\": true} "
                                       "or {\"Run\": false}");
         return 400;
@@ -100,19 +132,18 @@ int erps_api_change_status_req(const cJSON *req, bool *run, char *errstr,
         *run = cJSON_IsTrue(it);
         return 0;
     }
-    /* XML and form bodies carry text: xs:boolean's lexical forms. */
-    if (cJSON_IsString(it)) {
-        const char *v = it->valuestring;
-        if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0) {
-            *run = true;
-            return 0;
-        }
-        if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0) {
-            *run = false;
-            return 0;
-        }
+    /* Newtonsoft.Json reads a JSON number into a bool as "not zero"; XML
+     * and form bodies have no numbers (their values are text). */
+    if (cJSON_IsNumber(it)) {
+        *run = it->valuedouble != 0;
+        return 0;
     }
-    snprintf(errstr, errstr_size, "\"Run\" must be a boolean (true or false)");
+    if (cJSON_IsString(it) && bool_text(it->valuestring, media, run) == 0)
+        return 0;
+    snprintf(errstr, errstr_size, "%s",
+             media == ERPS_MEDIA_XML
+                 ? "\"Run\" must be a boolean (true, false, 1 or 0)"
+                 : "\"Run\" must be a boolean (true or false)");
     return 400;
 }
 
@@ -145,17 +176,16 @@ int erps_api_change_interval_req(const cJSON *req, int64_t min_s,
 }
 
 cJSON *erps_api_status_obj(const erps_status_t *st, erps_role_t role,
-                           const char *message) {
+                           const char *message, const char *reader_reason) {
     static const char *const fields[][2] = {{"IsRunning", "System.Boolean"},
                                             {"StatusMessage", "System.String"},
                                             {"Interval", "System.TimeSpan"}};
     char iv[ERPS_TIMESPAN_LEN], tmask[96], fmask[96];
-    unsigned tr = ERPS_TR_SELECT | ERPS_TR_FILTERING, fr = ERPS_FR_READ;
-    const char *reason = "the caller may only read the engine status";
+    unsigned tr = ERPS_TR_RF, fr = ERPS_FR_READ;
+    const char *reason = reader_reason;
     if (role == ERPS_ROLE_ADMIN) {
-        tr = ERPS_TR_SELECT | ERPS_TR_UPDATE | ERPS_TR_INSERT | ERPS_TR_DELETE |
-             ERPS_TR_FILTERING;
-        fr = ERPS_FR_READ | ERPS_FR_WRITE | ERPS_FR_UPDATE;
+        tr = ERPS_TR_FULL;
+        fr = ERPS_FR_UPDATE;
         reason = "";
     }
     erps_table_right_name(tr, tmask, sizeof(tmask));

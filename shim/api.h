@@ -44,19 +44,25 @@ int erps_api_route_has_body(erps_route_t route);
  * false}, {"Interval": null}): what a JSON patch or merge patch edits. */
 cJSON *erps_api_request_base(erps_route_t route);
 
-/** Run from a request object: a boolean, or "true"/"false"/"1"/"0" as XML
- * and form bodies carry it; names match case-insensitively. @returns 0 or 400. */
-int erps_api_change_status_req(const cJSON *req, bool *run, char *errstr,
-                               size_t errstr_size);
+/**
+ * Run from a request object, as the WebAPI's serializers read a bool from a
+ * body of that media type: JSON (and patches) true/false, any number (not
+ * zero is true) or the strings "true"/"false" in any case; forms the same
+ * text; XML exactly "true", "false", "1" or "0". Missing or null: 400 "Run
+ * is missing". Names match case-insensitively. @returns 0 or 400.
+ */
+int erps_api_change_status_req(const cJSON *req, erps_media_t media, bool *run,
+                               char *errstr, size_t errstr_size);
 /** Interval ("00:15:00" | "PT15M") within min..max seconds. @returns 0 or 400. */
 int erps_api_change_interval_req(const cJSON *req, int64_t min_s,
                                  int64_t max_s, int64_t *interval_s,
                                  char *errstr, size_t errstr_size);
 
-/** ErpSyncEngineStatus for the caller's role, with StatusMessage already in
- * the caller's language. Caller frees (cJSON_Delete). */
+/** ErpSyncEngineStatus for the caller's role, with StatusMessage and the
+ * Reason a reader's rights carry (reader_reason, unused for an admin)
+ * already in the caller's language. Caller frees (cJSON_Delete). */
 cJSON *erps_api_status_obj(const erps_status_t *st, erps_role_t role,
-                           const char *message);
+                           const char *message, const char *reader_reason);
 /** The WebAPI error object. Caller frees. */
 cJSON *erps_api_error_obj(int http_status, const char *message);
 /** Serialises an answer: JSON, or XML under element `root` with Interval as

@@ -1,6 +1,10 @@
 /*
  * auth.c - users and tenants files, Basic credentials, password hashing
  * (libxcrypt).
+ *
+ * User names compare without regard to ASCII case, as SuperOffice's do
+ * (ALICE logs in as alice); the principal always carries the name as the
+ * users file writes it, so audit records and sessions see one spelling.
  */
 #include "auth.h"
 
@@ -142,9 +146,9 @@ static int user_line(void *ctx, char **f, int n, char *errstr,
         return -1;
     }
     for (int i = 0; i < u->cnt; i++) {
-        if (strcmp(u->v[i].p.name, f[0]) == 0) {
-            snprintf(errstr, errstr_size, "%s: user %s is listed twice", where,
-                     f[0]);
+        if (strcasecmp(u->v[i].p.name, f[0]) == 0) {
+            snprintf(errstr, errstr_size, "%s: user %s is listed twice (user "
+                     "names do not differ by case)", where, f[0]);
             return -1;
         }
     }
@@ -200,7 +204,7 @@ fail:
 int erps_users_find(const erps_users_t *u, const char *name,
                     erps_principal_t *who) {
     for (int i = 0; i < u->cnt; i++) {
-        if (strcmp(u->v[i].p.name, name) == 0) {
+        if (strcasecmp(u->v[i].p.name, name) == 0) {
             *who = u->v[i].p;
             return 0;
         }
@@ -223,7 +227,7 @@ int erps_users_check_tenants(const erps_users_t *u, const erps_tenants_t *t,
 
 const char *erps_users_hash(const erps_users_t *u, const char *name) {
     for (int i = 0; i < u->cnt; i++)
-        if (strcmp(u->v[i].p.name, name) == 0)
+        if (strcasecmp(u->v[i].p.name, name) == 0)
             return u->v[i].hash;
     return NULL;
 }
@@ -327,7 +331,7 @@ int erps_users_verify(const erps_users_t *u, const char *name,
     if (!cd)
         return -1;
     for (int i = 0; i < u->cnt; i++)
-        if (strcmp(u->v[i].p.name, name) == 0)
+        if (strcasecmp(u->v[i].p.name, name) == 0)
             found = &u->v[i];
     const char *setting = found ? found->hash : u->dummy_hash;
     const char *h = crypt_rn(password, setting, cd, sizeof(*cd));

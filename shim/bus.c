@@ -16,6 +16,8 @@
 #include "view.h"
 
 struct erps_bus {
+    unsigned char sign_key[ERPS_SIGN_KEY_MAX]; /* command.signing.key.file */
+    size_t sign_len;                           /* 0: commands go unsigned */
     rd_kafka_t *producer;
     rd_kafka_t *consumer;
     rd_kafka_queue_t *consumer_queue; /* what the bus thread polls */
@@ -549,6 +551,7 @@ void erps_bus_destroy(erps_bus_t *bus) {
     rd_kafka_topic_partition_list_destroy(bus->start_hw);
     free_partitions(bus);
     erps_view_destroy(bus->view);
+    explicit_bzero(bus->sign_key, sizeof(bus->sign_key));
     free(bus);
 }
 
@@ -596,6 +599,11 @@ int erps_bus_send(erps_bus_t *bus, const erps_command_t *cmd, erps_waiter_t *w,
     if (refuse(bus, errstr, errstr_size) ||
         erps_command_encode(cmd, &msg, errstr, errstr_size))
         return -1;
+    if (bus->sign_len && erps_command_sign(&msg, bus->sign_key, bus->sign_len)) {
+        erps_msg_release(&msg);
+        snprintf(errstr, errstr_size, "the command could not be signed");
+        return -1;
+    }
     char *id = strdup(cmd->ce.id);
     if (!id) {
         erps_msg_release(&msg);
@@ -648,4 +656,10 @@ void erps_bus_stats(erps_bus_t *bus, erps_bus_stats_t *out) {
     out->read_queries = bus->read_queries;
     out->read_timeouts = bus->read_timeouts;
     out->read_failures = bus->read_failures;
+}
+
+int erps_bus_set_sign_key(erps_bus_t *bus, const char *path, char *errstr,
+                          size_t errstr_size) {
+    return erps_sign_key_load(path, bus->sign_key, sizeof(bus->sign_key),
+                              &bus->sign_len, errstr, errstr_size);
 }

@@ -81,4 +81,9 @@ bool erps_bus_caught_up(erps_bus_t *bus);
 int erps_bus_latest(erps_bus_t *bus, const char *engine_id, erps_status_t *out);
 void erps_bus_stats(erps_bus_t *bus, erps_bus_stats_t *out);
 
+/** From now on every command is signed with the key in the file at path
+ *  (erps_command_sign); call before the first send. @returns 0 or -1. */
+int erps_bus_set_sign_key(erps_bus_t *bus, const char *path, char *errstr,
+                          size_t errstr_size);
+
 #endif

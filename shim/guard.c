@@ -7,21 +7,29 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "erpsync/util.h"
 
-#define LIMIT_SLOTS 4096 /* addresses tracked at once */
+#define LIMIT_SLOTS 4096 /* addresses (and, apart, accounts) tracked at once */
 #define CACHE_SLOTS 1024 /* credentials cached at once */
 #define PROBE 8          /* slots looked at per lookup */
 
 typedef struct limit_slot {
-    char addr[64];
+    char addr[ERPS_PRINCIPAL_MAX + 1]; /* an address, or a lower-cased name */
     double tokens;     /* failures still allowed */
     int64_t stamp_ms;  /* when tokens was computed */
 } limit_slot_t;
+
+/* One token bucket per key (a client address, or an account name): a
+ * fixed table, so a flood of keys evicts old buckets, never grows. */
+typedef struct limits {
+    int64_t max, window_ms;
+    limit_slot_t *slots;
+} limits_t;
 
 typedef struct cache_slot {
     unsigned char mac[32];
@@ -31,9 +39,9 @@ typedef struct cache_slot {
 
 struct erps_guard {
     pthread_mutex_t lock;
-    int64_t max_failures, window_ms, ttl_ms;
+    int64_t ttl_ms;
     unsigned char key[32];
-    limit_slot_t *limits;
+    limits_t by_addr, by_account;
     cache_slot_t *cache;
 };
 
@@ -47,18 +55,25 @@ static uint64_t fnv1a(uint64_t seed, const void *p, size_t n) {
     return h;
 }
 
-erps_guard_t *erps_guard_new(int64_t max_failures, int64_t window_ms,
-                             int64_t cache_ttl_ms) {
+static int limits_init(limits_t *l, int64_t max, int64_t window_ms) {
+    l->max = max;
+    l->window_ms = window_ms > 0 ? window_ms : 1;
+    l->slots = max > 0 ? calloc(LIMIT_SLOTS, sizeof(*l->slots)) : NULL;
+    return max > 0 && !l->slots ? -1 : 0;
+}
+
+erps_guard_t *erps_guard_new(const erps_guard_conf_t *conf) {
     erps_guard_t *g = calloc(1, sizeof(*g));
     if (!g)
         return NULL;
-    g->max_failures = max_failures;
-    g->window_ms = window_ms > 0 ? window_ms : 1;
-    g->ttl_ms = cache_ttl_ms;
-    g->limits = calloc(LIMIT_SLOTS, sizeof(*g->limits));
+    g->ttl_ms = conf->cache_ttl_ms;
     g->cache = calloc(CACHE_SLOTS, sizeof(*g->cache));
-    if (!g->limits || !g->cache || RAND_bytes(g->key, sizeof(g->key)) != 1) {
-        free(g->limits);
+    if (limits_init(&g->by_addr, conf->max_failures, conf->window_ms) ||
+        limits_init(&g->by_account, conf->account_max_failures,
+                    conf->account_window_ms) ||
+        !g->cache || RAND_bytes(g->key, sizeof(g->key)) != 1) {
+        free(g->by_addr.slots);
+        free(g->by_account.slots);
         free(g->cache);
         free(g);
         return NULL;
@@ -73,76 +88,113 @@ void erps_guard_destroy(erps_guard_t *g) {
     pthread_mutex_destroy(&g->lock);
     OPENSSL_cleanse(g->key, sizeof(g->key));
     OPENSSL_cleanse(g->cache, CACHE_SLOTS * sizeof(*g->cache));
-    free(g->limits);
+    free(g->by_addr.slots);
+    free(g->by_account.slots);
     free(g->cache);
     free(g);
 }
 
 /* Refills a bucket for the time since it was last looked at. */
-static void refill(const erps_guard_t *g, limit_slot_t *s, int64_t now_ms) {
+static void refill(const limits_t *l, limit_slot_t *s, int64_t now_ms) {
     if (now_ms > s->stamp_ms) {
-        s->tokens += (double)(now_ms - s->stamp_ms) * (double)g->max_failures /
-                     (double)g->window_ms;
-        if (s->tokens > (double)g->max_failures)
-            s->tokens = (double)g->max_failures;
+        s->tokens += (double)(now_ms - s->stamp_ms) * (double)l->max /
+                     (double)l->window_ms;
+        if (s->tokens > (double)l->max)
+            s->tokens = (double)l->max;
     }
     s->stamp_ms = now_ms;
 }
 
 /* The slot of addr, or (create) the emptiest of its probe run: a full bucket
  * tells nothing, so it is the one to forget. */
-static limit_slot_t *limit_slot(erps_guard_t *g, const char *addr,
-                                int64_t now_ms, int create) {
-    size_t n = strnlen(addr, sizeof(g->limits[0].addr) - 1);
+static limit_slot_t *limit_slot(const erps_guard_t *g, limits_t *l,
+                                const char *addr, int64_t now_ms, int create) {
+    size_t n = strnlen(addr, sizeof(l->slots[0].addr) - 1);
     uint64_t seed;
     memcpy(&seed, g->key, sizeof(seed));
     uint64_t h = fnv1a(seed, addr, n);
     limit_slot_t *victim = NULL;
     for (int i = 0; i < PROBE; i++) {
-        limit_slot_t *s = &g->limits[(h + (uint64_t)i) % LIMIT_SLOTS];
+        limit_slot_t *s = &l->slots[(h + (uint64_t)i) % LIMIT_SLOTS];
         if (s->addr[0] && strncmp(s->addr, addr, n) == 0 && s->addr[n] == '\0')
             return s;
         if (!create)
             continue;
         if (s->addr[0])
-            refill(g, s, now_ms);
+            refill(l, s, now_ms);
         if (!victim || !s->addr[0] || (victim->addr[0] && s->tokens > victim->tokens))
             victim = s;
     }
     if (victim) {
         memcpy(victim->addr, addr, n);
         victim->addr[n] = '\0';
-        victim->tokens = (double)g->max_failures;
+        victim->tokens = (double)l->max;
         victim->stamp_ms = now_ms;
     }
     return victim;
 }
 
-int64_t erps_guard_blocked(erps_guard_t *g, const char *addr, int64_t now_ms) {
+/* Account names compare without regard to case (auth.c): ALICE and alice
+ * share one bucket. */
+static void account_key(const char *name, char out[ERPS_PRINCIPAL_MAX + 1]) {
+    size_t i = 0;
+    for (; name[i] && i < ERPS_PRINCIPAL_MAX; i++)
+        out[i] = (char)tolower((unsigned char)name[i]);
+    out[i] = '\0';
+}
+
+static int64_t limits_wait(const erps_guard_t *g, limits_t *l,
+                           const char *key, int64_t now_ms) {
     int64_t wait = 0;
-    if (g->max_failures <= 0)
+    if (l->max <= 0)
         return 0;
-    pthread_mutex_lock(&g->lock);
-    limit_slot_t *s = limit_slot(g, addr, now_ms, 0);
+    limit_slot_t *s = limit_slot(g, l, key, now_ms, 0);
     if (s) {
-        refill(g, s, now_ms);
+        refill(l, s, now_ms);
         if (s->tokens < 1.0) /* until one failure's worth has refilled */
-            wait = (int64_t)((1.0 - s->tokens) * (double)g->window_ms /
-                             (double)g->max_failures) + 1;
+            wait = (int64_t)((1.0 - s->tokens) * (double)l->window_ms /
+                             (double)l->max) + 1;
     }
+    return wait;
+}
+
+static void limits_spend(const erps_guard_t *g, limits_t *l, const char *key,
+                         int64_t now_ms) {
+    if (l->max <= 0)
+        return;
+    limit_slot_t *s = limit_slot(g, l, key, now_ms, 1);
+    refill(l, s, now_ms);
+    s->tokens -= 1.0;
+    if (s->tokens < 0)
+        s->tokens = 0;
+}
+
+int64_t erps_guard_blocked(erps_guard_t *g, const char *addr, int64_t now_ms) {
+    pthread_mutex_lock(&g->lock);
+    int64_t wait = limits_wait(g, &g->by_addr, addr, now_ms);
     pthread_mutex_unlock(&g->lock);
     return wait;
 }
 
-void erps_guard_failed(erps_guard_t *g, const char *addr, int64_t now_ms) {
-    if (g->max_failures <= 0)
-        return;
+int64_t erps_guard_account_blocked(erps_guard_t *g, const char *name,
+                                   int64_t now_ms) {
+    char key[ERPS_PRINCIPAL_MAX + 1];
+    account_key(name, key);
     pthread_mutex_lock(&g->lock);
-    limit_slot_t *s = limit_slot(g, addr, now_ms, 1);
-    refill(g, s, now_ms);
-    s->tokens -= 1.0;
-    if (s->tokens < 0)
-        s->tokens = 0;
+    int64_t wait = limits_wait(g, &g->by_account, key, now_ms);
+    pthread_mutex_unlock(&g->lock);
+    return wait;
+}
+
+void erps_guard_failed(erps_guard_t *g, const char *addr, const char *name,
+                       int64_t now_ms) {
+    char key[ERPS_PRINCIPAL_MAX + 1];
+    pthread_mutex_lock(&g->lock);
+    limits_spend(g, &g->by_addr, addr, now_ms);
+    if (name && name[0]) {
+        account_key(name, key);
+        limits_spend(g, &g->by_account, key, now_ms);
+    }
     pthread_mutex_unlock(&g->lock);
 }
 

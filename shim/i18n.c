@@ -550,3 +550,42 @@ out:
     }
     return 0;
 }
+
+int erps_i18n_text(const erps_i18n_req_t *req, const char *id, char *out,
+                   size_t out_size) {
+    char lang[sizeof(req->language)];
+    size_t li = 0;
+    const catalog_entry_t *e = catalog_find(id, strlen(id) + 1);
+    if (out_size == 0)
+        return -1;
+    out[0] = '\0';
+    memcpy(lang, req->language, sizeof(lang));
+    lang[sizeof(lang) - 1] = '\0';
+    if (!e)
+        return -1;
+    if (strcasecmp(lang, "x") == 0 || strcmp(lang, "*") == 0) {
+        if ((size_t)snprintf(out, out_size, "[%s]", id) >= out_size)
+            goto too_small;
+        return 0;
+    }
+    for (size_t i = 0; i < erps_i18n_language_count; i++)
+        if (strcasecmp(lang, erps_i18n_languages[i]) == 0)
+            li = i;
+    if (erps_strlcpy(out, e->text[li], out_size) < out_size)
+        return 0;
+too_small:
+    out[0] = '\0';
+    return -1;
+}
+
+void erps_i18n_culture_language(const char *culture, char *language,
+                                size_t language_size) {
+    size_t n = strcspn(culture, "_-");
+    for (size_t i = 0; i < erps_i18n_language_count; i++) {
+        const char *l = erps_i18n_languages[i];
+        if (strlen(l) == n && strncasecmp(culture, l, n) == 0) {
+            erps_strlcpy(language, l, language_size);
+            return;
+        }
+    }
+}

@@ -75,6 +75,14 @@ int erps_i18n_culture_parse(const char *header, char *out, size_t out_size,
                             char *errstr, size_t errstr_size);
 
 /**
+ * The catalog language of an ICU locale id ("de_DE" -> "de", "nb" -> "nb");
+ * leaves language as it is when the catalog has no such language.
+ * @locality any thread
+ */
+void erps_i18n_culture_language(const char *culture, char *language,
+                                size_t language_size);
+
+/**
  * Parses SO-TimeZone: "Europe/Oslo", "UTC", "America/New_York,
  * includeTZOffset" (the option case-insensitive, blanks allowed around the
  * comma and the value; more than one option is allowed, each must be
@@ -101,5 +109,15 @@ int erps_i18n_zone_parse(const char *header, char *zone, size_t zone_size,
  */
 int erps_i18n_render(const erps_status_t *st, const erps_i18n_req_t *req,
                      char *out, size_t out_size);
+
+/**
+ * A catalog text without placeholders (such as "SR_ERPSYNC_READER_REASON")
+ * in req's language: English for a language the catalog lacks, "[id]" in
+ * raw mode. @returns 0, or -1 when the id is unknown or out is too small
+ * (out is then "").
+ * @locality any thread
+ */
+int erps_i18n_text(const erps_i18n_req_t *req, const char *id, char *out,
+                   size_t out_size);
 
 #endif

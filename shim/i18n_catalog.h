@@ -24,6 +24,16 @@ typedef struct catalog_entry {
 } catalog_entry_t;
 
 static const catalog_entry_t catalog[] = {
+    /* Not a StatusMessage: the Reason of a reader's TableRight and
+     * FieldRights (erps_i18n_text). */
+    {"SR_ERPSYNC_READER_REASON",
+     {"the caller may only read the engine status",
+      "brukeren kan bare lese motorens status",
+      "användaren får bara läsa motorns status",
+      "brugeren må kun læse motorens status",
+      "der Aufrufer darf den Status der Engine nur lesen",
+      "de aanroeper mag de status van de engine alleen lezen",
+      "l'appelant peut seulement lire l'état du moteur"}},
     {"SR_ERPSYNC_STOPPED",
      {"The ERP sync engine is stopped.",
       "ERP-synkroniseringsmotoren er stoppet.",

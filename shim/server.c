@@ -89,6 +89,8 @@ typedef struct req {
     size_t len, cap;
     int too_large;
     int basic;            /* logged in with a password: may get a session */
+    char login_name[ERPS_PRINCIPAL_MAX + 1]; /* the account a password was
+                                               tried for ("" for tokens) */
     erps_ctype_t ctype;
     erps_principal_t who;
     char client_addr[64];
@@ -118,6 +120,9 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
      "users file: name:hash:tenant:role per line (required)"},
     {"tenants.file", ERPS_CFG_STR, "", 0, 0, O(tenants_file), 1024,
      "tenants file: tenant:engine per line (required)"},
+    {"command.signing.key.file", ERPS_CFG_STR, "", 0, 0, O(sign_key_file), 1024,
+     "sign every command with this key (32+ bytes, shared with the agents; "
+     "empty: unsigned)"},
     {"auth.tickets.file", ERPS_CFG_STR, "", 0, 0, O(tickets_file), 1024,
      "SOTicket store (sha256:user:expiry per line); empty: SOTicket off"},
     {"auth.jwt.hs256.key.file", ERPS_CFG_STR, "", 0, 0, O(jwt_hs256_key_file),
@@ -149,6 +154,11 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
      0, "failed logins per client address per window before 429 (0: no limit)"},
     {"auth.failures.window.ms", ERPS_CFG_INT, "60000", 1000, 86400000,
      O(login_failures_window_ms), 0, "the window of auth.failures.max"},
+    {"auth.account.failures.max", ERPS_CFG_INT, "20", 0, 1000000,
+     O(account_failures_max), 0, "failed logins per account per window, from "
+     "any addresses, before its passwords wait (429) (0: no limit)"},
+    {"auth.account.failures.window.ms", ERPS_CFG_INT, "60000", 1000, 86400000,
+     O(account_failures_window_ms), 0, "the window of auth.account.failures.max"},
     {"auth.cache.ttl.ms", ERPS_CFG_INT, "60000", 0, 3600000,
      O(credential_cache_ms), 0,
      "a verified Basic credential is trusted this long (0: check every call)"},
@@ -283,6 +293,15 @@ static enum MHD_Result send_obj(req_t *r, int code, cJSON *obj,
     return answer(r, code, body, r->reply.accept.content_type);
 }
 
+/* "Basic, SOTicket or Bearer", naming only the schemes this shim takes:
+ * a client is never sent after a scheme that cannot work. */
+static const char *schemes_text(const erps_shim_t *shim) {
+    static const char *const text[2][2] = {
+        {"Basic", "Basic or Bearer"},
+        {"Basic or SOTicket", "Basic, SOTicket or Bearer"}};
+    return text[shim->tickets != NULL][shim->jwt != NULL];
+}
+
 static enum MHD_Result send_error(req_t *r, int code, const char *msg) {
     if (code == 401) {
         const erps_shim_t *shim = r->shim;
@@ -311,10 +330,14 @@ static void ascii_clip(char *out, size_t size, const char *in) {
 
 /* StatusMessage in the caller's language, then $select. */
 static enum MHD_Result send_status(req_t *r, const erps_status_t *st) {
-    char msg[ERPS_I18N_MESSAGE_MAX], err[512];
+    char msg[ERPS_I18N_MESSAGE_MAX], err[512], reason[256];
     if (erps_i18n_render(st, &r->lang, msg, sizeof(msg)))
         ascii_clip(msg, sizeof(msg), st->message); /* ICU failed: English */
-    cJSON *obj = erps_api_status_obj(st, r->who.role, msg);
+    if (erps_i18n_text(&r->lang, "SR_ERPSYNC_READER_REASON", reason,
+                       sizeof(reason)))
+        erps_strlcpy(reason, "the caller may only read the engine status",
+                     sizeof(reason));
+    cJSON *obj = erps_api_status_obj(st, r->who.role, msg, reason);
     if (!obj)
         return send_error(r, 500, "out of memory");
     if (r->select) {
@@ -474,7 +497,8 @@ static enum MHD_Result start_command(req_t *r) {
         return send_error(r, base ? code : 500, base ? err : "out of memory");
     if (r->route == ERPS_ROUTE_CHANGE_STATUS) {
         cmd.type = ERPS_CMD_CHANGE_STATUS;
-        code = erps_api_change_status_req(req, &cmd.run, err, sizeof(err));
+        code = erps_api_change_status_req(req, r->ctype.media, &cmd.run, err,
+                                          sizeof(err));
     } else {
         cmd.type = ERPS_CMD_CHANGE_INTERVAL;
         code = erps_api_change_interval_req(req, conf->interval_min_s,
@@ -581,7 +605,20 @@ static void issue_session(req_t *r) {
     explicit_bzero(cookie, sizeof(cookie));
 }
 
-/* @returns 0 with r->who set, or 401 with err. */
+/* 429 with Retry-After: too many failed logins (from an address, or for an
+ * account). */
+static int too_many(req_t *r, int64_t wait_ms, const char *whose, char *err,
+                    size_t err_size) {
+    char secs[24];
+    snprintf(secs, sizeof(secs), "%" PRId64, (wait_ms + 999) / 1000);
+    reply_header(&r->reply, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    snprintf(err, err_size, "too many failed logins %s; try again in %s s",
+             whose, secs);
+    r->shim->logins_limited++;
+    return 429;
+}
+
+/* @returns 0 with r->who set, or 401 (429: the account is limited) with err. */
 static int login_with_header(req_t *r, const char *auth, char *err,
                              size_t err_size) {
     erps_shim_t *shim = r->shim;
@@ -599,13 +636,21 @@ static int login_with_header(req_t *r, const char *auth, char *err,
             return 401;
         }
         int bad = 0;
-        int64_t mono = erps_mono_ms();
+        int64_t mono = erps_mono_ms(), wait = 0;
+        erps_strlcpy(r->login_name, name, sizeof(r->login_name));
+        /* A credential verified within the TTL passes even while its
+         * account is limited: the real user is not locked out by
+         * attackers guessing her password from elsewhere. */
         if (erps_guard_cache_get(shim->guard, name, pw, mono, &r->who) == 0) {
             shim->credential_cache_hits++;
+        } else if ((wait = erps_guard_account_blocked(shim->guard, name, mono))) {
+            bad = 1;
         } else if (!(bad = erps_users_verify(shim->users, name, pw, &r->who))) {
             erps_guard_cache_put(shim->guard, name, pw, mono, &r->who);
         }
         explicit_bzero(pw, sizeof(pw));
+        if (wait)
+            return too_many(r, wait, "for this account", err, err_size);
         if (bad) {
             snprintf(err, err_size, "wrong user name or password");
             return 401;
@@ -651,11 +696,11 @@ static int login_with_header(req_t *r, const char *auth, char *err,
                 (auth[i] >= 'a' && auth[i] <= 'z') || auth[i] == '-';
     if (named)
         snprintf(err, err_size, "the Authorization scheme \"%.*s\" is not "
-                 "supported; use Basic, SOTicket or Bearer", (int)slen, auth);
+                 "supported; use %s", (int)slen, auth, schemes_text(r->shim));
     else
         snprintf(err, err_size, "the Authorization header is malformed: "
-                                "expected a scheme (Basic, SOTicket or "
-                                "Bearer), a space and the credentials");
+                                "expected a scheme (%s), a space and the "
+                                "credentials", schemes_text(r->shim));
     return 401;
 }
 
@@ -693,15 +738,8 @@ static int authenticate(req_t *r, char *err, size_t err_size) {
     int code = 401;
 
     int64_t wait = erps_guard_blocked(shim->guard, r->client_addr, mono);
-    if (wait > 0) {
-        char secs[24];
-        snprintf(secs, sizeof(secs), "%" PRId64, (wait + 999) / 1000);
-        reply_header(&r->reply, MHD_HTTP_HEADER_RETRY_AFTER, secs);
-        snprintf(err, err_size, "too many failed logins from this address; "
-                 "try again in %s s", secs);
-        shim->logins_limited++;
-        return 429;
-    }
+    if (wait > 0)
+        return too_many(r, wait, "from this address", err, err_size);
     const char *auth = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
     const char *cookies = header(c, MHD_HTTP_HEADER_COOKIE);
     if (auth) {
@@ -718,14 +756,16 @@ static int authenticate(req_t *r, char *err, size_t err_size) {
         /* The usual first call of a client that waits for the challenge:
          * not a failed login, so it does not count against the address. */
         snprintf(err, err_size, "authentication required: send Authorization "
-                                "(Basic, SOTicket or Bearer)%s",
+                                "(%s)%s", schemes_text(shim),
                  shim->session ? ", or the session cookie with X-XSRF-TOKEN"
                                : "");
         return 401;
     }
+    if (code == 429) /* a limited account: no password was checked */
+        return code;
     if (code) {
         shim->login_failures++;
-        erps_guard_failed(shim->guard, r->client_addr, mono);
+        erps_guard_failed(shim->guard, r->client_addr, r->login_name, mono);
         erps_info("login failed from %s: %s", r->client_addr, err);
         return code;
     }
@@ -757,6 +797,38 @@ static int app_allowed(req_t *r, char *err, size_t err_size) {
     return 0;
 }
 
+typedef struct joined {
+    char text[4097];
+    size_t len;
+    int count, overflow;
+} joined_t;
+
+static enum MHD_Result join_select(void *cls, enum MHD_ValueKind kind,
+                                   const char *key, const char *value) {
+    joined_t *j = cls;
+    (void)kind;
+    if (strcmp(key, "$select") != 0 || !value)
+        return MHD_YES;
+    size_t n = strlen(value);
+    if (j->len + (j->count ? 1 : 0) + n >= sizeof(j->text)) {
+        j->overflow = 1;
+        return MHD_NO;
+    }
+    if (j->count++)
+        j->text[j->len++] = ',';
+    memcpy(j->text + j->len, value, n + 1);
+    j->len += n;
+    return MHD_YES;
+}
+
+/* $select given more than once selects what all of them name, as ASP.NET
+ * joins a repeated query key with commas. */
+static const char *select_value(struct MHD_Connection *c, joined_t *j) {
+    memset(j, 0, sizeof(*j));
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, join_select, j);
+    return j->count ? j->text : NULL;
+}
+
 /* Language, culture, time zone and $select: all decided before any work. */
 static int read_options(req_t *r, char *err, size_t err_size) {
     erps_shim_t *shim = r->shim;
@@ -771,6 +843,13 @@ static int read_options(req_t *r, char *err, size_t err_size) {
         erps_i18n_culture_parse(v, r->lang.culture, sizeof(r->lang.culture),
                                 err, err_size))
         return 400;
+    /* A culture and no language at all: the language is the culture's, as
+     * .NET's request localization sets UICulture from Culture when only
+     * one is given (de-DE alone: German text, German dates). */
+    if (r->lang.culture[0] && !header(c, "SO-Language") &&
+        !header(c, MHD_HTTP_HEADER_ACCEPT_LANGUAGE))
+        erps_i18n_culture_language(r->lang.culture, r->lang.language,
+                                   sizeof(r->lang.language));
     v = header(c, "SO-TimeZone");
     if (v && *v) {
         if (erps_i18n_zone_parse(v, r->lang.zone, sizeof(r->lang.zone),
@@ -780,7 +859,13 @@ static int read_options(req_t *r, char *err, size_t err_size) {
         erps_strlcpy(r->lang.zone, shim->default_zone, sizeof(r->lang.zone));
         r->lang.include_offset = shim->default_offset;
     }
-    v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "$select");
+    joined_t sel;
+    v = select_value(c, &sel);
+    if (sel.overflow) {
+        snprintf(err, err_size, "$select: longer than %zu bytes in all",
+                 sizeof(sel.text) - 1);
+        return 400;
+    }
     if (v && !(r->select = erps_select_parse(v, err, err_size)))
         return 400;
     /* A $select naming a field the answer lacks is refused now, before a
@@ -788,7 +873,7 @@ static int read_options(req_t *r, char *err, size_t err_size) {
     if (r->select && r->route != ERPS_ROUTE_CHANGE_INTERVAL) {
         erps_status_t blank;
         memset(&blank, 0, sizeof(blank));
-        cJSON *shape = erps_api_status_obj(&blank, r->who.role, "");
+        cJSON *shape = erps_api_status_obj(&blank, r->who.role, "", "");
         if (!shape) {
             snprintf(err, err_size, "out of memory");
             return 500;
@@ -1198,9 +1283,12 @@ static int open_auth(erps_shim_t *shim, char *errstr, size_t errstr_size) {
                                       "auth.apptokens.file");
         return -1;
     }
-    if (!(shim->guard = erps_guard_new(conf->login_failures_max,
-                                       conf->login_failures_window_ms,
-                                       conf->credential_cache_ms))) {
+    erps_guard_conf_t gc = {conf->login_failures_max,
+                            conf->login_failures_window_ms,
+                            conf->account_failures_max,
+                            conf->account_failures_window_ms,
+                            conf->credential_cache_ms};
+    if (!(shim->guard = erps_guard_new(&gc))) {
         snprintf(errstr, errstr_size, "out of memory");
         return -1;
     }
@@ -1270,7 +1358,9 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
                              &conf->topic_policy,
                              conf->request_timeout_ms, shim->waiters, on_answer,
                              errstr, errstr_size);
-    if (!shim->bus)
+    if (!shim->bus || (conf->sign_key_file[0] &&
+                       erps_bus_set_sign_key(shim->bus, conf->sign_key_file,
+                                             errstr, errstr_size)))
         goto fail;
 
     if (start_http(shim, listen_fd, errstr, errstr_size))

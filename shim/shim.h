@@ -19,6 +19,7 @@ typedef struct erps_shim_conf {
     erps_topic_policy_t topic_policy;
     char users_file[1024];
     char tenants_file[1024];
+    char sign_key_file[1024];
     char tickets_file[1024];
     char jwt_hs256_key_file[1024];
     char jwt_rs256_key_file[1024];
@@ -34,6 +35,8 @@ typedef struct erps_shim_conf {
     int restricted;
     int64_t login_failures_max;
     int64_t login_failures_window_ms;
+    int64_t account_failures_max;
+    int64_t account_failures_window_ms;
     int64_t credential_cache_ms;
     char default_language[16];
     char default_timezone[64];

@@ -55,6 +55,7 @@ typedef struct erps_msg {
     size_t value_len;
     erps_hdr_t hdrs[ERPS_MSG_MAX_HDRS];
     int hdr_cnt;
+    int hdr_dropped; /* the record had more headers than hdrs holds */
     /* Owned storage, used by encoders only. */
     char *owned_value;
     char arena[2048];
@@ -121,6 +122,24 @@ int erps_command_encode(const erps_command_t *cmd, erps_msg_t *out,
  */
 int erps_command_decode(const erps_msg_t *in, erps_command_t *cmd,
                         char *errstr, size_t errstr_size);
+
+/* ---- command signatures (shim signs, agent verifies) ---- */
+
+#define ERPS_SIGN_KEY_MAX 1024
+
+/** Adds ce_signature (HMAC-SHA256 of ce_id, ce_subject, ce_type,
+ *  ce_deadline, ce_principal and the value) to an encoded command.
+ *  @returns 0 or -1 (no room for the header, crypto failure). */
+int erps_command_sign(erps_msg_t *msg, const unsigned char *key,
+                      size_t key_len);
+/** @returns 0 when msg carries a signature by key over what it says, else
+ *  -1 with errstr ("the command is not signed", "... does not match"). */
+int erps_command_verify(const erps_msg_t *msg, const unsigned char *key,
+                        size_t key_len, char *errstr, size_t errstr_size);
+/** Reads a signing key file: 32 to key_size bytes (trailing newlines are
+ *  not part of the key). @returns 0 or -1 with errstr. */
+int erps_sign_key_load(const char *path, unsigned char *key, size_t key_size,
+                       size_t *key_len, char *errstr, size_t errstr_size);
 
 /* ---- status (topic erpsync.status) ---- */
 
@@ -206,24 +225,36 @@ int erps_timespan_parse(const char *s, int64_t *seconds, char *errstr,
 
 /* ---- WebAPI rights: ETableRight and EFieldRight flags ---- */
 
+/* The WebAPI's own values (SuperOffice ETableRight / EFieldRight): the
+ * flags and the named combinations, which clients compare numerically. */
 enum {
     ERPS_TR_SELECT = 1,
     ERPS_TR_UPDATE = 2,
+    ERPS_TR_UR = 3,
     ERPS_TR_INSERT = 4,
+    ERPS_TR_RI = 5,
+    ERPS_TR_URI = 7,
     ERPS_TR_DELETE = 8,
+    ERPS_TR_UDR = 11,
+    ERPS_TR_FULL = 15, /* Select, Update, Insert, Delete */
     ERPS_TR_FILTERING = 16,
+    ERPS_TR_RF = 17,
+    ERPS_TR_FI = 20,
     ERPS_TR_RESTRICTED_UPDATE = 32,
+    ERPS_TR_URU = 34,
+    ERPS_TR_WRITE = 38,
 };
 enum {
     ERPS_FR_READ = 1,
     ERPS_FR_WRITE = 2,
-    ERPS_FR_UPDATE = 4,
-    ERPS_FR_UIHINT_MANDATORY = 16,
-    ERPS_FR_UIHINT_READONLY = 32,
+    ERPS_FR_UPDATE = 3, /* Read and Write */
+    ERPS_FR_UIHINT_MANDATORY = 64,
+    ERPS_FR_UIHINT_READONLY = 128,
 };
 
-/** Writes a mask as the WebAPI does: a named value if one exists, else
- *  comma-separated flag names ("None" for 0). */
+/** Writes a mask as the WebAPI (.NET Enum.ToString of a [Flags] enum)
+ *  does: a named value if one equals it, else the named values that make
+ *  it up, smallest first ("None" for 0, the number if no names fit). */
 void erps_table_right_name(unsigned mask, char *out, size_t size);
 void erps_field_right_name(unsigned mask, char *out, size_t size);
 

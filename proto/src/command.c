@@ -65,6 +65,14 @@ int erps_command_decode(const erps_msg_t *in, erps_command_t *cmd,
         snprintf(errstr, errstr_size, "ce_principal is empty");
         goto out;
     }
+    /* It goes into audit records and logs as it is: no line breaks or
+     * terminal escapes smuggled in under someone's name. */
+    for (const unsigned char *c = (const unsigned char *)cmd->principal; *c; c++) {
+        if (*c < 0x20 || *c == 0x7f) {
+            snprintf(errstr, errstr_size, "ce_principal holds a control character");
+            goto out;
+        }
+    }
     if (!(root = erps_json_parse_value(in, errstr, errstr_size)))
         goto out;
     if (cmd->type == ERPS_CMD_CHANGE_STATUS) {

@@ -118,10 +118,33 @@ int erps_ce_encode(const erps_ce_t *ce, const char *type, erps_msg_t *out) {
     return 0;
 }
 
+/* Every CloudEvents attribute once: with two ce_principal headers, one
+ * reader would take the first and another the last. */
+static int headers_once(const erps_msg_t *in, char *errstr, size_t errstr_size) {
+    if (in->hdr_dropped) {
+        snprintf(errstr, errstr_size, "more than %d headers", ERPS_MSG_MAX_HDRS);
+        return -1;
+    }
+    for (int i = 0; i < in->hdr_cnt; i++) {
+        const char *n = in->hdrs[i].name;
+        if (strncmp(n, "ce_", 3) != 0 && strcmp(n, "content-type") != 0)
+            continue;
+        for (int j = i + 1; j < in->hdr_cnt; j++) {
+            if (strcmp(n, in->hdrs[j].name) == 0) {
+                snprintf(errstr, errstr_size, "header %.64s is repeated", n);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 int erps_ce_decode(const erps_msg_t *in, erps_ce_t *ce, char *type,
                    size_t type_size, char *errstr, size_t errstr_size) {
     char buf[ERPS_TIME_LEN + 16];
 
+    if (headers_once(in, errstr, errstr_size))
+        return -1;
     if (erps_msg_header_str(in, "ce_specversion", buf, sizeof(buf), 1, errstr,
                             errstr_size))
         return -1;

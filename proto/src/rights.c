@@ -1,10 +1,13 @@
 /*
  * rights.c - the WebAPI's ETableRight and EFieldRight masks as text.
  *
- * The WebAPI writes a mask as one of its named values when the mask equals
- * one, and otherwise as comma-separated flag names (the .NET [Flags] enum
- * ToString()). The named combinations are those the WebAPI publishes for
- * ETableRight (R = read, U = update, I = insert, D = delete, F = filtering).
+ * The values and names are the WebAPI's own (SuperOffice.CRM ETableRight
+ * and EFieldRight, as in the official TypeScript client's Enums.ts), and the
+ * text is what .NET's Enum.ToString() writes for a [Flags] enum: the name
+ * when the mask equals a named value; otherwise, walking the named values
+ * from the largest down, every one wholly inside what is left of the mask,
+ * written smallest first ("UDR, FI" for 31); the number itself when some
+ * bits belong to no name.
  */
 #include "erpsync/proto.h"
 
@@ -16,33 +19,26 @@ typedef struct named {
     const char *name;
 } named_t;
 
-static const named_t table_named[] = {
-    {ERPS_TR_SELECT | ERPS_TR_UPDATE | ERPS_TR_INSERT | ERPS_TR_DELETE |
-         ERPS_TR_FILTERING,
-     "FULL"},
-    {ERPS_TR_UPDATE | ERPS_TR_INSERT | ERPS_TR_DELETE, "WRITE"},
-    {ERPS_TR_SELECT | ERPS_TR_UPDATE | ERPS_TR_RESTRICTED_UPDATE, "URU"},
-    {ERPS_TR_SELECT | ERPS_TR_UPDATE | ERPS_TR_DELETE, "UDR"},
-    {ERPS_TR_SELECT | ERPS_TR_UPDATE, "UR"},
-    {ERPS_TR_SELECT | ERPS_TR_UPDATE | ERPS_TR_INSERT, "URI"},
-    {ERPS_TR_SELECT | ERPS_TR_INSERT, "RI"},
-    {ERPS_TR_SELECT | ERPS_TR_FILTERING, "RF"},
-    {ERPS_TR_FILTERING | ERPS_TR_INSERT, "FI"},
+/* Ascending by value, as .NET sorts an enum's values. */
+static const named_t table_names[] = {
     {ERPS_TR_SELECT, "Select"},
+    {ERPS_TR_UPDATE, "Update"},
+    {ERPS_TR_UR, "UR"},
+    {ERPS_TR_INSERT, "Insert"},
+    {ERPS_TR_RI, "RI"},
+    {ERPS_TR_URI, "URI"},
+    {ERPS_TR_DELETE, "Delete"},
+    {ERPS_TR_UDR, "UDR"},
+    {ERPS_TR_FULL, "FULL"},
     {ERPS_TR_FILTERING, "Filtering"},
+    {ERPS_TR_RF, "RF"},
+    {ERPS_TR_FI, "FI"},
+    {ERPS_TR_RESTRICTED_UPDATE, "RestrictedUpdate"},
+    {ERPS_TR_URU, "URU"},
+    {ERPS_TR_WRITE, "WRITE"},
     {0, NULL},
 };
-static const named_t table_flags[] = {
-    {ERPS_TR_SELECT, "Select"},     {ERPS_TR_UPDATE, "Update"},
-    {ERPS_TR_INSERT, "Insert"},     {ERPS_TR_DELETE, "Delete"},
-    {ERPS_TR_FILTERING, "Filtering"}, {ERPS_TR_RESTRICTED_UPDATE, "RestrictedUpdate"},
-    {0, NULL},
-};
-static const named_t field_named[] = {
-    {ERPS_FR_READ | ERPS_FR_WRITE | ERPS_FR_UPDATE, "FULL"},
-    {0, NULL},
-};
-static const named_t field_flags[] = {
+static const named_t field_names[] = {
     {ERPS_FR_READ, "Read"},
     {ERPS_FR_WRITE, "Write"},
     {ERPS_FR_UPDATE, "Update"},
@@ -51,32 +47,40 @@ static const named_t field_flags[] = {
     {0, NULL},
 };
 
-static void mask_name(unsigned mask, const named_t *named, const named_t *flags,
-                      char *out, size_t size) {
-    size_t used = 0;
+static void mask_name(unsigned mask, const named_t *names, char *out,
+                      size_t size) {
+    size_t n = 0, used = 0, picked[32], cnt = 0;
+    unsigned rest = mask;
+    while (names[n].name)
+        n++;
     if (mask == 0) {
         snprintf(out, size, "None");
         return;
     }
-    for (; named->name; named++) {
-        if (named->mask == mask) {
-            snprintf(out, size, "%s", named->name);
+    for (size_t i = n; i-- > 0;) {
+        if (names[i].mask == mask) {
+            snprintf(out, size, "%s", names[i].name);
             return;
         }
-    }
-    out[0] = '\0';
-    for (; flags->name; flags++) {
-        if ((mask & flags->mask) && used < size) {
-            used += (size_t)snprintf(out + used, size - used, "%s%s",
-                                     used ? ", " : "", flags->name);
+        if ((rest & names[i].mask) == names[i].mask && cnt < 32) {
+            rest &= ~names[i].mask;
+            picked[cnt++] = i;
         }
     }
+    if (rest) {
+        snprintf(out, size, "%u", mask);
+        return;
+    }
+    out[0] = '\0';
+    while (cnt-- > 0 && used < size)
+        used += (size_t)snprintf(out + used, size - used, "%s%s",
+                                 used ? ", " : "", names[picked[cnt]].name);
 }
 
 void erps_table_right_name(unsigned mask, char *out, size_t size) {
-    mask_name(mask, table_named, table_flags, out, size);
+    mask_name(mask, table_names, out, size);
 }
 
 void erps_field_right_name(unsigned mask, char *out, size_t size) {
-    mask_name(mask, field_named, field_flags, out, size);
+    mask_name(mask, field_names, out, size);
 }

@@ -100,11 +100,8 @@ static void add_owner_rights(cJSON *root) {
                                             {"StatusMessage", "System.String"},
                                             {"Interval", "System.TimeSpan"}};
     char tmask[64], fmask[64];
-    erps_table_right_name(ERPS_TR_SELECT | ERPS_TR_UPDATE | ERPS_TR_INSERT |
-                              ERPS_TR_DELETE | ERPS_TR_FILTERING,
-                          tmask, sizeof(tmask));
-    erps_field_right_name(ERPS_FR_READ | ERPS_FR_WRITE | ERPS_FR_UPDATE, fmask,
-                          sizeof(fmask));
+    erps_table_right_name(ERPS_TR_FULL, tmask, sizeof(tmask));
+    erps_field_right_name(ERPS_FR_UPDATE, fmask, sizeof(fmask));
     cJSON *tr = cJSON_AddObjectToObject(root, "TableRight");
     cJSON_AddStringToObject(tr, "Mask", tmask);
     cJSON_AddStringToObject(tr, "Reason", "");

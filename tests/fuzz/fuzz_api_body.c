@@ -24,10 +24,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     cJSON *req = cJSON_ParseWithLength((const char *)data, size);
     if (req) {
-        err[0] = '\0';
-        rc = erps_api_change_status_req(req, &run, err, sizeof(err));
-        FUZZ_CHECK(rc == 0 || rc == 400, "change status returned %d", rc);
-        FUZZ_CHECK(rc == 0 || err[0], "change status %d without a reason", rc);
+        /* The same object under each media type's bool rules. */
+        for (int m = ERPS_MEDIA_JSON; m <= ERPS_MEDIA_MERGE_PATCH; m++) {
+            err[0] = '\0';
+            rc = erps_api_change_status_req(req, (erps_media_t)m, &run, err,
+                                            sizeof(err));
+            FUZZ_CHECK(rc == 0 || rc == 400, "change status returned %d", rc);
+            FUZZ_CHECK(rc == 0 || err[0], "change status %d without a reason",
+                       rc);
+        }
 
         err[0] = '\0';
         rc = erps_api_change_interval_req(req, INTERVAL_MIN, INTERVAL_MAX, &iv,

@@ -6,13 +6,15 @@ assertions go through real HTTP and through kcat, a Kafka client of its own.
 import base64
 import http.client
 import json
+import os
 import signal
+import subprocess
 import time
 import uuid
 
 import pytest
 
-from conftest import BASE, BROKER, structured, wait_for
+from conftest import BASE, BROKER, Cluster, structured, wait_for
 
 WEBAPI_FIELDS = {"IsRunning", "StatusMessage", "Interval", "TableRight",
                  "FieldProperties"}
@@ -32,7 +34,9 @@ def test_run_true_answers_running(cluster):
     assert body["IsRunning"] is True
     assert "running" in body["StatusMessage"]
     assert body["Interval"] == "00:15:00"
+    # The WebAPI's ETableRight FULL (15) and EFieldRight Update (3).
     assert body["TableRight"] == {"Mask": "FULL", "Reason": ""}
+    assert {f["FieldRight"]["Mask"] for f in body["FieldProperties"].values()} == {"Update"}
     assert body["FieldProperties"]["IsRunning"]["FieldType"] == "System.Boolean"
     assert r.headers["Content-Type"].startswith("application/json")
 
@@ -103,6 +107,18 @@ def test_audit_records_who_changed_what(cluster, schemas):
     assert data["CommandId"] == cid
 
 
+def test_user_names_do_not_differ_by_case(cluster):
+    # As SuperOffice's: ALICE is alice, and is audited as the users file
+    # spells her.
+    r = cluster.change(True, user=cluster.user.upper())
+    assert r.status == 200, r.body
+    cid = r.headers["X-ErpSync-Command-Id"]
+    audits = by_correlation(cluster.audits(), cid)
+    assert json.loads(audits[0]["payload"])["Principal"] == cluster.user
+    assert cluster.change(True, user=cluster.user.upper(),
+                          password=cluster.password.upper()).status == 401
+
+
 def test_get_engine_status_reads_the_latest(cluster):
     cluster.change(True)
     r = cluster.post("GetEngineStatus", None, content_type=None)
@@ -146,6 +162,14 @@ def test_wrong_password_is_401(cluster):
     assert cluster.change(True, user="mallory").status == 401
     r = cluster.post("ChangeEngineStatus", '{"Run": true}', auth=False)
     assert r.status == 401 and "WWW-Authenticate" in r.headers
+    # This shim has no tickets file and no JWT key: Basic is all it offers,
+    # in the challenge and in the text.
+    assert r.headers.get_all("WWW-Authenticate") == ['Basic realm="erpsync", charset="UTF-8"']
+    assert "(Basic)" in r.json()["ErrorMessage"]
+    assert "Bearer" not in r.json()["ErrorMessage"]
+    r = cluster.post("ChangeEngineStatus", '{"Run": true}', auth=False,
+                     headers={"Authorization": "Negotiate abc"})
+    assert r.status == 401 and r.json()["ErrorMessage"].endswith("use Basic")
 
 
 @pytest.mark.parametrize("body,fragment", [
@@ -224,6 +248,33 @@ def test_poison_command_goes_to_dead_letters(cluster):
     # The agent is unhurt and keeps applying commands.
     assert cluster.procs["agent"].alive()
     assert cluster.change(False).status == 200
+
+
+def test_repeated_or_control_headers_are_dead_letters(cluster):
+    """A second ce_principal (kcat -H twice) or a principal with a line
+    break is refused whole: never applied, never audited under a name."""
+    assert cluster.change(False).status == 200
+    twice = str(uuid.uuid4())
+    args = ["kcat", "-P", "-b", cluster.bootstrap, "-t", cluster.topics["commands"],
+            "-X", "partitioner=murmur2_random", "-k", cluster.engine]
+    for k, v in cluster.command_headers(twice).items():
+        args += ["-H", f"{k}={v}"]
+    args += ["-H", "ce_principal=ceo"]
+    subprocess.run(args, input='{"Run": true}', text=True, check=True, timeout=30)
+    ctrl = str(uuid.uuid4())
+    cluster.produce_command('{"Run": true}', cluster.command_headers(
+        ctrl, ce_principal="ceo\nApplied by alice"))
+    wait_for(lambda: len(cluster.consume("dlq")) >= 2, 15, "two dead letters")
+    errors = [r["hdrs"]["erpsync_error"] for r in cluster.consume("dlq")]
+    assert "header ce_principal is repeated" in errors, errors
+    assert "ce_principal holds a control character" in errors, errors
+    outcomes = {json.loads(a["payload"])["CommandId"]: json.loads(a["payload"])
+                for a in cluster.audits()}
+    for cid in (twice, ctrl):
+        if cid in outcomes:  # audited as dead, under no principal
+            assert outcomes[cid]["Outcome"] == "DeadLettered"
+            assert "ceo" not in outcomes[cid]["Principal"]
+    assert cluster.post("GetEngineStatus", None, content_type=None).json()["IsRunning"] is False
 
 
 def test_command_id_applied_once(cluster):
@@ -364,3 +415,44 @@ def test_second_agent_fences_the_first(fresh_cluster):
     assert answers and all(x["hdrs"]["ce_source"] == "/agent-b" for x in answers)
     assert "fenced" in (c.tmp / "agent.log").read_text()
     assert new.alive()
+
+
+# ---- signed commands ----
+
+def test_signed_commands_only_when_a_key_is_set(tmp_path):
+    """With command.signing.key.file on shim and agent, the shim's commands
+    apply; a command written straight to Kafka (unsigned, or signed for
+    another principal than it names) is audited Rejected, dead-lettered,
+    and changes nothing."""
+    key = tmp_path / "command.key"
+    key.write_text(os.urandom(32).hex() + "\n")
+    key.chmod(0o600)
+    c = Cluster(tmp_path)
+    c.start_broker()
+    c.start_agent(f"--command.signing.key.file={key}")
+    c.start_shim(f"--command.signing.key.file={key}")
+    try:
+        wait_for(lambda: c.statuses(), 15, "first status")
+        r = c.change(True)
+        assert r.status == 200, r.body
+        signed = [x for x in c.consume("commands")
+                  if x["hdrs"].get("ce_id") == r.headers["X-ErpSync-Command-Id"]]
+        sig = signed[0]["hdrs"]["ce_signature"]
+        assert sig.startswith("hmac-sha256=") and len(sig) == 12 + 64
+        unsigned, forged = str(uuid.uuid4()), str(uuid.uuid4())
+        c.produce_command('{"Run": false}', c.command_headers(unsigned, ce_principal="ceo"))
+        # The shim's signature on another command: the id and principal differ.
+        c.produce_command('{"Run": false}', c.command_headers(
+            forged, ce_principal="ceo", ce_signature=sig))
+        wait_for(lambda: len(c.consume("dlq")) >= 2, 15, "two dead letters")
+        errors = sorted(x["hdrs"]["erpsync_error"] for x in c.consume("dlq"))
+        assert errors == ["the command is not signed",
+                          "the command's signature does not match"], errors
+        audits = {json.loads(a["payload"])["CommandId"]: json.loads(a["payload"])
+                  for a in c.audits()}
+        for cid in (unsigned, forged):
+            assert audits[cid]["Outcome"] == "Rejected"
+            assert audits[cid]["Principal"] == ""  # never the name it claimed
+        assert c.post("GetEngineStatus", None, content_type=None).json()["IsRunning"] is True
+    finally:
+        c.stop()

@@ -257,6 +257,7 @@ def test_xml_answer_mirrors_the_json_names(web):
     assert xml_text(x, "IsRunning") == "true"
     assert re.fullmatch(r"P(\d+D)?T?(\d+H)?(\d+M)?(\d+S)?", xml_text(x, "Interval"))
     assert xml_text(x, "TableRight/Mask") == "FULL"
+    assert xml_text(x, "FieldProperties/IsRunning/FieldRight/Mask") == "Update"
     assert xml_text(x, "FieldProperties/IsRunning/FieldType") == "System.Boolean"
     assert r.header("X-ErpSync-Command-Id")
 
@@ -302,6 +303,14 @@ def test_errors_come_in_the_answer_format(web):
 
 # ---- 7. $select ----
 
+def test_repeated_select_selects_what_all_name(web):
+    st = web.call("GetEngineStatus", query="?$select=IsRunning&$select=interval").json()
+    assert isinstance(st["IsRunning"], bool) and st["Interval"]
+    assert st["StatusMessage"] is None and st["TableRight"] is None
+    r = web.call("GetEngineStatus", query="?$select=IsRunning&$select=Nope")
+    assert r.status == 400 and "Nope" in r.json()["ErrorMessage"]
+
+
 def test_select_nulls_what_is_not_selected(web):
     q = "?" + urllib.parse.urlencode({"$select": "isrunning, TableRight/mask"})
     st = web.call("GetEngineStatus", query=q).json()
@@ -314,7 +323,7 @@ def test_select_nulls_what_is_not_selected(web):
     assert st["IsRunning"] is None
     fp = st["FieldProperties"]
     assert fp["IsRunning"] is None
-    assert fp["Interval"]["FieldRight"]["Mask"] == "FULL"
+    assert fp["Interval"]["FieldRight"]["Mask"] == "Update"  # EFieldRight 3
     assert fp["Interval"]["FieldType"] is None
     x = web.call("GetEngineStatus", query="?$select=Interval",
                  headers={"Accept": "application/xml"}).xml()
@@ -383,6 +392,23 @@ def test_culture_and_time_zone_shape_the_times(web):
     assert re.search(r"(AM|PM)", us), us
 
 
+def test_culture_alone_sets_the_language_too(web):
+    # No SO-Language, no Accept-Language: the culture's language (as .NET's
+    # request localization does when only one of the two is given).
+    running_with_next_iteration(web)
+    de_only = message(web, **{"SO-Culture": "de-DE", "SO-TimeZone": "UTC"})
+    assert de_only.startswith("Die ERP-Synchronisierungs-Engine"), de_only
+    assert re.search(r"\d{2}\.\d{2}\.\d{4}", de_only), de_only
+    # A language given wins; the culture then shapes only dates and numbers.
+    en_de = message(web, **{"SO-Culture": "de-DE", "SO-TimeZone": "UTC",
+                            "Accept-Language": "en"})
+    assert en_de.startswith("The ERP sync engine"), en_de
+    assert re.search(r"\d{2}\.\d{2}\.\d{4}", en_de), en_de
+    # A culture whose language the catalog lacks: the default language.
+    ja = message(web, **{"SO-Culture": "ja-JP"})
+    assert ja.startswith("The ERP sync engine"), ja
+
+
 @pytest.mark.parametrize("hdr,value,fragment", [
     ("SO-TimeZone", "Mars/Olympus_Mons", "Mars/Olympus_Mons"),
     ("SO-TimeZone", "Europe/Oslo, includeNothing", "includeNothing"),
@@ -409,6 +435,17 @@ def issue_ticket(web, user, ttl="60"):
     out = subprocess.run([SHIM, "--issue-ticket", str(web.tickets), user, ttl],
                          capture_output=True, text=True, check=True)
     return out.stdout.strip()
+
+
+def test_a_fresh_ticket_works_at_once(web):
+    # Each ticket is used the moment --issue-ticket printed it, right after
+    # the previous lookup: a miss must look at the file again (it was
+    # throttled to one look per 100 ms, so these got 401).
+    for _ in range(20):
+        t = issue_ticket(web, "alice")
+        r = web.call("GetEngineStatus", headers={"Authorization": "SOTicket " + t},
+                     auth=False)
+        assert r.status == 200, r.body
 
 
 def test_soticket(web):
@@ -547,6 +584,38 @@ def test_failed_logins_are_limited_per_address(web):
     assert web.call("GetEngineStatus").status == 200
 
 
+def call_from(port, source, auth):
+    """One GetEngineStatus from a loopback source address of our choice."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10,
+                                      source_address=(source, 0))
+    try:
+        conn.request("POST", BASE + "GetEngineStatus", headers={"Authorization": auth})
+        r = conn.getresponse()
+        return Answer(r.status, {k.lower(): [v] for k, v in r.getheaders()}, r.read())
+    finally:
+        conn.close()
+
+
+def test_failed_logins_are_limited_per_account_across_addresses(web):
+    port = web.extra_shim("shim-account", *web.auth_args, "--auth.failures.max=3",
+                          "--auth.account.failures.max=5",
+                          "--auth.account.failures.window.ms=60000")
+    # The real user logs in once: her verified credential is cached.
+    assert web.call("GetEngineStatus", port=port).status == 200
+    wrong = "Basic " + base64.b64encode(b"ALICE:guess").decode()
+    # An attacker rotating source addresses: each address stays under its
+    # own limit (3), the account's (5) stops the guessing.
+    codes = [call_from(port, f"127.0.7.{i}", wrong).status for i in range(1, 9)]
+    assert codes[:5] == [401] * 5 and codes[5:] == [429] * 3, codes
+    r = call_from(port, "127.0.7.50", wrong)
+    assert r.status == 429 and "for this account" in r.json()["ErrorMessage"]
+    assert 1 <= int(r.header("Retry-After")) <= 12
+    # Not locked out: her cached credential still works, from anywhere.
+    assert call_from(port, "127.0.7.60", web.basic()).status == 200
+    # Another account is not touched.
+    assert call_from(port, "127.0.7.61", web.basic("bob")).status == 200
+
+
 # ---- 2. restricted mode ----
 
 def test_restricted_mode_needs_a_registered_app_token(web):
@@ -600,6 +669,20 @@ def test_reader_may_read_but_not_change(web):
         assert r.status == 403 and r.json()["ErrorType"] == "Forbidden"
 
 
+def test_reader_reason_is_in_the_callers_language(web):
+    want = {"en": "the caller may only read the engine status",
+            "nb": "brukeren kan bare lese motorens status",
+            "de": "der Aufrufer darf den Status der Engine nur lesen",
+            "x": "[SR_ERPSYNC_READER_REASON]"}
+    for lang, text in want.items():
+        st = web.call("GetEngineStatus", user="bob",
+                      headers={"SO-Language": lang}).json()
+        assert st["TableRight"]["Reason"] == text, lang
+        assert st["FieldProperties"]["Interval"]["FieldRight"]["Reason"] == text
+    admin = web.call("GetEngineStatus", headers={"Accept-Language": "nb"}).json()
+    assert admin["TableRight"]["Reason"] == ""
+
+
 # ---- keep-alive ----
 
 def test_answers_keep_the_connection_open(web):
@@ -630,3 +713,91 @@ def test_answers_keep_the_connection_open(web):
         assert sock is None or conn.sock is sock, f"{op}: reconnected"
         sock = conn.sock
     conn.close()
+
+
+# ---- every content type x every authentication scheme ----
+# One rule for all: a body that sets no Run changes nothing (400), Run is
+# read as the WebAPI's serializer for that media type reads a bool.
+
+def scheme_headers(web, scheme):
+    if scheme == "Basic":
+        return {"Authorization": web.basic()}
+    if scheme == "Bearer":
+        return {"Authorization": "Bearer " + web.token()}
+    if scheme == "SOTicket":
+        return {"Authorization": "SOTicket " + issue_ticket(web, "alice")}
+    r = web.call("GetEngineStatus")  # a password login issues the session
+    cookies = dict(c.split(";")[0].split("=", 1) for c in r.headers["set-cookie"])
+    return {"Cookie": f"ERPSYNC_SESSION={cookies['ERPSYNC_SESSION']}",
+            "X-XSRF-TOKEN": cookies["XSRF-TOKEN"]}
+
+
+SCHEMES = ["Basic", "Bearer", "SOTicket", "session"]
+XML = "<ChangeEngineStatus>{}</ChangeEngineStatus>"
+NO_RUN = [
+    ("application/json", "{}"),
+    ("application/json", '{"Run": null}'),
+    ("text/json", '{"Other": true}'),
+    ("application/xml", XML.format("")),
+    ("text/xml", XML.format("<Other>true</Other>")),
+    ("application/x-www-form-urlencoded", "Other=true"),
+    ("application/x-www-form-urlencoded", ""),
+    ("application/json-patch+json", "[]"),
+    ("application/json-patch+json", '[{"op": "add", "path": "/Other", "value": 1}]'),
+    ("application/merge-patch+json", "{}"),
+    ("application/merge-patch+json", '{"Run": null}'),
+]
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("ctype,body", NO_RUN)
+def test_no_run_no_change_in_every_type_and_scheme(web, scheme, ctype, body):
+    hdrs = scheme_headers(web, scheme)
+    assert web.call("ChangeEngineStatus", '{"Run": true}').json()["IsRunning"] is True
+    r = web.call("ChangeEngineStatus", body, ctype, headers=hdrs, auth=False)
+    assert r.status == 400, (r.status, r.body)
+    assert "Run" in r.json()["ErrorMessage"]
+    assert web.call("GetEngineStatus").json()["IsRunning"] is True  # unchanged
+
+
+# (content type, Run's text in that type's syntax, what it means; None: 400)
+RUN_FORMS = [
+    ("application/json", "1", True), ("application/json", "0", False),
+    ("application/json", "-2", True), ("application/json", '"TRUE"', True),
+    ("application/json", '"False"', False), ("application/json", '"1"', None),
+    ("application/json", '"yes"', None),
+    ("application/merge-patch+json", "0", False),
+    ("application/json-patch+json", '"true"', True),
+    ("application/xml", "1", True), ("application/xml", "0", False),
+    ("application/xml", " true ", True), ("application/xml", "True", None),
+    ("application/x-www-form-urlencoded", "TRUE", True),
+    ("application/x-www-form-urlencoded", "false", False),
+    ("application/x-www-form-urlencoded", "1", None),
+]
+
+
+def run_body(ctype, text):
+    if ctype == "application/xml":
+        return XML.format(f"<Run>{text}</Run>")
+    if ctype == "application/x-www-form-urlencoded":
+        return "Run=" + urllib.parse.quote(text)
+    if ctype == "application/json-patch+json":
+        return f'[{{"op": "replace", "path": "/Run", "value": {text}}}]'
+    return f'{{"Run": {text}}}'
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("ctype,text,want", RUN_FORMS)
+def test_run_is_read_as_the_webapi_reads_a_bool(web, scheme, ctype, text, want):
+    hdrs = scheme_headers(web, scheme)
+    before = not want if want is not None else True
+    web.call("ChangeEngineStatus", json.dumps({"Run": before}))
+    r = web.call("ChangeEngineStatus", run_body(ctype, text), ctype, headers=hdrs,
+                 auth=False)
+    if want is None:
+        assert r.status == 400, (r.status, r.body)
+        assert "must be a boolean" in r.json()["ErrorMessage"]
+        assert web.call("GetEngineStatus").json()["IsRunning"] is before
+    else:
+        assert r.status == 200, (r.status, r.body)
+        assert r.json()["IsRunning"] is want

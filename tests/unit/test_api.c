@@ -42,41 +42,64 @@ static void routes(void **state) {
 }
 
 static void change_status_bodies(void **state) {
+    /* J: JSON and patches (Newtonsoft.Json), F: form (bool.Parse),
+     * X: XML (XmlConvert.ToBoolean). */
+    enum { J = 1, F = 2, X = 4, ALL = J | F | X };
     static const struct {
         const char *body;
-        int code;
+        int ok_for; /* media kinds that take it; the others answer 400 */
         int run;
-        const char *fragment;
+        const char *fragment; /* of the 400 when no kind takes it */
     } cases[] = {
-        {"{\"Run\": true}", 0, 1, NULL},
-        {"{\"run\":false}", 0, 0, NULL},
-        {" {\"RUN\" : true , \"Other\": 1} \n", 0, 1, NULL},
-        /* text, as XML and form bodies carry it */
-        {"{\"Run\": \"true\"}", 0, 1, NULL},
-        {"{\"Run\": \"FALSE\"}", 0, 0, NULL},
-        {"{\"Run\": \"1\"}", 0, 1, NULL},
-        {"{\"Run\": \"0\"}", 0, 0, NULL},
-        {"{}", 400, 0, "\"Run\" is missing"},
-        {"{\"Running\": true}", 400, 0, "\"Run\" is missing"},
-        {"{\"Run\": \"yes\"}", 400, 0, "must be a boolean"},
-        {"{\"Run\": \"\"}", 400, 0, "must be a boolean"},
-        {"{\"Run\": null}", 400, 0, "must be a boolean"},
-        {"{\"Run\": 1}", 400, 0, "must be a boolean"},
+        {"{\"Run\": true}", ALL, 1, NULL},
+        {"{\"run\":false}", ALL, 0, NULL},
+        {" {\"RUN\" : true , \"Other\": 1} \n", ALL, 1, NULL},
+        /* numbers: Newtonsoft's "not zero" */
+        {"{\"Run\": 1}", J | F | X, 1, NULL},
+        {"{\"Run\": 0}", J | F | X, 0, NULL},
+        {"{\"Run\": -7}", J | F | X, 1, NULL},
+        {"{\"Run\": 0.5}", J | F | X, 1, NULL},
+        /* text: bool.TryParse any case; XmlConvert exact, with 1 and 0 */
+        {"{\"Run\": \"true\"}", ALL, 1, NULL},
+        {"{\"Run\": \" false \"}", ALL, 0, NULL},
+        {"{\"Run\": \"FALSE\"}", J | F, 0, NULL},
+        {"{\"Run\": \"True\"}", J | F, 1, NULL},
+        {"{\"Run\": \"1\"}", X, 1, "must be a boolean"},
+        {"{\"Run\": \"0\"}", X, 0, "must be a boolean"},
+        {"{}", 0, 0, "\"Run\" is missing"},
+        {"{\"Running\": true}", 0, 0, "\"Run\" is missing"},
+        {"{\"Run\": null}", 0, 0, "\"Run\" is missing"},
+        {"{\"Run\": \"yes\"}", 0, 0, "must be a boolean"},
+        {"{\"Run\": \"\"}", 0, 0, "must be a boolean"},
+        {"{\"Run\": \"1.0\"}", 0, 0, "must be a boolean"},
+        {"{\"Run\": [true]}", 0, 0, "must be a boolean"},
+        {"{\"Run\": {}}", 0, 0, "must be a boolean"},
     };
+    static const struct {
+        erps_media_t media;
+        int kind;
+    } medias[] = {{ERPS_MEDIA_JSON, J},       {ERPS_MEDIA_JSON_PATCH, J},
+                  {ERPS_MEDIA_MERGE_PATCH, J}, {ERPS_MEDIA_FORM, F},
+                  {ERPS_MEDIA_XML, X}};
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        bool run = !cases[i].run;
-        char err[256] = "";
-        cJSON *req = cJSON_Parse(cases[i].body);
-        assert_non_null(req);
-        int code = erps_api_change_status_req(req, &run, err, sizeof(err));
-        cJSON_Delete(req);
-        if (code != cases[i].code)
-            fail_msg("%s: got %d (%s)", cases[i].body, code, err);
-        if (code == 0)
-            assert_int_equal(run, cases[i].run);
-        else if (!strstr(err, cases[i].fragment))
-            fail_msg("%s: \"%s\" lacks \"%s\"", cases[i].body, err, cases[i].fragment);
+        for (size_t m = 0; m < sizeof(medias) / sizeof(medias[0]); m++) {
+            bool run = !cases[i].run, ok = cases[i].ok_for & medias[m].kind;
+            char err[256] = "";
+            cJSON *req = cJSON_Parse(cases[i].body);
+            assert_non_null(req);
+            int code = erps_api_change_status_req(req, medias[m].media, &run,
+                                                  err, sizeof(err));
+            cJSON_Delete(req);
+            if (code != (ok ? 0 : 400))
+                fail_msg("%s as media %d: got %d (%s)", cases[i].body,
+                         (int)medias[m].media, code, err);
+            if (code == 0)
+                assert_int_equal(run, cases[i].run);
+            else if (cases[i].fragment && !strstr(err, cases[i].fragment))
+                fail_msg("%s: \"%s\" lacks \"%s\"", cases[i].body, err,
+                         cases[i].fragment);
+        }
     }
 }
 
@@ -113,7 +136,7 @@ static void request_bases(void **state) {
     static const struct {
         erps_route_t route;
         const char *json;
-    } bases[] = {{ERPS_ROUTE_CHANGE_STATUS, "{\"Run\":false}"},
+    } bases[] = {{ERPS_ROUTE_CHANGE_STATUS, "{\"Run\":null}"},
                  {ERPS_ROUTE_CHANGE_INTERVAL, "{\"Interval\":null}"}};
     for (size_t i = 0; i < 2; i++) {
         cJSON *o = erps_api_request_base(bases[i].route);
@@ -148,7 +171,7 @@ static void status_answer_reflects_the_role(void **state) {
     st.state = ERPS_STATE_RUNNING;
     st.interval_s = 93784;
     strcpy(st.message, "the agent's English");
-    cJSON *a = parse_free(render(erps_api_status_obj(&st, ERPS_ROLE_ADMIN, "running"),
+    cJSON *a = parse_free(render(erps_api_status_obj(&st, ERPS_ROLE_ADMIN, "running", "why"),
                                  ERPS_FMT_JSON, "x"));
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(a, "IsRunning")));
     assert_string_equal(cJSON_GetObjectItem(a, "Interval")->valuestring, "1.02:03:04");
@@ -161,16 +184,16 @@ static void status_answer_reflects_the_role(void **state) {
                         "System.Boolean");
     assert_string_equal(
         cJSON_GetObjectItem(cJSON_GetObjectItem(ir, "FieldRight"), "Mask")->valuestring,
-        "FULL");
+        "Update"); /* EFieldRight 3: Read and Write */
     /* Only the five WebAPI fields: machine fields stay on Kafka. */
     assert_int_equal(cJSON_GetArraySize(a), 5);
     cJSON_Delete(a);
 
-    cJSON *r = parse_free(render(erps_api_status_obj(&st, ERPS_ROLE_READER, "running"),
+    cJSON *r = parse_free(render(erps_api_status_obj(&st, ERPS_ROLE_READER, "running", "why"),
                                  ERPS_FMT_JSON, "x"));
     tr = cJSON_GetObjectItem(r, "TableRight");
     assert_string_equal(cJSON_GetObjectItem(tr, "Mask")->valuestring, "RF");
-    assert_true(strlen(cJSON_GetObjectItem(tr, "Reason")->valuestring) > 0);
+    assert_string_equal(cJSON_GetObjectItem(tr, "Reason")->valuestring, "why");
     fp = cJSON_GetObjectItem(r, "FieldProperties");
     assert_string_equal(
         cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(fp, "Interval"),
@@ -186,7 +209,7 @@ static void xml_answers_write_interval_as_duration(void **state) {
     memset(&st, 0, sizeof(st));
     st.is_running = true;
     st.interval_s = 93784;
-    char *x = render(erps_api_status_obj(&st, ERPS_ROLE_READER, "a < b"),
+    char *x = render(erps_api_status_obj(&st, ERPS_ROLE_READER, "a < b", "why"),
                               ERPS_FMT_XML, "ErpSyncEngineStatus");
     assert_non_null(x);
     assert_non_null(strstr(x, "<ErpSyncEngineStatus"));

@@ -52,7 +52,23 @@ static void hash_and_verify(void **state) {
     assert_int_equal(erps_users_verify(u, "alice", "S3cret", &who), -1);
     assert_int_equal(erps_users_verify(u, "alice", "", &who), -1);
     assert_int_equal(erps_users_verify(u, "carol", "s3cret", &who), -1);
+    /* Names without regard to case, as SuperOffice's; the file's spelling
+     * is the principal's; passwords keep their case. */
+    assert_int_equal(erps_users_verify(u, "ALICE", "s3cret", &who), 0);
+    assert_string_equal(who.name, "alice");
+    assert_int_equal(erps_users_find(u, "Bob", &who), 0);
+    assert_string_equal(who.name, "bob");
+    assert_non_null(erps_users_hash(u, "aLiCe"));
+    assert_int_equal(erps_users_verify(u, "Alice", "S3CRET", &who), -1);
     erps_users_destroy(u);
+
+    /* Two spellings of one name are one name listed twice. */
+    snprintf(text, sizeof(text), "alice:%s:acme:admin\nAlice:%s:acme:reader\n",
+             h1, h2);
+    write_users(text);
+    assert_null(erps_users_load(path, err, sizeof(err)));
+    unlink(path);
+    assert_non_null(strstr(err, "listed twice"));
 }
 
 static void bad_users_files(void **state) {

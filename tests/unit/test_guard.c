@@ -9,15 +9,22 @@
 
 #include "guard.h"
 
+/* A guard with the address limit (max per window) and the cache TTL given,
+ * and the account limit off unless a test turns it on. */
+static erps_guard_t *guard(int64_t max, int64_t window_ms, int64_t ttl_ms) {
+    erps_guard_conf_t c = {max, window_ms, 0, 60000, ttl_ms};
+    return erps_guard_new(&c);
+}
+
 static void limit_blocks_after_max_and_refills(void **state) {
     (void)state;
-    erps_guard_t *g = erps_guard_new(3, 60000, 0);
+    erps_guard_t *g = guard(3, 60000, 0);
     assert_non_null(g);
     int64_t t = 1000000;
     assert_int_equal(erps_guard_blocked(g, "10.0.0.1", t), 0);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(erps_guard_blocked(g, "10.0.0.1", t), 0);
-        erps_guard_failed(g, "10.0.0.1", t);
+        erps_guard_failed(g, "10.0.0.1", NULL, t);
     }
     /* spent: one failure refills in window/max = 20 s */
     int64_t wait = erps_guard_blocked(g, "10.0.0.1", t);
@@ -27,16 +34,16 @@ static void limit_blocks_after_max_and_refills(void **state) {
     assert_in_range(erps_guard_blocked(g, "10.0.0.1", t + 10000), 9000, 10001);
     assert_int_equal(erps_guard_blocked(g, "10.0.0.1", t + 20001), 0);
     /* one more failure right away blocks again */
-    erps_guard_failed(g, "10.0.0.1", t + 20001);
+    erps_guard_failed(g, "10.0.0.1", NULL, t + 20001);
     assert_true(erps_guard_blocked(g, "10.0.0.1", t + 20001) > 0);
     erps_guard_destroy(g);
 }
 
 static void limit_zero_means_off(void **state) {
     (void)state;
-    erps_guard_t *g = erps_guard_new(0, 60000, 0);
+    erps_guard_t *g = guard(0, 60000, 0);
     for (int i = 0; i < 100; i++)
-        erps_guard_failed(g, "a", 5);
+        erps_guard_failed(g, "a", NULL, 5);
     assert_int_equal(erps_guard_blocked(g, "a", 5), 0);
     erps_guard_destroy(g);
 }
@@ -45,22 +52,57 @@ static void limit_zero_means_off(void **state) {
  * slot only to a newcomer in the same probe run, and the table never grows. */
 static void limit_flood_is_bounded(void **state) {
     (void)state;
-    erps_guard_t *g = erps_guard_new(2, 60000, 0);
+    erps_guard_t *g = guard(2, 60000, 0);
     char a[32];
-    erps_guard_failed(g, "victim", 1);
-    erps_guard_failed(g, "victim", 1);
+    erps_guard_failed(g, "victim", NULL, 1);
+    erps_guard_failed(g, "victim", NULL, 1);
     for (int i = 0; i < 100000; i++) {
         snprintf(a, sizeof(a), "10.%d.%d.%d", i >> 16, (i >> 8) & 255, i & 255);
-        erps_guard_failed(g, a, 2);
+        erps_guard_failed(g, a, NULL, 2);
     }
-    /* still answers, for any address */
-    assert_true(erps_guard_blocked(g, "10.0.0.7", 2) >= 0);
+    /* The spent bucket is the one a newcomer never evicts (it evicts the
+     * fullest of its probe run): the flood does not unblock the victim. */
+    assert_true(erps_guard_blocked(g, "victim", 2) > 0);
+    /* An address of the flood that failed once may still try. */
+    assert_int_equal(erps_guard_blocked(g, "10.1.134.159", 2), 0);
+    erps_guard_destroy(g);
+}
+
+/* Rotating source addresses buy no more guesses at one account. */
+static void account_limit_spans_addresses(void **state) {
+    (void)state;
+    erps_guard_conf_t c = {10, 60000, 5, 15000, 0};
+    erps_guard_t *g = erps_guard_new(&c);
+    char a[32];
+    int64_t t = 1000000;
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(erps_guard_account_blocked(g, "alice", t), 0);
+        snprintf(a, sizeof(a), "10.9.0.%d", i);
+        erps_guard_failed(g, a, "alice", t);
+        assert_int_equal(erps_guard_blocked(g, a, t), 0); /* one each */
+    }
+    /* spent: one guess refills in 15 s / 5 = 3 s, for any spelling */
+    assert_in_range(erps_guard_account_blocked(g, "alice", t), 2900, 3001);
+    assert_in_range(erps_guard_account_blocked(g, "ALICE", t), 2900, 3001);
+    assert_int_equal(erps_guard_account_blocked(g, "bob", t), 0);
+    assert_int_equal(erps_guard_account_blocked(g, "alice", t + 3001), 0);
+    /* a failure with no name (a bad token) counts for the address only */
+    erps_guard_failed(g, "10.9.0.99", NULL, t + 3001);
+    erps_guard_failed(g, "10.9.0.99", "", t + 3001);
+    assert_int_equal(erps_guard_account_blocked(g, "alice", t + 3001), 0);
+    erps_guard_destroy(g);
+
+    erps_guard_conf_t off = {10, 60000, 0, 15000, 0};
+    g = erps_guard_new(&off);
+    for (int i = 0; i < 100; i++)
+        erps_guard_failed(g, "10.9.1.1", "alice", t);
+    assert_int_equal(erps_guard_account_blocked(g, "alice", t), 0);
     erps_guard_destroy(g);
 }
 
 static void cache_hits_only_exact_pair_within_ttl(void **state) {
     (void)state;
-    erps_guard_t *g = erps_guard_new(3, 60000, 1000);
+    erps_guard_t *g = guard(3, 60000, 1000);
     erps_principal_t who, got;
     memset(&who, 0, sizeof(who));
     strcpy(who.name, "alice");
@@ -82,7 +124,7 @@ static void cache_hits_only_exact_pair_within_ttl(void **state) {
 
 static void cache_off_with_zero_ttl(void **state) {
     (void)state;
-    erps_guard_t *g = erps_guard_new(3, 60000, 0);
+    erps_guard_t *g = guard(3, 60000, 0);
     erps_principal_t who, got;
     memset(&who, 0, sizeof(who));
     erps_guard_cache_put(g, "alice", "pw", 10, &who);
@@ -95,6 +137,7 @@ int main(void) {
         cmocka_unit_test(limit_blocks_after_max_and_refills),
         cmocka_unit_test(limit_zero_means_off),
         cmocka_unit_test(limit_flood_is_bounded),
+        cmocka_unit_test(account_limit_spans_addresses),
         cmocka_unit_test(cache_hits_only_exact_pair_within_ttl),
         cmocka_unit_test(cache_off_with_zero_ttl),
     };

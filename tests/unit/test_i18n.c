@@ -732,8 +732,54 @@ static void threads(void **state) {
     }
 }
 
+static void culture_gives_a_language(void **state) {
+    char lang[16];
+    (void)state;
+    static const char *const cases[][2] = {{"de_DE", "de"}, {"nb", "nb"},
+                                           {"fr-CA", "fr"}, {"ja_JP", "en"},
+                                           {"", "en"}, {"nl_BE", "nl"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        strcpy(lang, "en");
+        erps_i18n_culture_language(cases[i][0], lang, sizeof(lang));
+        assert_string_equal(lang, cases[i][1]);
+    }
+}
+
+/* The reader's Reason: a catalog text without placeholders. */
+static void texts_by_language(void **state) {
+    static const struct {
+        const char *lang, *want;
+    } cases[] = {
+        {"en", "the caller may only read the engine status"},
+        {"nb", "brukeren kan bare lese motorens status"},
+        {"DE", "der Aufrufer darf den Status der Engine nur lesen"},
+        {"fr", "l'appelant peut seulement lire l'état du moteur"},
+        {"tlh", "the caller may only read the engine status"}, /* English */
+        {"x", "[SR_ERPSYNC_READER_REASON]"},
+        {"*", "[SR_ERPSYNC_READER_REASON]"},
+    };
+    erps_i18n_req_t req;
+    char out[128], small[8];
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&req, 0, sizeof(req));
+        erps_strlcpy(req.language, cases[i].lang, sizeof(req.language));
+        assert_int_equal(erps_i18n_text(&req, "SR_ERPSYNC_READER_REASON", out,
+                                        sizeof(out)), 0);
+        assert_string_equal(out, cases[i].want);
+    }
+    assert_int_equal(erps_i18n_text(&req, "SR_NOPE", out, sizeof(out)), -1);
+    assert_string_equal(out, "");
+    erps_strlcpy(req.language, "nb", sizeof(req.language));
+    assert_int_equal(erps_i18n_text(&req, "SR_ERPSYNC_READER_REASON", small,
+                                    sizeof(small)), -1);
+    assert_string_equal(small, "");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(texts_by_language),
+        cmocka_unit_test(culture_gives_a_language),
         cmocka_unit_test(languages_table),
         cmocka_unit_test(every_language_every_id),
         cmocka_unit_test(english_is_the_agents),

@@ -130,6 +130,56 @@ static void command_fields(void **state) {
     record_free(&r);
 }
 
+/* Points header name of msg at value (the test's own storage). */
+static void hdr_set(erps_msg_t *m, const char *name, const char *value) {
+    for (int i = 0; i < m->hdr_cnt; i++) {
+        if (strcmp(m->hdrs[i].name, name) == 0) {
+            m->hdrs[i].value = value;
+            m->hdrs[i].size = strlen(value);
+        }
+    }
+}
+
+static void command_signatures(void **state) {
+    static const unsigned char key[] = "0123456789abcdef0123456789abcdef";
+    static const unsigned char other[] = "0123456789abcdef0123456789abcdeF";
+    record_t r;
+    erps_command_t cmd;
+    erps_msg_t out;
+    char err[256];
+    (void)state;
+    record_from_example(&r, "command.change-status.json");
+    assert_int_equal(erps_command_decode(&r.msg, &cmd, err, sizeof(err)), 0);
+    assert_int_equal(erps_command_encode(&cmd, &out, err, sizeof(err)), 0);
+    assert_int_equal(erps_command_verify(&out, key, 32, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "not signed"));
+    assert_int_equal(erps_command_sign(&out, key, 32), 0);
+    assert_int_equal(erps_command_verify(&out, key, 32, err, sizeof(err)), 0);
+    assert_int_equal(erps_command_verify(&out, other, 32, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "does not match"));
+    /* Every field it covers: changed, the signature no longer holds. */
+    static const char *const fields[][2] = {
+        {"ce_principal", "ceo"}, {"ce_subject", "other"},
+        {"ce_id", "00000000-0000-4000-8000-000000000000"},
+        {"ce_type", ERPS_TYPE_CHANGE_INTERVAL},
+        {"ce_deadline", "2099-01-01T00:00:00.000Z"}};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        erps_msg_t m = out;
+        hdr_set(&m, fields[i][0], fields[i][1]);
+        assert_int_equal(erps_command_verify(&m, key, 32, err, sizeof(err)), -1);
+    }
+    erps_msg_t m = out;
+    m.value = "{\"Run\":false}";
+    m.value_len = strlen(m.value);
+    assert_int_equal(erps_command_verify(&m, key, 32, err, sizeof(err)), -1);
+    m = out;
+    hdr_set(&m, "ce_signature", "hmac-sha256=zz");
+    assert_int_equal(erps_command_verify(&m, key, 32, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "64 hex digits"));
+    erps_msg_release(&out);
+    record_free(&r);
+}
+
 static void status_examples(void **state) {
     static const char *const files[] = {"status.running.json",
                                         "status.stopped.json"};
@@ -233,6 +283,9 @@ static void command_rejects(void **state) {
         {"ce_source", "", "ce_source is empty"},
         {"content-type", "application/xml", "content-type"},
         {"content-type", "application/jsonp", "content-type"},
+        {"ce_principal", "ceo\nApplied by alice", "control character"},
+        {"ce_principal", "al\x1b[31mice", "control character"},
+        {"ce_principal", "tab\there", "control character"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -242,6 +295,31 @@ static void command_rejects(void **state) {
         expect_command_error(&r, cases[i].fragment);
         record_free(&r);
     }
+}
+
+/* Each attribute once: a second ce_principal (kcat -H twice) would make
+ * readers disagree on who asked. And no header left unread. */
+static void command_rejects_repeated_headers(void **state) {
+    static const char *const names[] = {"ce_principal", "ce_id", "ce_subject",
+                                        "content-type"};
+    (void)state;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        record_t r;
+        record_from_example(&r, "command.change-status.json");
+        int n = r.msg.hdr_cnt++;
+        snprintf(r.names[n], sizeof(r.names[n]), "%s", names[i]);
+        snprintf(r.values[n], sizeof(r.values[n]), "%s", "ceo");
+        r.msg.hdrs[n].name = r.names[n];
+        r.msg.hdrs[n].value = r.values[n];
+        r.msg.hdrs[n].size = 3;
+        expect_command_error(&r, "is repeated");
+        record_free(&r);
+    }
+    record_t r;
+    record_from_example(&r, "command.change-status.json");
+    r.msg.hdr_dropped = 1;
+    expect_command_error(&r, "more than 16 headers");
+    record_free(&r);
 }
 
 static void command_rejects_values(void **state) {
@@ -407,26 +485,40 @@ static void timespans(void **state) {
     assert_string_equal(out, "P1D");
 }
 
+/* The WebAPI's numbers, and .NET's [Flags] text for each. */
 static void rights(void **state) {
+    static const struct {
+        unsigned mask;
+        const char *text;
+    } table[] = {
+        {0, "None"},        {1, "Select"},    {2, "Update"},     {3, "UR"},
+        {4, "Insert"},      {5, "RI"},        {7, "URI"},        {8, "Delete"},
+        {11, "UDR"},        {15, "FULL"},     {16, "Filtering"}, {17, "RF"},
+        {20, "FI"},         {32, "RestrictedUpdate"},            {34, "URU"},
+        {38, "WRITE"},
+        {6, "Update, Insert"},       /* no name: the parts, smallest first */
+        {31, "UDR, FI"},             /* greedy from the largest, as .NET */
+        {40, "Delete, RestrictedUpdate"},
+        {63, "Delete, RF, WRITE"},      /* WRITE (38) first, then RF, Delete */
+        {64, "64"},                  /* a bit with no name: the number */
+    }, field[] = {
+        {0, "None"}, {1, "Read"}, {2, "Write"}, {3, "Update"},
+        {64, "UIHintMandatory"}, {128, "UIHintReadOnly"},
+        {129, "Read, UIHintReadOnly"}, {195, "Update, UIHintMandatory, UIHintReadOnly"},
+        {4, "4"},
+    };
     char out[96];
     (void)state;
-    erps_table_right_name(0, out, sizeof(out));
-    assert_string_equal(out, "None");
-    erps_table_right_name(ERPS_TR_SELECT | ERPS_TR_UPDATE | ERPS_TR_INSERT |
-                              ERPS_TR_DELETE | ERPS_TR_FILTERING, out, sizeof(out));
-    assert_string_equal(out, "FULL");
-    erps_table_right_name(ERPS_TR_SELECT | ERPS_TR_FILTERING, out, sizeof(out));
-    assert_string_equal(out, "RF");
-    erps_table_right_name(ERPS_TR_DELETE | ERPS_TR_RESTRICTED_UPDATE, out,
-                          sizeof(out));
-    assert_string_equal(out, "Delete, RestrictedUpdate");
-    erps_field_right_name(ERPS_FR_READ, out, sizeof(out));
-    assert_string_equal(out, "Read");
-    erps_field_right_name(ERPS_FR_READ | ERPS_FR_WRITE | ERPS_FR_UPDATE, out,
-                          sizeof(out));
-    assert_string_equal(out, "FULL");
-    erps_field_right_name(ERPS_FR_READ | ERPS_FR_UIHINT_READONLY, out, sizeof(out));
-    assert_string_equal(out, "Read, UIHintReadOnly");
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        erps_table_right_name(table[i].mask, out, sizeof(out));
+        assert_string_equal(out, table[i].text);
+    }
+    for (size_t i = 0; i < sizeof(field) / sizeof(field[0]); i++) {
+        erps_field_right_name(field[i].mask, out, sizeof(out));
+        assert_string_equal(out, field[i].text);
+    }
+    assert_int_equal(ERPS_TR_FULL, 15);
+    assert_int_equal(ERPS_FR_UPDATE, 3);
 }
 
 static void engine_ids(void **state) {
@@ -449,6 +541,8 @@ int main(void) {
         cmocka_unit_test(command_examples), cmocka_unit_test(command_fields),
         cmocka_unit_test(status_examples),  cmocka_unit_test(status_fields),
         cmocka_unit_test(audit_example),    cmocka_unit_test(command_rejects),
+        cmocka_unit_test(command_rejects_repeated_headers),
+        cmocka_unit_test(command_signatures),
         cmocka_unit_test(command_rejects_values), cmocka_unit_test(status_rejects),
         cmocka_unit_test(status_sequence_sorts_as_text),
         cmocka_unit_test(timespans),        cmocka_unit_test(rights),
