@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STATE_MAX_BYTES (1024 * 1024)
+#define STATE_MAX_BYTES (4 * 1024 * 1024)
 
 int erps_state_applied_has(const erps_agent_state_t *st, const char *id) {
     for (int i = 0; i < st->applied_cnt; i++)
@@ -141,6 +141,8 @@ int erps_state_load(const char *path, erps_agent_state_t *st, int *found,
     st->sequence = num(root, "Sequence");
     const cJSON *co = cJSON_GetObjectItem(root, "CommittedOffset");
     st->committed_offset = cJSON_IsNumber(co) ? num(root, "CommittedOffset") : -1;
+    co = cJSON_GetObjectItem(root, "PendingOffset");
+    st->pending_offset = cJSON_IsNumber(co) ? num(root, "PendingOffset") : -1;
     const cJSON *li = cJSON_GetObjectItem(root, "LastIteration");
     if (cJSON_IsObject(li)) {
         erps_iteration_t *it = &st->engine.last;
@@ -170,6 +172,7 @@ int erps_state_load(const char *path, erps_agent_state_t *st, int *found,
         p.outcome = (int)num(pe, "Outcome");
         p.before_interval_s = num(pe, "BeforeIntervalSeconds");
         p.recovered = 1;
+        p.in_flight = cJSON_IsTrue(cJSON_GetObjectItem(pe, "InFlight"));
         if (erps_uuid_valid(p.id) && erps_state_parse(state, &p.before_state) == 0 &&
             p.outcome >= ERPS_OUTCOME_APPLIED && p.outcome <= ERPS_OUTCOME_DEADLETTERED)
             erps_state_pending_add(st, &p);
@@ -226,6 +229,7 @@ int erps_state_save(const char *path, const erps_agent_state_t *st,
     cJSON_AddNumberToObject(root, "Failures", (double)st->engine.failures);
     cJSON_AddNumberToObject(root, "Sequence", (double)st->sequence);
     cJSON_AddNumberToObject(root, "CommittedOffset", (double)st->committed_offset);
+    cJSON_AddNumberToObject(root, "PendingOffset", (double)st->pending_offset);
     const erps_iteration_t *it = &st->engine.last;
     cJSON *li = cJSON_AddObjectToObject(root, "LastIteration");
     cJSON_AddNumberToObject(li, "Number", (double)it->number);
@@ -251,6 +255,8 @@ int erps_state_save(const char *path, const erps_agent_state_t *st,
                                 erps_state_name(st->pending[i].before_state));
         cJSON_AddNumberToObject(pe, "BeforeIntervalSeconds",
                                 (double)st->pending[i].before_interval_s);
+        /* The batch this file is written for, not a crash's leftovers. */
+        cJSON_AddBoolToObject(pe, "InFlight", !st->pending[i].recovered);
         cJSON_AddItemToArray(pend, pe);
     }
     json = cJSON_Print(root);
