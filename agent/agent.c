@@ -453,9 +453,10 @@ static void dead_letter(erps_agent_t *ag, const rd_kafka_message_t *rkm,
     char num[32];
     char id[ERPS_UUID_LEN + 1] = "";
 
+    /* Everything is copied: the outbox outlives the consumed message. */
     memset(&dl, 0, sizeof(dl));
-    dl.key = view->key;
-    dl.key_len = view->key_len;
+    dl.key = ag->conf->engine_id; /* the key it came with: ours */
+    dl.key_len = strlen(ag->conf->engine_id);
     if (view->value_len > 0) {
         dl.owned_value = malloc(view->value_len);
         if (dl.owned_value)
@@ -467,10 +468,13 @@ static void dead_letter(erps_agent_t *ag, const rd_kafka_message_t *rkm,
     for (int i = 0; i < view->hdr_cnt && dl.hdr_cnt < ERPS_MSG_MAX_HDRS - 5;
          i++) {
         const erps_hdr_t *h = &view->hdrs[i];
-        if (dl.arena_used + h->size > sizeof(dl.arena) - 600)
+        size_t name_len = strlen(h->name) + 1;
+        if (dl.arena_used + name_len + h->size > sizeof(dl.arena) - 600)
             break;
+        memcpy(dl.arena + dl.arena_used, h->name, name_len);
+        dl.hdrs[dl.hdr_cnt].name = dl.arena + dl.arena_used;
+        dl.arena_used += name_len;
         memcpy(dl.arena + dl.arena_used, h->value ? h->value : "", h->size);
-        dl.hdrs[dl.hdr_cnt].name = h->name;
         dl.hdrs[dl.hdr_cnt].value = dl.arena + dl.arena_used;
         dl.hdrs[dl.hdr_cnt].size = h->size;
         dl.arena_used += h->size;

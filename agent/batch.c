@@ -41,8 +41,10 @@ int erps_outbox_add(erps_outbox_t *ob, const char *topic, erps_msg_t *msg) {
     erps_event_t *e = &ob->ev[ob->cnt++];
     e->topic = topic;
     e->msg = *msg;
-    for (int i = 0; i < e->msg.hdr_cnt; i++)
+    for (int i = 0; i < e->msg.hdr_cnt; i++) {
+        e->msg.hdrs[i].name = repoint(msg, &e->msg, msg->hdrs[i].name);
         e->msg.hdrs[i].value = repoint(msg, &e->msg, msg->hdrs[i].value);
+    }
     e->msg.key = repoint(msg, &e->msg, msg->key);
     return 0;
 }
