@@ -1019,6 +1019,17 @@ fail:
     return NULL;
 }
 
+/* The engine's own business: a finished job, the interval timer, the
+ * heartbeat. @returns when the engine next needs a tick (wall ms). */
+static int64_t engine_turn(erps_agent_t *ag) {
+    supervise_job(ag);
+    int64_t next = erps_engine_tick(ag->eng, erps_now_ms());
+    if (ag->conf->heartbeat_ms > 0 && ag->out.cnt == 0 &&
+        erps_mono_ms() - ag->last_status_ms >= ag->conf->heartbeat_ms)
+        publish_status(ag, "");
+    return next;
+}
+
 int erps_agent_run(erps_agent_t *ag, volatile sig_atomic_t *stop) {
     /* Subscribers learn at once that this agent is alive and where it is. */
     erps_engine_resume(ag->eng, erps_now_ms());
@@ -1028,21 +1039,14 @@ int erps_agent_run(erps_agent_t *ag, volatile sig_atomic_t *stop) {
         return ag->fatal_exit;
 
     while (!*stop) {
-        supervise_job(ag);
-        int64_t now = erps_now_ms();
-        int64_t next = erps_engine_tick(ag->eng, now);
-        if (ag->conf->heartbeat_ms > 0 && ag->out.cnt == 0 &&
-            erps_mono_ms() - ag->last_status_ms >= ag->conf->heartbeat_ms)
-            publish_status(ag, "");
-        if (flush(ag, stop))
-            return ag->fatal_exit;
-
+        int64_t next = engine_turn(ag);
         int64_t wait = next == INT64_MAX ? 200 : next - erps_now_ms();
         wait = wait < 0 ? 0 : wait > 200 ? 200 : wait;
         /* Foreign commands' offsets ride along with the next batch. */
         if (erps_batch_take(ag->consumer, (int)wait, (int)ag->conf->batch_max,
-                            &ag->out, apply_command, ag, &ag->next_offset) > 0 &&
-            ag->out.cnt > 0 && flush(ag, stop))
+                            &ag->out, apply_command, ag, &ag->next_offset) > 0)
+            engine_turn(ag); /* what the batch set off joins its transaction */
+        if (flush(ag, stop))
             return ag->fatal_exit;
         rd_kafka_poll(ag->producer, 0);
     }

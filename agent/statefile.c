@@ -15,16 +15,39 @@
 
 #define STATE_MAX_BYTES (4 * 1024 * 1024)
 
+static unsigned applied_hash(const char *id) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return h & (ERPS_APPLIED_HASH - 1);
+}
+
 int erps_state_applied_has(const erps_agent_state_t *st, const char *id) {
-    for (int i = 0; i < st->applied_cnt; i++)
-        if (strcmp(st->applied[i], id) == 0)
+    for (int k = st->applied_bucket[applied_hash(id)]; k;
+         k = st->applied_chain[k - 1])
+        if (strcmp(st->applied[k - 1], id) == 0)
             return 1;
     return 0;
 }
 
+/* Takes slot out of its bucket's chain. */
+static void applied_unlink(erps_agent_state_t *st, int slot) {
+    int *link = &st->applied_bucket[applied_hash(st->applied[slot])];
+    while (*link && *link != slot + 1)
+        link = &st->applied_chain[*link - 1];
+    if (*link)
+        *link = st->applied_chain[slot];
+}
+
 void erps_state_applied_add(erps_agent_state_t *st, const char *id) {
-    erps_strlcpy(st->applied[st->applied_next], id, ERPS_UUID_LEN + 1);
-    st->applied_next = (st->applied_next + 1) % ERPS_APPLIED_MAX;
+    int slot = st->applied_next;
+    if (st->applied_cnt == ERPS_APPLIED_MAX)
+        applied_unlink(st, slot); /* the oldest id leaves the window */
+    erps_strlcpy(st->applied[slot], id, ERPS_UUID_LEN + 1);
+    int *bucket = &st->applied_bucket[applied_hash(st->applied[slot])];
+    st->applied_chain[slot] = *bucket;
+    *bucket = slot + 1;
+    st->applied_next = (slot + 1) % ERPS_APPLIED_MAX;
     if (st->applied_cnt < ERPS_APPLIED_MAX)
         st->applied_cnt++;
 }
@@ -155,6 +178,7 @@ int erps_state_load(const char *path, erps_agent_state_t *st, int *found,
         str(li, "Detail", it->detail, sizeof(it->detail));
     }
     st->applied_cnt = st->applied_next = 0;
+    memset(st->applied_bucket, 0, sizeof(st->applied_bucket));
     const cJSON *ids = cJSON_GetObjectItem(root, "AppliedCommands");
     const cJSON *id;
     cJSON_ArrayForEach(id, ids) {

@@ -21,6 +21,7 @@
 #define ERPS_BATCH_MAX 1000
 #define ERPS_APPLIED_MAX 4096
 #define ERPS_PENDING_MAX (2 * ERPS_BATCH_MAX + 64)
+#define ERPS_APPLIED_HASH 8192 /* buckets of the ring's index, a power of 2 */
 
 /* A command whose effect is in this state but whose outcome is not yet on
  * Kafka: saved before the transaction, confirmed after it. Found pending
@@ -42,6 +43,10 @@ typedef struct erps_agent_state {
     int applied_cnt;  /* ring of command ids, oldest overwritten first */
     int applied_next;
     char applied[ERPS_APPLIED_MAX][ERPS_UUID_LEN + 1];
+    /* Index of the ring: chains of slot + 1 (0 ends one), so a lookup costs
+     * a few compares, not the whole window. Kept by erps_state_applied_add. */
+    int applied_bucket[ERPS_APPLIED_HASH];
+    int applied_chain[ERPS_APPLIED_MAX];
     int pending_cnt;
     erps_pending_t pending[ERPS_PENDING_MAX];
 } erps_agent_state_t;
