@@ -1,7 +1,7 @@
 """Batched transactions: a burst of commands produced straight to the
 command topic is applied exactly once, in fewer transactions than commands.
 
-produce_burst (tests/integration/tools/produce_burst.c, compiled here)
+tests/bench/bench_agent_burst.c (compiled here, run with -x: produce only)
 writes N ChangeEngineStatus commands for the engine at once. Each test then
 reads, read_committed, the audit topic (exactly one outcome per command id),
 the dead-letter topic and the status ce_sequence (no gaps, no repeats), and
@@ -26,14 +26,15 @@ N = 2000
 def produce_burst(tmp_path_factory):
     exe = tmp_path_factory.mktemp("tools") / "produce_burst"
     subprocess.run(["cc", "-std=c11", "-D_GNU_SOURCE", "-O2", "-o", str(exe),
-                    str(SRC / "tests/integration/tools/produce_burst.c"),
-                    "-lrdkafka", "-luuid"], check=True, timeout=120)
+                    str(SRC / "tests/bench/bench_agent_burst.c"), "-lrdkafka"],
+                   check=True, timeout=120)
     return exe
 
 
 def burst(c, exe, n, poison_every=0):
-    args = [str(exe), "-b", c.bootstrap, "-t", c.topics["commands"],
-            "-e", c.engine, "-n", str(n)]
+    prefix = c.topics["commands"][:-len("erpsync.commands")]
+    args = [str(exe), "-x", "-b", c.bootstrap, "-t", prefix, "-e", c.engine,
+            "-n", str(n)]
     if poison_every:
         args += ["-p", str(poison_every)]
     subprocess.run(args, check=True, timeout=120)
@@ -44,7 +45,7 @@ def burst_outcomes(c):
     by_id = collections.defaultdict(list)
     for a in c.audits():
         ev = json.loads(a["payload"])
-        if ev.get("Principal") == "burst" or ev["Outcome"] == "DeadLettered":
+        if ev.get("Principal") == "bench" or ev["Outcome"] == "DeadLettered":
             by_id[ev["CommandId"]].append(ev["Outcome"])
     return by_id
 
