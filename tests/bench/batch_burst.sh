@@ -11,7 +11,8 @@
 # through another run's commands; BATCH_KAFKA_DIR=DIR reuses one started with
 # `kafka.sh start --dir DIR` instead (left running). Each run uses an
 # engine of its own; bench_agent_burst (built into build/bench-tools if
-# missing) sends 20 warm-up commands, then the N, and prints commands/s from
+# missing) sends 20 warm-up commands (BATCH_WARMUP times, default once:
+# the broker is a fresh JVM), then the N, and prints commands/s from
 # the first produce to the last answering status. The agent's log (debug)
 # goes to the temporary directory printed at the end.
 set -euo pipefail
@@ -44,6 +45,8 @@ for _ in $(seq 600); do  # until its topics exist
     grep -q "started (bootstrap" "$tmp/agent.log" && sleep 1 && break
     sleep 0.1
 done
-"$bench" -b "$bs" -e "$engine" -n 20 -L warm-up -w 120 >/dev/null
+for _ in $(seq "${BATCH_WARMUP:-1}"); do
+    "$bench" -b "$bs" -e "$engine" -n 20 -L warm-up -w 120 >/dev/null
+done
 "$bench" -b "$bs" -e "$engine" -n "$n" -L "$label" -w 900
 echo "agent log: $tmp/agent.log"
