@@ -1,12 +1,13 @@
 /*
  * agent.c - the agent's Kafka loop: consume, apply, publish, commit.
  *
- * Everything one input causes (status events, one audit event, a dead letter)
- * is collected in a batch and published in one transaction together with the
- * consumer offset, after the engine state was saved. An abortable error
- * aborts and replays the same batch (same ids, same sequence numbers), so
- * read_committed readers see each outcome exactly once and the sequence has
- * no gaps. Fatal errors, fencing included, stop the agent.
+ * Group commit: every command already fetched (up to batch.max, see
+ * batch.c) is applied in memory; everything they cause (status events, audit
+ * events, dead letters) waits in the outbox. The state file is written once,
+ * then one transaction publishes the outbox together with the consumer
+ * offset. An abortable error aborts and replays the same outbox (same ids,
+ * same sequence numbers), so read_committed readers see each outcome exactly
+ * once and the sequence has no gaps. Fatal errors, fencing included, stop the agent.
  */
 #include "agent.h"
 
@@ -21,14 +22,8 @@
 
 #include "erpsync/engine.h"
 #include "erpsync/log.h"
+#include "batch.h"
 #include "statefile.h"
-
-#define BATCH_MAX 16
-
-typedef struct pending {
-    const char *topic;
-    erps_msg_t msg;
-} pending_t;
 
 struct erps_agent {
     const erps_agent_conf_t *conf;
@@ -49,8 +44,9 @@ struct erps_agent {
     char state_path[1200];
     int64_t last_status_ms;
 
-    pending_t batch[BATCH_MAX];
-    int batch_cnt;
+    erps_outbox_t out; /* the events of the next transaction */
+    int batch_cmds;    /* commands applied into it */
+    int state_dirty;   /* confirmed commands not yet in the state file */
     int64_t txn_began; /* mono ms of the last begin_transaction() */
     int fatal_exit; /* set when a transaction failed fatally */
 };
@@ -97,6 +93,8 @@ const erps_cfg_opt_t erps_agent_conf_table[] = {
     {"shutdown.timeout.ms", ERPS_CFG_INT, "60000", 1000, 3600000,
      O(shutdown_timeout_ms), 0,
      "after SIGTERM/SIGINT the agent exits (code 4) at the latest after this"},
+    {"batch.max", ERPS_CFG_INT, "500", 1, ERPS_BATCH_MAX, O(batch_max), 0,
+     "commands applied and published in one transaction at most"},
     {"log.level", ERPS_CFG_STR, "info", 0, 0, O(log_level), 16,
      "error, warn, info or debug"},
     {"log.format", ERPS_CFG_STR, "text", 0, 0, O(log_format), 8,
@@ -107,33 +105,8 @@ const erps_cfg_opt_t erps_agent_conf_table[] = {
 #undef O
 };
 
-/* ---- the batch of messages one transaction publishes ---- */
-
 static int batch_add(erps_agent_t *ag, const char *topic, erps_msg_t *msg) {
-    if (ag->batch_cnt >= BATCH_MAX) {
-        erps_err("BUG: more than %d events for one input", BATCH_MAX);
-        erps_msg_release(msg);
-        return -1;
-    }
-    ag->batch[ag->batch_cnt].topic = topic;
-    ag->batch[ag->batch_cnt].msg = *msg;
-    /* Header values point into the arena: re-point them at the copy. */
-    erps_msg_t *m = &ag->batch[ag->batch_cnt].msg;
-    for (int i = 0; i < m->hdr_cnt; i++) {
-        if (msg->hdrs[i].value >= msg->arena &&
-            msg->hdrs[i].value < msg->arena + sizeof(msg->arena))
-            m->hdrs[i].value = m->arena + (msg->hdrs[i].value - msg->arena);
-    }
-    if (msg->key >= msg->arena && msg->key < msg->arena + sizeof(msg->arena))
-        m->key = m->arena + (msg->key - msg->arena);
-    ag->batch_cnt++;
-    return 0;
-}
-
-static void batch_clear(erps_agent_t *ag) {
-    for (int i = 0; i < ag->batch_cnt; i++)
-        erps_msg_release(&ag->batch[i].msg);
-    ag->batch_cnt = 0;
+    return erps_outbox_add(&ag->out, topic, msg);
 }
 
 /* ---- status events from engine notifications ---- */
@@ -265,16 +238,16 @@ static int recreate_producer(erps_agent_t *ag, volatile sig_atomic_t *stop) {
 }
 
 static rd_kafka_error_t *txn_produce_all(erps_agent_t *ag) {
-    for (int i = 0; i < ag->batch_cnt; i++) {
+    for (int i = 0; i < ag->out.cnt; i++) {
         rd_kafka_resp_err_t err;
-        while ((err = erps_kafka_produce(ag->producer, ag->batch[i].topic,
+        while ((err = erps_kafka_produce(ag->producer, ag->out.ev[i].topic,
                                          RD_KAFKA_PARTITION_UA,
-                                         &ag->batch[i].msg, NULL)) ==
+                                         &ag->out.ev[i].msg, NULL)) ==
                RD_KAFKA_RESP_ERR__QUEUE_FULL)
             rd_kafka_poll(ag->producer, 50);
         if (err)
             return rd_kafka_error_new(err, "produce to %s: %s",
-                                      ag->batch[i].topic, rd_kafka_err2str(err));
+                                      ag->out.ev[i].topic, rd_kafka_err2str(err));
     }
     return NULL;
 }
@@ -297,7 +270,7 @@ static int settle_after_recreate(erps_agent_t *ag, int64_t offset,
                   "replaying it");
         if (with_offset)
             ag->committed_offset = offset;
-        batch_clear(ag);
+        erps_outbox_clear(&ag->out);
         return 1;
     }
     return 0;
@@ -330,7 +303,7 @@ static int txn_commit(erps_agent_t *ag, volatile sig_atomic_t *stop) {
     int call_ms = ag->conf->txn_timeout_ms < 5000 ? (int)ag->conf->txn_timeout_ms
                                                    : 5000;
 
-    if (ag->batch_cnt == 0 && !with_offset)
+    if (ag->out.cnt == 0 && !with_offset)
         return 0;
     for (;;) {
         ag->txn_began = erps_mono_ms();
@@ -358,7 +331,7 @@ static int txn_commit(erps_agent_t *ag, volatile sig_atomic_t *stop) {
         if (!error) {
             if (with_offset)
                 ag->committed_offset = offset;
-            batch_clear(ag);
+            erps_outbox_clear(&ag->out);
             return 0;
         }
         if (rd_kafka_error_is_fatal(error)) {
@@ -369,7 +342,7 @@ static int txn_commit(erps_agent_t *ag, volatile sig_atomic_t *stop) {
             continue; /* replay the batch on the new producer */
         }
         erps_warn("transaction failed (%s); aborting and replaying %d events",
-                  rd_kafka_error_string(error), ag->batch_cnt);
+                  rd_kafka_error_string(error), ag->out.cnt);
         rd_kafka_error_destroy(error);
         /* A timed-out abort is resumed by calling abort again, never by
          * beginning another transaction. */
@@ -392,7 +365,7 @@ static int txn_commit(erps_agent_t *ag, volatile sig_atomic_t *stop) {
             rd_kafka_error_destroy(error);
         }
         if (*stop) {
-            erps_err("stopping with %d unpublished events", ag->batch_cnt);
+            erps_err("stopping with %d unpublished events", ag->out.cnt);
             ag->fatal_exit = ERPS_AGENT_EXIT_FATAL;
             return -1;
         }
@@ -405,6 +378,7 @@ static int txn_commit(erps_agent_t *ag, volatile sig_atomic_t *stop) {
 
 static int save_state(erps_agent_t *ag) {
     char err[512];
+    ag->state_dirty = 0;
     erps_engine_saved(ag->eng, &ag->state->engine);
     if (erps_state_save(ag->state_path, ag->state, err, sizeof(err))) {
         erps_err("saving state: %s", err);
@@ -414,21 +388,33 @@ static int save_state(erps_agent_t *ag) {
     return 0;
 }
 
-/* State first, then the transaction: what is published was made durable.
- * Then the commands of the batch are confirmed: a crash before that point
- * leaves them pending, and their outcome is published after the restart. */
+/* Group commit: the state of the whole batch is written once (one atomic
+ * write) before the one transaction that publishes its outcomes and offset;
+ * never after it. The commands are then confirmed in memory only: the next
+ * batch's write records that, and a crash before it leaves them pending, to
+ * be confirmed from the audit topic at the restart (reconcile_with_kafka). */
 static int flush(erps_agent_t *ag, volatile sig_atomic_t *stop) {
-    if (ag->batch_cnt == 0 &&
+    if (ag->out.cnt == 0 &&
         (ag->next_offset < 0 || ag->next_offset == ag->committed_offset))
         return 0;
-    if (ag->batch_cnt > 0 && save_state(ag))
-        return -1;
+    int64_t t0 = erps_mono_ms();
+    if (ag->out.cnt > 0) {
+        ag->state->pending_offset = ag->next_offset;
+        if (save_state(ag))
+            return -1;
+    }
+    int64_t t1 = erps_mono_ms();
+    int events = ag->out.cnt;
     if (txn_commit(ag, stop))
         return -1;
+    erps_dbg("batch of %d commands: %d events, state %" PRId64
+             " ms, transaction %" PRId64 " ms", ag->batch_cmds, events,
+             t1 - t0, erps_mono_ms() - t1);
+    ag->batch_cmds = 0;
     if (ag->state->pending_cnt > 0) {
         erps_state_pending_confirm(ag->state);
         ag->state->committed_offset = ag->committed_offset;
-        return save_state(ag);
+        ag->state_dirty = 1;
     }
     return 0;
 }
@@ -477,9 +463,10 @@ static void dead_letter(erps_agent_t *ag, const rd_kafka_message_t *rkm,
     char num[32];
     char id[ERPS_UUID_LEN + 1] = "";
 
+    /* Everything is copied: the outbox outlives the consumed message. */
     memset(&dl, 0, sizeof(dl));
-    dl.key = view->key;
-    dl.key_len = view->key_len;
+    dl.key = ag->conf->engine_id; /* the key it came with: ours */
+    dl.key_len = strlen(ag->conf->engine_id);
     if (view->value_len > 0) {
         dl.owned_value = malloc(view->value_len);
         if (dl.owned_value)
@@ -491,10 +478,13 @@ static void dead_letter(erps_agent_t *ag, const rd_kafka_message_t *rkm,
     for (int i = 0; i < view->hdr_cnt && dl.hdr_cnt < ERPS_MSG_MAX_HDRS - 5;
          i++) {
         const erps_hdr_t *h = &view->hdrs[i];
-        if (dl.arena_used + h->size > sizeof(dl.arena) - 600)
+        size_t name_len = strlen(h->name) + 1;
+        if (dl.arena_used + name_len + h->size > sizeof(dl.arena) - 600)
             break;
+        memcpy(dl.arena + dl.arena_used, h->name, name_len);
+        dl.hdrs[dl.hdr_cnt].name = dl.arena + dl.arena_used;
+        dl.arena_used += name_len;
         memcpy(dl.arena + dl.arena_used, h->value ? h->value : "", h->size);
-        dl.hdrs[dl.hdr_cnt].name = h->name;
         dl.hdrs[dl.hdr_cnt].value = dl.arena + dl.arena_used;
         dl.hdrs[dl.hdr_cnt].size = h->size;
         dl.arena_used += h->size;
@@ -663,6 +653,13 @@ static void handle_command(erps_agent_t *ag, const rd_kafka_message_t *rkm) {
           before.interval_s);
 }
 
+/* The batch loop's view of handle_command. */
+static void apply_command(void *opaque, const rd_kafka_message_t *rkm) {
+    erps_agent_t *ag = opaque;
+    ag->batch_cmds++;
+    handle_command(ag, rkm);
+}
+
 /* ---- set-up ---- */
 
 /* Reads this engine's records in its partition of topic, newest window
@@ -796,14 +793,14 @@ static int match_ce_id(erps_agent_t *ag, const erps_msg_t *view, void *arg) {
 static int batch_was_committed(erps_agent_t *ag) {
     find_id_t f = {"", 0};
     const erps_hdr_t *h;
-    if (ag->batch_cnt == 0)
+    if (ag->out.cnt == 0)
         return 0;
-    h = erps_msg_header(&ag->batch[0].msg, "ce_id");
+    h = erps_msg_header(&ag->out.ev[0].msg, "ce_id");
     if (!h || h->size != ERPS_UUID_LEN)
         return 0;
     memcpy(f.id, h->value, ERPS_UUID_LEN);
     f.id[ERPS_UUID_LEN] = '\0';
-    if (scan_own_records(ag, ag->batch[0].topic, match_ce_id, &f))
+    if (scan_own_records(ag, ag->out.ev[0].topic, match_ce_id, &f))
         return -1;
     return f.found;
 }
@@ -819,14 +816,24 @@ static void reconcile_with_kafka(erps_agent_t *ag) {
                   "(state file said %" PRId64 ")", seq, ag->state->sequence);
         ag->state->sequence = seq;
     }
-    int left = 0;
-    for (int i = 0; i < ag->state->pending_cnt; i++)
+    int left = 0, in_flight = 0;
+    for (int i = 0; i < ag->state->pending_cnt; i++) {
         left += ag->state->pending[i].recovered;
+        in_flight += ag->state->pending[i].in_flight;
+    }
     if (left == 0)
         return;
     int before = left;
     if (scan_own_records(ag, ag->conf->topics.audit, confirm_published, &left))
         return;
+    /* The last batch's outcomes all on Kafka: its transaction committed, and
+     * its offset with them (brokers that forget it need to know). */
+    int lost = 0;
+    for (int i = 0; i < ag->state->pending_cnt; i++)
+        lost += ag->state->pending[i].in_flight && ag->state->pending[i].recovered;
+    if (in_flight > 0 && lost == 0 &&
+        ag->state->pending_offset > ag->state->committed_offset)
+        ag->state->committed_offset = ag->state->pending_offset;
     /* Those found had recovered cleared: confirm moves them to applied. */
     erps_state_pending_confirm(ag->state);
     erps_info("%d command(s) applied before the restart: %d published, %d to "
@@ -910,6 +917,12 @@ erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
     }
     ag->conf = conf;
     ag->kp = kp;
+    if (erps_outbox_init(&ag->out, (int)conf->batch_max)) {
+        free(ag->state);
+        free(ag);
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
     ag->next_offset = ag->committed_offset = -1;
     if (conf->sign_key_file[0] &&
         erps_sign_key_load(conf->sign_key_file, ag->sign_key,
@@ -927,7 +940,7 @@ erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
     snprintf(ag->state_path, sizeof(ag->state_path), "%s/%s.state.json",
              conf->state_dir, conf->engine_id);
     ag->state->engine.interval_s = conf->interval_s;
-    ag->state->committed_offset = -1;
+    ag->state->committed_offset = ag->state->pending_offset = -1;
     if (erps_state_load(ag->state_path, ag->state, &found, errstr, errstr_size))
         goto fail;
     erps_info("state %s: %s", ag->state_path,
@@ -1030,42 +1043,35 @@ fail:
     return NULL;
 }
 
+/* The engine's own business: a finished job, the interval timer, the
+ * heartbeat. @returns when the engine next needs a tick (wall ms). */
+static int64_t engine_turn(erps_agent_t *ag) {
+    supervise_job(ag);
+    int64_t next = erps_engine_tick(ag->eng, erps_now_ms());
+    if (ag->conf->heartbeat_ms > 0 && ag->out.cnt == 0 &&
+        erps_mono_ms() - ag->last_status_ms >= ag->conf->heartbeat_ms)
+        publish_status(ag, "");
+    return next;
+}
+
 int erps_agent_run(erps_agent_t *ag, volatile sig_atomic_t *stop) {
     /* Subscribers learn at once that this agent is alive and where it is. */
     erps_engine_resume(ag->eng, erps_now_ms());
-    if (ag->batch_cnt == 0)
+    if (ag->out.cnt == 0)
         publish_status(ag, "");
     if (flush(ag, stop))
         return ag->fatal_exit;
 
     while (!*stop) {
-        supervise_job(ag);
-        int64_t now = erps_now_ms();
-        int64_t next = erps_engine_tick(ag->eng, now);
-        if (ag->conf->heartbeat_ms > 0 && ag->batch_cnt == 0 &&
-            erps_mono_ms() - ag->last_status_ms >= ag->conf->heartbeat_ms)
-            publish_status(ag, "");
-        if (flush(ag, stop))
-            return ag->fatal_exit;
-
+        int64_t next = engine_turn(ag);
         int64_t wait = next == INT64_MAX ? 200 : next - erps_now_ms();
         wait = wait < 0 ? 0 : wait > 200 ? 200 : wait;
-        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(ag->consumer, (int)wait);
-        if (rkm) {
-            if (rkm->err) {
-                if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                    erps_warn("consumer: %s", rd_kafka_message_errstr(rkm));
-            } else {
-                handle_command(ag, rkm);
-                ag->next_offset = rkm->offset + 1;
-                /* Foreign commands' offsets ride along with the next batch. */
-                if (ag->batch_cnt > 0 && flush(ag, stop)) {
-                    rd_kafka_message_destroy(rkm);
-                    return ag->fatal_exit;
-                }
-            }
-            rd_kafka_message_destroy(rkm);
-        }
+        /* Foreign commands' offsets ride along with the next batch. */
+        if (erps_batch_take(ag->consumer, (int)wait, (int)ag->conf->batch_max,
+                            &ag->out, apply_command, ag, &ag->next_offset) > 0)
+            engine_turn(ag); /* what the batch set off joins its transaction */
+        if (flush(ag, stop))
+            return ag->fatal_exit;
         rd_kafka_poll(ag->producer, 0);
     }
     /* A job in hand is terminated (SIGTERM, then SIGKILL after its grace) and
@@ -1079,7 +1085,7 @@ int erps_agent_run(erps_agent_t *ag, volatile sig_atomic_t *stop) {
         }
     }
     erps_info("stopping: committing what is in hand");
-    if (flush(ag, stop))
+    if (flush(ag, stop) || (ag->state_dirty && save_state(ag)))
         return ag->fatal_exit;
     return ERPS_AGENT_EXIT_OK;
 }
@@ -1087,7 +1093,7 @@ int erps_agent_run(erps_agent_t *ag, volatile sig_atomic_t *stop) {
 void erps_agent_destroy(erps_agent_t *ag) {
     if (!ag)
         return;
-    batch_clear(ag);
+    erps_outbox_free(&ag->out);
     if (ag->consumer) {
         rd_kafka_consumer_close(ag->consumer);
         rd_kafka_destroy(ag->consumer);

@@ -30,6 +30,7 @@ typedef struct erps_agent_conf {
     erps_job_conf_t job;
     int64_t job_stop_grace_ms; /* Run=false lets the job finish this long */
     int64_t shutdown_timeout_ms; /* after SIGTERM, exit 4 at the latest then */
+    int64_t batch_max; /* commands per transaction at most */
     char log_level[16];
     char log_format[8];
     char log_file[1024];

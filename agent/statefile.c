@@ -13,18 +13,41 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STATE_MAX_BYTES (1024 * 1024)
+#define STATE_MAX_BYTES (4 * 1024 * 1024)
+
+static unsigned applied_hash(const char *id) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return h & (ERPS_APPLIED_HASH - 1);
+}
 
 int erps_state_applied_has(const erps_agent_state_t *st, const char *id) {
-    for (int i = 0; i < st->applied_cnt; i++)
-        if (strcmp(st->applied[i], id) == 0)
+    for (int k = st->applied_bucket[applied_hash(id)]; k;
+         k = st->applied_chain[k - 1])
+        if (strcmp(st->applied[k - 1], id) == 0)
             return 1;
     return 0;
 }
 
+/* Takes slot out of its bucket's chain. */
+static void applied_unlink(erps_agent_state_t *st, int slot) {
+    int *link = &st->applied_bucket[applied_hash(st->applied[slot])];
+    while (*link && *link != slot + 1)
+        link = &st->applied_chain[*link - 1];
+    if (*link)
+        *link = st->applied_chain[slot];
+}
+
 void erps_state_applied_add(erps_agent_state_t *st, const char *id) {
-    erps_strlcpy(st->applied[st->applied_next], id, ERPS_UUID_LEN + 1);
-    st->applied_next = (st->applied_next + 1) % ERPS_APPLIED_MAX;
+    int slot = st->applied_next;
+    if (st->applied_cnt == ERPS_APPLIED_MAX)
+        applied_unlink(st, slot); /* the oldest id leaves the window */
+    erps_strlcpy(st->applied[slot], id, ERPS_UUID_LEN + 1);
+    int *bucket = &st->applied_bucket[applied_hash(st->applied[slot])];
+    st->applied_chain[slot] = *bucket;
+    *bucket = slot + 1;
+    st->applied_next = (slot + 1) % ERPS_APPLIED_MAX;
     if (st->applied_cnt < ERPS_APPLIED_MAX)
         st->applied_cnt++;
 }
@@ -141,6 +164,8 @@ int erps_state_load(const char *path, erps_agent_state_t *st, int *found,
     st->sequence = num(root, "Sequence");
     const cJSON *co = cJSON_GetObjectItem(root, "CommittedOffset");
     st->committed_offset = cJSON_IsNumber(co) ? num(root, "CommittedOffset") : -1;
+    co = cJSON_GetObjectItem(root, "PendingOffset");
+    st->pending_offset = cJSON_IsNumber(co) ? num(root, "PendingOffset") : -1;
     const cJSON *li = cJSON_GetObjectItem(root, "LastIteration");
     if (cJSON_IsObject(li)) {
         erps_iteration_t *it = &st->engine.last;
@@ -153,6 +178,7 @@ int erps_state_load(const char *path, erps_agent_state_t *st, int *found,
         str(li, "Detail", it->detail, sizeof(it->detail));
     }
     st->applied_cnt = st->applied_next = 0;
+    memset(st->applied_bucket, 0, sizeof(st->applied_bucket));
     const cJSON *ids = cJSON_GetObjectItem(root, "AppliedCommands");
     const cJSON *id;
     cJSON_ArrayForEach(id, ids) {
@@ -170,6 +196,7 @@ int erps_state_load(const char *path, erps_agent_state_t *st, int *found,
         p.outcome = (int)num(pe, "Outcome");
         p.before_interval_s = num(pe, "BeforeIntervalSeconds");
         p.recovered = 1;
+        p.in_flight = cJSON_IsTrue(cJSON_GetObjectItem(pe, "InFlight"));
         if (erps_uuid_valid(p.id) && erps_state_parse(state, &p.before_state) == 0 &&
             p.outcome >= ERPS_OUTCOME_APPLIED && p.outcome <= ERPS_OUTCOME_DEADLETTERED)
             erps_state_pending_add(st, &p);
@@ -226,6 +253,7 @@ int erps_state_save(const char *path, const erps_agent_state_t *st,
     cJSON_AddNumberToObject(root, "Failures", (double)st->engine.failures);
     cJSON_AddNumberToObject(root, "Sequence", (double)st->sequence);
     cJSON_AddNumberToObject(root, "CommittedOffset", (double)st->committed_offset);
+    cJSON_AddNumberToObject(root, "PendingOffset", (double)st->pending_offset);
     const erps_iteration_t *it = &st->engine.last;
     cJSON *li = cJSON_AddObjectToObject(root, "LastIteration");
     cJSON_AddNumberToObject(li, "Number", (double)it->number);
@@ -251,6 +279,8 @@ int erps_state_save(const char *path, const erps_agent_state_t *st,
                                 erps_state_name(st->pending[i].before_state));
         cJSON_AddNumberToObject(pe, "BeforeIntervalSeconds",
                                 (double)st->pending[i].before_interval_s);
+        /* The batch this file is written for, not a crash's leftovers. */
+        cJSON_AddBoolToObject(pe, "InFlight", !st->pending[i].recovered);
         cJSON_AddItemToArray(pend, pe);
     }
     json = cJSON_Print(root);

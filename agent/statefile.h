@@ -15,8 +15,13 @@
 
 #include "erpsync/engine.h"
 
-#define ERPS_APPLIED_MAX 1024
-#define ERPS_PENDING_MAX 64
+/* batch.max at most. A batch's commands are pending until its transaction
+ * committed, next to those recovered from a crash (at most a batch more);
+ * the dedupe window keeps the ids of several batches. */
+#define ERPS_BATCH_MAX 1000
+#define ERPS_APPLIED_MAX 4096
+#define ERPS_PENDING_MAX (2 * ERPS_BATCH_MAX + 64)
+#define ERPS_APPLIED_HASH 8192 /* buckets of the ring's index, a power of 2 */
 
 /* A command whose effect is in this state but whose outcome is not yet on
  * Kafka: saved before the transaction, confirmed after it. Found pending
@@ -27,15 +32,21 @@ typedef struct erps_pending {
     erps_state_t before_state;
     int64_t before_interval_s;
     int recovered; /* loaded from the file: its outcome is not published yet */
+    int in_flight; /* loaded: was in the batch the file was written for */
 } erps_pending_t;
 
 typedef struct erps_agent_state {
     erps_engine_saved_t engine;
     int64_t sequence; /* last ce_sequence published */
     int64_t committed_offset; /* next command offset, as last committed; -1 */
+    int64_t pending_offset; /* what the pending batch's transaction commits */
     int applied_cnt;  /* ring of command ids, oldest overwritten first */
     int applied_next;
     char applied[ERPS_APPLIED_MAX][ERPS_UUID_LEN + 1];
+    /* Index of the ring: chains of slot + 1 (0 ends one), so a lookup costs
+     * a few compares, not the whole window. Kept by erps_state_applied_add. */
+    int applied_bucket[ERPS_APPLIED_HASH];
+    int applied_chain[ERPS_APPLIED_MAX];
     int pending_cnt;
     erps_pending_t pending[ERPS_PENDING_MAX];
 } erps_agent_state_t;

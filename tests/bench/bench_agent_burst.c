@@ -6,11 +6,15 @@
  * the status that answers each (read_committed, the first one that is not
  * Starting, matched by ce_correlationid).
  *
- *   bench_agent_burst -b HOST:PORT -e ENGINE [-n 200] [-L LABEL] [-o CSV]
+ *   bench_agent_burst -b HOST:PORT -e ENGINE [-n 200] [-L LABEL] [-o CSV] [-w 60]
+ *                     [-t PREFIX] [-p P] [-x]
  *
  * Prints commands/s (K over the time from the first produce to the last
  * answer) and per-command latency percentiles; with -o appends long-format
- * rows (section agent_burst). Never fails on time.
+ * rows (section agent_burst); -w: seconds to wait for the answers (60).
+ * Never fails on time. -t: topics PREFIXerpsync.commands and
+ * PREFIXerpsync.status; -p: a poison record (invalid JSON) after every P-th
+ * command; -x: produce only, no waiting (tests/integration/test_batch.py).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,9 +25,24 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench_util.h"
-
 #define UUID_LEN 36
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void die(const char *what, const char *why) {
+    fprintf(stderr, "bench_agent_burst: %s: %s\n", what, why);
+    exit(1);
+}
+
+static void set(rd_kafka_conf_t *c, const char *k, const char *v) {
+    char err[512];
+    if (rd_kafka_conf_set(c, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK)
+        die(k, err);
+}
 
 static void uuid4(char out[UUID_LEN + 1]) {
     unsigned char b[16];
@@ -53,29 +72,49 @@ static int64_t wall_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int main(int argc, char **argv) {
-    const char *bootstrap = NULL, *engine = NULL, *csv = NULL,
-               *label = "agent";
-    int n = 200, c;
-    char err[512];
-    while ((c = getopt(argc, argv, "b:e:n:L:o:")) != -1) {
-        switch (c) {
-        case 'b': bootstrap = optarg; break;
-        case 'e': engine = optarg; break;
-        case 'n': n = atoi(optarg); break;
-        case 'L': label = optarg; break;
-        case 'o': csv = optarg; break;
-        default: bootstrap = NULL; break;
-        }
-    }
-    if (!bootstrap || !engine || n < 1) {
-        fprintf(stderr, "usage: bench_agent_burst -b HOST:PORT -e ENGINE [-n 200]"
-                        " [-L LABEL] [-o CSV]\n");
-        return 2;
-    }
+/* One ChangeEngineStatus command as the shim encodes it. */
+static void produce(rd_kafka_t *tx, const char *topic, const char *engine,
+                    const char *id, const char *value) {
+    char now_s[32], dl_s[32];
+    int64_t w = wall_ms();
+    rfc3339(w, now_s);
+    rfc3339(w + 60000, dl_s);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(9);
+    rd_kafka_header_add(h, "ce_specversion", -1, "1.0", -1);
+    rd_kafka_header_add(h, "ce_id", -1, id, -1);
+    rd_kafka_header_add(h, "ce_source", -1, "/erpsync/bench", -1);
+    rd_kafka_header_add(h, "ce_type", -1,
+                        "com.erpsync.command.ChangeEngineStatus", -1);
+    rd_kafka_header_add(h, "ce_time", -1, now_s, -1);
+    rd_kafka_header_add(h, "ce_subject", -1, engine, -1);
+    rd_kafka_header_add(h, "content-type", -1, "application/json", -1);
+    rd_kafka_header_add(h, "ce_deadline", -1, dl_s, -1);
+    rd_kafka_header_add(h, "ce_principal", -1, "bench", -1);
+    rd_kafka_resp_err_t e;
+    while ((e = rd_kafka_producev(
+                tx, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(engine, strlen(engine)),
+                RD_KAFKA_V_VALUE((void *)value, strlen(value)),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+                RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(tx, 10);
+    if (e)
+        die("produce", rd_kafka_err2str(e));
+}
 
-    /* The status reader: every partition of erpsync.status from its
-     * current end, so nothing older is counted. */
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(const double *v, int n, double q) {
+    int k = (int)((q * n) + 0.999999) - 1;
+    return v[k < 0 ? 0 : k >= n ? n - 1 : k];
+}
+
+/* The status reader: every partition of the status topic from its current
+ * end, so nothing older is counted. */
+static rd_kafka_t *status_reader(const char *bootstrap, const char *topic) {
+    char err[512];
     rd_kafka_conf_t *cc = rd_kafka_conf_new();
     set(cc, "bootstrap.servers", bootstrap);
     set(cc, "group.id", "bench-agent-burst");
@@ -86,24 +125,56 @@ int main(int argc, char **argv) {
     if (!rx)
         die("consumer", err);
     const struct rd_kafka_metadata *md;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rx, "erpsync.status", NULL);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rx, topic, NULL);
     if (rd_kafka_metadata(rx, 0, rkt, &md, 10000) || md->topic_cnt != 1 ||
         md->topics[0].partition_cnt < 1)
-        die("metadata", "erpsync.status not found");
+        die("metadata", "status topic not found");
     int parts = md->topics[0].partition_cnt;
     rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(rkt);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts);
     for (int p = 0; p < parts; p++) {
         int64_t lo, hi;
-        if (rd_kafka_query_watermark_offsets(rx, "erpsync.status", p, &lo, &hi,
+        if (rd_kafka_query_watermark_offsets(rx, topic, p, &lo, &hi,
                                              10000))
-            die("watermarks", "erpsync.status");
-        rd_kafka_topic_partition_list_add(l, "erpsync.status", p)->offset = hi;
+            die("watermarks", topic);
+        rd_kafka_topic_partition_list_add(l, topic, p)->offset = hi;
     }
     if (rd_kafka_assign(rx, l))
-        die("assign", "erpsync.status");
+        die("assign", topic);
     rd_kafka_topic_partition_list_destroy(l);
+    return rx;
+}
+
+int main(int argc, char **argv) {
+    const char *bootstrap = NULL, *engine = NULL, *csv = NULL,
+               *label = "agent";
+    int n = 200, wait_s = 60, poison_every = 0, produce_only = 0, c;
+    const char *prefix = "";
+    char cmd_topic[300], st_topic[300];
+    char err[512];
+    while ((c = getopt(argc, argv, "b:e:n:L:o:w:t:p:x")) != -1) {
+        switch (c) {
+        case 'b': bootstrap = optarg; break;
+        case 'e': engine = optarg; break;
+        case 'n': n = atoi(optarg); break;
+        case 'L': label = optarg; break;
+        case 'o': csv = optarg; break;
+        case 'w': wait_s = atoi(optarg); break;
+        case 't': prefix = optarg; break;
+        case 'p': poison_every = atoi(optarg); break;
+        case 'x': produce_only = 1; break;
+        default: bootstrap = NULL; break;
+        }
+    }
+    if (!bootstrap || !engine || n < 1) {
+        fprintf(stderr, "usage: bench_agent_burst -b HOST:PORT -e ENGINE [-n 200]"
+                        " [-L LABEL] [-o CSV] [-w 60] [-t PREFIX] [-p P] [-x]\n");
+        return 2;
+    }
+    snprintf(cmd_topic, sizeof(cmd_topic), "%serpsync.commands", prefix);
+    snprintf(st_topic, sizeof(st_topic), "%serpsync.status", prefix);
+    rd_kafka_t *rx = produce_only ? NULL : status_reader(bootstrap, st_topic);
 
     rd_kafka_conf_t *pc = rd_kafka_conf_new();
     set(pc, "bootstrap.servers", bootstrap);
@@ -120,40 +191,29 @@ int main(int argc, char **argv) {
     double *lat = calloc((size_t)n, sizeof(double));
     int answered = 0;
 
-    double t0 = mono_ms();
+    double t0 = now_ms();
     for (int i = 0; i < n; i++) {
-        char now_s[32], dl_s[32];
-        int64_t w = wall_ms();
-        const char *value = i % 2 == 0 ? "{\"Run\":true}" : "{\"Run\":false}";
         uuid4(ids[i]);
-        rfc3339(w, now_s);
-        rfc3339(w + 60000, dl_s);
-        rd_kafka_headers_t *h = rd_kafka_headers_new(9);
-        rd_kafka_header_add(h, "ce_specversion", -1, "1.0", -1);
-        rd_kafka_header_add(h, "ce_id", -1, ids[i], -1);
-        rd_kafka_header_add(h, "ce_source", -1, "/erpsync/bench", -1);
-        rd_kafka_header_add(h, "ce_type", -1,
-                            "com.erpsync.command.ChangeEngineStatus", -1);
-        rd_kafka_header_add(h, "ce_time", -1, now_s, -1);
-        rd_kafka_header_add(h, "ce_subject", -1, engine, -1);
-        rd_kafka_header_add(h, "content-type", -1, "application/json", -1);
-        rd_kafka_header_add(h, "ce_deadline", -1, dl_s, -1);
-        rd_kafka_header_add(h, "ce_principal", -1, "bench", -1);
-        sent[i] = mono_ms();
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            tx, RD_KAFKA_V_TOPIC("erpsync.commands"),
-            RD_KAFKA_V_KEY(engine, strlen(engine)),
-            RD_KAFKA_V_VALUE((void *)value, strlen(value)),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
-            RD_KAFKA_V_END);
-        if (e)
-            die("produce", rd_kafka_err2str(e));
+        sent[i] = now_ms();
+        produce(tx, cmd_topic, engine, ids[i],
+                i % 2 == 0 ? "{\"Run\":true}" : "{\"Run\":false}");
+        if (poison_every > 0 && (i + 1) % poison_every == 0) {
+            char pid[UUID_LEN + 1];
+            uuid4(pid);
+            produce(tx, cmd_topic, engine, pid, "{\"Run\": tru");
+        }
         rd_kafka_poll(tx, 0);
     }
-    rd_kafka_flush(tx, 10000);
+    if (rd_kafka_flush(tx, 30000))
+        die("flush", "not every command was delivered");
+    if (!rx) {
+        rd_kafka_destroy(tx);
+        return 0; /* -x: produce only */
+    }
 
-    double deadline = mono_ms() + 60000;
-    while (answered < n && mono_ms() < deadline) {
+    double deadline = now_ms() + wait_s * 1000.0;
+    int hint = 0;
+    while (answered < n && now_ms() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rx, 100);
         if (!m)
             continue;
@@ -164,17 +224,20 @@ int main(int argc, char **argv) {
             !rd_kafka_header_get_last(h, "ce_correlationid", &v, &sz) &&
             sz == UUID_LEN &&
             !(m->payload && memmem(m->payload, m->len, "\"State\":\"Starting\"", 18))) {
-            for (int i = 0; i < n; i++) {
+            /* Answers come in order: look from after the last one. */
+            for (int j = 0; j < n; j++) {
+                int i = (hint + j) % n;
                 if (lat[i] == 0 && memcmp(ids[i], v, UUID_LEN) == 0) {
-                    lat[i] = mono_ms() - sent[i];
+                    lat[i] = now_ms() - sent[i];
                     answered++;
+                    hint = i + 1;
                     break;
                 }
             }
         }
         rd_kafka_message_destroy(m);
     }
-    double wall = mono_ms() - t0;
+    double wall = now_ms() - t0;
 
     double *v2 = calloc((size_t)n, sizeof(double));
     int k = 0;
@@ -182,7 +245,7 @@ int main(int argc, char **argv) {
         if (lat[i] > 0)
             v2[k++] = lat[i];
     if (k == 0)
-        die(label, "no command was answered within 60 s");
+        die(label, "no command was answered in time");
     qsort(v2, (size_t)k, sizeof(double), cmp_double);
     double rate = k * 1e3 / wall;
     printf("%-24s %d commands at once: %d answered in %.0f ms = %.1f commands/s;"

@@ -194,10 +194,48 @@ static void pending_until_confirmed(void **state) {
     free(b);
 }
 
+/* A batch: written once before its transaction with the offset that
+ * transaction commits; its pending ids come back marked in flight, those
+ * recovered from an earlier crash do not. */
+static void batch_in_flight_round_trip(void **state) {
+    erps_agent_state_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+    char err[256];
+    int found;
+    (void)state;
+    a->engine.interval_s = 60;
+    a->committed_offset = 100;
+    a->pending_offset = 100 + ERPS_BATCH_MAX;
+    for (int i = 0; i < ERPS_BATCH_MAX; i++) {
+        erps_pending_t p;
+        memset(&p, 0, sizeof(p));
+        snprintf(p.id, sizeof(p.id), "00000000-0000-4000-8000-%012d", i);
+        p.outcome = ERPS_OUTCOME_APPLIED;
+        p.recovered = i == 0; /* a leftover of an earlier crash */
+        assert_int_equal(erps_state_pending_add(a, &p), 0);
+    }
+    assert_int_equal(erps_state_save(path, a, err, sizeof(err)), 0);
+    assert_int_equal(erps_state_load(path, b, &found, err, sizeof(err)), 0);
+    assert_int_equal(b->committed_offset, 100);
+    assert_int_equal(b->pending_offset, 100 + ERPS_BATCH_MAX);
+    assert_int_equal(b->pending_cnt, ERPS_BATCH_MAX);
+    assert_false(b->pending[0].in_flight);
+    for (int i = 1; i < ERPS_BATCH_MAX; i++)
+        assert_true(b->pending[i].in_flight && b->pending[i].recovered);
+    /* Confirmed after the commit, every id of the batch is deduplicated. */
+    for (int i = 0; i < b->pending_cnt; i++)
+        b->pending[i].recovered = 0;
+    erps_state_pending_confirm(b);
+    assert_int_equal(b->applied_cnt, ERPS_BATCH_MAX);
+    assert_true(erps_state_applied_has(b, "00000000-0000-4000-8000-000000000999"));
+    free(a);
+    free(b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(missing_file_keeps_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(batch_in_flight_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(applied_ring_forgets_the_oldest, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_file_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(unwritable_dir_is_an_error, setup, teardown),
