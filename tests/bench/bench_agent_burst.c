@@ -25,24 +25,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define UUID_LEN 36
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void die(const char *what, const char *why) {
-    fprintf(stderr, "bench_agent_burst: %s: %s\n", what, why);
-    exit(1);
-}
-
-static void set(rd_kafka_conf_t *c, const char *k, const char *v) {
-    char err[512];
-    if (rd_kafka_conf_set(c, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK)
-        die(k, err);
-}
+#define now_ms mono_ms
 
 static void uuid4(char out[UUID_LEN + 1]) {
     unsigned char b[16];
@@ -101,15 +88,6 @@ static void produce(rd_kafka_t *tx, const char *topic, const char *engine,
         die("produce", rd_kafka_err2str(e));
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(const double *v, int n, double q) {
-    int k = (int)((q * n) + 0.999999) - 1;
-    return v[k < 0 ? 0 : k >= n ? n - 1 : k];
-}
 
 /* The status reader: every partition of the status topic from its current
  * end, so nothing older is counted. */
