@@ -62,26 +62,13 @@ int erps_log_set_format(const char *name) {
     return -1;
 }
 
-/* Length of the well-formed UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-    size_t len = s[0] < 0xC2 ? 0 : s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : s[0] < 0xF5 ? 4 : 0;
-    if (len == 0 || len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    /* Overlong 3/4-byte forms, UTF-16 surrogates, code points past U+10FFFF. */
-    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0) ||
-        (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90))
-        return 0;
-    return len;
-}
-
 size_t erps_json_escape(const char *in, char *out, size_t out_size) {
     const unsigned char *s = (const unsigned char *)in;
     size_t n = strlen(in), o = 0;
     for (size_t i = 0; i < n && o + 7 < out_size;) {
-        size_t len = s[i] < 0x80 ? 1 : utf8_seq(s + i, n - i);
+        size_t len = 1;
+        if (s[i] >= 0x80 && erps_utf8_decode(s + i, n - i, &len) < 0)
+            len = 0; /* not UTF-8 */
         if (s[i] == '"' || s[i] == '\\') {
             out[o++] = '\\';
             out[o++] = (char)s[i++];

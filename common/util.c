@@ -223,3 +223,35 @@ int erps_exit_watchdog(volatile sig_atomic_t *flag, int64_t ms, int code) {
     pthread_detach(th);
     return 0;
 }
+
+/* Decodes one UTF-8 character strictly (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF). @returns the code point and *len, or
+ * -1 with *len 1. */
+long erps_utf8_decode(const unsigned char *s, size_t n, size_t *len) {
+    unsigned c = s[0];
+    size_t k;
+    long cp, min;
+    *len = 1;
+    if (c < 0x80)
+        return c;
+    if (c >= 0xC2 && c <= 0xDF) {
+        k = 1, cp = c & 0x1F, min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        k = 2, cp = c & 0x0F, min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        k = 3, cp = c & 0x07, min = 0x10000;
+    } else {
+        return -1;
+    }
+    if (n < k + 1)
+        return -1;
+    for (size_t i = 1; i <= k; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return -1;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return -1;
+    *len = k + 1;
+    return cp;
+}

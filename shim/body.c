@@ -25,6 +25,8 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlwriter.h>
 
+#include "erpsync/util.h"
+
 /* ------------------------------------------------------------------ */
 /* Errors                                                              */
 /* ------------------------------------------------------------------ */
@@ -84,38 +86,6 @@ static const char *clip(const char *s, char out[CLIP_MAX + 4]) {
 /* Strings                                                             */
 /* ------------------------------------------------------------------ */
 
-/* Decodes one UTF-8 character strictly (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF). @returns the code point and *len, or
- * -1 with *len 1. */
-static long utf8_decode(const unsigned char *s, size_t n, size_t *len) {
-    unsigned c = s[0];
-    size_t k;
-    long cp, min;
-    *len = 1;
-    if (c < 0x80)
-        return c;
-    if (c >= 0xC2 && c <= 0xDF) {
-        k = 1, cp = c & 0x1F, min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        k = 2, cp = c & 0x0F, min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        k = 3, cp = c & 0x07, min = 0x10000;
-    } else {
-        return -1;
-    }
-    if (n < k + 1)
-        return -1;
-    for (size_t i = 1; i <= k; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return -1;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return -1;
-    *len = k + 1;
-    return cp;
-}
-
 /* @returns the offset of the first byte that starts no valid UTF-8
  * character, or n. */
 static size_t utf8_invalid_at(const char *p, size_t n) {
@@ -126,7 +96,7 @@ static size_t utf8_invalid_at(const char *p, size_t n) {
             i++;
             continue;
         }
-        if (utf8_decode(s + i, n - i, &l) < 0)
+        if (erps_utf8_decode(s + i, n - i, &l) < 0)
             return i;
         i += l;
     }
@@ -1463,7 +1433,7 @@ static char *xml_name_encode(const char *name) {
     if (!n)
         sb_putc(&b, '_');
     while (i < n) {
-        long cp = utf8_decode(s + i, n - i, &l);
+        long cp = erps_utf8_decode(s + i, n - i, &l);
         if (cp < 0)
             cp = 0xFFFD;
         if (name_escape_prefix(name + i)) {
@@ -1892,7 +1862,7 @@ static const char *xml_clean(const char *s, char **owned) {
     size_t n = strlen(s), i = 0, l;
     *owned = NULL;
     for (; i < n; i += l) {
-        long cp = utf8_decode(u + i, n - i, &l);
+        long cp = erps_utf8_decode(u + i, n - i, &l);
         if (cp < 0 || !xml_char_ok(cp))
             break;
     }
@@ -1901,7 +1871,7 @@ static const char *xml_clean(const char *s, char **owned) {
     sbuf_t b = {0};
     sb_put(&b, s, i);
     for (; i < n; i += l) {
-        long cp = utf8_decode(u + i, n - i, &l);
+        long cp = erps_utf8_decode(u + i, n - i, &l);
         if (cp < 0 || !xml_char_ok(cp))
             sb_put(&b, "\xEF\xBF\xBD", 3);
         else

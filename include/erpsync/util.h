@@ -56,4 +56,11 @@ int erps_consttime_eq(const void *a, size_t alen, const void *b, size_t blen);
  *  or with url set the URL-safe one ("-_"). @returns 0..63, or -1. */
 int erps_b64_value(int c, int url);
 
+/**
+ * Decodes one UTF-8 character strictly (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF) from s[0..n), n >= 1.
+ * @returns the code point with *len its byte count, or -1 with *len 1.
+ */
+long erps_utf8_decode(const unsigned char *s, size_t n, size_t *len);
+
 #endif
