@@ -506,28 +506,38 @@ static const catalog_entry_t *catalog_find(const char *id, size_t size) {
     return NULL;
 }
 
+#define RAW_IDS ((size_t)-1)
+
+/* The catalog column of req's language (English, 0, for one it lacks), or
+ * RAW_IDS for "x" and "*". The request's string is bounded by its array,
+ * terminated or not. */
+static size_t language_index(const erps_i18n_req_t *req) {
+    char lang[sizeof(req->language)];
+    size_t li = 0;
+    memcpy(lang, req->language, sizeof(lang));
+    lang[sizeof(lang) - 1] = '\0';
+    if (strcasecmp(lang, "x") == 0 || strcmp(lang, "*") == 0)
+        return RAW_IDS;
+    for (size_t i = 0; i < erps_i18n_language_count; i++)
+        if (strcasecmp(lang, erps_i18n_languages[i]) == 0)
+            li = i;
+    return li;
+}
+
 int erps_i18n_render(const erps_status_t *st, const erps_i18n_req_t *req,
                      char *out, size_t out_size) {
-    char lang[sizeof(req->language)], locale[sizeof(req->culture)],
-        zone[sizeof(req->zone)];
+    char locale[sizeof(req->culture)], zone[sizeof(req->zone)];
     sink_t s = {out, out_size, 0, false};
-    size_t li = 0; /* English unless the request names another */
+    size_t li = language_index(req);
 
     if (out_size == 0)
         return -1;
     out[0] = '\0';
-    /* The request's strings are bounded by their arrays, terminated or not. */
-    memcpy(lang, req->language, sizeof(lang));
-    lang[sizeof(lang) - 1] = '\0';
-    if (strcasecmp(lang, "x") == 0 || strcmp(lang, "*") == 0) {
+    if (li == RAW_IDS) {
         put(&s, "[", 1);
         put_text(&s, st->message_id, sizeof(st->message_id));
         put(&s, "]", 1);
         goto out;
-    }
-    for (size_t i = 0; i < erps_i18n_language_count; i++) {
-        if (strcasecmp(lang, erps_i18n_languages[i]) == 0)
-            li = i;
     }
     const catalog_entry_t *e =
         catalog_find(st->message_id, sizeof(st->message_id));
@@ -553,24 +563,18 @@ out:
 
 int erps_i18n_text(const erps_i18n_req_t *req, const char *id, char *out,
                    size_t out_size) {
-    char lang[sizeof(req->language)];
-    size_t li = 0;
+    size_t li = language_index(req);
     const catalog_entry_t *e = catalog_find(id, strlen(id) + 1);
     if (out_size == 0)
         return -1;
     out[0] = '\0';
-    memcpy(lang, req->language, sizeof(lang));
-    lang[sizeof(lang) - 1] = '\0';
     if (!e)
         return -1;
-    if (strcasecmp(lang, "x") == 0 || strcmp(lang, "*") == 0) {
+    if (li == RAW_IDS) {
         if ((size_t)snprintf(out, out_size, "[%s]", id) >= out_size)
             goto too_small;
         return 0;
     }
-    for (size_t i = 0; i < erps_i18n_language_count; i++)
-        if (strcasecmp(lang, erps_i18n_languages[i]) == 0)
-            li = i;
     if (erps_strlcpy(out, e->text[li], out_size) < out_size)
         return 0;
 too_small:
