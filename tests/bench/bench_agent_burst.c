@@ -88,20 +88,10 @@ static void produce(rd_kafka_t *tx, const char *topic, const char *engine,
         die("produce", rd_kafka_err2str(e));
 }
 
-
 /* The status reader: every partition of the status topic from its current
  * end, so nothing older is counted. */
 static rd_kafka_t *status_reader(const char *bootstrap, const char *topic) {
-    char err[512];
-    rd_kafka_conf_t *cc = rd_kafka_conf_new();
-    set(cc, "bootstrap.servers", bootstrap);
-    set(cc, "group.id", "bench-agent-burst");
-    set(cc, "enable.auto.commit", "false");
-    set(cc, "isolation.level", "read_committed");
-    set(cc, "fetch.wait.max.ms", "10");
-    rd_kafka_t *rx = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof(err));
-    if (!rx)
-        die("consumer", err);
+    rd_kafka_t *rx = committed_reader(bootstrap, "bench-agent-burst");
     const struct rd_kafka_metadata *md;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rx, topic, NULL);
     if (rd_kafka_metadata(rx, 0, rkt, &md, 10000) || md->topic_cnt != 1 ||

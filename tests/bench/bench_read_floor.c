@@ -28,18 +28,7 @@
 #include "bench_util.h"
 
 static rd_kafka_t *client(const char *bootstrap) {
-    char err[512];
-    rd_kafka_conf_t *c = rd_kafka_conf_new();
-    set(c, "bootstrap.servers", bootstrap);
-    set(c, "client.id", "bench-read-floor");
-    set(c, "group.id", "bench-read-floor");
-    set(c, "enable.auto.commit", "false");
-    set(c, "fetch.wait.max.ms", "10");
-    set(c, "isolation.level", "read_committed");
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof(err));
-    if (!rk)
-        die("consumer", err);
-    return rk;
+    return committed_reader(bootstrap, "bench-read-floor");
 }
 
 /* erpsync-shim's view consumer: every partition from the beginning. */

@@ -42,6 +42,24 @@ static inline void set(rd_kafka_conf_t *c, const char *k, const char *v) {
     if (rd_kafka_conf_set(c, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK)
         die(k, err);
 }
+
+/* A read_committed consumer that fetches promptly (10 ms) and commits
+ * nothing: it is assigned partitions by hand, as erpsync's readers are. */
+static inline rd_kafka_t *committed_reader(const char *bootstrap,
+                                           const char *name) {
+    char err[512];
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    set(c, "bootstrap.servers", bootstrap);
+    set(c, "client.id", name);
+    set(c, "group.id", name);
+    set(c, "enable.auto.commit", "false");
+    set(c, "fetch.wait.max.ms", "10");
+    set(c, "isolation.level", "read_committed");
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof(err));
+    if (!rk)
+        die("consumer", err);
+    return rk;
+}
 #endif
 
 #endif
