@@ -1,7 +1,8 @@
 /*
- * agent.h - erpsync-agent: consumes one engine's commands, applies them to the
- * local engine and publishes status and audit events, each batch in one Kafka
- * transaction together with the consumer offsets.
+ * agent.h - erpsync-agent: consumes the commands of the engines it serves
+ * (one or many), applies them to those engines and publishes status and
+ * audit events, each batch in one Kafka transaction together with the
+ * consumer offsets.
  */
 #ifndef ERPSYNC_AGENT_H
 #define ERPSYNC_AGENT_H
@@ -14,7 +15,10 @@
 #include "job.h"
 
 typedef struct erps_agent_conf {
-    char engine_id[ERPS_ENGINE_ID_MAX + 1];
+    char engine_ids[8192];  /* one id or a comma-separated list */
+    char engines_file[1024]; /* more ids, one per line */
+    char agent_id[ERPS_ENGINE_ID_MAX + 1]; /* default: the one engine's id */
+    int64_t claim_timeout_ms; /* 0: no claim checks */
     char bootstrap[1024];
     erps_topics_t topics;
     erps_topic_policy_t topic_policy;
@@ -42,7 +46,7 @@ extern const erps_cfg_opt_t erps_agent_conf_table[];
 enum {
     ERPS_AGENT_EXIT_OK = 0,
     ERPS_AGENT_EXIT_CONFIG = 2,
-    ERPS_AGENT_EXIT_FENCED = 3, /* another agent took over this engine */
+    ERPS_AGENT_EXIT_FENCED = 3, /* another agent serves (one of) our engines */
     ERPS_AGENT_EXIT_FATAL = 4,  /* Kafka or state file: cannot go on */
 };
 

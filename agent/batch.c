@@ -57,7 +57,7 @@ void erps_outbox_clear(erps_outbox_t *ob) {
 
 int erps_batch_take(rd_kafka_t *consumer, int wait_ms, int max,
                     const erps_outbox_t *ob, erps_batch_apply_fn *apply,
-                    void *opaque, int64_t *next_offset) {
+                    void *opaque) {
     int taken = 0;
     while (taken < max &&
            ob->cnt + ERPS_BATCH_EVENTS_PER_CMD <= ob->cap) {
@@ -74,7 +74,6 @@ int erps_batch_take(rd_kafka_t *consumer, int wait_ms, int max,
             break; /* back to the loop, which watches stop and the job */
         }
         apply(opaque, rkm);
-        *next_offset = rkm->offset + 1;
         taken++;
         rd_kafka_message_destroy(rkm);
     }

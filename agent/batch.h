@@ -38,7 +38,7 @@ int erps_outbox_add(erps_outbox_t *ob, const char *topic, erps_msg_t *msg);
 /** Releases every event: they were published. */
 void erps_outbox_clear(erps_outbox_t *ob);
 
-/* Applies one fetched command; its events go to the outbox. */
+/* Applies one fetched message; its events go to the outbox. */
 typedef void(erps_batch_apply_fn)(void *opaque, const rd_kafka_message_t *rkm);
 
 /**
@@ -46,11 +46,11 @@ typedef void(erps_batch_apply_fn)(void *opaque, const rd_kafka_message_t *rkm);
  * already fetched, until max were taken, nothing more is fetched, or the
  * outbox has no room for one more command's events. A lone command never
  * waits for a batch to fill.
- * @returns the number of commands applied; *next_offset is the offset after
- * the last one (unchanged when none).
+ * apply sees each message's partition and offset and keeps what it needs.
+ * @returns the number of messages applied.
  */
 int erps_batch_take(rd_kafka_t *consumer, int wait_ms, int max,
                     const erps_outbox_t *ob, erps_batch_apply_fn *apply,
-                    void *opaque, int64_t *next_offset);
+                    void *opaque);
 
 #endif

@@ -16,6 +16,41 @@ static void on_signal(int sig) {
     stop_asap = 1;
 }
 
+/* The engine list is read by the agent; here only what names the agent:
+ * one engine names it after itself, a fleet needs agent.id, because its
+ * transactional.id, group and state file must not change when the list
+ * does. */
+static int check_identity(erps_agent_conf_t *conf) {
+    int one = conf->engines_file[0] == '\0' && !strchr(conf->engine_ids, ',');
+    if (conf->agent_id[0] == '\0' && one)
+        erps_strlcpy(conf->agent_id, conf->engine_ids, sizeof(conf->agent_id));
+    if (conf->engine_ids[0] == '\0' && conf->engines_file[0] == '\0') {
+        fprintf(stderr, "erpsync-agent: engine.id (one id or a comma-separated "
+                        "list) or engines.file is required\n");
+        return -1;
+    }
+    if (!erps_engine_id_valid(conf->agent_id)) {
+        fprintf(stderr, "erpsync-agent: %s: 1 to %d of A-Z a-z 0-9 . _ -\n",
+                one ? "engine.id must be" : "agent.id is required for more "
+                                            "than one engine and must be",
+                ERPS_ENGINE_ID_MAX);
+        return -1;
+    }
+    if (conf->claim_timeout_ms > 0 && conf->claim_timeout_ms < 15000) {
+        /* Half of it must outlast the longest legitimate wait (5 s Kafka
+         * calls and a 2 s back-off), or a slow broker looks like a stall. */
+        fprintf(stderr, "erpsync-agent: engine.claim.timeout.ms must be 0 or "
+                        "at least 15000\n");
+        return -1;
+    }
+    if (conf->claim_timeout_ms > 0 && conf->heartbeat_ms > 0 &&
+        conf->heartbeat_ms * 2 > conf->claim_timeout_ms)
+        fprintf(stderr, "erpsync-agent: warning: status.heartbeat.ms is over "
+                        "half engine.claim.timeout.ms; a quiet agent's engines "
+                        "look free to others, who then stop it\n");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     erps_agent_conf_t conf;
     erps_kprops_t kp = {0};
@@ -26,16 +61,13 @@ int main(int argc, char **argv) {
     rc = erps_cfg_startup(erps_agent_conf_table, &conf, &kp, argc, argv,
                           "erpsync-agent",
                           "usage: erpsync-agent [-c FILE] [-X prop=value] "
-                          "--engine.id=ID [--name=value ...]");
+                          "--engine.id=ID[,ID...] [--name=value ...]");
     if (rc) {
         erps_kprops_clear(&kp);
         return rc < 0 ? ERPS_AGENT_EXIT_CONFIG : 0;
     }
-    if (!erps_engine_id_valid(conf.engine_id)) {
-        fprintf(stderr, "erpsync-agent: engine.id is required: 1 to %d of "
-                        "A-Z a-z 0-9 . _ -\n", ERPS_ENGINE_ID_MAX);
+    if (check_identity(&conf))
         return ERPS_AGENT_EXIT_CONFIG;
-    }
     if (conf.interval_min_s > conf.interval_max_s) {
         fprintf(stderr, "erpsync-agent: engine.interval.min is larger than "
                         "engine.interval.max\n");
@@ -43,7 +75,7 @@ int main(int argc, char **argv) {
     }
     if (conf.source[0] == '\0')
         snprintf(conf.source, sizeof(conf.source), "/erpsync/agent/%s",
-                 conf.engine_id);
+                 conf.agent_id);
     if (erps_cfg_checked("erpsync-agent", &kp))
         return 0;
 
@@ -59,8 +91,7 @@ int main(int argc, char **argv) {
         erps_kprops_clear(&kp);
         return ERPS_AGENT_EXIT_FATAL;
     }
-    erps_info("agent for engine %s started (bootstrap %s)", conf.engine_id,
-              conf.bootstrap);
+    erps_info("agent %s started (bootstrap %s)", conf.agent_id, conf.bootstrap);
     rc = erps_agent_run(ag, &stop_asap);
     erps_agent_destroy(ag);
     erps_kprops_clear(&kp);

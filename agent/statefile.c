@@ -136,39 +136,20 @@ static void str(const cJSON *o, const char *name, char *out, size_t size) {
     erps_strlcpy(out, cJSON_IsString(it) ? it->valuestring : "", size);
 }
 
-int erps_state_load(const char *path, erps_agent_state_t *st, int *found,
-                    char *errstr, size_t errstr_size) {
-    char *buf = NULL;
-    size_t len = 0;
-    int rc = read_file(path, &buf, &len, errstr, errstr_size);
-    *found = 0;
-    if (rc == 1)
-        return 0;
-    if (rc < 0)
+/* An engine's fields, at the top level (one engine) or in "Engines". */
+static int load_engine(const cJSON *o, erps_engine_rec_t *rec) {
+    const cJSON *iv = cJSON_GetObjectItem(o, "IntervalSeconds");
+    if (!cJSON_IsNumber(iv) || !(iv->valuedouble >= 1) ||
+        iv->valuedouble > ERPS_INTERVAL_MAX_S)
         return -1;
-    cJSON *root = cJSON_ParseWithLength(buf, len);
-    free(buf);
-    const cJSON *iv = root ? cJSON_GetObjectItem(root, "IntervalSeconds") : NULL;
-    if (!cJSON_IsObject(root) || !cJSON_IsNumber(iv) || !(iv->valuedouble >= 1) ||
-        iv->valuedouble > ERPS_INTERVAL_MAX_S) {
-        cJSON_Delete(root);
-        snprintf(errstr, errstr_size,
-                 "%s: not an erpsync state file (remove it to start afresh)",
-                 path);
-        return -1;
-    }
-    st->engine.desired_run = cJSON_IsTrue(cJSON_GetObjectItem(root, "DesiredRun"));
-    st->engine.interval_s = (int64_t)iv->valuedouble;
-    st->engine.generation = num(root, "Generation");
-    st->engine.failures = num(root, "Failures");
-    st->sequence = num(root, "Sequence");
-    const cJSON *co = cJSON_GetObjectItem(root, "CommittedOffset");
-    st->committed_offset = cJSON_IsNumber(co) ? num(root, "CommittedOffset") : -1;
-    co = cJSON_GetObjectItem(root, "PendingOffset");
-    st->pending_offset = cJSON_IsNumber(co) ? num(root, "PendingOffset") : -1;
-    const cJSON *li = cJSON_GetObjectItem(root, "LastIteration");
+    rec->engine.desired_run = cJSON_IsTrue(cJSON_GetObjectItem(o, "DesiredRun"));
+    rec->engine.interval_s = (int64_t)iv->valuedouble;
+    rec->engine.generation = num(o, "Generation");
+    rec->engine.failures = num(o, "Failures");
+    rec->sequence = num(o, "Sequence");
+    const cJSON *li = cJSON_GetObjectItem(o, "LastIteration");
     if (cJSON_IsObject(li)) {
-        erps_iteration_t *it = &st->engine.last;
+        erps_iteration_t *it = &rec->engine.last;
         it->number = num(li, "Number");
         it->start_ms = num(li, "StartMs");
         it->end_ms = num(li, "EndMs");
@@ -177,6 +158,70 @@ int erps_state_load(const char *path, erps_agent_state_t *st, int *found,
         str(li, "Outcome", it->outcome, sizeof(it->outcome));
         str(li, "Detail", it->detail, sizeof(it->detail));
     }
+    rec->found = 1;
+    return 0;
+}
+
+static int64_t offset_or_none(const cJSON *o, const char *name) {
+    return cJSON_IsNumber(cJSON_GetObjectItem(o, name)) ? num(o, name) : -1;
+}
+
+static void load_part(const cJSON *o, erps_part_rec_t *pr) {
+    pr->committed = offset_or_none(o, "CommittedOffset");
+    pr->pending = offset_or_none(o, "PendingOffset");
+}
+
+static erps_engine_rec_t *engine_rec(erps_agent_state_t *st, const char *id) {
+    for (int i = 0; i < st->engine_cnt; i++)
+        if (strcmp(st->engines[i].id, id) == 0)
+            return &st->engines[i];
+    return NULL;
+}
+
+/* @returns 0, or -1 when the file is not ours. */
+static int load_engines_and_parts(const char *path, const cJSON *root,
+                                  erps_agent_state_t *st) {
+    const cJSON *engines = cJSON_GetObjectItem(root, "Engines"), *e;
+    if (!engines) {
+        /* The single-engine layout: everything at the top level, for the
+         * engine the file is named after (<id>.state.json). */
+        const char *base = strrchr(path, '/');
+        char stem[ERPS_ENGINE_ID_MAX + 1];
+        erps_engine_rec_t scratch, *rec = &st->engines[0];
+        erps_strlcpy(stem, base ? base + 1 : path, sizeof(stem));
+        char *dot = strstr(stem, ".state.json");
+        if (dot)
+            *dot = '\0';
+        if (st->engine_cnt > 1)
+            rec = engine_rec(st, stem) ? engine_rec(st, stem) : &scratch;
+        if (load_engine(root, rec))
+            return -1;
+        if (st->part_cnt == 1)
+            load_part(root, &st->parts[0]);
+        return 0;
+    }
+    if (!cJSON_IsArray(engines))
+        return -1;
+    cJSON_ArrayForEach(e, engines) {
+        const cJSON *id = cJSON_GetObjectItem(e, "EngineId");
+        erps_engine_rec_t *rec =
+            cJSON_IsString(id) ? engine_rec(st, id->valuestring) : NULL;
+        erps_engine_rec_t scratch;
+        /* An engine no longer served is checked, then left behind. */
+        if (load_engine(e, rec ? rec : &scratch))
+            return -1;
+    }
+    const cJSON *parts = cJSON_GetObjectItem(root, "Partitions"), *p;
+    cJSON_ArrayForEach(p, parts) {
+        int32_t part = (int32_t)num(p, "Partition");
+        for (int i = 0; i < st->part_cnt; i++)
+            if (st->parts[i].partition == part)
+                load_part(p, &st->parts[i]);
+    }
+    return 0;
+}
+
+static void load_ids(const cJSON *root, erps_agent_state_t *st) {
     st->applied_cnt = st->applied_next = 0;
     memset(st->applied_bucket, 0, sizeof(st->applied_bucket));
     const cJSON *ids = cJSON_GetObjectItem(root, "AppliedCommands");
@@ -201,6 +246,29 @@ int erps_state_load(const char *path, erps_agent_state_t *st, int *found,
             p.outcome >= ERPS_OUTCOME_APPLIED && p.outcome <= ERPS_OUTCOME_DEADLETTERED)
             erps_state_pending_add(st, &p);
     }
+}
+
+int erps_state_load(const char *path, erps_agent_state_t *st, int *found,
+                    char *errstr, size_t errstr_size) {
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = read_file(path, &buf, &len, errstr, errstr_size);
+    *found = 0;
+    if (rc == 1)
+        return 0;
+    if (rc < 0)
+        return -1;
+    cJSON *root = cJSON_ParseWithLength(buf, len);
+    free(buf);
+    if (!cJSON_IsObject(root) || st->engine_cnt < 1 ||
+        load_engines_and_parts(path, root, st)) {
+        cJSON_Delete(root);
+        snprintf(errstr, errstr_size,
+                 "%s: not an erpsync state file (remove it to start afresh)",
+                 path);
+        return -1;
+    }
+    load_ids(root, st);
     cJSON_Delete(root);
     *found = 1;
     return 0;
@@ -233,6 +301,59 @@ static int fsync_dir_of(const char *path) {
     return rc;
 }
 
+static int add_engine(cJSON *o, const erps_engine_rec_t *rec) {
+    const erps_iteration_t *it = &rec->engine.last;
+    cJSON_AddBoolToObject(o, "DesiredRun", rec->engine.desired_run);
+    cJSON_AddNumberToObject(o, "IntervalSeconds", (double)rec->engine.interval_s);
+    cJSON_AddNumberToObject(o, "Generation", (double)rec->engine.generation);
+    cJSON_AddNumberToObject(o, "Failures", (double)rec->engine.failures);
+    cJSON_AddNumberToObject(o, "Sequence", (double)rec->sequence);
+    cJSON *li = cJSON_AddObjectToObject(o, "LastIteration");
+    if (!li)
+        return -1;
+    cJSON_AddNumberToObject(li, "Number", (double)it->number);
+    cJSON_AddNumberToObject(li, "StartMs", (double)it->start_ms);
+    cJSON_AddNumberToObject(li, "EndMs", (double)it->end_ms);
+    cJSON_AddNumberToObject(li, "ExitCode", it->exit_code);
+    cJSON_AddNumberToObject(li, "Signal", it->signal);
+    cJSON_AddStringToObject(li, "Outcome", it->outcome);
+    return cJSON_AddStringToObject(li, "Detail", it->detail) ? 0 : -1;
+}
+
+static void add_part(cJSON *o, const erps_part_rec_t *pr) {
+    cJSON_AddNumberToObject(o, "CommittedOffset", (double)pr->committed);
+    cJSON_AddNumberToObject(o, "PendingOffset", (double)pr->pending);
+}
+
+/* One engine on one partition keeps the layout single-engine agents have
+ * always written, so upgrading and downgrading need no conversion. */
+static int add_engines_and_parts(cJSON *root, const erps_agent_state_t *st) {
+    if (st->engine_cnt == 1 && st->part_cnt <= 1) {
+        if (st->part_cnt == 1)
+            add_part(root, &st->parts[0]);
+        return add_engine(root, &st->engines[0]);
+    }
+    cJSON *engines = cJSON_AddArrayToObject(root, "Engines");
+    cJSON *parts = cJSON_AddArrayToObject(root, "Partitions");
+    if (!engines || !parts)
+        return -1;
+    for (int i = 0; i < st->engine_cnt; i++) {
+        cJSON *e = cJSON_CreateObject();
+        if (!e || !cJSON_AddItemToArray(engines, e) ||
+            !cJSON_AddStringToObject(e, "EngineId", st->engines[i].id) ||
+            add_engine(e, &st->engines[i]))
+            return -1;
+    }
+    for (int i = 0; i < st->part_cnt; i++) {
+        cJSON *p = cJSON_CreateObject();
+        if (!p || !cJSON_AddItemToArray(parts, p))
+            return -1;
+        cJSON_AddNumberToObject(p, "Partition", st->parts[i].partition);
+        add_part(p, &st->parts[i]);
+    }
+    return 0;
+}
+
 int erps_state_save(const char *path, const erps_agent_state_t *st,
                     char *errstr, size_t errstr_size) {
     char tmp[4096];
@@ -247,22 +368,8 @@ int erps_state_save(const char *path, const erps_agent_state_t *st,
     if (!root)
         goto oom;
     cJSON_AddNumberToObject(root, "Version", 1);
-    cJSON_AddBoolToObject(root, "DesiredRun", st->engine.desired_run);
-    cJSON_AddNumberToObject(root, "IntervalSeconds", (double)st->engine.interval_s);
-    cJSON_AddNumberToObject(root, "Generation", (double)st->engine.generation);
-    cJSON_AddNumberToObject(root, "Failures", (double)st->engine.failures);
-    cJSON_AddNumberToObject(root, "Sequence", (double)st->sequence);
-    cJSON_AddNumberToObject(root, "CommittedOffset", (double)st->committed_offset);
-    cJSON_AddNumberToObject(root, "PendingOffset", (double)st->pending_offset);
-    const erps_iteration_t *it = &st->engine.last;
-    cJSON *li = cJSON_AddObjectToObject(root, "LastIteration");
-    cJSON_AddNumberToObject(li, "Number", (double)it->number);
-    cJSON_AddNumberToObject(li, "StartMs", (double)it->start_ms);
-    cJSON_AddNumberToObject(li, "EndMs", (double)it->end_ms);
-    cJSON_AddNumberToObject(li, "ExitCode", it->exit_code);
-    cJSON_AddNumberToObject(li, "Signal", it->signal);
-    cJSON_AddStringToObject(li, "Outcome", it->outcome);
-    cJSON_AddStringToObject(li, "Detail", it->detail);
+    if (add_engines_and_parts(root, st))
+        goto oom;
     cJSON *ids = cJSON_AddArrayToObject(root, "AppliedCommands");
     /* Oldest first, so a reload rebuilds the same ring order. */
     for (int i = 0; i < st->applied_cnt; i++) {
@@ -283,7 +390,8 @@ int erps_state_save(const char *path, const erps_agent_state_t *st,
         cJSON_AddBoolToObject(pe, "InFlight", !st->pending[i].recovered);
         cJSON_AddItemToArray(pend, pe);
     }
-    json = cJSON_Print(root);
+    /* Unformatted: a fleet's file is rewritten once per batch. */
+    json = st->engine_cnt == 1 ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (!json)
         goto oom;

@@ -35,11 +35,30 @@ typedef struct erps_pending {
     int in_flight; /* loaded: was in the batch the file was written for */
 } erps_pending_t;
 
-typedef struct erps_agent_state {
+/* One engine's durable part. */
+typedef struct erps_engine_rec {
+    char id[ERPS_ENGINE_ID_MAX + 1];
     erps_engine_saved_t engine;
     int64_t sequence; /* last ce_sequence published */
-    int64_t committed_offset; /* next command offset, as last committed; -1 */
-    int64_t pending_offset; /* what the pending batch's transaction commits */
+    int found;        /* loaded from the file */
+} erps_engine_rec_t;
+
+/* One partition of the command topic the agent reads. */
+typedef struct erps_part_rec {
+    int32_t partition;
+    int64_t committed; /* next command offset, as last committed; -1 */
+    int64_t pending;   /* what the pending batch's transaction commits; -1 */
+} erps_part_rec_t;
+
+/* The state of one agent: its engines, its partitions' offsets, and the
+ * command ids it applied (ids are UUIDs, unique across engines, so one
+ * window serves them all). */
+typedef struct erps_agent_state {
+    /* Set by the caller (ids, partitions, defaults); filled by load. */
+    erps_engine_rec_t *engines;
+    int engine_cnt;
+    erps_part_rec_t *parts;
+    int part_cnt;
     int applied_cnt;  /* ring of command ids, oldest overwritten first */
     int applied_next;
     char applied[ERPS_APPLIED_MAX][ERPS_UUID_LEN + 1];
@@ -52,8 +71,11 @@ typedef struct erps_agent_state {
 } erps_agent_state_t;
 
 /**
- * Loads path into st. A missing file is not an error: st keeps the defaults
- * the caller put there and *found is 0.
+ * Loads path into st: the records of st's engines and partitions (matched
+ * by id and partition; others in the file are ignored) and the command ids.
+ * One engine and one partition use the single-engine layout, which is what
+ * agents before fleets wrote. A missing file is not an error: st keeps the
+ * defaults the caller put there and *found is 0.
  * @returns 0, or -1 with errstr when the file exists but cannot be read.
  */
 int erps_state_load(const char *path, erps_agent_state_t *st, int *found,

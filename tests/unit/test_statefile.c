@@ -15,6 +15,25 @@
 static char dir[64];
 static char path[128];
 
+/* One engine on one partition, as a single-engine agent has. */
+static erps_agent_state_t *new_state(void) {
+    erps_agent_state_t *st = calloc(1, sizeof(*st));
+    st->engines = calloc(1, sizeof(*st->engines));
+    st->parts = calloc(1, sizeof(*st->parts));
+    st->engine_cnt = st->part_cnt = 1;
+    strcpy(st->engines[0].id, "demo");
+    st->parts[0].committed = st->parts[0].pending = -1;
+    return st;
+}
+
+static void free_state(erps_agent_state_t *st) {
+    if (st) {
+        free(st->engines);
+        free(st->parts);
+        free(st);
+    }
+}
+
 static int setup(void **state) {
     (void)state;
     strcpy(dir, "/tmp/erpsync-state-XXXXXX");
@@ -34,35 +53,35 @@ static int teardown(void **state) {
 }
 
 static void missing_file_keeps_defaults(void **state) {
-    erps_agent_state_t *st = calloc(1, sizeof(*st));
+    erps_agent_state_t *st = new_state();
     char err[256];
     int found = 1;
     (void)state;
-    st->engine.interval_s = 900;
+    st->engines[0].engine.interval_s = 900;
     assert_int_equal(erps_state_load(path, st, &found, err, sizeof(err)), 0);
     assert_int_equal(found, 0);
-    assert_int_equal(st->engine.interval_s, 900);
-    free(st);
+    assert_int_equal(st->engines[0].engine.interval_s, 900);
+    free_state(st);
 }
 
 static void round_trip(void **state) {
-    erps_agent_state_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+    erps_agent_state_t *a = new_state(), *b = new_state();
     char err[256], tmp[160];
     int found;
     struct stat sb;
     (void)state;
-    a->engine.desired_run = true;
-    a->engine.interval_s = 1800;
-    a->engine.generation = 7;
-    a->engine.failures = 2;
-    a->engine.last.number = 12;
-    a->engine.last.start_ms = 1795852233123;
-    a->engine.last.end_ms = 1795852234123;
-    a->engine.last.exit_code = 3;
-    strcpy(a->engine.last.outcome, "Failed");
-    strcpy(a->engine.last.detail, "connection refused \"erp\"");
-    a->sequence = 99;
-    a->committed_offset = 4242;
+    a->engines[0].engine.desired_run = true;
+    a->engines[0].engine.interval_s = 1800;
+    a->engines[0].engine.generation = 7;
+    a->engines[0].engine.failures = 2;
+    a->engines[0].engine.last.number = 12;
+    a->engines[0].engine.last.start_ms = 1795852233123;
+    a->engines[0].engine.last.end_ms = 1795852234123;
+    a->engines[0].engine.last.exit_code = 3;
+    strcpy(a->engines[0].engine.last.outcome, "Failed");
+    strcpy(a->engines[0].engine.last.detail, "connection refused \"erp\"");
+    a->engines[0].sequence = 99;
+    a->parts[0].committed = 4242;
     erps_state_applied_add(a, "5f0c8a3e-2b1d-4c6e-9a7f-0d1e2f3a4b5c");
     erps_state_applied_add(a, "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
 
@@ -74,29 +93,29 @@ static void round_trip(void **state) {
 
     assert_int_equal(erps_state_load(path, b, &found, err, sizeof(err)), 0);
     assert_int_equal(found, 1);
-    assert_true(b->engine.desired_run);
-    assert_int_equal(b->engine.interval_s, 1800);
-    assert_int_equal(b->engine.generation, 7);
-    assert_int_equal(b->engine.failures, 2);
-    assert_int_equal(b->engine.last.number, 12);
-    assert_int_equal(b->engine.last.start_ms, 1795852233123);
-    assert_int_equal(b->engine.last.exit_code, 3);
-    assert_string_equal(b->engine.last.detail, "connection refused \"erp\"");
-    assert_int_equal(b->sequence, 99);
-    assert_int_equal(b->committed_offset, 4242);
+    assert_true(b->engines[0].engine.desired_run);
+    assert_int_equal(b->engines[0].engine.interval_s, 1800);
+    assert_int_equal(b->engines[0].engine.generation, 7);
+    assert_int_equal(b->engines[0].engine.failures, 2);
+    assert_int_equal(b->engines[0].engine.last.number, 12);
+    assert_int_equal(b->engines[0].engine.last.start_ms, 1795852233123);
+    assert_int_equal(b->engines[0].engine.last.exit_code, 3);
+    assert_string_equal(b->engines[0].engine.last.detail, "connection refused \"erp\"");
+    assert_int_equal(b->engines[0].sequence, 99);
+    assert_int_equal(b->parts[0].committed, 4242);
     assert_true(erps_state_applied_has(b, "5f0c8a3e-2b1d-4c6e-9a7f-0d1e2f3a4b5c"));
     assert_true(erps_state_applied_has(b, "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"));
     assert_false(erps_state_applied_has(b, "00000000-0000-4000-8000-000000000000"));
-    free(a);
-    free(b);
+    free_state(a);
+    free_state(b);
 }
 
 static void applied_ring_forgets_the_oldest(void **state) {
-    erps_agent_state_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+    erps_agent_state_t *a = new_state(), *b = new_state();
     char id[40], err[256];
     int found;
     (void)state;
-    a->engine.interval_s = 60;
+    a->engines[0].engine.interval_s = 60;
     for (int i = 0; i < ERPS_APPLIED_MAX + 10; i++) {
         snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012d", i);
         erps_state_applied_add(a, id);
@@ -113,12 +132,12 @@ static void applied_ring_forgets_the_oldest(void **state) {
     erps_state_applied_add(b, "11111111-0000-4000-8000-000000000000");
     assert_false(erps_state_applied_has(b, "00000000-0000-4000-8000-000000000010"));
     assert_true(erps_state_applied_has(b, "00000000-0000-4000-8000-000000000011"));
-    free(a);
-    free(b);
+    free_state(a);
+    free_state(b);
 }
 
 static void corrupt_file_is_an_error(void **state) {
-    erps_agent_state_t *st = calloc(1, sizeof(*st));
+    erps_agent_state_t *st = new_state();
     char err[256];
     int found;
     (void)state;
@@ -140,28 +159,28 @@ static void corrupt_file_is_an_error(void **state) {
     fputs("{\"IntervalSeconds\": 60, \"Generation\": 1e300}", fp);
     fclose(fp);
     assert_int_equal(erps_state_load(path, st, &found, err, sizeof(err)), 0);
-    assert_int_equal(st->engine.generation, 0);
-    free(st);
+    assert_int_equal(st->engines[0].engine.generation, 0);
+    free_state(st);
 }
 
 static void unwritable_dir_is_an_error(void **state) {
-    erps_agent_state_t *st = calloc(1, sizeof(*st));
+    erps_agent_state_t *st = new_state();
     char err[256];
     (void)state;
-    st->engine.interval_s = 60;
+    st->engines[0].engine.interval_s = 60;
     assert_int_equal(erps_state_save("/nonexistent-dir/x.json", st, err,
                                      sizeof(err)), -1);
     assert_non_null(strstr(err, "nonexistent-dir"));
-    free(st);
+    free_state(st);
 }
 
 static void pending_until_confirmed(void **state) {
-    erps_agent_state_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+    erps_agent_state_t *a = new_state(), *b = new_state();
     erps_pending_t p;
     char err[256];
     int found;
     (void)state;
-    a->engine.interval_s = 60;
+    a->engines[0].engine.interval_s = 60;
     memset(&p, 0, sizeof(p));
     strcpy(p.id, "5f0c8a3e-2b1d-4c6e-9a7f-0d1e2f3a4b5c");
     p.outcome = ERPS_OUTCOME_APPLIED;
@@ -190,21 +209,21 @@ static void pending_until_confirmed(void **state) {
     erps_state_pending_confirm(b);
     assert_null(erps_state_pending_find(b, p.id));
     assert_true(erps_state_applied_has(b, p.id));
-    free(a);
-    free(b);
+    free_state(a);
+    free_state(b);
 }
 
 /* A batch: written once before its transaction with the offset that
  * transaction commits; its pending ids come back marked in flight, those
  * recovered from an earlier crash do not. */
 static void batch_in_flight_round_trip(void **state) {
-    erps_agent_state_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+    erps_agent_state_t *a = new_state(), *b = new_state();
     char err[256];
     int found;
     (void)state;
-    a->engine.interval_s = 60;
-    a->committed_offset = 100;
-    a->pending_offset = 100 + ERPS_BATCH_MAX;
+    a->engines[0].engine.interval_s = 60;
+    a->parts[0].committed = 100;
+    a->parts[0].pending = 100 + ERPS_BATCH_MAX;
     for (int i = 0; i < ERPS_BATCH_MAX; i++) {
         erps_pending_t p;
         memset(&p, 0, sizeof(p));
@@ -215,8 +234,8 @@ static void batch_in_flight_round_trip(void **state) {
     }
     assert_int_equal(erps_state_save(path, a, err, sizeof(err)), 0);
     assert_int_equal(erps_state_load(path, b, &found, err, sizeof(err)), 0);
-    assert_int_equal(b->committed_offset, 100);
-    assert_int_equal(b->pending_offset, 100 + ERPS_BATCH_MAX);
+    assert_int_equal(b->parts[0].committed, 100);
+    assert_int_equal(b->parts[0].pending, 100 + ERPS_BATCH_MAX);
     assert_int_equal(b->pending_cnt, ERPS_BATCH_MAX);
     assert_false(b->pending[0].in_flight);
     for (int i = 1; i < ERPS_BATCH_MAX; i++)
@@ -227,8 +246,81 @@ static void batch_in_flight_round_trip(void **state) {
     erps_state_pending_confirm(b);
     assert_int_equal(b->applied_cnt, ERPS_BATCH_MAX);
     assert_true(erps_state_applied_has(b, "00000000-0000-4000-8000-000000000999"));
-    free(a);
-    free(b);
+    free_state(a);
+    free_state(b);
+}
+
+/* Many engines: one file, each engine's record found by id, each command
+ * partition's offsets by number; an engine the file does not know starts
+ * from the caller's defaults. */
+static void fleet_round_trip(void **state) {
+    erps_agent_state_t *a = new_state(), *b = new_state();
+    char err[256];
+    int found;
+    (void)state;
+    for (erps_agent_state_t *st = a;; st = b) {
+        st->engines = realloc(st->engines, 3 * sizeof(*st->engines));
+        st->parts = realloc(st->parts, 2 * sizeof(*st->parts));
+        memset(st->engines, 0, 3 * sizeof(*st->engines));
+        st->engine_cnt = 3;
+        st->part_cnt = 2;
+        strcpy(st->engines[0].id, "alpha");
+        strcpy(st->engines[1].id, "beta");
+        strcpy(st->engines[2].id, "gamma");
+        for (int i = 0; i < 3; i++)
+            st->engines[i].engine.interval_s = 900;
+        st->parts[0] = (erps_part_rec_t){3, -1, -1};
+        st->parts[1] = (erps_part_rec_t){7, -1, -1};
+        if (st == b)
+            break;
+    }
+    a->engines[0].engine.desired_run = true;
+    a->engines[0].sequence = 11;
+    a->engines[1].engine.interval_s = 120;
+    a->engines[1].sequence = 22;
+    a->engine_cnt = 2; /* gamma is new to the file */
+    a->parts[0].committed = 40;
+    a->parts[1].committed = 70;
+    a->parts[1].pending = 75;
+    assert_int_equal(erps_state_save(path, a, err, sizeof(err)), 0);
+    assert_int_equal(erps_state_load(path, b, &found, err, sizeof(err)), 0);
+    assert_true(b->engines[0].found && b->engines[1].found);
+    assert_false(b->engines[2].found);
+    assert_true(b->engines[0].engine.desired_run);
+    assert_int_equal(b->engines[0].sequence, 11);
+    assert_int_equal(b->engines[1].engine.interval_s, 120);
+    assert_int_equal(b->engines[1].sequence, 22);
+    assert_int_equal(b->engines[2].engine.interval_s, 900);
+    assert_int_equal(b->parts[0].committed, 40);
+    assert_int_equal(b->parts[1].committed, 70);
+    assert_int_equal(b->parts[1].pending, 75);
+    free_state(a);
+    free_state(b);
+}
+
+/* A single-engine agent's file, written before fleets, is found by the
+ * engine it is named after when that engine joins a fleet. */
+static void single_engine_file_joins_a_fleet(void **state) {
+    erps_agent_state_t *a = new_state(), *b = new_state();
+    char err[256];
+    int found;
+    (void)state;
+    a->engines[0].engine.interval_s = 300;
+    a->engines[0].sequence = 5;
+    assert_int_equal(erps_state_save(path, a, err, sizeof(err)), 0);
+    b->engines = realloc(b->engines, 2 * sizeof(*b->engines));
+    memset(b->engines, 0, 2 * sizeof(*b->engines));
+    b->engine_cnt = 2;
+    strcpy(b->engines[0].id, "other");
+    strcpy(b->engines[1].id, "demo"); /* the file is demo.state.json */
+    b->engines[0].engine.interval_s = b->engines[1].engine.interval_s = 900;
+    assert_int_equal(erps_state_load(path, b, &found, err, sizeof(err)), 0);
+    assert_false(b->engines[0].found);
+    assert_true(b->engines[1].found);
+    assert_int_equal(b->engines[1].engine.interval_s, 300);
+    assert_int_equal(b->engines[1].sequence, 5);
+    free_state(a);
+    free_state(b);
 }
 
 int main(void) {
@@ -240,6 +332,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(corrupt_file_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(unwritable_dir_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(pending_until_confirmed, setup, teardown),
+        cmocka_unit_test_setup_teardown(fleet_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(single_engine_file_joins_a_fleet, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
