@@ -119,6 +119,10 @@ static int offsets_moved(const erps_agent_t *ag) {
 static int flush(erps_agent_t *ag, volatile sig_atomic_t *stop) {
     if (ag->out.cnt == 0 && !offsets_moved(ag))
         return 0;
+    /* A stall while the batch was taken: not even our state file may say
+     * what another agent may be doing with these engines now. */
+    if (erps_agent_alive(ag))
+        return -1;
     int64_t t0 = erps_mono_ms();
     if (ag->out.cnt > 0) {
         for (int i = 0; i < ag->part_cnt; i++)
@@ -181,6 +185,7 @@ static int map_partitions(erps_agent_t *ag, char *errstr, size_t n) {
             ag->part[ag->part_cnt++] = (erps_cmd_part_t){p, -1, -1};
         }
         ag->srv[i].ag = ag;
+        ag->srv[i].skip_below = -1;
         ag->srv[i].part_ix = ag->part_of[p];
         ag->srv[i].status_part = erps_kafka_engine_partition(ag->list.ids[i], status);
     }
@@ -259,9 +264,12 @@ static int resume_offsets(erps_agent_t *ag, char *errstr, size_t n) {
             mine <= hi)
             off = mine;
         ag->part[i].committed = off >= 0 ? off : -1;
-        erps_info("%s [%" PRId32 "]: commands resume %s%" PRId64, topic,
-                  ag->part[i].partition, off >= 0 ? "at offset " : "at the beginning",
-                  off >= 0 ? off : (int64_t)0);
+        if (off >= 0)
+            erps_info("%s [%" PRId32 "]: commands resume at offset %" PRId64,
+                      topic, ag->part[i].partition, off);
+        else
+            erps_info("%s [%" PRId32 "]: commands resume at the beginning",
+                      topic, ag->part[i].partition);
     }
     rd_kafka_topic_partition_list_destroy(parts);
     if (err)
@@ -308,19 +316,23 @@ static int connect_kafka(erps_agent_t *ag, char *errstr, size_t n) {
 }
 
 erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
-                             const erps_kprops_t *kp, char *errstr,
-                             size_t errstr_size) {
+                             erps_engine_list_t *engines,
+                             const erps_kprops_t *kp, int *exit_code,
+                             char *errstr, size_t errstr_size) {
     erps_agent_t *ag = calloc(1, sizeof(*ag));
+    *exit_code = ERPS_AGENT_EXIT_FATAL;
     if (!ag || !(ag->state = calloc(1, sizeof(*ag->state)))) {
         free(ag);
+        erps_engine_list_free(engines);
         fail_oom(errstr, errstr_size);
         return NULL;
     }
     ag->conf = conf;
     ag->kp = kp;
-    if (erps_engine_list_load(conf->engine_ids, conf->engines_file, &ag->list,
-                              errstr, errstr_size) ||
-        (conf->sign_key_file[0] &&
+    ag->list = *engines;
+    engines->ids = NULL;
+    engines->cnt = 0;
+    if ((conf->sign_key_file[0] &&
          erps_sign_key_load(conf->sign_key_file, ag->sign_key,
                             sizeof(ag->sign_key), &ag->sign_len, errstr,
                             errstr_size)))
@@ -336,9 +348,12 @@ erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
     }
     if (connect_kafka(ag, errstr, errstr_size) ||
         map_partitions(ag, errstr, errstr_size) ||
-        load_state(ag, errstr, errstr_size) ||
-        erps_recover_at_start(ag, errstr, errstr_size) ||
-        resume_offsets(ag, errstr, errstr_size) ||
+        load_state(ag, errstr, errstr_size))
+        goto fail;
+    int rc = erps_recover_at_start(ag, errstr, errstr_size);
+    if (rc == -2)
+        *exit_code = ERPS_AGENT_EXIT_FENCED;
+    if (rc || resume_offsets(ag, errstr, errstr_size) ||
         make_engines(ag, errstr, errstr_size))
         goto fail;
     ag->cgmd = rd_kafka_consumer_group_metadata(ag->consumer);
@@ -407,7 +422,7 @@ static void stop_jobs(erps_agent_t *ag) {
             erps_job_terminate(ag->srv[i].job, erps_mono_ms());
             running++;
         }
-    while (running > 0) {
+    while (running > 0 && erps_agent_alive(ag) == 0) {
         running = 0;
         for (int i = 0; i < ag->list.cnt; i++) {
             erps_served_supervise(&ag->srv[i]);
@@ -434,6 +449,8 @@ static int start(erps_agent_t *ag, volatile sig_atomic_t *stop) {
     }
     if (flush(ag, stop))
         return -1;
+    for (int i = 0; i < ag->list.cnt; i++)
+        ag->srv[i].claimed_ms = erps_mono_ms();
     if (erps_recover_claims(ag, err, sizeof(err))) {
         erps_err("%s", err);
         ag->fatal_exit = ERPS_AGENT_EXIT_FENCED;

@@ -52,10 +52,16 @@ enum {
 
 typedef struct erps_agent erps_agent_t;
 
-/** @returns the agent or NULL with errstr. Connects, fences older agents. */
+struct erps_engine_list;
+
+/** @returns the agent, or NULL with errstr and *exit_code (FENCED when
+ *  another agent serves one of the engines, else FATAL). Takes the engine
+ *  list (emptied either way). Connects, fences older processes of this
+ *  agent, reads what Kafka holds for its engines. */
 erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
-                             const erps_kprops_t *kp, char *errstr,
-                             size_t errstr_size);
+                             struct erps_engine_list *engines,
+                             const erps_kprops_t *kp, int *exit_code,
+                             char *errstr, size_t errstr_size);
 /** Runs until *stop is set or a fatal error. @returns an exit code. */
 int erps_agent_run(erps_agent_t *ag, volatile sig_atomic_t *stop);
 void erps_agent_destroy(erps_agent_t *ag);

@@ -338,7 +338,7 @@ void erps_apply_command(void *opaque, const rd_kafka_message_t *rkm) {
         ag->part[ag->part_of[rkm->partition]].next = rkm->offset + 1;
     erps_kafka_view(rkm, &view);
     int pos = erps_engine_index_find(&ag->index, view.key, view.key_len);
-    if (pos < 0)
+    if (pos < 0 || rkm->offset < ag->srv[pos].skip_below)
         return;
     ag->batch_cmds++;
     handle_command(&ag->srv[pos], rkm, &view);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "registry.h"
 #include "erpsync/log.h"
 
 static volatile sig_atomic_t stop_asap;
@@ -16,24 +17,16 @@ static void on_signal(int sig) {
     stop_asap = 1;
 }
 
-/* The engine list is read by the agent; here only what names the agent:
- * one engine names it after itself, a fleet needs agent.id, because its
- * transactional.id, group and state file must not change when the list
+/* One engine names the agent after itself; a fleet needs agent.id, since
+ * its transactional.id, group and state file must not change when the list
  * does. */
-static int check_identity(erps_agent_conf_t *conf) {
-    int one = conf->engines_file[0] == '\0' && !strchr(conf->engine_ids, ',');
-    if (conf->agent_id[0] == '\0' && one)
-        erps_strlcpy(conf->agent_id, conf->engine_ids, sizeof(conf->agent_id));
-    if (conf->engine_ids[0] == '\0' && conf->engines_file[0] == '\0') {
-        fprintf(stderr, "erpsync-agent: engine.id (one id or a comma-separated "
-                        "list) or engines.file is required\n");
-        return -1;
-    }
+static int check_identity(erps_agent_conf_t *conf, const erps_engine_list_t *l) {
+    if (conf->agent_id[0] == '\0' && l->cnt == 1)
+        erps_strlcpy(conf->agent_id, l->ids[0], sizeof(conf->agent_id));
     if (!erps_engine_id_valid(conf->agent_id)) {
-        fprintf(stderr, "erpsync-agent: %s: 1 to %d of A-Z a-z 0-9 . _ -\n",
-                one ? "engine.id must be" : "agent.id is required for more "
-                                            "than one engine and must be",
-                ERPS_ENGINE_ID_MAX);
+        fprintf(stderr, "erpsync-agent: agent.id %s: 1 to %d of A-Z a-z 0-9 "
+                        ". _ -\n", conf->agent_id[0] ? "is invalid" :
+                        "is required for more than one engine", ERPS_ENGINE_ID_MAX);
         return -1;
     }
     if (conf->claim_timeout_ms > 0 && conf->claim_timeout_ms < 15000) {
@@ -66,18 +59,31 @@ int main(int argc, char **argv) {
         erps_kprops_clear(&kp);
         return rc < 0 ? ERPS_AGENT_EXIT_CONFIG : 0;
     }
-    if (check_identity(&conf))
+    erps_engine_list_t engines = {0};
+    if (erps_engine_list_load(conf.engine_ids, conf.engines_file, &engines, err,
+                              sizeof(err))) {
+        fprintf(stderr, "erpsync-agent: %s\n", err);
+        erps_kprops_clear(&kp);
         return ERPS_AGENT_EXIT_CONFIG;
+    }
+    if (check_identity(&conf, &engines)) {
+        erps_engine_list_free(&engines);
+        erps_kprops_clear(&kp);
+        return ERPS_AGENT_EXIT_CONFIG;
+    }
     if (conf.interval_min_s > conf.interval_max_s) {
         fprintf(stderr, "erpsync-agent: engine.interval.min is larger than "
                         "engine.interval.max\n");
+        erps_engine_list_free(&engines);
         return ERPS_AGENT_EXIT_CONFIG;
     }
     if (conf.source[0] == '\0')
         snprintf(conf.source, sizeof(conf.source), "/erpsync/agent/%s",
                  conf.agent_id);
-    if (erps_cfg_checked("erpsync-agent", &kp))
+    if (erps_cfg_checked("erpsync-agent", &kp)) {
+        erps_engine_list_free(&engines);
         return 0;
+    }
 
     erps_signals_on_stop(on_signal);
     /* librdkafka 2.0.2's send_offsets_to_transaction() can wait forever
@@ -85,11 +91,12 @@ int main(int argc, char **argv) {
     erps_exit_watchdog(&stop_asap, conf.shutdown_timeout_ms,
                        ERPS_AGENT_EXIT_FATAL);
 
-    erps_agent_t *ag = erps_agent_new(&conf, &kp, err, sizeof(err));
+    erps_agent_t *ag = erps_agent_new(&conf, &engines, &kp, &rc, err, sizeof(err));
     if (!ag) {
         erps_err("%s", err);
         erps_kprops_clear(&kp);
-        return ERPS_AGENT_EXIT_FATAL;
+        erps_info("exit %d", rc);
+        return rc;
     }
     erps_info("agent %s started (bootstrap %s)", conf.agent_id, conf.bootstrap);
     rc = erps_agent_run(ag, &stop_asap);

@@ -121,6 +121,7 @@ typedef struct seen {
     int64_t offset;   /* of the latest status, -1: none */
     int64_t time_ms;  /* ce_time of the latest status */
     char source[ERPS_SOURCE_MAX + 1]; /* ce_source of the latest status */
+    erps_engine_saved_t saved; /* what the latest status says */
 } seen_t;
 
 typedef struct status_scan {
@@ -144,6 +145,12 @@ static int on_status(erps_served_t *s, const erps_msg_t *view, int64_t offset,
         e->offset = offset;
         e->time_ms = st.ce.time_ms;
         erps_strlcpy(e->source, st.ce.source, sizeof(e->source));
+        e->saved.desired_run = st.state != ERPS_STATE_STOPPED &&
+                               st.state != ERPS_STATE_STOPPING;
+        e->saved.interval_s = st.interval_s;
+        e->saved.generation = st.generation;
+        e->saved.failures = st.failures;
+        e->saved.last = st.last;
     }
     /* The window is read whole before this counts. */
     return sc->left == 0;
@@ -184,6 +191,30 @@ static int scan_statuses(erps_agent_t *ag, rd_kafka_t *rk, seen_t *seen,
     return 0;
 }
 
+/* An engine another agent served last (or one our file does not know)
+ * continues as its last status says: Run, interval, generation, last
+ * iteration. Commands that agent committed are not ours to apply again:
+ * those below its consumer group's committed offset are skipped. */
+static void take_over(erps_agent_t *ag, erps_served_t *s, const seen_t *e) {
+    erps_engine_rec_t *rec = s->rec;
+    const char *prefix = "/erpsync/agent/";
+    int64_t interval = rec->engine.interval_s;
+    rec->engine = e->saved;
+    if (rec->engine.interval_s < 1 || rec->engine.interval_s > ERPS_INTERVAL_MAX_S)
+        rec->engine.interval_s = interval;
+    rec->found = 1;
+    if (strcmp(e->source, ag->conf->source) == 0)
+        return; /* ours, only our state file was lost */
+    erps_strlcpy(s->prev_agent,
+                 strncmp(e->source, prefix, strlen(prefix)) == 0
+                     ? e->source + strlen(prefix) : "",
+                 sizeof(s->prev_agent));
+    s->skip_below = INT64_MAX; /* until the previous agent's offset is known */
+    erps_info("engine %s: taken over from %s: %s, interval %" PRId64 " s, as "
+              "its last status says", rec->id, e->source,
+              rec->engine.desired_run ? "Run" : "stopped", rec->engine.interval_s);
+}
+
 /* Sequences continue from what subscribers saw; a live claim refuses. */
 static int adopt_statuses(erps_agent_t *ag, const seen_t *seen, char *errstr,
                           size_t n) {
@@ -191,6 +222,9 @@ static int adopt_statuses(erps_agent_t *ag, const seen_t *seen, char *errstr,
         erps_engine_rec_t *rec = ag->srv[i].rec;
         if (check_claim(&ag->srv[i], &seen[i], errstr, n))
             return -1;
+        if (seen[i].offset >= 0 &&
+            (!rec->found || strcmp(seen[i].source, ag->conf->source) != 0))
+            take_over(ag, &ag->srv[i], &seen[i]);
         if (seen[i].sequence >= 0 && seen[i].sequence != rec->sequence) {
             erps_info("engine %s: status sequence continues from %" PRId64
                       " as published (state file said %" PRId64 ")", rec->id,
@@ -199,6 +233,56 @@ static int adopt_statuses(erps_agent_t *ag, const seen_t *seen, char *errstr,
         }
     }
     return 0;
+}
+
+/* Where the previous agent of each engine we took over got to: its
+ * consumer group's committed offset of the engine's command partition.
+ * Unknown (another naming of the source, no committed offset, an
+ * unreadable group): everything on the partition now is skipped, since it
+ * may have been applied. */
+static void previous_offsets(erps_agent_t *ag) {
+    char err[256];
+    for (int i = 0; i < ag->list.cnt; i++) {
+        erps_served_t *s = &ag->srv[i];
+        if (s->skip_below != INT64_MAX)
+            continue;
+        int32_t part = ag->part[s->part_ix].partition;
+        int64_t lo = 0, hi = 0, off = -1;
+        int known = 0;
+        char gid[300];
+        snprintf(gid, sizeof(gid), "erpsync-agent-%s", s->prev_agent);
+        rd_kafka_conf_t *kc = s->prev_agent[0]
+                                  ? erps_kafka_conf(ag->conf->bootstrap, gid, NULL,
+                                                    ag->kp, err, sizeof(err))
+                                  : NULL;
+        rd_kafka_t *rk = NULL;
+        if (kc && erps_kafka_set(kc, "group.id", gid, err, sizeof(err)) == 0)
+            rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
+        else if (kc)
+            rd_kafka_conf_destroy(kc);
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, ag->conf->topics.commands, part);
+        if (rk && !rd_kafka_committed(rk, l, 10000) && !l->elems[0].err &&
+            l->elems[0].offset >= 0)
+            off = l->elems[0].offset, known = 1;
+        else if (!rd_kafka_query_watermark_offsets(ag->consumer,
+                                                   ag->conf->topics.commands,
+                                                   part, &lo, &hi, 10000))
+            off = hi; /* never twice, at the price of what waited meanwhile */
+        rd_kafka_topic_partition_list_destroy(l);
+        if (rk)
+            rd_kafka_destroy(rk);
+        /* The same agent's other engines on this partition share it. */
+        for (int j = i; j < ag->list.cnt; j++)
+            if (ag->srv[j].skip_below == INT64_MAX &&
+                ag->srv[j].part_ix == s->part_ix &&
+                strcmp(ag->srv[j].prev_agent, s->prev_agent) == 0)
+                ag->srv[j].skip_below = off;
+        erps_info("engine %s: commands before offset %" PRId64 " of %s [%" PRId32
+                  "] were %s", s->rec->id, off, ag->conf->topics.commands, part,
+                  !known ? "skipped: where its previous agent got to is "
+                              "unknown" : "its previous agent's");
+    }
 }
 
 /* A recovered pending command whose audit line is on Kafka was committed
@@ -275,10 +359,12 @@ int erps_recover_at_start(erps_agent_t *ag, char *errstr, size_t errstr_size) {
     for (int i = 0; i < ag->list.cnt; i++)
         seen[i].sequence = seen[i].offset = -1;
     int64_t t0 = erps_mono_ms();
-    if (scan_statuses(ag, rk, seen, errstr, errstr_size) == 0 &&
-        adopt_statuses(ag, seen, errstr, errstr_size) == 0) {
-        confirm_pending(ag, rk);
-        rc = 0;
+    if (scan_statuses(ag, rk, seen, errstr, errstr_size) == 0) {
+        rc = adopt_statuses(ag, seen, errstr, errstr_size) ? -2 : 0;
+        if (rc == 0) {
+            confirm_pending(ag, rk);
+            previous_offsets(ag);
+        }
     }
     erps_info("read what Kafka holds for %d engine(s) in %" PRId64 " ms",
               ag->list.cnt, erps_mono_ms() - t0);
@@ -360,9 +446,20 @@ int erps_recover_watch_status(erps_agent_t *ag, const rd_kafka_message_t *rkm) {
     size_t ours = strlen(ag->conf->source);
     if (i < 0 || !src || (src->size == ours && memcmp(src->value, ag->conf->source, ours) == 0))
         return 0;
+    erps_served_t *s = &ag->srv[i];
+    /* An agent that started with us but whose claim landed after ours: it
+     * reads ours first and stops itself. Later than that, an agent only
+     * claims an engine whose statuses stopped for the claim timeout, which
+     * a live agent's heartbeats prevent; seeing one then is a conflict. */
+    if (erps_mono_ms() - s->claimed_ms < ag->conf->claim_timeout_ms) {
+        if (!s->latecomer_seen++)
+            erps_warn("engine %s: %.*s claimed it after us; it stops itself",
+                      s->rec->id, (int)src->size, src->value);
+        return 0;
+    }
     erps_err("engine %s: a status from %.*s at %s [%" PRId32 "] offset %" PRId64
              ": another agent serves this engine too; stopping without "
-             "committing", ag->srv[i].rec->id, (int)src->size, src->value,
+             "committing", s->rec->id, (int)src->size, src->value,
              rd_kafka_topic_name(rkm->rkt), rkm->partition, rkm->offset);
     ag->fatal_exit = ERPS_AGENT_EXIT_FENCED;
     return -1;

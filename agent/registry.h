@@ -13,7 +13,7 @@
 
 #include "erpsync/proto.h"
 
-#define ERPS_AGENT_ENGINES_MAX 100000
+#define ERPS_AGENT_ENGINES_MAX 10000
 
 typedef char erps_engine_id_t[ERPS_ENGINE_ID_MAX + 1];
 

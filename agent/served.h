@@ -24,6 +24,12 @@ typedef struct erps_served {
     erps_job_t *job;
     int64_t stopping_since; /* mono ms when Stopping began, 0 if not */
     int64_t last_status_ms; /* mono ms of the last status put in the outbox */
+    /* Taken over from another agent: its commands below this offset were
+     * that agent's to apply (-1: none). */
+    int64_t skip_below;
+    char prev_agent[ERPS_ENGINE_ID_MAX + 1];
+    int64_t claimed_ms; /* mono ms our first status (the claim) committed */
+    int latecomer_seen; /* another agent's losing claim was logged */
 } erps_served_t;
 
 /* A command partition the agent reads: where it is and what is committed. */
@@ -81,6 +87,8 @@ int erps_txn_commit(erps_agent_t *ag, volatile sig_atomic_t *stop);
 int erps_agent_alive(erps_agent_t *ag);
 
 /* recover.c: what Kafka says after a restart or a failed commit. */
+/** @returns 0, -1 with errstr, or -2 with errstr when another agent serves
+ *  one of our engines. */
 int erps_recover_at_start(erps_agent_t *ag, char *errstr, size_t errstr_size);
 /** After our first statuses: an engine whose status from another agent came
  *  first is theirs. @returns 0, or -1 with errstr. */

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STATE_MAX_BYTES (4 * 1024 * 1024)
+#define STATE_MAX_BYTES (16 * 1024 * 1024) /* 10,000 engines fit */
 
 static unsigned applied_hash(const char *id) {
     uint32_t h = 2166136261u; /* FNV-1a */

@@ -7,14 +7,16 @@
  * Starting, matched by ce_correlationid).
  *
  *   bench_agent_burst -b HOST:PORT -e ENGINE [-n 200] [-L LABEL] [-o CSV] [-w 60]
- *                     [-t PREFIX] [-p P] [-x]
+ *                     [-t PREFIX] [-p P] [-E COUNT] [-x]
  *
  * Prints commands/s (K over the time from the first produce to the last
  * answer) and per-command latency percentiles; with -o appends long-format
  * rows (section agent_burst); -w: seconds to wait for the answers (60).
  * Never fails on time. -t: topics PREFIXerpsync.commands and
  * PREFIXerpsync.status; -p: a poison record (invalid JSON) after every P-th
- * command; -x: produce only, no waiting (tests/integration/test_batch.py).
+ * command; -E: spread the commands over COUNT engines ENGINE-0 ..
+ * ENGINE-(COUNT-1), round robin (one agent serving a fleet); -x: produce
+ * only, no waiting (tests/integration/test_batch.py, test_fleet.py).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -117,11 +119,11 @@ static rd_kafka_t *status_reader(const char *bootstrap, const char *topic) {
 int main(int argc, char **argv) {
     const char *bootstrap = NULL, *engine = NULL, *csv = NULL,
                *label = "agent";
-    int n = 200, wait_s = 60, poison_every = 0, produce_only = 0, c;
+    int n = 200, wait_s = 60, poison_every = 0, produce_only = 0, engines = 0, c;
     const char *prefix = "";
     char cmd_topic[300], st_topic[300];
     char err[512];
-    while ((c = getopt(argc, argv, "b:e:n:L:o:w:t:p:x")) != -1) {
+    while ((c = getopt(argc, argv, "b:e:n:L:o:w:t:p:E:x")) != -1) {
         switch (c) {
         case 'b': bootstrap = optarg; break;
         case 'e': engine = optarg; break;
@@ -131,13 +133,14 @@ int main(int argc, char **argv) {
         case 'w': wait_s = atoi(optarg); break;
         case 't': prefix = optarg; break;
         case 'p': poison_every = atoi(optarg); break;
+        case 'E': engines = atoi(optarg); break;
         case 'x': produce_only = 1; break;
         default: bootstrap = NULL; break;
         }
     }
     if (!bootstrap || !engine || n < 1) {
         fprintf(stderr, "usage: bench_agent_burst -b HOST:PORT -e ENGINE [-n 200]"
-                        " [-L LABEL] [-o CSV] [-w 60] [-t PREFIX] [-p P] [-x]\n");
+                        " [-L LABEL] [-o CSV] [-w 60] [-t PREFIX] [-p P] [-E COUNT] [-x]\n");
         return 2;
     }
     snprintf(cmd_topic, sizeof(cmd_topic), "%serpsync.commands", prefix);
@@ -160,15 +163,22 @@ int main(int argc, char **argv) {
     int answered = 0;
 
     double t0 = now_ms();
+    char key[256];
     for (int i = 0; i < n; i++) {
+        /* Each command changes its engine: Run alternates per engine. */
+        int turn = engines > 0 ? i / engines : i;
+        if (engines > 0)
+            snprintf(key, sizeof(key), "%s-%d", engine, i % engines);
+        else
+            snprintf(key, sizeof(key), "%s", engine);
         uuid4(ids[i]);
         sent[i] = now_ms();
-        produce(tx, cmd_topic, engine, ids[i],
-                i % 2 == 0 ? "{\"Run\":true}" : "{\"Run\":false}");
+        produce(tx, cmd_topic, key, ids[i],
+                turn % 2 == 0 ? "{\"Run\":true}" : "{\"Run\":false}");
         if (poison_every > 0 && (i + 1) % poison_every == 0) {
             char pid[UUID_LEN + 1];
             uuid4(pid);
-            produce(tx, cmd_topic, engine, pid, "{\"Run\": tru");
+            produce(tx, cmd_topic, key, pid, "{\"Run\": tru");
         }
         rd_kafka_poll(tx, 0);
     }

@@ -85,7 +85,8 @@ static void bad_lists_are_refused(void **state) {
     assert_int_equal(erps_engine_list_load(longid, "", &l, err, sizeof(err)), -1);
 }
 
-/* 10,000 engines: every id is found by its key, and none else is. */
+/* ERPS_AGENT_ENGINES_MAX engines: every id is found by its key, and none
+ * else is; one more is refused. */
 static void index_finds_every_engine(void **state) {
     erps_engine_list_t l;
     erps_engine_index_t ix;
@@ -109,6 +110,8 @@ static void index_finds_every_engine(void **state) {
     assert_int_equal(erps_engine_index_find(&ix, "", 0), -1);
     erps_engine_index_free(&ix);
     erps_engine_list_free(&l);
+    assert_int_equal(erps_engine_list_load("one-more", file, &l, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "more than 10000 engines"));
 }
 
 int main(void) {
