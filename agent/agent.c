@@ -456,7 +456,10 @@ static int start(erps_agent_t *ag, volatile sig_atomic_t *stop) {
         ag->fatal_exit = ERPS_AGENT_EXIT_FENCED;
         return -1;
     }
-    return assign(ag);
+    if (assign(ag))
+        return -1;
+    erps_info("ready: serving %d engine(s)", ag->list.cnt);
+    return 0;
 }
 
 int erps_agent_run(erps_agent_t *ag, volatile sig_atomic_t *stop) {

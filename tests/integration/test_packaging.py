@@ -411,8 +411,8 @@ def test_asyncapi_describes_the_topics_and_the_proto_schemas(helps):
         policy = channel["bindings"]["kafka"]["topicConfiguration"]["cleanup.policy"]
         assert policy == (["compact"] if kind == "status" else ["delete"]), topic
     messages = doc["components"]["messages"]
-    # Dead-letter headers as agent.c writes them.
-    dlq_headers = set(re.findall(r'"(erpsync_\w+)"', read("agent/agent.c")))
+    # Dead-letter headers as apply.c writes them.
+    dlq_headers = set(re.findall(r'"(erpsync_\w+)"', read("agent/apply.c")))
     assert dlq_headers and dlq_headers <= set(messages["DeadLetter"]["headers"]["properties"])
     # Payload copies keep the normative data schemas' required fields.
     schemas = doc["components"]["schemas"]
