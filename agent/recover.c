@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "erpsync/log.h"
 #include "served.h"
@@ -82,12 +83,36 @@ static int scan_range(erps_agent_t *ag, rd_kafka_t *rk, const char *topic,
             int i = erps_engine_index_find(&ag->index, view.key, view.key_len);
             if (rkm->offset < end && i >= 0 && fn(&ag->srv[i], &view, rkm->offset, arg))
                 done = 1;
-        } else if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        } else if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF &&
+                   (rkm->offset >= end || rkm->offset < 0)) {
+            /* read_committed stops at the last stable offset: an end below
+             * ours is a transaction still open in the range, whose records
+             * (another agent's claim, say) count once it commits. */
             pos = end;
         }
         rd_kafka_message_destroy(rkm);
     }
     return done;
+}
+
+/* The partition's offsets, retried for a while: a topic created a moment
+ * ago has no leader yet. @returns 0 or -1. */
+static int watermarks(rd_kafka_t *rk, const char *topic, int32_t part,
+                      int64_t *lo, int64_t *hi) {
+    rd_kafka_resp_err_t err;
+    int64_t until = erps_mono_ms() + 30000;
+    while ((err = rd_kafka_query_watermark_offsets(rk, topic, part, lo, hi,
+                                                   5000)) &&
+           erps_mono_ms() < until) {
+        erps_dbg("offsets of %s [%" PRId32 "]: %s; retrying", topic, part,
+                 rd_kafka_err2str(err));
+        struct timespec ts = {0, 250 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (err)
+        erps_warn("offsets of %s [%" PRId32 "]: %s", topic, part,
+                  rd_kafka_err2str(err));
+    return err ? -1 : 0;
 }
 
 /* Newest window first, until fn has seen enough or the partition starts.
@@ -96,9 +121,10 @@ static int scan_range(erps_agent_t *ag, rd_kafka_t *rk, const char *topic,
  * gets where it ended when the scan began. */
 static int scan_back(erps_agent_t *ag, rd_kafka_t *rk, const char *topic,
                      int32_t part, scan_fn *fn, void *arg, int64_t *hi_out) {
-    int64_t lo = 0, hi = 0, deadline = erps_mono_ms() + SCAN_BUDGET_MS;
-    if (rd_kafka_query_watermark_offsets(rk, topic, part, &lo, &hi, 10000))
+    int64_t lo = 0, hi = 0;
+    if (watermarks(rk, topic, part, &lo, &hi))
         return -1;
+    int64_t deadline = erps_mono_ms() + SCAN_BUDGET_MS;
     if (hi_out)
         *hi_out = hi;
     for (int64_t end = hi; end > lo; end -= SCAN_WINDOW) {
@@ -417,15 +443,20 @@ int erps_recover_claims(erps_agent_t *ag, char *errstr, size_t errstr_size) {
         int64_t lo = 0, hi = 0;
         if (ag->status_end[p] < 0)
             continue; /* none of ours here */
-        if (rd_kafka_query_watermark_offsets(rk, ag->conf->topics.status, p,
-                                             &lo, &hi, 10000)) {
+        if (watermarks(rk, ag->conf->topics.status, p, &lo, &hi)) {
             snprintf(errstr, errstr_size, "cannot read %s [%d]",
                      ag->conf->topics.status, p);
             rc = -1;
             break;
         }
-        scan_range(ag, rk, ag->conf->topics.status, p, ag->status_end[p], hi,
-                   erps_mono_ms() + SCAN_BUDGET_MS, on_claim, &fc);
+        if (scan_range(ag, rk, ag->conf->topics.status, p, ag->status_end[p],
+                       hi, erps_mono_ms() + SCAN_BUDGET_MS, on_claim, &fc) < 0) {
+            snprintf(errstr, errstr_size, "%s [%d]: no end within %d ms (a "
+                     "transaction left open?): cannot tell whose claim came "
+                     "first", ag->conf->topics.status, p, SCAN_BUDGET_MS);
+            rc = -1;
+            break;
+        }
         ag->status_end[p] = hi; /* the watch goes on from here */
     }
     for (int i = 0; rc == 0 && i < ag->list.cnt; i++)
