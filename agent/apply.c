@@ -289,11 +289,12 @@ static void handle_command(erps_served_t *s, const rd_kafka_message_t *rkm,
         return;
     }
     const erps_pending_t *pend = erps_state_pending_find(ag->state, cmd.ce.id);
-    if (pend) {
+    if (pend && pend->recovered) {
         republish(s, &cmd, pend);
         return;
     }
-    if (erps_state_applied_has(ag->state, cmd.ce.id)) {
+    /* Pending and not recovered: applied earlier in this very batch. */
+    if (pend || erps_state_applied_has(ag->state, cmd.ce.id)) {
         /* A resent command still awaited gets the current status as its
          * answer; an old redelivery gets only its audit line. */
         int awaited = now <= cmd.deadline_ms - ag->conf->clock_skew_ms;

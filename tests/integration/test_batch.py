@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -145,3 +146,27 @@ def test_agent_kill_9_during_bursts_keeps_exactly_once(fresh_cluster,
     assert len(by_id) == total, f"{total - len(by_id)} commands lost"
     assert not twice, f"{len(twice)} commands audited twice: {twice[:3]}"
     check_sequence(c)
+
+
+def test_same_command_twice_in_one_batch_is_applied_once(fresh_cluster):
+    """A command id twice in one batch (a client's retry queued behind the
+    first): the second is a duplicate, not the first's outcome again."""
+    c = fresh_cluster
+    c.procs["agent"].stop()  # both wait in the backlog: one batch
+    cid = str(uuid.uuid4())
+    args = ["kcat", "-P", "-b", c.bootstrap, "-t", c.topics["commands"],
+            "-X", "partitioner=murmur2_random", "-k", c.engine]
+    for k, v in c.command_headers(cid).items():
+        args += ["-H", f"{k}={v}"]
+    subprocess.run(args, input='{"Run": true}\n{"Run": true}\n', text=True,
+                   check=True, timeout=30)
+    c.start_agent()
+
+    def mine():
+        return [json.loads(a["payload"]) for a in c.audits()
+                if json.loads(a["payload"])["CommandId"] == cid]
+    wait_for(lambda: len(mine()) >= 2, 30, "two audit events")
+    time.sleep(1)
+    got = mine()
+    assert [a["Outcome"] for a in got] == ["Applied", "NoChange"], got
+    assert "duplicate" in got[1]["Reason"]
