@@ -80,11 +80,6 @@ void erps_served_supervise(erps_served_t *s) {
 
 /* ---- commands ---- */
 
-static const char *command_type_name(erps_cmd_type_t t) {
-    return t == ERPS_CMD_CHANGE_STATUS ? "ChangeEngineStatus"
-                                       : "ChangeEngineInterval";
-}
-
 static void audit(erps_served_t *s, erps_outcome_t outcome,
                   const erps_command_t *cmd, const char *command_id,
                   const char *reason, erps_state_t before_state,
@@ -99,7 +94,7 @@ static void audit(erps_served_t *s, erps_outcome_t outcome,
     au.outcome = outcome;
     erps_strlcpy(au.command_id, command_id, sizeof(au.command_id));
     if (cmd) {
-        erps_strlcpy(au.command_type, command_type_name(cmd->type),
+        erps_strlcpy(au.command_type, erps_command_type_name(cmd->type),
                      sizeof(au.command_type));
         erps_strlcpy(au.principal, cmd->principal, sizeof(au.principal));
         erps_strlcpy(au.client_addr, cmd->client_addr, sizeof(au.client_addr));

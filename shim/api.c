@@ -71,10 +71,6 @@ int erps_api_route_changes(erps_route_t route) {
            route == ERPS_ROUTE_CHANGE_INTERVAL;
 }
 
-int erps_api_route_has_body(erps_route_t route) {
-    return erps_api_route_changes(route);
-}
-
 cJSON *erps_api_request_base(erps_route_t route) {
     cJSON *o = cJSON_CreateObject();
     if (!o)

@@ -37,8 +37,6 @@ int erps_api_route(const char *method, const char *path, erps_route_t *route,
 
 /** @returns 1 when the route changes the engine (needs the admin role). */
 int erps_api_route_changes(erps_route_t route);
-/** @returns 1 when the route reads a body. */
-int erps_api_route_has_body(erps_route_t route);
 
 /** The request object of a route with the WebAPI's defaults ({"Run":
  * false}, {"Interval": null}): what a JSON patch or merge patch edits. */

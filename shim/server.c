@@ -531,8 +531,7 @@ static enum MHD_Result start_command(req_t *r) {
         MHD_resume_connection(r->conn);
     }
     erps_dbg("command %s (%s) for engine %s by %s", cmd.ce.id,
-             cmd.type == ERPS_CMD_CHANGE_STATUS ? "ChangeEngineStatus"
-                                                : "ChangeEngineInterval",
+             erps_command_type_name(cmd.type),
              r->who.engine_id, r->who.name);
     return MHD_YES;
 }

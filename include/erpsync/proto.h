@@ -104,6 +104,10 @@ typedef enum erps_cmd_type {
     ERPS_CMD_CHANGE_INTERVAL,
 } erps_cmd_type_t;
 
+/** The WebAPI method of a command type ("ChangeEngineStatus"), for audit
+ *  records and logs; "unknown command" for a value outside the enum. */
+const char *erps_command_type_name(erps_cmd_type_t type);
+
 typedef struct erps_command {
     erps_ce_t ce;
     erps_cmd_type_t type;

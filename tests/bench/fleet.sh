@@ -6,8 +6,9 @@
 #   tests/bench/fleet.sh AGENT_BINARY ENGINES N [agent settings...]
 #
 # e.g. tests/bench/fleet.sh build/agent/erpsync-agent 1000 10000
-# A Kafka of its own is started and stopped, unless FLEET_KAFKA_DIR=DIR names
-# one started with `kafka.sh start --dir DIR` (left running). The agent
+# A Kafka of its own is started and stopped (FLEET_NODES=3: three nodes, the
+# topics replicated three times), unless FLEET_KAFKA_DIR=DIR names one
+# started with `kafka.sh start --dir DIR` (left running). The agent
 # serves ENGINES engines (engines.file, agent.id fleet-$$) with the default
 # heartbeat (30 s). Printed, one `name value` line each:
 #   ready_ms      process start to the agent's "ready:" line (every engine
@@ -30,7 +31,7 @@ tmp=$(mktemp -d /tmp/fleet.XXXXXX)
 kdir=${FLEET_KAFKA_DIR:-}
 if [ -z "$kdir" ]; then
     kdir=$tmp/kafka
-    "$src/tests/kafka/kafka.sh" start --dir "$kdir" >/dev/null
+    "$src/tests/kafka/kafka.sh" start --dir "$kdir" --nodes "${FLEET_NODES:-1}" >/dev/null
 fi
 bs=$(cat "$kdir/bootstrap")
 prefix=fleet$$
@@ -38,7 +39,7 @@ for i in $(seq 0 $((engines - 1))); do echo "$prefix-$i"; done >"$tmp/engines"
 start=$(date +%s%N)
 "$agent" --agent.id="$prefix" --engines.file="$tmp/engines" \
     --bootstrap.servers="$bs" --state.dir="$tmp/state" --topics.create=true \
-    --topics.replication=1 "$@" >"$tmp/agent.log" 2>&1 &
+    --topics.replication="${FLEET_NODES:-1}" "$@" >"$tmp/agent.log" 2>&1 &
 pid=$!
 cleanup() {
     kill "$pid" 2>/dev/null && wait "$pid" || true

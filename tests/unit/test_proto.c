@@ -130,6 +130,37 @@ static void command_fields(void **state) {
     record_free(&r);
 }
 
+/* Each command type has its WebAPI name, and a type outside the enum is
+ * refused instead of being sent as another command. */
+static void command_types(void **state) {
+    erps_command_t cmd;
+    erps_msg_t msg;
+    char err[256];
+    (void)state;
+    assert_string_equal(erps_command_type_name(ERPS_CMD_CHANGE_STATUS),
+                        "ChangeEngineStatus");
+    assert_string_equal(erps_command_type_name(ERPS_CMD_CHANGE_INTERVAL),
+                        "ChangeEngineInterval");
+    assert_string_equal(erps_command_type_name((erps_cmd_type_t)99),
+                        "unknown command");
+    memset(&cmd, 0, sizeof(cmd));
+    erps_ce_init(&cmd.ce, "/test", "demo");
+    strcpy(cmd.principal, "alice");
+    cmd.deadline_ms = cmd.ce.time_ms + 1000;
+    cmd.type = (erps_cmd_type_t)3;
+    assert_int_equal(erps_command_encode(&cmd, &msg, err, sizeof(err)), -1);
+    assert_string_equal(err, "unknown command type 3");
+    erps_msg_release(&msg);
+    cmd.type = ERPS_CMD_CHANGE_INTERVAL;
+    cmd.interval_s = 90;
+    assert_int_equal(erps_command_encode(&cmd, &msg, err, sizeof(err)), 0);
+    erps_command_t back;
+    assert_int_equal(erps_command_decode(&msg, &back, err, sizeof(err)), 0);
+    assert_int_equal(back.type, ERPS_CMD_CHANGE_INTERVAL);
+    assert_int_equal(back.interval_s, 90);
+    erps_msg_release(&msg);
+}
+
 /* Points header name of msg at value (the test's own storage). */
 static void hdr_set(erps_msg_t *m, const char *name, const char *value) {
     for (int i = 0; i < m->hdr_cnt; i++) {
@@ -539,6 +570,7 @@ static void engine_ids(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(command_examples), cmocka_unit_test(command_fields),
+        cmocka_unit_test(command_types),
         cmocka_unit_test(status_examples),  cmocka_unit_test(status_fields),
         cmocka_unit_test(audit_example),    cmocka_unit_test(command_rejects),
         cmocka_unit_test(command_rejects_repeated_headers),
