@@ -391,6 +391,17 @@ def own_broker_cluster(tmp_path):
 
 
 @pytest.fixture(scope="session")
+def produce_burst(tmp_path_factory):
+    """tests/bench/bench_agent_burst.c, built here: -x produces a burst of
+    commands straight to the command topic (-E spreads it over engines)."""
+    exe = tmp_path_factory.mktemp("tools") / "produce_burst"
+    subprocess.run(["cc", "-std=c11", "-D_GNU_SOURCE", "-O2", "-o", str(exe),
+                    str(SRC / "tests/bench/bench_agent_burst.c"), "-lrdkafka"],
+                   check=True, timeout=120)
+    return exe
+
+
+@pytest.fixture(scope="session")
 def schemas():
     from jsonschema import Draft202012Validator
     from referencing import Registry, Resource

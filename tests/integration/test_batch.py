@@ -16,20 +16,9 @@ import subprocess
 import time
 import uuid
 
-import pytest
-
-from conftest import SRC, wait_for
+from conftest import wait_for
 
 N = 2000
-
-
-@pytest.fixture(scope="module")
-def produce_burst(tmp_path_factory):
-    exe = tmp_path_factory.mktemp("tools") / "produce_burst"
-    subprocess.run(["cc", "-std=c11", "-D_GNU_SOURCE", "-O2", "-o", str(exe),
-                    str(SRC / "tests/bench/bench_agent_burst.c"), "-lrdkafka"],
-                   check=True, timeout=120)
-    return exe
 
 
 def burst(c, exe, n, poison_every=0):

@@ -16,18 +16,9 @@ import time
 
 import pytest
 
-from conftest import BROKER, BUILD, SRC, Proc, wait_for
+from conftest import BROKER, BUILD, Proc, wait_for
 
 FLEET = 100
-
-
-@pytest.fixture(scope="module")
-def produce_burst(tmp_path_factory):
-    exe = tmp_path_factory.mktemp("tools") / "produce_burst"
-    subprocess.run(["cc", "-std=c11", "-D_GNU_SOURCE", "-O2", "-o", str(exe),
-                    str(SRC / "tests/bench/bench_agent_burst.c"), "-lrdkafka"],
-                   check=True, timeout=120)
-    return exe
 
 
 @pytest.fixture
@@ -102,6 +93,19 @@ def check_gap_free(seqs):
         s = sorted(s)
         assert len(s) == len(set(s)), f"{engine}: status sequence repeats"
         assert s[-1] - s[0] + 1 == len(s), f"{engine}: status sequence gaps"
+
+
+def send(c, engine, n, first_run=True):
+    """n commands for one engine, Run alternating from first_run, produced
+    with kcat; @returns their ids."""
+    ids = []
+    for i in range(n):
+        h = c.command_headers(ce_subject=engine)
+        run = first_run if i % 2 == 0 else not first_run
+        c.produce_command('{"Run": %s}' % ("true" if run else "false"), h,
+                          key=engine)
+        ids.append(h["ce_id"])
+    return ids
 
 
 def exit_code(proc, timeout):
@@ -195,12 +199,7 @@ def test_agents_started_together_leave_one_owner(bare):
     loser = b if alive[0] is a else a
     assert loser.p.returncode == 3
     winner = "/erpsync/agent/" + ("agent-a" if alive[0] is a else "agent-b")
-    ids = []
-    for i in range(10):
-        h = c.command_headers(ce_subject="t-1")
-        c.produce_command('{"Run": %s}' % ("true" if i % 2 == 0 else "false"),
-                          h, key="t-1")
-        ids.append(h["ce_id"])
+    ids = send(c, "t-1", 10)
     got = wait_outcomes(c, "t", 10, 60)
     for cid in ids:
         assert got[cid] == [("t-1", winner, "Applied")], got[cid]
@@ -215,12 +214,7 @@ def test_stalled_agent_stops_once_another_took_over(bare):
     claim = ["--engine.claim.timeout.ms=15000", "--status.heartbeat.ms=2000"]
     a = start_agent(c, "a", "agent-a", ["z-1"], None, *claim)
     wait_for(lambda: sequences(c, "z"), 60, "agent-a's status")
-    before = []
-    for i in range(3):
-        h = c.command_headers(ce_subject="z-1")
-        c.produce_command('{"Run": %s}' % ("true" if i % 2 == 0 else "false"),
-                          h, key="z-1")
-        before.append(h["ce_id"])
+    before = send(c, "z-1", 3)  # leaves it running
     wait_outcomes(c, "z", 3, 30)
     a.p.send_signal(signal.SIGSTOP)
     try:
@@ -228,15 +222,10 @@ def test_stalled_agent_stops_once_another_took_over(bare):
         b = start_agent(c, "b", "agent-b", ["z-1"], None, *claim)
         wait_for(lambda: sequences(c, "z", "/erpsync/agent/agent-b"), 60,
                  "agent-b's claim")
-        after = []
-        for i in range(4):
-            h = c.command_headers(ce_subject="z-1")
-            # agent-a left it running: agent-b goes on from there, so the
-            # first Run=false is Applied only if the take-over kept that.
-            c.produce_command('{"Run": %s}' % ("false" if i % 2 == 0 else "true"),
-                              h, key="z-1")
-            after.append(h["ce_id"])
-        got = wait_outcomes(c, "z", 7, 60)
+        # agent-b goes on from where agent-a left it: the first Run=false
+        # is Applied only if the take-over kept it running.
+        after = send(c, "z-1", 4, first_run=False)
+        wait_outcomes(c, "z", 7, 60)
     finally:
         a.p.send_signal(signal.SIGCONT)
     assert exit_code(a, 30) == 3
