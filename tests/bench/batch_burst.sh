@@ -19,16 +19,13 @@ set -euo pipefail
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 agent=$1 label=$2 n=$3
 shift 3
-bench=$src/build/bench-tools/bench_agent_burst
-if [ ! -x "$bench" ]; then
-    cmake -S "$src/tests/bench" -B "$src/build/bench-tools" >/dev/null
-    cmake --build "$src/build/bench-tools" --target bench_agent_burst >/dev/null
-fi
+. "$src/tests/bench/lib.sh"
+bench=$(burst_tool "$src")
 tmp=$(mktemp -d /tmp/batch_burst.XXXXXX)
 kdir=${BATCH_KAFKA_DIR:-}
 if [ -z "$kdir" ]; then
     kdir=$tmp/kafka
-    "$src/tests/kafka/kafka.sh" start --dir "$kdir" >/dev/null
+    own_kafka "$src" "$kdir"
 fi
 bs=$(cat "$kdir/bootstrap")
 engine=bench-$label-$n-$$

@@ -22,16 +22,13 @@ set -euo pipefail
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 agent=$1 engines=$2 n=$3
 shift 3
-bench=$src/build/bench-tools/bench_agent_burst
-if [ ! -x "$bench" ] || [ "$src/tests/bench/bench_agent_burst.c" -nt "$bench" ]; then
-    cmake -S "$src/tests/bench" -B "$src/build/bench-tools" >/dev/null
-    cmake --build "$src/build/bench-tools" --target bench_agent_burst >/dev/null
-fi
+. "$src/tests/bench/lib.sh"
+bench=$(burst_tool "$src")
 tmp=$(mktemp -d /tmp/fleet.XXXXXX)
 kdir=${FLEET_KAFKA_DIR:-}
 if [ -z "$kdir" ]; then
     kdir=$tmp/kafka
-    "$src/tests/kafka/kafka.sh" start --dir "$kdir" --nodes "${FLEET_NODES:-1}" >/dev/null
+    own_kafka "$src" "$kdir" "${FLEET_NODES:-1}"
 fi
 bs=$(cat "$kdir/bootstrap")
 prefix=fleet$$

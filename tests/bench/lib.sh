@@ -1,4 +1,4 @@
-# lib.sh - shell helpers shared by run.sh and ryw.sh (sourced, not run):
+# lib.sh - shell helpers shared by run.sh, ryw.sh, batch_burst.sh and fleet.sh (sourced, not run):
 # processes stopped by pid only, the temporary directory removed (its logs
 # kept on failure), free loopback ports, waiting with a bound, and nginx
 # serving one fixed body. Uses the caller's $tmp and $out.
@@ -82,4 +82,17 @@ http {
     }
 }
 NGINX
+}
+
+burst_tool() { # SRC: the path of bench_agent_burst, built when missing or stale
+    local src=$1 exe=$1/build/bench-tools/bench_agent_burst
+    if [ ! -x "$exe" ] || [ "$src/tests/bench/bench_agent_burst.c" -nt "$exe" ]; then
+        cmake -S "$src/tests/bench" -B "$src/build/bench-tools" >/dev/null
+        cmake --build "$src/build/bench-tools" --target bench_agent_burst >/dev/null
+    fi
+    echo "$exe"
+}
+
+own_kafka() { # SRC DIR [NODES]: a real Kafka of its own in DIR (kafka.sh)
+    "$1/tests/kafka/kafka.sh" start --dir "$2" --nodes "${3:-1}" >/dev/null
 }
