@@ -26,6 +26,13 @@ static const struct {
     {"/metrics", ERPS_ROUTE_METRICS, "GET"},
 };
 
+const char *erps_api_route_name(erps_route_t route) {
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (routes[i].route == route)
+            return routes[i].name;
+    return "-";
+}
+
 /* ASP.NET routes match case-insensitively, and after its URL forms are
  * reduced: absolute-form, doubled and trailing slashes. The operational
  * paths are ours, not the WebAPI's, and match exactly. */

@@ -35,6 +35,10 @@ typedef enum erps_route {
 int erps_api_route(const char *method, const char *path, erps_route_t *route,
                    const char **allow);
 
+/** The route's name for logs: the WebAPI method ("ChangeEngineStatus") or
+ *  the operational path ("/healthz"); "-" for no route. */
+const char *erps_api_route_name(erps_route_t route);
+
 /** @returns 1 when the route changes the engine (needs the admin role). */
 int erps_api_route_changes(erps_route_t route);
 

@@ -105,6 +105,10 @@ typedef struct req {
     char target_err[80];  /* the raw target was refused (see on_uri) */
     int plain;            /* /healthz, /readyz, /metrics: no WebAPI headers */
     erps_waiter_t w;
+    /* For the access line (on_completed). */
+    struct timespec began;
+    char method[16];
+    int code;             /* the status sent, 0 for none */
 } req_t;
 
 const erps_cfg_opt_t erps_shim_conf_table[] = {
@@ -266,6 +270,7 @@ static enum MHD_Result queue(erps_shim_t *shim, struct MHD_Connection *c,
 
 static enum MHD_Result answer(req_t *r, int code, char *body,
                               const char *ctype) {
+    r->code = code;
     /* A client waiting for 100 Continue gets the final answer instead
      * (RFC 9110 10.1.1): it sends no body, libmicrohttpd no 100. */
     if (r->phase == PH_FIRST && !r->expect_continue) {
@@ -923,6 +928,7 @@ static req_t *req_new(erps_shim_t *shim, struct MHD_Connection *c) {
     if (r) {
         r->shim = shim;
         r->conn = c;
+        clock_gettime(CLOCK_MONOTONIC, &r->began);
     }
     return r;
 }
@@ -1080,6 +1086,7 @@ static enum MHD_Result first_call(req_t *r, const char *url,
     char err[512];
 
     erps_deadlines_head_done(shim->deadlines, c);
+    snprintf(r->method, sizeof(r->method), "%s", method);
     if (framing_refused(r, version))
         return MHD_YES;
     int rcode = erps_api_route(method, url, &route, &allow), code;
@@ -1189,14 +1196,39 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     return MHD_YES;
 }
 
+/* One line per request: method, route, status, duration, who, and the
+ * command it sent. Never a header or a body (they may hold secrets), nor
+ * the path (an unknown one is the caller's text). Probes log at debug. */
+static void access_line(const req_t *r, enum MHD_RequestTerminationCode toe) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double ms = (double)(now.tv_sec - r->began.tv_sec) * 1e3 +
+                (double)(now.tv_nsec - r->began.tv_nsec) / 1e6;
+    int probe = r->route == ERPS_ROUTE_HEALTHZ || r->route == ERPS_ROUTE_READYZ ||
+                r->route == ERPS_ROUTE_METRICS;
+    int sent_command = erps_api_route_changes(r->route) && r->w.id[0];
+    char code[32];
+    if (r->code)
+        snprintf(code, sizeof(code), "%d", r->code);
+    else
+        snprintf(code, sizeof(code), "- (%s)",
+                 toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timed out"
+                                                               : "closed");
+    erps_log(probe ? ERPS_LOG_DEBUG : ERPS_LOG_INFO,
+             "access: %s %s %s %.1f ms %s%s%s", r->method[0] ? r->method : "-",
+             erps_api_route_name(r->route), code, ms,
+             r->who.name[0] ? r->who.name : "-",
+             sent_command ? " command " : "", sent_command ? r->w.id : "");
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     req_t *r = *con_cls;
     erps_shim_t *shim = cls;
-    (void)toe;
     erps_deadlines_idle(shim->deadlines, c);
     if (!r)
         return;
+    access_line(r, toe);
     /* Not answered yet (connection failed while waiting): unregister. */
     if (r->phase == PH_WAIT && r->route == ERPS_ROUTE_GET_STATUS)
         erps_bus_read_cancel(r->shim->bus, &r->w);

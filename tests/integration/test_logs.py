@@ -2,6 +2,7 @@
 line, librdkafka's own lines included (routed through our logger, never its
 default "%3|..." format), and a broker error is reported once, not twice."""
 import json
+import re
 import signal
 import time
 
@@ -91,3 +92,34 @@ def test_sighup_reopens_the_log_file_and_kills_nothing(tmp_path):
     finally:
         codes = c.stop()
     assert codes["agent"] == 0 and codes["shim"] == 0, codes
+
+
+def test_one_access_line_per_request_and_no_secret(tmp_path):
+    """Method, route, status, duration, principal and command id, one line
+    a request; a wrong password and the right one never appear; probes only
+    at debug."""
+    c = Cluster(tmp_path)
+    c.start_broker()
+    c.start_agent()
+    c.start_shim("--log.format=json")
+    try:
+        wait_for(lambda: c.statuses(), 15, "first status")
+        assert c.change(True).status == 200
+        assert c.change(True, password="wrong-" + c.password).status == 401
+        assert c.request("POST", "/api/v1/Agents/ErpSync/Nope", body="{}").status == 404
+        assert c.get("/healthz").status == 200
+        cid = [json.loads(a["payload"])["CommandId"] for a in c.audits()][-1]
+    finally:
+        c.stop()
+    text = (tmp_path / "shim.log").read_text()
+    assert c.password not in text
+    access = [o["msg"] for o in json_lines(tmp_path / "shim.log")
+              if o["msg"].startswith("access: ") and o["level"] == "info"]
+    ok = [m for m in access if " 200 " in m and "ChangeEngineStatus" in m]
+    assert len(ok) == 1, access
+    assert re.fullmatch(r"access: POST ChangeEngineStatus 200 [0-9.]+ ms alice "
+                        r"command " + cid, ok[0]), ok[0]
+    assert any(re.fullmatch(r"access: POST ChangeEngineStatus 401 [0-9.]+ ms -", m)
+               for m in access), access
+    assert any(re.fullmatch(r"access: POST - 404 [0-9.]+ ms -", m) for m in access), access
+    assert not any("/healthz" in m for m in access), "a probe logged at info"
