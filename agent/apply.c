@@ -46,12 +46,13 @@ void erps_served_on_engine(void *opaque, const erps_engine_t *eng,
                             ? (s->stopping_since ? s->stopping_since
                                                  : erps_mono_ms())
                             : 0;
-    erps_info("engine %s: %s%s%s", s->rec->id,
+    erps_info("engine %s: %s%s%s%s%s", s->rec->id,
               ev == ERPS_ENGINE_EV_ITERATION  ? "iteration finished, "
               : ev == ERPS_ENGINE_EV_INTERVAL ? "interval changed, "
                                               : "",
               erps_state_name(erps_engine_state(s->eng)),
-              *cause_id ? " (by command)" : "");
+              *cause_id ? " (by command " : "", cause_id,
+              *cause_id ? ")" : "");
     erps_served_status(s, cause_id);
 }
 
