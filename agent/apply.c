@@ -95,6 +95,11 @@ static void audit(erps_served_t *s, erps_outcome_t outcome,
     au.outcome = outcome;
     erps_strlcpy(au.command_id, command_id, sizeof(au.command_id));
     if (cmd) {
+        /* The caller's trace goes on with the outcome. */
+        erps_strlcpy(au.ce.traceparent, cmd->ce.traceparent,
+                     sizeof(au.ce.traceparent));
+        erps_strlcpy(au.ce.request_id, cmd->ce.request_id,
+                     sizeof(au.ce.request_id));
         erps_strlcpy(au.command_type, erps_command_type_name(cmd->type),
                      sizeof(au.command_type));
         erps_strlcpy(au.principal, cmd->principal, sizeof(au.principal));

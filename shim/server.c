@@ -480,6 +480,18 @@ static void client_address(struct MHD_Connection *c, char *out, size_t size) {
                   out, (socklen_t)size);
 }
 
+/* The caller's W3C traceparent and X-Request-Id, carried into the command
+ * (and from there into its audit record) when well formed; a malformed one
+ * is dropped, as the Trace Context spec says, never refused. */
+static void trace_context(struct MHD_Connection *c, erps_ce_t *ce) {
+    const char *tp = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "traceparent");
+    const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
+    if (tp && erps_traceparent_valid(tp))
+        erps_strlcpy(ce->traceparent, tp, sizeof(ce->traceparent));
+    if (rid && erps_request_id_valid(rid))
+        erps_strlcpy(ce->request_id, rid, sizeof(ce->request_id));
+}
+
 static enum MHD_Result start_command(req_t *r) {
     erps_shim_t *shim = r->shim;
     const erps_shim_conf_t *conf = shim->conf;
@@ -520,6 +532,7 @@ static enum MHD_Result start_command(req_t *r) {
     cmd.deadline_ms = cmd.ce.time_ms + conf->request_timeout_ms;
     erps_strlcpy(cmd.principal, r->who.name, sizeof(cmd.principal));
     erps_strlcpy(cmd.client_addr, r->client_addr, sizeof(cmd.client_addr));
+    trace_context(r->conn, &cmd.ce);
 
     memset(&r->w, 0, sizeof(r->w));
     erps_strlcpy(r->w.id, cmd.ce.id, sizeof(r->w.id));

@@ -67,16 +67,31 @@ void erps_msg_release(erps_msg_t *msg);
 /** Looks up a header; @returns its hdr or NULL. Last occurrence wins. */
 const erps_hdr_t *erps_msg_header(const erps_msg_t *msg, const char *name);
 
+#define ERPS_TRACEPARENT_LEN 55 /* W3C Trace Context, version 00 */
+#define ERPS_REQUEST_ID_MAX 64
+
 /* The CloudEvents attributes every event carries. */
 typedef struct erps_ce {
     char id[ERPS_UUID_LEN + 1];
     char source[ERPS_SOURCE_MAX + 1];
     char subject[ERPS_ENGINE_ID_MAX + 1]; /* engine id, also the key */
     int64_t time_ms;
+    /* Optional: the caller's trace (Distributed Tracing extension,
+     * ce_traceparent) and request id (ce_requestid); "" when none. A
+     * command carries the HTTP request's, its audit record the command's. */
+    char traceparent[ERPS_TRACEPARENT_LEN + 1];
+    char request_id[ERPS_REQUEST_ID_MAX + 1];
 } erps_ce_t;
 
-/** Fills id with a new UUID, time with now, and copies source/subject. */
+/** Fills id with a new UUID, time with now, and copies source/subject;
+ *  no trace, no request id. */
 void erps_ce_init(erps_ce_t *ce, const char *source, const char *engine_id);
+
+/** @returns 1 for a W3C traceparent of version 00 as the spec writes it:
+ *  00-<32 lowercase hex, not all 0>-<16 lowercase hex, not all 0>-<2 hex>. */
+int erps_traceparent_valid(const char *s);
+/** @returns 1 for a request id we carry: 1 to 64 of A-Z a-z 0-9 . _ : - */
+int erps_request_id_valid(const char *s);
 
 /** @returns 1 when id is a usable engine id ([A-Za-z0-9._-], 1..128). */
 int erps_engine_id_valid(const char *id);

@@ -76,6 +76,32 @@ void erps_ce_init(erps_ce_t *ce, const char *source, const char *engine_id) {
     erps_strlcpy(ce->source, source, sizeof(ce->source));
     erps_strlcpy(ce->subject, engine_id, sizeof(ce->subject));
     ce->time_ms = erps_now_ms();
+    ce->traceparent[0] = ce->request_id[0] = '\0';
+}
+
+/* n lowercase hex digits, and (when nonzero) not all of them 0. */
+static int hex_field(const char *s, size_t n, int nonzero) {
+    int any = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+        any |= s[i] != '0';
+    }
+    return any || !nonzero;
+}
+
+int erps_traceparent_valid(const char *s) {
+    return strlen(s) == ERPS_TRACEPARENT_LEN && strncmp(s, "00-", 3) == 0 &&
+           hex_field(s + 3, 32, 1) && s[35] == '-' && hex_field(s + 36, 16, 1) &&
+           s[52] == '-' && hex_field(s + 53, 2, 0);
+}
+
+int erps_request_id_valid(const char *s) {
+    size_t n = strlen(s);
+    if (n == 0 || n > ERPS_REQUEST_ID_MAX)
+        return 0;
+    return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     "0123456789._:-") == n;
 }
 
 /* The schema that describes an event's data, by its type (prefix match,
@@ -113,7 +139,11 @@ int erps_ce_encode(const erps_ce_t *ce, const char *type, erps_msg_t *out) {
         erps_msg_add_header(out, "ce_time", ts) ||
         erps_msg_add_header(out, "ce_subject", ce->subject) ||
         erps_msg_add_header(out, "content-type", ERPS_CONTENT_TYPE_JSON) ||
-        (schema && erps_msg_add_header(out, "ce_dataschema", schema)))
+        (schema && erps_msg_add_header(out, "ce_dataschema", schema)) ||
+        (ce->traceparent[0] &&
+         erps_msg_add_header(out, "ce_traceparent", ce->traceparent)) ||
+        (ce->request_id[0] &&
+         erps_msg_add_header(out, "ce_requestid", ce->request_id)))
         return -1;
     return 0;
 }
@@ -197,6 +227,16 @@ int erps_ce_decode(const erps_msg_t *in, erps_ce_t *ce, char *type,
         snprintf(errstr, errstr_size, "unsupported content-type \"%s\"", buf);
         return -1;
     }
+    /* Trace context is the caller's: one that is not well formed is
+     * dropped (W3C: restart the trace), never a reason to refuse. */
+    ce->traceparent[0] = ce->request_id[0] = '\0';
+    char tmp[ERPS_REQUEST_ID_MAX + 2];
+    if (erps_msg_header_str(in, "ce_traceparent", tmp, sizeof(tmp), 0, errstr,
+                            errstr_size) == 0 && erps_traceparent_valid(tmp))
+        erps_strlcpy(ce->traceparent, tmp, sizeof(ce->traceparent));
+    if (erps_msg_header_str(in, "ce_requestid", tmp, sizeof(tmp), 0, errstr,
+                            errstr_size) == 0 && erps_request_id_valid(tmp))
+        erps_strlcpy(ce->request_id, tmp, sizeof(ce->request_id));
     return 0;
 }
 

@@ -161,6 +161,55 @@ static void command_types(void **state) {
     erps_msg_release(&msg);
 }
 
+/* Trace context: a well-formed traceparent and request id go through a
+ * command's encoding; malformed ones are dropped, not refused. */
+static void trace_context(void **state) {
+    (void)state;
+    const char *good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    assert_true(erps_traceparent_valid(good));
+    assert_false(erps_traceparent_valid(""));
+    assert_false(erps_traceparent_valid(
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01")); /* upper */
+    assert_false(erps_traceparent_valid(
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01")); /* zero id */
+    assert_false(erps_traceparent_valid(
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01"));
+    assert_false(erps_traceparent_valid(
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")); /* version */
+    assert_false(erps_traceparent_valid(
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x"));
+    assert_true(erps_request_id_valid("req-42.a_b:c"));
+    assert_false(erps_request_id_valid("has space"));
+    assert_false(erps_request_id_valid(""));
+    char longid[80];
+    memset(longid, 'a', 65);
+    longid[65] = '\0';
+    assert_false(erps_request_id_valid(longid));
+
+    erps_command_t cmd, back;
+    erps_msg_t msg;
+    char err[256];
+    memset(&cmd, 0, sizeof(cmd));
+    erps_ce_init(&cmd.ce, "/test", "demo");
+    strcpy(cmd.principal, "alice");
+    cmd.deadline_ms = cmd.ce.time_ms + 1000;
+    cmd.type = ERPS_CMD_CHANGE_STATUS;
+    strcpy(cmd.ce.traceparent, good);
+    strcpy(cmd.ce.request_id, "req-42");
+    assert_int_equal(erps_command_encode(&cmd, &msg, err, sizeof(err)), 0);
+    assert_int_equal(erps_command_decode(&msg, &back, err, sizeof(err)), 0);
+    assert_string_equal(back.ce.traceparent, good);
+    assert_string_equal(back.ce.request_id, "req-42");
+    erps_msg_release(&msg);
+    strcpy(cmd.ce.traceparent, "00-nonsense");
+    strcpy(cmd.ce.request_id, "bad id");
+    assert_int_equal(erps_command_encode(&cmd, &msg, err, sizeof(err)), 0);
+    assert_int_equal(erps_command_decode(&msg, &back, err, sizeof(err)), 0);
+    assert_string_equal(back.ce.traceparent, "");
+    assert_string_equal(back.ce.request_id, "");
+    erps_msg_release(&msg);
+}
+
 /* Points header name of msg at value (the test's own storage). */
 static void hdr_set(erps_msg_t *m, const char *name, const char *value) {
     for (int i = 0; i < m->hdr_cnt; i++) {
@@ -570,7 +619,7 @@ static void engine_ids(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(command_examples), cmocka_unit_test(command_fields),
-        cmocka_unit_test(command_types),
+        cmocka_unit_test(command_types), cmocka_unit_test(trace_context),
         cmocka_unit_test(status_examples),  cmocka_unit_test(status_fields),
         cmocka_unit_test(audit_example),    cmocka_unit_test(command_rejects),
         cmocka_unit_test(command_rejects_repeated_headers),
