@@ -33,11 +33,11 @@ const erps_cfg_opt_t erps_agent_conf_table[] = {
      "this agent's identity: its transactional.id, consumer group and state "
      "file name (default: the engine id when it serves one; required for "
      "more)"},
-    {"engine.claim.timeout.ms", ERPS_CFG_INT, "90000", 0, 86400000,
+    {"engine.claim.timeout.ms", ERPS_CFG_INT, "0", 0, 86400000,
      O(claim_timeout_ms), 0,
-     "an engine whose last status from another agent is younger than this "
-     "is not taken (the agent exits 3); a stall of half this stops the "
-     "agent (0: no claim checks)"},
+     "claim checks between agents (0: off): an engine whose last status from "
+     "another agent is younger than this is not taken (exit 3); a stall of "
+     "half this stops the agent; 90000 suits the default heartbeat"},
     {"bootstrap.servers", ERPS_CFG_STR, "127.0.0.1:9092", 0, 0, O(bootstrap),
      1024, "Kafka bootstrap servers"},
     ERPS_CFG_TOPICS(erps_agent_conf_t, topics, topic_policy),

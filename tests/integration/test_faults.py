@@ -273,7 +273,7 @@ def test_three_node_partition_leader_killed_under_load(tmp_path):
         wait_for(lambda: c.statuses(), 30, "first status")
         part = int(next(line.split("[")[1].split("]")[0]
                         for line in (tmp_path / "agent.log").read_text().splitlines()
-                        if "commands from" in line))
+                        if "commands resume" in line))
         leader = k.leader(c.topics["commands"], part)
         assert leader in (1, 2, 3)
         ledger = Ledger()

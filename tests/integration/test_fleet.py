@@ -33,7 +33,8 @@ def start_agent(c, name, agent_id, engines=None, engines_file=None, *extra):
     args = [str(BUILD / "agent/erpsync-agent"), f"--agent.id={agent_id}",
             f"--bootstrap.servers={c.bootstrap}",
             f"--state.dir={c.tmp / 'state'}", "--shutdown.timeout.ms=15000",
-            "--status.heartbeat.ms=0", *c.topic_args()]
+            "--status.heartbeat.ms=0", "--engine.claim.timeout.ms=90000",
+            *c.topic_args()]
     if engines:
         args.append("--engine.id=" + ",".join(engines))
     if engines_file:
