@@ -291,6 +291,33 @@ def test_command_id_applied_once(cluster):
     assert "duplicate" in outcomes[1]["Reason"]
 
 
+def test_trace_context_goes_into_the_command_and_its_audit(cluster, schemas):
+    """(Before test_second_agent_fences_the_first: on a shared Kafka that
+    test's agent fences this module's, both being erpsync-agent-demo.)
+    W3C traceparent and X-Request-Id: carried from the HTTP request into
+    the command (ce_traceparent, ce_requestid) and its audit record; a
+    malformed pair is dropped and the call still succeeds."""
+    tp = "00-%s-%s-01" % (uuid.uuid4().hex, uuid.uuid4().hex[:16])
+    rid = "req-" + uuid.uuid4().hex[:8]
+    cluster.change(False)
+    assert cluster.change(True, headers={"traceparent": tp,
+                                         "X-Request-Id": rid}).status == 200
+    cmd = [r for r in cluster.consume("commands")
+           if r["hdrs"].get("ce_traceparent") == tp]
+    assert len(cmd) == 1 and cmd[0]["hdrs"]["ce_requestid"] == rid
+    schemas["command"].validate(structured(cmd[0]))
+    cid = cmd[0]["hdrs"]["ce_id"]
+    wait_for(lambda: by_correlation(cluster.audits(), cid), 10, "the audit record")
+    au = by_correlation(cluster.audits(), cid)[0]
+    assert au["hdrs"]["ce_traceparent"] == tp and au["hdrs"]["ce_requestid"] == rid
+    schemas["audit"].validate(structured(au))
+
+    bad = "00-%s-%s-01" % (uuid.uuid4().hex.upper(), uuid.uuid4().hex[:16])
+    assert cluster.change(False, headers={"traceparent": bad,
+                                          "X-Request-Id": "two words"}).status == 200
+    last = cluster.consume("commands")[-1]
+    assert "ce_traceparent" not in last["hdrs"] and "ce_requestid" not in last["hdrs"]
+
 def test_expired_command_is_not_applied(cluster):
     cluster.change(False)
     cid = str(uuid.uuid4())
@@ -457,28 +484,3 @@ def test_signed_commands_only_when_a_key_is_set(tmp_path):
     finally:
         c.stop()
 
-
-def test_trace_context_goes_into_the_command_and_its_audit(cluster, schemas):
-    """W3C traceparent and X-Request-Id: carried from the HTTP request into
-    the command (ce_traceparent, ce_requestid) and its audit record; a
-    malformed pair is dropped and the call still succeeds."""
-    tp = "00-%s-%s-01" % (uuid.uuid4().hex, uuid.uuid4().hex[:16])
-    rid = "req-" + uuid.uuid4().hex[:8]
-    cluster.change(False)
-    assert cluster.change(True, headers={"traceparent": tp,
-                                         "X-Request-Id": rid}).status == 200
-    cmd = [r for r in cluster.consume("commands")
-           if r["hdrs"].get("ce_traceparent") == tp]
-    assert len(cmd) == 1 and cmd[0]["hdrs"]["ce_requestid"] == rid
-    schemas["command"].validate(structured(cmd[0]))
-    cid = cmd[0]["hdrs"]["ce_id"]
-    wait_for(lambda: by_correlation(cluster.audits(), cid), 10, "the audit record")
-    au = by_correlation(cluster.audits(), cid)[0]
-    assert au["hdrs"]["ce_traceparent"] == tp and au["hdrs"]["ce_requestid"] == rid
-    schemas["audit"].validate(structured(au))
-
-    bad = "00-%s-%s-01" % (uuid.uuid4().hex.upper(), uuid.uuid4().hex[:16])
-    assert cluster.change(False, headers={"traceparent": bad,
-                                          "X-Request-Id": "two words"}).status == 200
-    last = cluster.consume("commands")[-1]
-    assert "ce_traceparent" not in last["hdrs"] and "ce_requestid" not in last["hdrs"]
