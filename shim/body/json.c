@@ -1,0 +1,269 @@
+/*
+ * json.c - strict JSON (RFC 8259): cJSON parses, a scan first refuses what
+ * cJSON would let through (control characters, \u0000, numbers such as 01).
+ * Depth and member names are checked after any decoding, so every content
+ * type ends in the same request object rules.
+ */
+#include "body_int.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int json_blank(unsigned char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* End of an RFC 8259 number at s[i], or SIZE_MAX with *bad. */
+static size_t json_number_end(const unsigned char *s, size_t n, size_t i,
+                              size_t *bad) {
+    if (i < n && s[i] == '-')
+        i++;
+    if (i < n && s[i] == '0') {
+        i++;
+    } else if (i < n && s[i] >= '1' && s[i] <= '9') {
+        while (i < n && is_digit(s[i]))
+            i++;
+    } else {
+        *bad = i;
+        return SIZE_MAX;
+    }
+    if (i < n && s[i] == '.') {
+        if (++i >= n || !is_digit(s[i])) {
+            *bad = i;
+            return SIZE_MAX;
+        }
+        while (i < n && is_digit(s[i]))
+            i++;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        if (i >= n || !is_digit(s[i])) {
+            *bad = i;
+            return SIZE_MAX;
+        }
+        while (i < n && is_digit(s[i]))
+            i++;
+    }
+    if (i < n && (is_digit(s[i]) || s[i] == '.' || s[i] == 'e' ||
+                  s[i] == 'E' || s[i] == '+' || s[i] == '-')) {
+        *bad = i;
+        return SIZE_MAX;
+    }
+    return i;
+}
+
+/*
+ * cJSON is lenient where RFC 8259 is not: it takes every byte up to 0x20
+ * (NUL too) as a blank, control characters and \u0000 inside strings (the
+ * latter silently cuts the string), and numbers such as 01, 1. or -.5. Run
+ * on text cJSON accepted, so strings are known to be closed.
+ * @returns the offset of the first byte RFC 8259 forbids, or n.
+ */
+static size_t json_strict_scan(const char *p, size_t n) {
+    const unsigned char *s = (const unsigned char *)p;
+    size_t i = 0, bad = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c == '"') {
+            for (i++; i < n && s[i] != '"'; i++) {
+                if (s[i] < 0x20)
+                    return i;
+                if (s[i] == '\\') {
+                    if (i + 5 < n && s[i + 1] == 'u' && !memcmp(s + i + 2, "0000", 4))
+                        return i;
+                    i++;
+                }
+            }
+            i++;
+        } else if (c == '-' || is_digit(c)) {
+            i = json_number_end(s, n, i, &bad);
+            if (i == SIZE_MAX)
+                return bad;
+        } else if (json_blank(c) || strchr("{}[]:,", c) ||
+                   (c >= 'a' && c <= 'z')) {
+            i++; /* cJSON checked the literals true, false and null */
+        } else {
+            return i;
+        }
+    }
+    return n;
+}
+
+/* Parses any JSON value filling the whole text. */
+cJSON *body_json_parse(const text_t *t, berr_t *e) {
+    const char *end = NULL;
+    size_t at = 0;
+    while (at < t->n && json_blank((unsigned char)t->p[at]))
+        at++;
+    if (at == t->n) { /* the commonest mistake deserves its own words */
+        body_fail(e, 400, "the request body is empty");
+        return NULL;
+    }
+    cJSON *v = cJSON_ParseWithLengthOpts(t->p, t->n, &end, 0);
+
+    if (!v) {
+        at = end && end >= t->p && end <= t->p + t->n ? (size_t)(end - t->p)
+                                                        : 0;
+        goto bad;
+    }
+    for (at = (size_t)(end - t->p); at < t->n; at++)
+        if (!json_blank((unsigned char)t->p[at]))
+            goto bad;
+    at = json_strict_scan(t->p, t->n);
+    if (at < t->n)
+        goto bad;
+    return v;
+bad:
+    cJSON_Delete(v);
+    body_fail(e, 400, "the body is not valid JSON (at byte %zu%s)", at + t->skipped,
+         body_where_note(t));
+    return NULL;
+}
+
+/*
+ * Checks depth (the container v is at level depth) and, with CHECK_NAMES,
+ * the member names of every object. Stops descending past the limit, so the
+ * recursion is bounded whatever v holds. where: the member holding v.
+ * @returns 0, or -1 with e set.
+ */
+int body_json_check(const cJSON *v, int depth, int flags, const char *where,
+                      berr_t *e) {
+    char c1[CLIP_MAX + 4], c2[CLIP_MAX + 4];
+    if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
+        return 0;
+    if (depth > ERPS_BODY_JSON_MAX_DEPTH) {
+        body_fail(e, 400, "the body is nested deeper than %d levels",
+             ERPS_BODY_JSON_MAX_DEPTH);
+        return -1;
+    }
+    nameset_t set = {0};
+    int rc = 0;
+    int names = cJSON_IsObject(v) && (flags & CHECK_NAMES);
+    for (const cJSON *m = v->child; m && !rc; m = m->next) {
+        if (names) {
+            if (!m->string || !m->string[0]) {
+                body_fail(e, 400, "a member name is empty%s%s%s", where ? " (in '" : "",
+                     where ? body_clip(where, c1) : "", where ? "')" : "");
+                rc = -1;
+                break;
+            }
+            int r = body_nameset_add(&set, m->string, NULL);
+            if (r < 0) {
+                body_fail_oom(e);
+                rc = -1;
+            } else if (r > 0) {
+                body_fail(e, 400, "member '%s' appears twice%s%s%s",
+                     body_clip(m->string, c2), where ? " (in '" : "",
+                     where ? body_clip(where, c1) : "", where ? "')" : "");
+                rc = -1;
+            }
+            if (rc)
+                break;
+        }
+        rc = body_json_check(m, depth + 1, flags,
+                        cJSON_IsObject(v) ? m->string : where, e);
+    }
+    body_nameset_free(&set);
+    return rc;
+}
+
+/* Depth of v (a scalar 0, an empty container 1), at most cap + 1. */
+int body_json_depth(const cJSON *v, int cap) {
+    if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
+        return 0;
+    if (cap <= 0)
+        return 1;
+    int d = 0;
+    for (const cJSON *m = v->child; m; m = m->next) {
+        int md = body_json_depth(m, cap - 1);
+        if (md > d)
+            d = md;
+    }
+    return d + 1;
+}
+
+/* Nodes and string bytes of v (depth already bounded). */
+void body_json_size(const cJSON *v, size_t *nodes, size_t *bytes) {
+    for (; v; v = v->next) {
+        (*nodes)++;
+        if (v->string)
+            *bytes += strlen(v->string);
+        if (cJSON_IsString(v) && v->valuestring)
+            *bytes += strlen(v->valuestring);
+        if (v->child)
+            body_json_size(v->child, nodes, bytes);
+    }
+}
+
+/* Gives item a new name (NULL: none). @returns 0 or -1 (out of memory). */
+int body_set_name(cJSON *item, const char *name) {
+    char *n = name ? strdup(name) : NULL;
+    if (name && !n)
+        return -1;
+    if (item->string && !(item->type & cJSON_StringIsConst))
+        free(item->string);
+    item->type &= ~cJSON_StringIsConst;
+    item->string = n;
+    return 0;
+}
+
+static int cmp_named(const void *a, const void *b) {
+    const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+    return strcmp(x->string ? x->string : "", y->string ? y->string : "");
+}
+
+/* JSON equality for the "test" operation: numbers by value, arrays in
+ * order, objects by exactly spelled names in any order. Depth is bounded
+ * by the callers. @returns 1, 0, or -1 (out of memory). */
+int body_json_equal(const cJSON *a, const cJSON *b) {
+    if ((a->type & 0xFF) != (b->type & 0xFF))
+        return 0;
+    if (cJSON_IsNumber(a))
+        return a->valuedouble == b->valuedouble;
+    if (cJSON_IsString(a) || cJSON_IsRaw(a))
+        return strcmp(a->valuestring ? a->valuestring : "",
+                      b->valuestring ? b->valuestring : "") == 0;
+    if (cJSON_IsArray(a)) {
+        const cJSON *x = a->child, *y = b->child;
+        for (; x && y; x = x->next, y = y->next) {
+            int r = body_json_equal(x, y);
+            if (r != 1)
+                return r;
+        }
+        return !x && !y;
+    }
+    if (!cJSON_IsObject(a))
+        return 1; /* null, true, false */
+    int n = cJSON_GetArraySize(a);
+    if (n != cJSON_GetArraySize(b))
+        return 0;
+    if (n == 0)
+        return 1;
+    /* Sorted by name, so large objects compare in n log n. */
+    const cJSON **va = malloc(2 * (size_t)n * sizeof(*va));
+    if (!va)
+        return -1;
+    const cJSON **vb = va + n;
+    int i = 0;
+    for (const cJSON *m = a->child; m; m = m->next)
+        va[i++] = m;
+    i = 0;
+    for (const cJSON *m = b->child; m; m = m->next)
+        vb[i++] = m;
+    qsort(va, (size_t)n, sizeof(*va), cmp_named);
+    qsort(vb, (size_t)n, sizeof(*vb), cmp_named);
+    int r = 1;
+    for (i = 0; i < n && r == 1; i++) {
+        if (strcmp(va[i]->string ? va[i]->string : "",
+                   vb[i]->string ? vb[i]->string : "") != 0)
+            r = 0;
+        else
+            r = body_json_equal(va[i], vb[i]);
+    }
+    free(va);
+    return r;
+}

@@ -1,0 +1,179 @@
+/*
+ * xml_write.c - answers as DataContract XML, as .NET's
+ * DataContractSerializer writes them. The walk is iterative because it
+ * takes any cJSON tree.
+ */
+#include "body_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/xmlwriter.h>
+
+static void fmt_number(double d, char out[48]) {
+    if (isnan(d)) {
+        strcpy(out, "NaN");
+    } else if (isinf(d)) {
+        strcpy(out, d > 0 ? "INF" : "-INF");
+    } else if (d == trunc(d) && fabs(d) < 1e17) {
+        snprintf(out, 48, "%.0f", d);
+    } else {
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(out, 48, "%.*g", prec, d);
+            if (strtod(out, NULL) == d)
+                break;
+        }
+    }
+}
+
+/* The element name DataContract gives the items of a list. */
+static const char *list_item_type(const cJSON *arr) {
+    int str = 0, boo = 0, num = 0, nul = 0, other = 0, in_int = 1, in_long = 1,
+        integral = 1;
+    for (const cJSON *v = arr->child; v; v = v->next) {
+        if (cJSON_IsString(v)) {
+            str = 1;
+        } else if (cJSON_IsBool(v)) {
+            boo = 1;
+        } else if (cJSON_IsNull(v)) {
+            nul = 1;
+        } else if (cJSON_IsNumber(v)) {
+            double d = v->valuedouble;
+            num = 1;
+            if (!isfinite(d) || d != trunc(d))
+                integral = 0;
+            if (!(d >= INT32_MIN && d <= INT32_MAX))
+                in_int = 0;
+            if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+                in_long = 0;
+        } else {
+            other = 1;
+        }
+    }
+    if (other || str + boo + num > 1 || (nul && !str) || !(str + boo + num))
+        return "anyType";
+    if (str)
+        return "string";
+    if (boo)
+        return "boolean";
+    return !integral ? "double" : in_int ? "int" : in_long ? "long" : "double";
+}
+
+typedef struct wframe {
+    const cJSON *next; /* the next member or item to write */
+    int depth;         /* of the element the frame's container is */
+    char item[48];     /* "dNp1:type" for list items, "" for members */
+} wframe_t;
+
+typedef struct wstack {
+    wframe_t *v;
+    size_t n, cap;
+} wstack_t;
+
+static int wpush(wstack_t *st, const cJSON *first, int depth, const char *item) {
+    if (st->n == st->cap) {
+        size_t cap = st->cap ? st->cap * 2 : 16;
+        wframe_t *v = realloc(st->v, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        st->v = v;
+        st->cap = cap;
+    }
+    wframe_t *f = &st->v[st->n++];
+    f->next = first;
+    f->depth = depth;
+    snprintf(f->item, sizeof(f->item), "%s", item ? item : "");
+    return 0;
+}
+
+/* Writes v into the element just started at depth: scalars and nil close
+ * it, containers push a frame (closed when the frame runs out). */
+static int enc_value(xmlTextWriterPtr w, const cJSON *v, int depth,
+                     wstack_t *st) {
+    char buf[48], attr[40];
+    if (!v || cJSON_IsNull(v)) {
+        if (xmlTextWriterWriteAttribute(w, BAD_CAST "i:nil", BAD_CAST "true") < 0)
+            return -1;
+    } else if (cJSON_IsObject(v)) {
+        return wpush(st, v->child, depth, NULL);
+    } else if (cJSON_IsArray(v)) {
+        snprintf(attr, sizeof(attr), "xmlns:d%dp1", depth);
+        snprintf(buf, sizeof(buf), "d%dp1:%s", depth, list_item_type(v));
+        if (xmlTextWriterWriteAttribute(w, BAD_CAST attr,
+                                        BAD_CAST ERPS_XML_ARRAYS_NS) < 0)
+            return -1;
+        return wpush(st, v->child, depth, buf);
+    } else if (cJSON_IsBool(v)) {
+        if (xmlTextWriterWriteString(w, BAD_CAST(cJSON_IsTrue(v) ? "true" : "false")) < 0)
+            return -1;
+    } else if (cJSON_IsNumber(v)) {
+        fmt_number(v->valuedouble, buf);
+        if (xmlTextWriterWriteString(w, BAD_CAST buf) < 0)
+            return -1;
+    } else if ((cJSON_IsString(v) || cJSON_IsRaw(v)) && v->valuestring) {
+        char *owned;
+        const char *s = body_xml_clean(v->valuestring, &owned);
+        int rc = s ? xmlTextWriterWriteString(w, BAD_CAST s) : -1;
+        free(owned);
+        if (rc < 0)
+            return -1;
+    }
+    return xmlTextWriterEndElement(w) < 0 ? -1 : 0;
+}
+
+char *erps_xml_encode(const cJSON *obj, const char *root, size_t *len) {
+    xmlBufferPtr buf = xmlBufferCreate();
+    xmlTextWriterPtr w = buf ? xmlNewTextWriterMemory(buf, 0) : NULL;
+    wstack_t st = {0};
+    char *out = NULL, *name = NULL;
+
+    if (!w)
+        goto done;
+    name = body_xml_name_encode(root && root[0] ? root : "root");
+    if (!name || xmlTextWriterStartElement(w, BAD_CAST name) < 0 ||
+        xmlTextWriterWriteAttribute(w, BAD_CAST "xmlns:i",
+                                    BAD_CAST ERPS_XML_XSI_NS) < 0 ||
+        enc_value(w, obj, 1, &st))
+        goto done;
+    while (st.n) {
+        wframe_t *f = &st.v[st.n - 1];
+        const cJSON *v = f->next;
+        if (!v) {
+            st.n--;
+            if (xmlTextWriterEndElement(w) < 0)
+                goto done;
+            continue;
+        }
+        f->next = v->next;
+        int depth = f->depth + 1, rc;
+        if (f->item[0]) {
+            rc = xmlTextWriterStartElement(w, BAD_CAST f->item);
+        } else {
+            free(name);
+            name = body_xml_name_encode(v->string ? v->string : "");
+            rc = name ? xmlTextWriterStartElement(w, BAD_CAST name) : -1;
+        }
+        if (rc < 0 || enc_value(w, v, depth, &st)) /* may move st.v */
+            goto done;
+    }
+    if (xmlTextWriterFlush(w) < 0)
+        goto done;
+    int n = xmlBufferLength(buf);
+    out = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (out) {
+        memcpy(out, xmlBufferContent(buf), (size_t)n);
+        out[n] = '\0';
+        if (len)
+            *len = (size_t)n;
+    }
+done:
+    free(st.v);
+    free(name);
+    if (w)
+        xmlFreeTextWriter(w);
+    if (buf)
+        xmlBufferFree(buf);
+    return out;
+}
