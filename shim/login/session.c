@@ -1,0 +1,319 @@
+/*
+ * session.c - session cookies (HMAC-signed, bound to the user's password
+ * hash) with the X-XSRF-TOKEN a page must echo; reading Cookie headers.
+ */
+#include "../tokens.h"
+#include "../tokens_internal.h"
+#include "secret.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "erpsync/util.h"
+
+#define XSRF_RANDOM_LEN 16
+#define SESSION_JTI_LEN 16
+/* Session expiries travel as JSON numbers (doubles): exact up to 2^53. */
+#define JSON_INT_MAX INT64_C(9007199254740991)
+
+struct erps_session {
+    unsigned char *key;
+    size_t key_len;
+    int64_t ttl_ms;
+};
+
+erps_session_t *erps_session_new_key(const void *key, size_t key_len,
+                                     int64_t ttl_ms, char *errstr,
+                                     size_t errstr_size) {
+    if (key_len < ERPS_SECRET_MIN) {
+        snprintf(errstr, errstr_size, "the session key has %zu bytes; it needs "
+                 "%d at least", key_len, ERPS_SECRET_MIN);
+        return NULL;
+    }
+    if (ttl_ms <= 0) {
+        snprintf(errstr, errstr_size, "the session lifetime must be positive");
+        return NULL;
+    }
+    erps_session_t *s = calloc(1, sizeof(*s));
+    if (!s || !(s->key = malloc(key_len))) {
+        free(s);
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    memcpy(s->key, key, key_len);
+    s->key_len = key_len;
+    s->ttl_ms = ttl_ms;
+    return s;
+}
+
+erps_session_t *erps_session_new(const char *key_file, int64_t ttl_ms,
+                                 char *errstr, size_t errstr_size) {
+    char *key = NULL;
+    size_t len = 0;
+    if (secret_read_path("session key file", key_file, KEY_FILE_MAX, &key, &len,
+                  errstr, errstr_size))
+        return NULL;
+    erps_session_t *s = NULL;
+    if (len < ERPS_SECRET_MIN)
+        snprintf(errstr, errstr_size, "session key file %s has %zu bytes; it "
+                 "needs %d at least", key_file, len, ERPS_SECRET_MIN);
+    else
+        s = erps_session_new_key(key, len, ttl_ms, errstr, errstr_size);
+    secret_free(key, len);
+    return s;
+}
+
+void erps_session_destroy(erps_session_t *s) {
+    if (!s)
+        return;
+    secret_free((char *)s->key, s->key_len);
+    free(s);
+}
+
+int64_t erps_session_ttl_ms(const erps_session_t *s) {
+    return s->ttl_ms;
+}
+
+/* The X-XSRF-TOKEN of cookie for the random part r (22 characters). */
+static int xsrf_mac(const erps_session_t *s, const char *cookie,
+                    const char *r, unsigned char mac[SHA256_LEN]) {
+    const char *parts[] = {"erpsync-xsrf|", cookie, "|", r};
+    return secret_hmac_sha256(s->key, s->key_len, parts, 4, mac);
+}
+
+static int session_mac(const erps_session_t *s, const char *payload,
+                       unsigned char mac[SHA256_LEN]) {
+    const char *parts[] = {"erpsync-session|", payload};
+    return secret_hmac_sha256(s->key, s->key_len, parts, 2, mac);
+}
+
+int erps_session_bind(const erps_session_t *s, const char *text,
+                      char out[ERPS_BINDING_LEN + 1]) {
+    unsigned char mac[SHA256_LEN];
+    const char *parts[] = {"erpsync-bind|", text};
+    if (secret_hmac_sha256(s->key, s->key_len, parts, 2, mac))
+        return -1;
+    secret_b64url_encode(mac, SHA256_LEN, out);
+    OPENSSL_cleanse(mac, sizeof(mac));
+    return 0;
+}
+
+int erps_session_issue(const erps_session_t *s, const erps_principal_t *who,
+                       int64_t now_ms, char *cookie, size_t cookie_size,
+                       char *xsrf, size_t xsrf_size) {
+    unsigned char jti[SESSION_JTI_LEN], rnd[XSRF_RANDOM_LEN], mac[SHA256_LEN];
+    char jti_hex[2 * SESSION_JTI_LEN + 1];
+    char r[B64URL_LEN(XSRF_RANDOM_LEN) + 1];
+    char mac_text[B64URL_LEN(SHA256_LEN) + 1];
+    char *json = NULL, *payload = NULL;
+    cJSON *o = NULL;
+    int rc = -1;
+
+    if (!erps_name_valid(who->name) || !secret_text_ok(who->tenant, ERPS_TENANT_MAX) ||
+        strnlen(who->binding, sizeof(who->binding)) == sizeof(who->binding) ||
+        (who->binding[0] && !secret_text_ok(who->binding, ERPS_BINDING_LEN)) ||
+        (who->role != ERPS_ROLE_ADMIN && who->role != ERPS_ROLE_READER) ||
+        now_ms < 0 || s->ttl_ms > JSON_INT_MAX - now_ms)
+        return -1;
+    if (RAND_bytes(jti, sizeof(jti)) != 1 || RAND_bytes(rnd, sizeof(rnd)) != 1)
+        return -1;
+    secret_hex_encode(jti, sizeof(jti), jti_hex);
+    o = cJSON_CreateObject();
+    if (!o || !cJSON_AddStringToObject(o, "n", who->name) ||
+        !cJSON_AddStringToObject(o, "t", who->tenant) ||
+        !cJSON_AddStringToObject(o, "r", erps_role_name(who->role)) ||
+        !cJSON_AddNumberToObject(o, "e", (double)(now_ms + s->ttl_ms)) ||
+        !cJSON_AddStringToObject(o, "j", jti_hex) ||
+        (who->binding[0] && !cJSON_AddStringToObject(o, "b", who->binding)))
+        goto out;
+    json = cJSON_PrintUnformatted(o);
+    if (!json)
+        goto out;
+    size_t jl = strlen(json);
+    size_t pl = B64URL_LEN(jl), cl = pl + 1 + B64URL_LEN(SHA256_LEN);
+    /* erps_session_check refuses what does not fit ERPS_SESSION_COOKIE_MAX. */
+    if (cl + 1 > cookie_size || cl >= ERPS_SESSION_COOKIE_MAX)
+        goto out;
+    payload = malloc(pl + 1);
+    if (!payload)
+        goto out;
+    secret_b64url_encode((const unsigned char *)json, jl, payload);
+    if (session_mac(s, payload, mac))
+        goto out;
+    secret_b64url_encode(mac, SHA256_LEN, mac_text);
+    snprintf(cookie, cookie_size, "%s.%s", payload, mac_text);
+
+    secret_b64url_encode(rnd, sizeof(rnd), r);
+    if (strlen(r) + 1 + strlen(mac_text) + 1 > xsrf_size ||
+        xsrf_mac(s, cookie, r, mac))
+        goto out;
+    secret_b64url_encode(mac, SHA256_LEN, mac_text);
+    snprintf(xsrf, xsrf_size, "%s.%s", r, mac_text);
+    rc = 0;
+out:
+    if (rc && cookie_size)
+        cookie[0] = '\0';
+    if (rc && xsrf_size)
+        xsrf[0] = '\0';
+    free(payload);
+    cJSON_free(json);
+    cJSON_Delete(o);
+    return rc;
+}
+
+/* Checks that text is "<part>.<HMAC>" where the HMAC (base64url) equals
+ * mac. @returns 1 when it does. */
+static int mac_text_ok(const char *text, const unsigned char mac[SHA256_LEN]) {
+    unsigned char got[SHA256_LEN + 3];
+    return strlen(text) == B64URL_LEN(SHA256_LEN) &&
+           secret_b64url_decode(text, strlen(text), got) == SHA256_LEN &&
+           CRYPTO_memcmp(got, mac, SHA256_LEN) == 0;
+}
+
+/* Reads a signed session payload. @returns 0 with *who and *expiry. */
+static int session_payload(const char *payload, size_t pl,
+                           erps_principal_t *who, int64_t *expiry) {
+    cJSON *o = secret_segment_json(payload, pl);
+    int rc = -1;
+    if (!o)
+        return -1;
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "n");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "t");
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "r");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "e");
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, "j");
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "b");
+    if (b && (!cJSON_IsString(b) || strlen(b->valuestring) > ERPS_BINDING_LEN))
+        goto out;
+    if (!cJSON_IsString(n) || !erps_name_valid(n->valuestring) ||
+        !cJSON_IsString(t) || !secret_text_ok(t->valuestring, ERPS_TENANT_MAX) ||
+        !cJSON_IsString(r) || !cJSON_IsNumber(e) || !cJSON_IsString(j) ||
+        strlen(j->valuestring) != 2 * SESSION_JTI_LEN ||
+        !(e->valuedouble >= 0 && e->valuedouble <= (double)JSON_INT_MAX))
+        goto out;
+    memset(who, 0, sizeof(*who));
+    if (strcmp(r->valuestring, "admin") == 0)
+        who->role = ERPS_ROLE_ADMIN;
+    else if (strcmp(r->valuestring, "reader") == 0)
+        who->role = ERPS_ROLE_READER;
+    else
+        goto out;
+    erps_strlcpy(who->name, n->valuestring, sizeof(who->name));
+    erps_strlcpy(who->tenant, t->valuestring, sizeof(who->tenant));
+    if (b)
+        erps_strlcpy(who->binding, b->valuestring, sizeof(who->binding));
+    *expiry = (int64_t)e->valuedouble;
+    rc = 0;
+out:
+    cJSON_Delete(o);
+    return rc;
+}
+
+int erps_session_check(const erps_session_t *s, const char *cookie,
+                       const char *xsrf, int64_t now_ms, erps_principal_t *who,
+                       char *errstr, size_t errstr_size) {
+    unsigned char mac[SHA256_LEN];
+    char *payload = NULL;
+    erps_principal_t p;
+    int64_t expiry = 0;
+    int rc = -1;
+
+    size_t cl = cookie ? strnlen(cookie, ERPS_SESSION_COOKIE_MAX) : 0;
+    const char *dot = cl ? memchr(cookie, '.', cl) : NULL;
+    if (!dot || cl >= ERPS_SESSION_COOKIE_MAX)
+        goto invalid;
+    size_t pl = (size_t)(dot - cookie);
+    payload = malloc(pl + 1);
+    if (!payload)
+        goto invalid;
+    memcpy(payload, cookie, pl);
+    payload[pl] = '\0';
+    if (session_mac(s, payload, mac) || !mac_text_ok(dot + 1, mac) ||
+        session_payload(payload, pl, &p, &expiry))
+        goto invalid;
+    if (now_ms >= expiry) {
+        snprintf(errstr, errstr_size, "the session expired");
+        goto out;
+    }
+    if (!xsrf || !xsrf[0]) {
+        snprintf(errstr, errstr_size, "the X-XSRF-TOKEN header is missing");
+        goto out;
+    }
+    size_t xl = strnlen(xsrf, ERPS_XSRF_MAX);
+    size_t rl = B64URL_LEN(XSRF_RANDOM_LEN);
+    char r[B64URL_LEN(XSRF_RANDOM_LEN) + 1];
+    if (xl >= ERPS_XSRF_MAX || xl <= rl || xsrf[rl] != '.') {
+        snprintf(errstr, errstr_size, "the X-XSRF-TOKEN does not belong to "
+                 "this session");
+        goto out;
+    }
+    memcpy(r, xsrf, rl);
+    r[rl] = '\0';
+    if (xsrf_mac(s, cookie, r, mac) || !mac_text_ok(xsrf + rl + 1, mac)) {
+        snprintf(errstr, errstr_size, "the X-XSRF-TOKEN does not belong to "
+                 "this session");
+        goto out;
+    }
+    *who = p;
+    rc = 0;
+    goto out;
+invalid:
+    snprintf(errstr, errstr_size, "the session cookie is not valid");
+out:
+    free(payload);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Cookie header                                                       */
+/* ------------------------------------------------------------------ */
+
+static int ows(char c) {
+    return c == ' ' || c == '\t';
+}
+
+int erps_cookie_get(const char *header, const char *name, char *out,
+                    size_t out_size) {
+    size_t nl;
+
+    if (!header || !name || !(nl = strlen(name)) || out_size == 0)
+        return -1;
+    const char *p = header;
+    while (*p) {
+        const char *end = strchr(p, ';');
+        if (!end)
+            end = p + strlen(p);
+        const char *a = p, *b = end;
+        p = *end ? end + 1 : end;
+        while (a < b && ows(*a))
+            a++;
+        while (b > a && ows(b[-1]))
+            b--;
+        const char *eq = memchr(a, '=', (size_t)(b - a));
+        if (!eq)
+            continue;
+        const char *ne = eq;
+        while (ne > a && ows(ne[-1]))
+            ne--;
+        if ((size_t)(ne - a) != nl || memcmp(a, name, nl) != 0)
+            continue;
+        const char *v = eq + 1;
+        while (v < b && ows(*v))
+            v++;
+        if (b - v >= 2 && *v == '"' && b[-1] == '"') {
+            v++;
+            b--;
+        }
+        size_t vl = (size_t)(b - v);
+        if (vl >= out_size)
+            return -1;
+        memcpy(out, v, vl);
+        out[vl] = '\0';
+        return 0;
+    }
+    return -1;
+}
