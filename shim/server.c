@@ -18,39 +18,25 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "auth.h"
 #include "body.h"
 #include "bus.h"
 #include "cors.h"
 #include "erpsync/log.h"
-#include "guard.h"
 #include "http_deadline.h"
 #include "http_guard.h"
 #include "i18n.h"
+#include "login.h"
 #include "negotiate.h"
 #include "shim.h"
-#include "tokens.h"
 #include "waiters.h"
 
 #define CODES 600
 #define ERPS_HEADER_COMMAND_ID "X-ErpSync-Command-Id"
-#define SESSION_COOKIE "ERPSYNC_SESSION"
-#define XSRF_COOKIE "XSRF-TOKEN"
-#define XSRF_HEADER "X-XSRF-TOKEN"
-#define RESTRICTED_MSG                                                         \
-    "The ErpSync agent is not available by default; access must be requested " \
-    "when the app is registered"
 
 struct erps_shim {
     const erps_shim_conf_t *conf;
     struct MHD_Daemon *d;
-    erps_users_t *users;
-    erps_tenants_t *tenants;
-    erps_tickets_t *tickets;   /* NULL: SOTicket off */
-    erps_jwt_t *jwt;           /* NULL: Bearer off */
-    erps_session_t *session;   /* NULL: no cookies */
-    erps_apptokens_t *apptokens;
-    erps_guard_t *guard;
+    erps_login_t *login;
     char default_zone[64];     /* i18n.default.timezone, canonical */
     bool default_offset;
     erps_waiters_t *waiters;
@@ -58,7 +44,6 @@ struct erps_shim {
     int listen_fd;             /* until the daemon owns it; then -1 */
     erps_deadlines_t *deadlines; /* http.head.timeout.ms */
     _Atomic uint64_t responses[CODES];
-    _Atomic uint64_t login_failures, logins_limited, credential_cache_hits;
 };
 
 /* PH_FIRST: the headers' call; an answer decided there is held (PH_HELD)
@@ -88,11 +73,8 @@ typedef struct req {
     char *body;
     size_t len, cap;
     int too_large;
-    int basic;            /* logged in with a password: may get a session */
-    char login_name[ERPS_PRINCIPAL_MAX + 1]; /* the account a password was
-                                               tried for ("" for tokens) */
     erps_ctype_t ctype;
-    erps_principal_t who;
+    erps_login_out_t login; /* who is calling */
     char client_addr[64];
     erps_i18n_req_t lang;
     erps_select_t *select;
@@ -298,26 +280,13 @@ static enum MHD_Result send_obj(req_t *r, int code, cJSON *obj,
     return answer(r, code, body, r->reply.accept.content_type);
 }
 
-/* "Basic, SOTicket or Bearer", naming only the schemes this shim takes:
- * a client is never sent after a scheme that cannot work. */
-static const char *schemes_text(const erps_shim_t *shim) {
-    static const char *const text[2][2] = {
-        {"Basic", "Basic or Bearer"},
-        {"Basic or SOTicket", "Basic, SOTicket or Bearer"}};
-    return text[shim->tickets != NULL][shim->jwt != NULL];
-}
-
 static enum MHD_Result send_error(req_t *r, int code, const char *msg) {
     if (code == 401) {
-        const erps_shim_t *shim = r->shim;
-        reply_header(&r->reply, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                     "Basic realm=\"erpsync\", charset=\"UTF-8\"");
-        if (shim->tickets)
+        const char *challenge[3];
+        int n = erps_login_challenges(r->shim->login, challenge);
+        for (int i = 0; i < n; i++)
             reply_header(&r->reply, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                         "SOTicket realm=\"erpsync\"");
-        if (shim->jwt)
-            reply_header(&r->reply, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                         "Bearer realm=\"erpsync\"");
+                         challenge[i]);
     }
     return send_obj(r, code, erps_api_error_obj(code, msg), "ErrorInformation");
 }
@@ -342,7 +311,7 @@ static enum MHD_Result send_status(req_t *r, const erps_status_t *st) {
                        sizeof(reason)))
         erps_strlcpy(reason, "the caller may only read the engine status",
                      sizeof(reason));
-    cJSON *obj = erps_api_status_obj(st, r->who.role, msg, reason);
+    cJSON *obj = erps_api_status_obj(st, r->login.who.role, msg, reason);
     if (!obj)
         return send_error(r, 500, "out of memory");
     if (r->select) {
@@ -389,7 +358,9 @@ static enum MHD_Result send_metrics(req_t *r) {
     char *buf = malloc(cap);
     if (!buf)
         return send_text(r, 500, "out of memory\n", "text/plain");
+    erps_login_stats_t ls;
     erps_bus_stats(shim->bus, &s);
+    erps_login_stats(shim->login, &ls);
 #define P(...)                                                                 \
     do {                                                                       \
         if (used < cap)                                                        \
@@ -440,8 +411,7 @@ static enum MHD_Result send_metrics(req_t *r) {
       "erpsync_shim_kafka_up %d\n",
       s.commands_sent, s.commands_failed, s.statuses_received,
       s.statuses_invalid, s.timeouts, erps_waiters_count(shim->waiters),
-      s.engines_known, (uint64_t)shim->login_failures,
-      (uint64_t)shim->logins_limited, (uint64_t)shim->credential_cache_hits,
+      s.engines_known, ls.failures, ls.limited, ls.cache_hits,
       erps_bus_kafka_up(shim->bus) ? 1 : 0);
     P("# HELP erpsync_shim_http_heads_late_total Connections closed for a "
       "request head not complete within http.head.timeout.ms.\n"
@@ -526,11 +496,11 @@ static enum MHD_Result start_command(req_t *r) {
     if (code)
         return send_error(r, code, err);
 
-    erps_ce_init(&cmd.ce, conf->source, r->who.engine_id);
+    erps_ce_init(&cmd.ce, conf->source, r->login.who.engine_id);
     /* The deadline is the moment this call gives up with 504; agents stop
      * applying a command their clock skew before it. */
     cmd.deadline_ms = cmd.ce.time_ms + conf->request_timeout_ms;
-    erps_strlcpy(cmd.principal, r->who.name, sizeof(cmd.principal));
+    erps_strlcpy(cmd.principal, r->login.who.name, sizeof(cmd.principal));
     erps_strlcpy(cmd.client_addr, r->client_addr, sizeof(cmd.client_addr));
     trace_context(r->conn, &cmd.ce);
 
@@ -550,7 +520,7 @@ static enum MHD_Result start_command(req_t *r) {
     }
     erps_dbg("command %s (%s) for engine %s by %s", cmd.ce.id,
              erps_command_type_name(cmd.type),
-             r->who.engine_id, r->who.name);
+             r->login.who.engine_id, r->login.who.name);
     return MHD_YES;
 }
 
@@ -563,7 +533,7 @@ static enum MHD_Result start_read(req_t *r) {
     r->w.opaque = r;
     r->phase = PH_WAIT;
     MHD_suspend_connection(r->conn);
-    if (erps_bus_read(r->shim->bus, r->who.engine_id, &r->w, err, sizeof(err))) {
+    if (erps_bus_read(r->shim->bus, r->login.who.engine_id, &r->w, err, sizeof(err))) {
         r->w.code = 503;
         erps_strlcpy(r->w.detail, err, sizeof(r->w.detail));
         MHD_resume_connection(r->conn);
@@ -599,219 +569,35 @@ static const char *header(struct MHD_Connection *c, const char *name) {
     return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
-/* Sets a new session cookie and its XSRF token on the answer: a caller that
- * logged in with credentials may go on with the cookie alone. */
-static void issue_session(req_t *r) {
-    erps_shim_t *shim = r->shim;
-    char cookie[ERPS_SESSION_COOKIE_MAX], xsrf[ERPS_XSRF_MAX], line[1400];
-    const char *secure = shim->conf->session_secure ? "; Secure" : "";
-    int64_t max_age = erps_session_ttl_ms(shim->session) / 1000;
-    erps_principal_t who = r->who;
-    const char *hash = erps_users_hash(shim->users, who.name);
-    if (!hash || erps_session_bind(shim->session, hash, who.binding) ||
-        erps_session_issue(shim->session, &who, erps_now_ms(), cookie,
-                           sizeof(cookie), xsrf, sizeof(xsrf)))
-        return;
-    snprintf(line, sizeof(line), SESSION_COOKIE "=%s; Path=/api/; Max-Age=%"
-             PRId64 "; HttpOnly; SameSite=Strict%s", cookie, max_age, secure);
-    reply_header(&r->reply, MHD_HTTP_HEADER_SET_COOKIE, line);
-    /* Readable by the page's script, which echoes it in X-XSRF-TOKEN. */
-    snprintf(line, sizeof(line), XSRF_COOKIE "=%s; Path=/; Max-Age=%" PRId64
-             "; SameSite=Strict%s", xsrf, max_age, secure);
-    reply_header(&r->reply, MHD_HTTP_HEADER_SET_COOKIE, line);
-    explicit_bzero(cookie, sizeof(cookie));
-}
-
-/* 429 with Retry-After: too many failed logins (from an address, or for an
- * account). */
-static int too_many(req_t *r, int64_t wait_ms, const char *whose, char *err,
-                    size_t err_size) {
-    char secs[24];
-    snprintf(secs, sizeof(secs), "%" PRId64, (wait_ms + 999) / 1000);
-    reply_header(&r->reply, MHD_HTTP_HEADER_RETRY_AFTER, secs);
-    snprintf(err, err_size, "too many failed logins %s; try again in %s s",
-             whose, secs);
-    r->shim->logins_limited++;
-    return 429;
-}
-
-/* @returns 0 with r->who set, or 401 (429: the account is limited) with err. */
-static int login_with_header(req_t *r, const char *auth, char *err,
-                             size_t err_size) {
-    erps_shim_t *shim = r->shim;
-    char name[ERPS_PRINCIPAL_MAX + 1], pw[512];
-    int64_t now = erps_now_ms();
-    size_t slen = strcspn(auth, " ");
-    const char *cred = auth + slen;
-    while (*cred == ' ')
-        cred++;
-
-    if (slen == 5 && strncasecmp(auth, "Basic", 5) == 0) {
-        if (erps_basic_parse(auth, name, sizeof(name), pw, sizeof(pw))) {
-            snprintf(err, err_size, "the Authorization header is not valid "
-                                    "Basic credentials");
-            return 401;
-        }
-        int bad = 0;
-        int64_t mono = erps_mono_ms(), wait = 0;
-        erps_strlcpy(r->login_name, name, sizeof(r->login_name));
-        /* A credential verified within the TTL passes even while its
-         * account is limited: the real user is not locked out by
-         * attackers guessing her password from elsewhere. */
-        if (erps_guard_cache_get(shim->guard, name, pw, mono, &r->who) == 0) {
-            shim->credential_cache_hits++;
-        } else if ((wait = erps_guard_account_blocked(shim->guard, name, mono))) {
-            bad = 1;
-        } else if (!(bad = erps_users_verify(shim->users, name, pw, &r->who))) {
-            erps_guard_cache_put(shim->guard, name, pw, mono, &r->who);
-        }
-        explicit_bzero(pw, sizeof(pw));
-        if (wait)
-            return too_many(r, wait, "for this account", err, err_size);
-        if (bad) {
-            snprintf(err, err_size, "wrong user name or password");
-            return 401;
-        }
-        return 0;
-    }
-    if (slen == 8 && strncasecmp(auth, "SOTicket", 8) == 0) {
-        if (!shim->tickets) {
-            snprintf(err, err_size, "SOTicket authentication is not enabled "
-                                    "on this server");
-            return 401;
-        }
-        char ferr[512];
-        int rc = erps_tickets_check(shim->tickets, cred, now, name,
-                                    sizeof(name), err, err_size);
-        if (erps_tickets_error(shim->tickets, ferr, sizeof(ferr)))
-            erps_warn("%s (still using the tickets read before)", ferr);
-        if (rc == -1)
-            snprintf(err, err_size, "the SOTicket is not known");
-        if (rc)
-            return 401;
-        /* A ticket outlives nothing: its user must still exist. */
-        if (erps_users_find(shim->users, name, &r->who)) {
-            snprintf(err, err_size, "the SOTicket's user no longer exists");
-            return 401;
-        }
-        return 0;
-    }
-    if (slen == 6 && strncasecmp(auth, "Bearer", 6) == 0) {
-        if (!shim->jwt) {
-            snprintf(err, err_size, "Bearer authentication is not enabled on "
-                                    "this server");
-            return 401;
-        }
-        return erps_jwt_verify(shim->jwt, cred, now, &r->who, err, err_size)
-                   ? 401 : 0;
-    }
-    /* Name the scheme only when it looks like one: a client that forgot it
-     * sends the credentials first, and those never go to a log or answer. */
-    int named = slen >= 1 && slen <= 16 && auth[slen] == ' ';
-    for (size_t i = 0; named && i < slen; i++)
-        named = (auth[i] >= 'A' && auth[i] <= 'Z') ||
-                (auth[i] >= 'a' && auth[i] <= 'z') || auth[i] == '-';
-    if (named)
-        snprintf(err, err_size, "the Authorization scheme \"%.*s\" is not "
-                 "supported; use %s", (int)slen, auth, schemes_text(r->shim));
-    else
-        snprintf(err, err_size, "the Authorization header is malformed: "
-                                "expected a scheme (%s), a space and the "
-                                "credentials", schemes_text(r->shim));
-    return 401;
-}
-
-/* A session stands for a user of the users file, and only while that user
- * is there with the same tenant, role and password: removing or demoting a
- * user, or giving them a new password, ends their sessions at once. */
-static int session_login(req_t *r, const char *cookie, char *err,
-                         size_t err_size) {
-    erps_shim_t *shim = r->shim;
-    erps_principal_t now_is;
-    char bound[ERPS_BINDING_LEN + 1];
-    if (erps_session_check(shim->session, cookie, header(r->conn, XSRF_HEADER),
-                           erps_now_ms(), &r->who, err, err_size))
-        return 401;
-    const char *hash = erps_users_hash(shim->users, r->who.name);
-    if (!hash || erps_session_bind(shim->session, hash, bound) ||
-        !erps_consttime_eq(bound, strlen(bound), r->who.binding,
-                           strlen(r->who.binding)) ||
-        erps_users_find(shim->users, r->who.name, &now_is) ||
-        strcmp(now_is.tenant, r->who.tenant) != 0 || now_is.role != r->who.role) {
-        snprintf(err, err_size, "the session ended: its user's password, "
-                                "tenant or role changed; log in again");
-        return 401;
-    }
-    r->who.binding[0] = '\0';
-    return 0;
-}
-
-/* @returns 0 with r->who (engine included), or 401/403/429 with err. */
+/* Who is calling, with what the answer must carry for it: Retry-After on
+ * a 429; a new session's cookies after a password login (issued only once
+ * the caller is known to be allowed this call, see first_call). */
 static int authenticate(req_t *r, char *err, size_t err_size) {
-    erps_shim_t *shim = r->shim;
     struct MHD_Connection *c = r->conn;
-    int64_t mono = erps_mono_ms(); /* limits and the cache: no wall clock */
-    char cookie[ERPS_SESSION_COOKIE_MAX];
-    int code = 401;
-
-    int64_t wait = erps_guard_blocked(shim->guard, r->client_addr, mono);
-    if (wait > 0)
-        return too_many(r, wait, "from this address", err, err_size);
-    const char *auth = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
-    const char *cookies = header(c, MHD_HTTP_HEADER_COOKIE);
-    if (auth) {
-        code = login_with_header(r, auth, err, err_size);
-        r->basic = code == 0 && strncasecmp(auth, "Basic ", 6) == 0;
-    } else if (shim->session && cookies &&
-               erps_cookie_get(cookies, SESSION_COOKIE, cookie,
-                               sizeof(cookie)) == 0) {
-        /* Browsers send cookies on their own; only a page that could read
-         * the XSRF cookie can echo it, so a cross-site form cannot. */
-        code = session_login(r, cookie, err, err_size);
-        explicit_bzero(cookie, sizeof(cookie));
-    } else {
-        /* The usual first call of a client that waits for the challenge:
-         * not a failed login, so it does not count against the address. */
-        snprintf(err, err_size, "authentication required: send Authorization "
-                                "(%s)%s", schemes_text(shim),
-                 shim->session ? ", or the session cookie with X-XSRF-TOKEN"
-                               : "");
-        return 401;
+    erps_login_in_t in = {
+        .authorization = header(c, MHD_HTTP_HEADER_AUTHORIZATION),
+        .cookie = header(c, MHD_HTTP_HEADER_COOKIE),
+        .xsrf = header(c, ERPS_XSRF_HEADER),
+        .app_token = header(c, "SO-AppToken"),
+        .client_addr = r->client_addr,
+    };
+    int code = erps_login_check(r->shim->login, &in, &r->login, err, err_size);
+    if (code == 429) {
+        char secs[24];
+        snprintf(secs, sizeof(secs), "%" PRId64, r->login.retry_after_s);
+        reply_header(&r->reply, MHD_HTTP_HEADER_RETRY_AFTER, secs);
     }
-    if (code == 429) /* a limited account: no password was checked */
-        return code;
-    if (code) {
-        shim->login_failures++;
-        erps_guard_failed(shim->guard, r->client_addr, r->login_name, mono);
-        erps_info("login failed from %s: %s", r->client_addr, err);
-        return code;
-    }
-    if (erps_tenants_engine(shim->tenants, &r->who)) {
-        snprintf(err, err_size, "tenant %s has no engine", r->who.tenant);
-        return 403;
-    }
-    return 0;
+    return code;
 }
 
-/* Restricted mode: the WebAPI hides the ErpSync agent from apps that were
- * not granted it when registered. */
-static int app_allowed(req_t *r, char *err, size_t err_size) {
-    erps_shim_t *shim = r->shim;
-    char app[ERPS_APP_NAME_MAX + 1];
-    if (!shim->conf->restricted)
-        return 0;
-    const char *token = header(r->conn, "SO-AppToken");
-    if (!token || !*token) {
-        snprintf(err, err_size, RESTRICTED_MSG "; send its SO-AppToken");
-        return 403;
+static void issue_session(req_t *r) {
+    char session[ERPS_SET_COOKIE_MAX], xsrf[ERPS_SET_COOKIE_MAX];
+    if (erps_login_session_cookies(r->shim->login, &r->login.who, session,
+                                   xsrf) == 0) {
+        reply_header(&r->reply, MHD_HTTP_HEADER_SET_COOKIE, session);
+        reply_header(&r->reply, MHD_HTTP_HEADER_SET_COOKIE, xsrf);
+        explicit_bzero(session, sizeof(session));
     }
-    if (!shim->apptokens || erps_apptokens_check(shim->apptokens, token, app,
-                                                 sizeof(app))) {
-        snprintf(err, err_size, RESTRICTED_MSG "; this SO-AppToken is not "
-                                "registered for it");
-        return 403;
-    }
-    return 0;
 }
 
 typedef struct joined {
@@ -890,7 +676,7 @@ static int read_options(req_t *r, char *err, size_t err_size) {
     if (r->select && r->route != ERPS_ROUTE_CHANGE_INTERVAL) {
         erps_status_t blank;
         memset(&blank, 0, sizeof(blank));
-        cJSON *shape = erps_api_status_obj(&blank, r->who.role, "", "");
+        cJSON *shape = erps_api_status_obj(&blank, r->login.who.role, "", "");
         if (!shape) {
             snprintf(err, err_size, "out of memory");
             return 500;
@@ -1006,9 +792,9 @@ static enum MHD_Result ops_call(req_t *r) {
 static enum MHD_Result get_status(req_t *r) {
     erps_status_t st;
     char err[256];
-    if (erps_bus_latest(r->shim->bus, r->who.engine_id, &st)) {
+    if (erps_bus_latest(r->shim->bus, r->login.who.engine_id, &st)) {
         snprintf(err, sizeof(err), "no agent has reported a status for "
-                 "engine %s yet", r->who.engine_id);
+                 "engine %s yet", r->login.who.engine_id);
         return send_error(r, 503, err);
     }
     return send_status(r, &st);
@@ -1132,16 +918,15 @@ static enum MHD_Result first_call(req_t *r, const char *url,
                                      header(c, MHD_HTTP_HEADER_HOST), err,
                                      sizeof(err))))
         return send_error(r, code, err);
-    if ((code = authenticate(r, err, sizeof(err))) ||
-        (code = app_allowed(r, err, sizeof(err))))
+    if ((code = authenticate(r, err, sizeof(err))))
         return send_error(r, code, err);
-    if (erps_api_route_changes(route) && r->who.role != ERPS_ROLE_ADMIN)
+    if (erps_api_route_changes(route) && r->login.who.role != ERPS_ROLE_ADMIN)
         return send_error(r, 403, "the caller may read the engine status but "
                                   "not change it");
     if ((code = read_options(r, err, sizeof(err))))
         return send_error(r, code, err);
     /* Issued only once the caller is known to be allowed this call. */
-    if (r->basic && shim->session)
+    if (r->login.basic)
         issue_session(r);
 
     if (route == ERPS_ROUTE_GET_STATUS && !shim->conf->status_read_cached)
@@ -1230,7 +1015,7 @@ static void access_line(const req_t *r, enum MHD_RequestTerminationCode toe) {
     erps_log(probe ? ERPS_LOG_DEBUG : ERPS_LOG_INFO,
              "access: %s %s %s %.1f ms %s%s%s", r->method[0] ? r->method : "-",
              erps_api_route_name(r->route), code, ms,
-             r->who.name[0] ? r->who.name : "-",
+             r->login.who.name[0] ? r->login.who.name : "-",
              sent_command ? " command " : "", sent_command ? r->w.id : "");
 }
 
@@ -1263,47 +1048,12 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
     erps_warn("http: %s", line);
 }
 
-/* Every credential store the settings name; a named file that cannot be
- * read stops the start, so a typo never silently turns a scheme off. */
+/* Every credential store the settings name (login.c: a named file that
+ * cannot be read stops the start, so a typo never silently turns a scheme
+ * off), and the language and time zone answers default to. */
 static int open_auth(erps_shim_t *shim, char *errstr, size_t errstr_size) {
     const erps_shim_conf_t *conf = shim->conf;
-    if (!(shim->users = erps_users_load(conf->users_file, errstr, errstr_size)) ||
-        !(shim->tenants = erps_tenants_load(conf->tenants_file, errstr,
-                                            errstr_size)))
-        return -1;
-    if (erps_users_check_tenants(shim->users, shim->tenants, errstr,
-                                 errstr_size))
-        return -1;
-    if (conf->tickets_file[0] &&
-        !(shim->tickets = erps_tickets_open(conf->tickets_file, errstr,
-                                            errstr_size)))
-        return -1;
-    if (conf->jwt_hs256_key_file[0] || conf->jwt_rs256_key_file[0]) {
-        erps_jwt_conf_t jc = {
-            .hs256_key_file = conf->jwt_hs256_key_file[0]
-                                  ? conf->jwt_hs256_key_file : NULL,
-            .rs256_key_file = conf->jwt_rs256_key_file[0]
-                                  ? conf->jwt_rs256_key_file : NULL,
-            .issuer = conf->jwt_issuer,
-            .audience = conf->jwt_audience,
-            .skew_ms = conf->jwt_skew_ms,
-            .tenant_claim = conf->jwt_tenant_claim,
-            .role_claim = conf->jwt_role_claim,
-        };
-        char jerr[512];
-        if (!(shim->jwt = erps_jwt_new(&jc, jerr, sizeof(jerr)))) {
-            snprintf(errstr, errstr_size, "auth.jwt.*: %s", jerr);
-            return -1;
-        }
-    }
-    if (conf->session_key_file[0] &&
-        !(shim->session = erps_session_new(conf->session_key_file,
-                                           conf->session_ttl_ms, errstr,
-                                           errstr_size)))
-        return -1;
-    if (conf->apptokens_file[0] &&
-        !(shim->apptokens = erps_apptokens_load(conf->apptokens_file, errstr,
-                                                errstr_size)))
+    if (!(shim->login = erps_login_new(conf, errstr, errstr_size)))
         return -1;
     size_t i = 0;
     while (i < erps_i18n_language_count &&
@@ -1320,20 +1070,6 @@ static int open_auth(erps_shim_t *shim, char *errstr, size_t errstr_size) {
                              sizeof(shim->default_zone), &shim->default_offset,
                              zerr, sizeof(zerr))) {
         snprintf(errstr, errstr_size, "i18n.default.timezone: %s", zerr);
-        return -1;
-    }
-    if (conf->restricted && !shim->apptokens) {
-        snprintf(errstr, errstr_size, "auth.restricted needs "
-                                      "auth.apptokens.file");
-        return -1;
-    }
-    erps_guard_conf_t gc = {conf->login_failures_max,
-                            conf->login_failures_window_ms,
-                            conf->account_failures_max,
-                            conf->account_failures_window_ms,
-                            conf->credential_cache_ms};
-    if (!(shim->guard = erps_guard_new(&gc))) {
-        snprintf(errstr, errstr_size, "out of memory");
         return -1;
     }
     return 0;
@@ -1409,12 +1145,10 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
 
     if (start_http(shim, listen_fd, errstr, errstr_size))
         goto fail;
-    erps_info("listening on http://%s:%" PRId64 "%s (%d users, %d tenants; "
-              "SOTicket %s, Bearer %s, sessions %s, restricted %s)",
-              conf->listen_addr, conf->port, ERPS_API_BASE,
-              erps_users_count(shim->users), erps_tenants_count(shim->tenants),
-              shim->tickets ? "on" : "off", shim->jwt ? "on" : "off",
-              shim->session ? "on" : "off", conf->restricted ? "on" : "off");
+    char logins[200];
+    erps_login_describe(shim->login, logins, sizeof(logins));
+    erps_info("listening on http://%s:%" PRId64 "%s (%s)", conf->listen_addr,
+              conf->port, ERPS_API_BASE, logins);
     return shim;
 fail:
     erps_shim_stop(shim);
@@ -1435,13 +1169,7 @@ void erps_shim_stop(erps_shim_t *shim) {
     erps_deadlines_destroy(shim->deadlines);
     erps_bus_destroy(shim->bus);
     erps_waiters_destroy(shim->waiters);
-    erps_users_destroy(shim->users);
-    erps_tenants_destroy(shim->tenants);
-    erps_tickets_destroy(shim->tickets);
-    erps_jwt_destroy(shim->jwt);
-    erps_session_destroy(shim->session);
-    erps_apptokens_destroy(shim->apptokens);
-    erps_guard_destroy(shim->guard);
+    erps_login_destroy(shim->login);
     if (shim->listen_fd >= 0)
         close(shim->listen_fd);
     free(shim);

@@ -1,5 +1,5 @@
 /*
- * fuzz_tokens - the credentials of shim/tokens.c on outside text. The input
+ * fuzz_tokens - the credentials of shim/login/ on outside text. The input
  * is a list of fields as fuzz_common.h frames them (u16 big-endian length,
  * then the bytes; a length past the end is clipped):
  *

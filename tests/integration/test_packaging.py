@@ -390,7 +390,7 @@ def test_openapi_error_types_are_the_shims():
     # Every error status the shim's code can answer: given to send_error
     # directly, or returned by a check whose code send_error passes on.
     sent = set()
-    for src in (SRC / "shim").glob("*.c"):
+    for src in (SRC / "shim").rglob("*.c"):
         text = src.read_text()
         sent |= set(re.findall(r"send_error\(\w+, (\d{3}),", text))
         sent |= set(re.findall(r"return ([45]\d\d);", text))

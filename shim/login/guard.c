@@ -1,7 +1,7 @@
 /*
  * guard.c - failed-login limits and the credential cache. See guard.h.
  */
-#include "guard.h"
+#include "../guard.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -1,12 +1,12 @@
 /*
- * auth.c - users and tenants files, Basic credentials, password hashing
+ * users.c - users and tenants files, Basic credentials, password hashing
  * (libxcrypt).
  *
  * User names compare without regard to ASCII case, as SuperOffice's do
  * (ALICE logs in as alice); the principal always carries the name as the
  * users file writes it, so audit records and sessions see one spelling.
  */
-#include "auth.h"
+#include "../auth.h"
 
 #include <crypt.h>
 #include <ctype.h>
