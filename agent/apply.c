@@ -235,29 +235,57 @@ static void republish(erps_served_t *s, const erps_command_t *cmd,
           p.before_state, p.before_interval_s);
 }
 
+/* What each command type does to its engine. @returns 1 changed, 0 no
+ * change, -1 refused (err says why). A new command type is one row here
+ * and its engine function (engine.c). */
+typedef int(cmd_handler_fn)(erps_served_t *s, const erps_command_t *cmd,
+                            int64_t now, char *err, size_t err_size);
+
+static int do_change_status(erps_served_t *s, const erps_command_t *cmd,
+                            int64_t now, char *err, size_t err_size) {
+    (void)err, (void)err_size;
+    return erps_engine_set_run(s->eng, cmd->run, now, cmd->ce.id);
+}
+
+static int do_change_interval(erps_served_t *s, const erps_command_t *cmd,
+                              int64_t now, char *err, size_t err_size) {
+    const erps_agent_conf_t *conf = s->ag->conf;
+    if (cmd->interval_s < conf->interval_min_s ||
+        cmd->interval_s > conf->interval_max_s) {
+        snprintf(err, err_size, "interval %" PRId64 " s outside %" PRId64
+                 "..%" PRId64 " s", cmd->interval_s, conf->interval_min_s,
+                 conf->interval_max_s);
+        return -1;
+    }
+    return erps_engine_set_interval(s->eng, cmd->interval_s, now, cmd->ce.id);
+}
+
+static const struct {
+    erps_cmd_type_t type;
+    cmd_handler_fn *run;
+} handlers[] = {
+    {ERPS_CMD_CHANGE_STATUS, do_change_status},
+    {ERPS_CMD_CHANGE_INTERVAL, do_change_interval},
+};
+
 /* A command that passed every check: the engine does what it asks. */
 static void execute(erps_served_t *s, const erps_command_t *cmd, int64_t now,
                     erps_state_t before_state, int64_t before_iv) {
-    const erps_agent_conf_t *conf = s->ag->conf;
     char err[256];
-    int changed;
-    if (cmd->type == ERPS_CMD_CHANGE_INTERVAL) {
-        if (cmd->interval_s < conf->interval_min_s ||
-            cmd->interval_s > conf->interval_max_s) {
-            snprintf(err, sizeof(err),
-                     "interval %" PRId64 " s outside %" PRId64 "..%" PRId64
-                     " s", cmd->interval_s, conf->interval_min_s,
-                     conf->interval_max_s);
-            remember(s, cmd->ce.id, ERPS_OUTCOME_REJECTED, before_state,
-                     before_iv);
-            audit(s, ERPS_OUTCOME_REJECTED, cmd, cmd->ce.id, err,
-                  before_state, before_iv);
-            return;
-        }
-        changed = erps_engine_set_interval(s->eng, cmd->interval_s, now,
-                                           cmd->ce.id);
-    } else {
-        changed = erps_engine_set_run(s->eng, cmd->run, now, cmd->ce.id);
+    int changed = -1;
+    size_t i = 0, n = sizeof(handlers) / sizeof(handlers[0]);
+    while (i < n && handlers[i].type != cmd->type)
+        i++;
+    if (i < n)
+        changed = handlers[i].run(s, cmd, now, err, sizeof(err));
+    else
+        snprintf(err, sizeof(err), "%s is not a command this agent applies",
+                 erps_command_type_name(cmd->type));
+    if (changed < 0) {
+        remember(s, cmd->ce.id, ERPS_OUTCOME_REJECTED, before_state, before_iv);
+        audit(s, ERPS_OUTCOME_REJECTED, cmd, cmd->ce.id, err, before_state,
+              before_iv);
+        return;
     }
     /* Every accepted command answers with a status the shim can match. */
     if (!changed)

@@ -13,24 +13,37 @@
 #include <string.h>
 #include <strings.h>
 
-static const struct {
-    const char *name; /* after ERPS_API_BASE, or a full path */
-    erps_route_t route;
-    const char *method;
-} routes[] = {
-    {"ChangeEngineStatus", ERPS_ROUTE_CHANGE_STATUS, "POST"},
-    {"GetEngineStatus", ERPS_ROUTE_GET_STATUS, "POST"},
-    {"ChangeEngineInterval", ERPS_ROUTE_CHANGE_INTERVAL, "POST"},
-    {"/healthz", ERPS_ROUTE_HEALTHZ, "GET"},
-    {"/readyz", ERPS_ROUTE_READYZ, "GET"},
-    {"/metrics", ERPS_ROUTE_METRICS, "GET"},
+static int decode_run(const cJSON *req, erps_media_t media,
+                      const erps_api_limits_t *lim, erps_command_t *cmd,
+                      char *err, size_t err_size);
+static int decode_interval(const cJSON *req, erps_media_t media,
+                           const erps_api_limits_t *lim, erps_command_t *cmd,
+                           char *err, size_t err_size);
+
+/* Every method the shim answers, once. */
+static const erps_api_method_t methods[] = {
+    {"ChangeEngineStatus", ERPS_ROUTE_CHANGE_STATUS, "POST", 0,
+     ERPS_CMD_CHANGE_STATUS, "Run", decode_run, ERPS_ANSWER_STATUS},
+    {"GetEngineStatus", ERPS_ROUTE_GET_STATUS, "POST", 0, 0, NULL, NULL,
+     ERPS_ANSWER_STATUS},
+    {"ChangeEngineInterval", ERPS_ROUTE_CHANGE_INTERVAL, "POST", 0,
+     ERPS_CMD_CHANGE_INTERVAL, "Interval", decode_interval, ERPS_ANSWER_EMPTY},
+    {"/healthz", ERPS_ROUTE_HEALTHZ, "GET", 1, 0, NULL, NULL, ERPS_ANSWER_EMPTY},
+    {"/readyz", ERPS_ROUTE_READYZ, "GET", 1, 0, NULL, NULL, ERPS_ANSWER_EMPTY},
+    {"/metrics", ERPS_ROUTE_METRICS, "GET", 1, 0, NULL, NULL, ERPS_ANSWER_EMPTY},
 };
+#define NMETHODS (sizeof(methods) / sizeof(methods[0]))
+
+const erps_api_method_t *erps_api_method(erps_route_t route) {
+    for (size_t i = 0; i < NMETHODS; i++)
+        if (methods[i].route == route)
+            return &methods[i];
+    return NULL;
+}
 
 const char *erps_api_route_name(erps_route_t route) {
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-        if (routes[i].route == route)
-            return routes[i].name;
-    return "-";
+    const erps_api_method_t *m = erps_api_method(route);
+    return m ? m->name : "-";
 }
 
 /* ASP.NET routes match case-insensitively, and after its URL forms are
@@ -38,10 +51,10 @@ const char *erps_api_route_name(erps_route_t route) {
  * paths are ours, not the WebAPI's, and match exactly. */
 static int route_match(const char *path, const char *api_path, size_t i) {
     size_t base_len = strlen(ERPS_API_BASE);
-    if (routes[i].name[0] == '/')
-        return strcmp(path, routes[i].name) == 0;
+    if (methods[i].name[0] == '/')
+        return strcmp(path, methods[i].name) == 0;
     return strncasecmp(api_path, ERPS_API_BASE, base_len) == 0 &&
-           strcasecmp(api_path + base_len, routes[i].name) == 0;
+           strcasecmp(api_path + base_len, methods[i].name) == 0;
 }
 
 int erps_api_route(const char *method, const char *path, erps_route_t *route,
@@ -54,17 +67,17 @@ int erps_api_route(const char *method, const char *path, erps_route_t *route,
     /* Out of memory: the path as it came, which the common form matches. */
     const char *p = api_path && erps_http_path_normalize(path, api_path, size) == 0
                         ? api_path : path;
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+    for (size_t i = 0; i < NMETHODS; i++) {
         if (!route_match(path, p, i))
             continue;
-        int ok = strcmp(method, routes[i].method) == 0 ||
+        int ok = strcmp(method, methods[i].http_method) == 0 ||
                  (strcmp(method, "HEAD") == 0 &&
-                  strcmp(routes[i].method, "GET") == 0);
+                  strcmp(methods[i].http_method, "GET") == 0);
         if (!ok) {
-            *allow = routes[i].method;
+            *allow = methods[i].http_method;
             code = 405;
         } else {
-            *route = routes[i].route;
+            *route = methods[i].route;
             code = 200;
         }
         break;
@@ -74,19 +87,19 @@ int erps_api_route(const char *method, const char *path, erps_route_t *route,
 }
 
 int erps_api_route_changes(erps_route_t route) {
-    return route == ERPS_ROUTE_CHANGE_STATUS ||
-           route == ERPS_ROUTE_CHANGE_INTERVAL;
+    const erps_api_method_t *m = erps_api_method(route);
+    return m && m->command != 0;
 }
 
 cJSON *erps_api_request_base(erps_route_t route) {
+    const erps_api_method_t *m = erps_api_method(route);
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
     /* The request object a patch edits: its one member present but not
      * set (null), so "replace" finds it and a patch that sets nothing is
      * refused like an empty body ("no Run, no change"). */
-    if (!cJSON_AddNullToObject(o, route == ERPS_ROUTE_CHANGE_INTERVAL ? "Interval"
-                                                                       : "Run")) {
+    if (m && m->member && !cJSON_AddNullToObject(o, m->member)) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -176,6 +189,22 @@ int erps_api_change_interval_req(const cJSON *req, int64_t min_s,
         return 400;
     }
     return 0;
+}
+
+static int decode_run(const cJSON *req, erps_media_t media,
+                      const erps_api_limits_t *lim, erps_command_t *cmd,
+                      char *err, size_t err_size) {
+    (void)lim;
+    return erps_api_change_status_req(req, media, &cmd->run, err, err_size);
+}
+
+static int decode_interval(const cJSON *req, erps_media_t media,
+                           const erps_api_limits_t *lim, erps_command_t *cmd,
+                           char *err, size_t err_size) {
+    (void)media;
+    return erps_api_change_interval_req(req, lim->interval_min_s,
+                                        lim->interval_max_s, &cmd->interval_s,
+                                        err, err_size);
 }
 
 cJSON *erps_api_status_obj(const erps_status_t *st, erps_role_t role,

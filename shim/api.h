@@ -27,6 +27,40 @@ typedef enum erps_route {
     ERPS_ROUTE_METRICS,
 } erps_route_t;
 
+/** How a method answers once its command's status came back. */
+typedef enum erps_answer {
+    ERPS_ANSWER_STATUS, /* 200 with the ErpSyncEngineStatus ($select applies) */
+    ERPS_ANSWER_EMPTY,  /* 204, no body */
+} erps_answer_t;
+
+/** What the request decoders check against besides the request object. */
+typedef struct erps_api_limits {
+    int64_t interval_min_s, interval_max_s;
+} erps_api_limits_t;
+
+/**
+ * One WebAPI method (or operational path), both ends: its path, the request
+ * object a body fills, how that becomes a command, and how it answers.
+ * Adding a method is one row in api.c's table, its decoder, and the agent's
+ * handler for the command type (agent/apply.c).
+ */
+typedef struct erps_api_method {
+    const char *name;        /* after ERPS_API_BASE, or a full path */
+    erps_route_t route;
+    const char *http_method; /* "POST"; "GET" also answers HEAD */
+    int operational;         /* /healthz, /readyz, /metrics: no login */
+    erps_cmd_type_t command; /* 0: a read, nothing is sent */
+    const char *member;      /* the request object's member ("Run"), or NULL */
+    /* The request object into cmd's fields. @returns 0 or 400 with err. */
+    int (*decode)(const cJSON *req, erps_media_t media,
+                  const erps_api_limits_t *lim, erps_command_t *cmd,
+                  char *err, size_t err_size);
+    erps_answer_t answer;
+} erps_api_method_t;
+
+/** The table row of a route, or NULL for ERPS_ROUTE_NONE. */
+const erps_api_method_t *erps_api_method(erps_route_t route);
+
 /**
  * Maps method and path to a route. @returns 200 with *route set, 404 for an
  * unknown path, 405 for a known path with the wrong method (*allow names the
@@ -42,8 +76,8 @@ const char *erps_api_route_name(erps_route_t route);
 /** @returns 1 when the route changes the engine (needs the admin role). */
 int erps_api_route_changes(erps_route_t route);
 
-/** The request object of a route with the WebAPI's defaults ({"Run":
- * false}, {"Interval": null}): what a JSON patch or merge patch edits. */
+/** The request object of a route with its member present but null ({"Run":
+ * null}): what a JSON patch or merge patch edits. */
 cJSON *erps_api_request_base(erps_route_t route);
 
 /**

@@ -482,16 +482,10 @@ static enum MHD_Result start_command(req_t *r) {
     cJSON_Delete(base);
     if (!req)
         return send_error(r, base ? code : 500, base ? err : "out of memory");
-    if (r->route == ERPS_ROUTE_CHANGE_STATUS) {
-        cmd.type = ERPS_CMD_CHANGE_STATUS;
-        code = erps_api_change_status_req(req, r->ctype.media, &cmd.run, err,
-                                          sizeof(err));
-    } else {
-        cmd.type = ERPS_CMD_CHANGE_INTERVAL;
-        code = erps_api_change_interval_req(req, conf->interval_min_s,
-                                            conf->interval_max_s,
-                                            &cmd.interval_s, err, sizeof(err));
-    }
+    const erps_api_method_t *m = erps_api_method(r->route);
+    erps_api_limits_t lim = {conf->interval_min_s, conf->interval_max_s};
+    cmd.type = m->command;
+    code = m->decode(req, r->ctype.media, &lim, &cmd, err, sizeof(err));
     cJSON_Delete(req);
     if (code)
         return send_error(r, code, err);
@@ -558,7 +552,7 @@ static enum MHD_Result finish_command(req_t *r) {
     reply_header(&r->reply, ERPS_HEADER_COMMAND_ID, r->w.id);
     if (r->w.code != 200)
         return send_error(r, r->w.code, r->w.detail);
-    if (r->route == ERPS_ROUTE_CHANGE_INTERVAL)
+    if (erps_api_method(r->route)->answer == ERPS_ANSWER_EMPTY)
         return answer(r, 204, strdup(""), r->reply.accept.content_type);
     return send_status(r, &r->w.status);
 }
@@ -673,7 +667,8 @@ static int read_options(req_t *r, char *err, size_t err_size) {
         return 400;
     /* A $select naming a field the answer lacks is refused now, before a
      * change is sent, not after it was made. */
-    if (r->select && r->route != ERPS_ROUTE_CHANGE_INTERVAL) {
+    if (r->select &&
+        erps_api_method(r->route)->answer == ERPS_ANSWER_STATUS) {
         erps_status_t blank;
         memset(&blank, 0, sizeof(blank));
         cJSON *shape = erps_api_status_obj(&blank, r->login.who.role, "", "");
@@ -892,9 +887,7 @@ static enum MHD_Result first_call(req_t *r, const char *url,
     r->route = route;
     r->phase = PH_FIRST;
     r->plain = 1;
-    if (rcode == 200 && (route == ERPS_ROUTE_HEALTHZ ||
-                         route == ERPS_ROUTE_READYZ ||
-                         route == ERPS_ROUTE_METRICS))
+    if (rcode == 200 && erps_api_method(route)->operational)
         return ops_call(r);
     r->plain = 0;
     cors_allow(r);
@@ -929,11 +922,9 @@ static enum MHD_Result first_call(req_t *r, const char *url,
     if (r->login.basic)
         issue_session(r);
 
-    if (route == ERPS_ROUTE_GET_STATUS && !shim->conf->status_read_cached)
-        return start_read(r);
-    if (route == ERPS_ROUTE_GET_STATUS)
-        return get_status(r);
-    return body_start(r);
+    if (erps_api_route_changes(route))
+        return body_start(r);
+    return shim->conf->status_read_cached ? get_status(r) : start_read(r);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
@@ -972,7 +963,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         }
         return start_command(r);
     }
-    if (r->phase == PH_WAIT && r->route == ERPS_ROUTE_GET_STATUS)
+    if (r->phase == PH_WAIT && !erps_api_route_changes(r->route))
         return finish_read(r);
     if (r->phase == PH_WAIT)
         return finish_command(r);
@@ -1002,8 +993,8 @@ static void access_line(const req_t *r, enum MHD_RequestTerminationCode toe) {
     clock_gettime(CLOCK_MONOTONIC, &now);
     double ms = (double)(now.tv_sec - r->began.tv_sec) * 1e3 +
                 (double)(now.tv_nsec - r->began.tv_nsec) / 1e6;
-    int probe = r->route == ERPS_ROUTE_HEALTHZ || r->route == ERPS_ROUTE_READYZ ||
-                r->route == ERPS_ROUTE_METRICS;
+    const erps_api_method_t *m = erps_api_method(r->route);
+    int probe = m && m->operational;
     int sent_command = erps_api_route_changes(r->route) && r->w.id[0];
     char code[32];
     if (r->code)
@@ -1028,7 +1019,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     access_line(r, toe);
     /* Not answered yet (connection failed while waiting): unregister. */
-    if (r->phase == PH_WAIT && r->route == ERPS_ROUTE_GET_STATUS)
+    if (r->phase == PH_WAIT && !erps_api_route_changes(r->route))
         erps_bus_read_cancel(r->shim->bus, &r->w);
     else if (r->phase == PH_WAIT)
         erps_waiters_take(r->shim->waiters, r->w.id);

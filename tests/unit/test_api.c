@@ -131,6 +131,52 @@ static void change_interval_bodies(void **state) {
     assert_non_null(strstr(err, "missing"));
 }
 
+/* The method table owns both ends: each WebAPI method that changes the
+ * engine names its command type, its request member and a decoder that
+ * fills exactly that command's fields; reads and probes send nothing. */
+static void method_table(void **state) {
+    (void)state;
+    erps_api_limits_t lim = {60, 86400};
+    char err[256];
+    for (int r = ERPS_ROUTE_CHANGE_STATUS; r <= ERPS_ROUTE_METRICS; r++) {
+        const erps_api_method_t *m = erps_api_method((erps_route_t)r);
+        assert_non_null(m);
+        assert_int_equal(m->route, r);
+        assert_int_equal(erps_api_route_changes((erps_route_t)r), m->command != 0);
+        assert_true(!m->command || (m->decode && m->member));
+        assert_true(!m->operational || !m->command);
+    }
+    assert_null(erps_api_method(ERPS_ROUTE_NONE));
+
+    const erps_api_method_t *m = erps_api_method(ERPS_ROUTE_CHANGE_STATUS);
+    erps_command_t cmd;
+    memset(&cmd, 0, sizeof(cmd));
+    cJSON *req = cJSON_Parse("{\"run\": true}");
+    assert_int_equal(m->decode(req, ERPS_MEDIA_JSON, &lim, &cmd, err, sizeof(err)), 0);
+    assert_int_equal(m->command, ERPS_CMD_CHANGE_STATUS);
+    assert_true(cmd.run);
+    assert_int_equal(cmd.interval_s, 0);
+    assert_int_equal(m->answer, ERPS_ANSWER_STATUS);
+    cJSON_Delete(req);
+
+    m = erps_api_method(ERPS_ROUTE_CHANGE_INTERVAL);
+    memset(&cmd, 0, sizeof(cmd));
+    req = cJSON_Parse("{\"Interval\": \"00:02:00\"}");
+    assert_int_equal(m->decode(req, ERPS_MEDIA_JSON, &lim, &cmd, err, sizeof(err)), 0);
+    assert_int_equal(m->command, ERPS_CMD_CHANGE_INTERVAL);
+    assert_int_equal(cmd.interval_s, 120);
+    assert_false(cmd.run);
+    assert_int_equal(m->answer, ERPS_ANSWER_EMPTY);
+    cJSON_Delete(req);
+    /* The limits come from the caller, not from the table. */
+    lim.interval_min_s = 300;
+    req = cJSON_Parse("{\"Interval\": \"00:02:00\"}");
+    assert_int_equal(m->decode(req, ERPS_MEDIA_JSON, &lim, &cmd, err, sizeof(err)), 400);
+    assert_non_null(strstr(err, "between 00:05:00"));
+    cJSON_Delete(req);
+    assert_string_equal(erps_command_type_name(m->command), m->name);
+}
+
 static void request_bases(void **state) {
     (void)state;
     static const struct {
@@ -251,6 +297,7 @@ int main(void) {
         cmocka_unit_test(routes),
         cmocka_unit_test(change_status_bodies),
         cmocka_unit_test(change_interval_bodies),
+        cmocka_unit_test(method_table),
         cmocka_unit_test(request_bases),
         cmocka_unit_test(xml_answers_write_interval_as_duration),
         cmocka_unit_test(status_answer_reflects_the_role),
