@@ -71,9 +71,9 @@ int main(int argc, char **argv) {
         erps_kprops_clear(&kp);
         return ERPS_AGENT_EXIT_CONFIG;
     }
-    if (conf.interval_min_s > conf.interval_max_s) {
-        fprintf(stderr, "erpsync-agent: engine.interval.min is larger than "
-                        "engine.interval.max\n");
+    if (erps_interval_bounds_check(conf.interval_min_s, conf.interval_max_s,
+                                   err, sizeof(err))) {
+        fprintf(stderr, "erpsync-agent: %s\n", err);
         erps_engine_list_free(&engines);
         return ERPS_AGENT_EXIT_CONFIG;
     }

@@ -6,15 +6,21 @@ set -eu
 # With --kafka, also what the tests on a real Apache Kafka need (a JRE and
 # Maven to fetch the broker). kafka-python, a Kafka client that is not
 # librdkafka, is always there: the tests read make run's Kafka with it.
-DEB_PKGS="cmake make gcc pkg-config librdkafka-dev libcjson-dev uuid-dev
-libcmocka-dev libmicrohttpd-dev libcrypt-dev libxml2-dev libjwt-dev libssl-dev
-libicu-dev kcat python3 curl"
+# The packages come from packaging/debian-packages (scripts/packages.sh),
+# the one list the Dockerfile and CI read too.
+DEB_PKGS=$("$(dirname "$0")/packages.sh" build test)
 PY_MODS="jsonschema:jsonschema pytest:pytest yaml:pyyaml jwt:pyjwt
 cryptography:cryptography openapi_spec_validator:openapi-spec-validator
 kafka:kafka-python"
 if [ "${1:-}" = "--kafka" ]; then
-    command -v java >/dev/null 2>&1 || DEB_PKGS="$DEB_PKGS openjdk-17-jre-headless"
-    command -v mvn >/dev/null 2>&1 || DEB_PKGS="$DEB_PKGS maven"
+    # A JRE and Maven from elsewhere (SDKMAN, a vendor's JDK) will do.
+    for p in $("$(dirname "$0")/packages.sh" kafka); do
+        case $p in
+        openjdk-*) command -v java >/dev/null 2>&1 || DEB_PKGS="$DEB_PKGS $p" ;;
+        maven) command -v mvn >/dev/null 2>&1 || DEB_PKGS="$DEB_PKGS $p" ;;
+        *) DEB_PKGS="$DEB_PKGS $p" ;;
+        esac
+    done
 fi
 
 missing=""

@@ -209,38 +209,20 @@ static int decode_interval(const cJSON *req, erps_media_t media,
 
 cJSON *erps_api_status_obj(const erps_status_t *st, erps_role_t role,
                            const char *message, const char *reader_reason) {
-    static const char *const fields[][2] = {{"IsRunning", "System.Boolean"},
-                                            {"StatusMessage", "System.String"},
-                                            {"Interval", "System.TimeSpan"}};
-    char iv[ERPS_TIMESPAN_LEN], tmask[96], fmask[96];
-    unsigned tr = ERPS_TR_RF, fr = ERPS_FR_READ;
-    const char *reason = reader_reason;
-    if (role == ERPS_ROLE_ADMIN) {
-        tr = ERPS_TR_FULL;
-        fr = ERPS_FR_UPDATE;
-        reason = "";
-    }
-    erps_table_right_name(tr, tmask, sizeof(tmask));
-    erps_field_right_name(fr, fmask, sizeof(fmask));
+    char iv[ERPS_TIMESPAN_LEN];
+    int admin = role == ERPS_ROLE_ADMIN;
     erps_timespan_format(st->interval_s, iv);
-
     cJSON *root = cJSON_CreateObject();
     if (!root)
         return NULL;
-    cJSON_AddBoolToObject(root, "IsRunning", st->is_running);
-    cJSON_AddStringToObject(root, "StatusMessage", message);
-    cJSON_AddStringToObject(root, "Interval", iv);
-    cJSON *t = cJSON_AddObjectToObject(root, "TableRight");
-    cJSON_AddStringToObject(t, "Mask", tmask);
-    cJSON_AddStringToObject(t, "Reason", reason);
-    cJSON *fp = cJSON_AddObjectToObject(root, "FieldProperties");
-    for (size_t i = 0; i < 3; i++) {
-        cJSON *f = cJSON_AddObjectToObject(fp, fields[i][0]);
-        cJSON *r = cJSON_AddObjectToObject(f, "FieldRight");
-        cJSON_AddStringToObject(r, "Mask", fmask);
-        cJSON_AddStringToObject(r, "Reason", reason);
-        cJSON_AddStringToObject(f, "FieldType", fields[i][1]);
-        cJSON_AddNumberToObject(f, "FieldLength", 0);
+    if (!cJSON_AddBoolToObject(root, "IsRunning", st->is_running) ||
+        !cJSON_AddStringToObject(root, "StatusMessage", message) ||
+        !cJSON_AddStringToObject(root, "Interval", iv) ||
+        erps_status_rights_add(root, admin ? ERPS_TR_FULL : ERPS_TR_RF,
+                               admin ? ERPS_FR_UPDATE : ERPS_FR_READ,
+                               admin ? "" : reader_reason)) {
+        cJSON_Delete(root);
+        return NULL;
     }
     return root;
 }

@@ -174,10 +174,7 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
      0, "concurrent connections"},
     {"http.connection.timeout.s", ERPS_CFG_INT, "30", 1, 3600,
      O(conn_timeout_s), 0, "idle keep-alive connections are closed after"},
-    {"engine.interval.min", ERPS_CFG_INT, "60", 1, INT32_MAX, O(interval_min_s),
-     0, "smallest interval ChangeEngineInterval accepts, seconds"},
-    {"engine.interval.max", ERPS_CFG_INT, "604800", 1, INT32_MAX,
-     O(interval_max_s), 0, "largest interval ChangeEngineInterval accepts"},
+    ERPS_CFG_INTERVAL_BOUNDS(erps_shim_conf_t, interval_min_s, interval_max_s),
     {"log.level", ERPS_CFG_STR, "info", 0, 0, O(log_level), 16,
      "error, warn, info or debug"},
     {"log.format", ERPS_CFG_STR, "text", 0, 0, O(log_format), 8,
@@ -1041,10 +1038,13 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
 
 /* Every credential store the settings name (login.c: a named file that
  * cannot be read stops the start, so a typo never silently turns a scheme
- * off), and the language and time zone answers default to. */
-static int open_auth(erps_shim_t *shim, char *errstr, size_t errstr_size) {
+ * off), the interval bounds, and the language and time zone answers
+ * default to. */
+static int open_settings(erps_shim_t *shim, char *errstr, size_t errstr_size) {
     const erps_shim_conf_t *conf = shim->conf;
-    if (!(shim->login = erps_login_new(conf, errstr, errstr_size)))
+    if (!(shim->login = erps_login_new(conf, errstr, errstr_size)) ||
+        erps_interval_bounds_check(conf->interval_min_s, conf->interval_max_s,
+                                   errstr, errstr_size))
         return -1;
     size_t i = 0;
     while (i < erps_i18n_language_count &&
@@ -1119,7 +1119,7 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
     }
     shim->listen_fd = listen_fd;
     shim->conf = conf;
-    if (open_auth(shim, errstr, errstr_size))
+    if (open_settings(shim, errstr, errstr_size))
         goto fail;
     if (!(shim->waiters = erps_waiters_new())) {
         snprintf(errstr, errstr_size, "out of memory");

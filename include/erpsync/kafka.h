@@ -75,13 +75,13 @@ typedef struct erps_topic_policy {
 /* Settings-table rows shared by the agent and the shim (config.h), for a
  * struct with an erps_topics_t member T and an erps_topic_policy_t member P. */
 #define ERPS_CFG_TOPICS(type, T, P)                                            \
-    {"topic.commands", ERPS_CFG_STR, "erpsync.commands", 0, 0,                 \
+    {"topic.commands", ERPS_CFG_STR, ERPS_TOPIC_COMMANDS, 0, 0,                 \
      offsetof(type, T.commands), 250, "command topic"},                        \
-    {"topic.status", ERPS_CFG_STR, "erpsync.status", 0, 0,                     \
+    {"topic.status", ERPS_CFG_STR, ERPS_TOPIC_STATUS, 0, 0,                     \
      offsetof(type, T.status), 250, "status topic (compacted)"},               \
-    {"topic.audit", ERPS_CFG_STR, "erpsync.audit", 0, 0,                       \
+    {"topic.audit", ERPS_CFG_STR, ERPS_TOPIC_AUDIT, 0, 0,                       \
      offsetof(type, T.audit), 250, "audit topic"},                             \
-    {"topic.dlq", ERPS_CFG_STR, "erpsync.commands.dlq", 0, 0,                  \
+    {"topic.dlq", ERPS_CFG_STR, ERPS_TOPIC_DLQ, 0, 0,                  \
      offsetof(type, T.dlq), 250, "dead-letter topic for undecodable commands"},\
     {"topics.create", ERPS_CFG_BOOL, "false", 0, 0, offsetof(type, P.create),  \
      0, "create missing topics at start-up (Admin API)"},                      \

@@ -225,11 +225,33 @@ int erps_audit_encode(const erps_audit_t *au, erps_msg_t *out, char *errstr,
 int erps_audit_decode(const erps_msg_t *in, erps_audit_t *au, char *errstr,
                       size_t errstr_size);
 
+/* ---- topics ---- */
+
+/* The default topic names (PRODUCT.md): every program's settings table
+ * takes them from here. */
+#define ERPS_TOPIC_COMMANDS "erpsync.commands"
+#define ERPS_TOPIC_STATUS "erpsync.status"
+#define ERPS_TOPIC_AUDIT "erpsync.audit"
+#define ERPS_TOPIC_DLQ "erpsync.commands.dlq"
+
 /* ---- .NET TimeSpan text and ISO 8601 durations ---- */
 
 #define ERPS_TIMESPAN_LEN 32
 /* The longest interval anything accepts: .NET's TimeSpan.MaxValue in days. */
 #define ERPS_INTERVAL_MAX_S (INT64_C(10675199) * 86400)
+/* The engine.interval.min and .max rows of the agent's and the shim's
+ * settings tables (erpsync/config.h), for a struct with int64_t members MIN
+ * and MAX: one default and one range for both programs. */
+#define ERPS_CFG_INTERVAL_BOUNDS(type, MIN, MAX)                               \
+    {"engine.interval.min", ERPS_CFG_INT, "60", 1, INT32_MAX,                  \
+     offsetof(type, MIN), 0,                                                   \
+     "smallest interval ChangeEngineInterval accepts, seconds"},               \
+    {"engine.interval.max", ERPS_CFG_INT, "604800", 1, INT32_MAX,              \
+     offsetof(type, MAX), 0,                                                   \
+     "largest interval ChangeEngineInterval accepts, seconds"}
+/** @returns 0 when min_s <= max_s, else -1 with the reason in err. */
+int erps_interval_bounds_check(int64_t min_s, int64_t max_s, char *err,
+                               size_t err_size);
 /** Formats seconds as hh:mm:ss, or d.hh:mm:ss from one day on. */
 void erps_timespan_format(int64_t seconds, char out[ERPS_TIMESPAN_LEN]);
 /** Formats seconds as an xs:duration the way .NET's DataContract does (PT15M). */
@@ -276,5 +298,16 @@ enum {
  *  it up, smallest first ("None" for 0, the number if no names fit). */
 void erps_table_right_name(unsigned mask, char *out, size_t size);
 void erps_field_right_name(unsigned mask, char *out, size_t size);
+
+struct cJSON;
+/**
+ * Adds ErpSyncEngineStatus's TableRight and FieldProperties (one entry per
+ * field that carries rights: IsRunning, StatusMessage, Interval, with its
+ * .NET type) to root: the one place that list is written. The status event
+ * carries the owner's rights, the shim's answer the caller's.
+ * @returns 0, or -1 out of memory.
+ */
+int erps_status_rights_add(struct cJSON *root, unsigned table_right,
+                           unsigned field_right, const char *reason);
 
 #endif

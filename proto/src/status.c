@@ -94,26 +94,29 @@ static void add_time_or_null(cJSON *obj, const char *name, int64_t ms) {
     cJSON_AddStringToObject(obj, name, ts);
 }
 
-/* The rights of the engine's owner; the shim replaces them with the caller's. */
-static void add_owner_rights(cJSON *root) {
+int erps_status_rights_add(cJSON *root, unsigned table_right,
+                           unsigned field_right, const char *reason) {
     static const char *const fields[][2] = {{"IsRunning", "System.Boolean"},
                                             {"StatusMessage", "System.String"},
                                             {"Interval", "System.TimeSpan"}};
-    char tmask[64], fmask[64];
-    erps_table_right_name(ERPS_TR_FULL, tmask, sizeof(tmask));
-    erps_field_right_name(ERPS_FR_UPDATE, fmask, sizeof(fmask));
+    char tmask[96], fmask[96];
+    erps_table_right_name(table_right, tmask, sizeof(tmask));
+    erps_field_right_name(field_right, fmask, sizeof(fmask));
     cJSON *tr = cJSON_AddObjectToObject(root, "TableRight");
-    cJSON_AddStringToObject(tr, "Mask", tmask);
-    cJSON_AddStringToObject(tr, "Reason", "");
     cJSON *fp = cJSON_AddObjectToObject(root, "FieldProperties");
-    for (size_t i = 0; i < 3; i++) {
+    if (!tr || !cJSON_AddStringToObject(tr, "Mask", tmask) ||
+        !cJSON_AddStringToObject(tr, "Reason", reason) || !fp)
+        return -1;
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         cJSON *f = cJSON_AddObjectToObject(fp, fields[i][0]);
-        cJSON *fr = cJSON_AddObjectToObject(f, "FieldRight");
-        cJSON_AddStringToObject(fr, "Mask", fmask);
-        cJSON_AddStringToObject(fr, "Reason", "");
-        cJSON_AddStringToObject(f, "FieldType", fields[i][1]);
-        cJSON_AddNumberToObject(f, "FieldLength", 0);
+        cJSON *fr = f ? cJSON_AddObjectToObject(f, "FieldRight") : NULL;
+        if (!fr || !cJSON_AddStringToObject(fr, "Mask", fmask) ||
+            !cJSON_AddStringToObject(fr, "Reason", reason) ||
+            !cJSON_AddStringToObject(f, "FieldType", fields[i][1]) ||
+            !cJSON_AddNumberToObject(f, "FieldLength", 0))
+            return -1;
     }
+    return 0;
 }
 
 int erps_status_encode(const erps_status_t *st, erps_msg_t *out, char *errstr,
@@ -135,7 +138,8 @@ int erps_status_encode(const erps_status_t *st, erps_msg_t *out, char *errstr,
     cJSON_AddBoolToObject(root, "IsRunning", st->is_running);
     cJSON_AddStringToObject(root, "StatusMessage", st->message);
     cJSON_AddStringToObject(root, "Interval", iv);
-    add_owner_rights(root);
+    /* The owner's rights; the shim replaces them with the caller's. */
+    erps_status_rights_add(root, ERPS_TR_FULL, ERPS_FR_UPDATE, "");
     cJSON_AddStringToObject(root, "EngineId", st->ce.subject);
     cJSON_AddStringToObject(root, "State", erps_state_name(st->state));
     cJSON_AddNumberToObject(root, "IntervalSeconds", (double)st->interval_s);

@@ -11,6 +11,15 @@
 
 #define MAX_SECONDS ERPS_INTERVAL_MAX_S
 
+int erps_interval_bounds_check(int64_t min_s, int64_t max_s, char *err,
+                               size_t err_size) {
+    if (min_s <= max_s)
+        return 0;
+    snprintf(err, err_size, "engine.interval.min (%" PRId64 " s) is larger "
+             "than engine.interval.max (%" PRId64 " s)", min_s, max_s);
+    return -1;
+}
+
 void erps_timespan_format(int64_t secs, char out[ERPS_TIMESPAN_LEN]) {
     const char *sign = "";
     /* Unsigned, so that INT64_MIN has a magnitude too. */

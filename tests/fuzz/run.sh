@@ -35,7 +35,8 @@ if ! command -v clang >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "run.sh: installing clang (libFuzzer) from the distribution"
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            $("$root/scripts/packages.sh" fuzz) >/dev/null
     else
         echo "run.sh: clang is missing; install it (apt-get install clang)" >&2
         exit 2

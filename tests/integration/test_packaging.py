@@ -113,15 +113,34 @@ def docker_run_commands(lines):
     return cmds
 
 
+def packages(*uses):
+    """The packages of packaging/debian-packages for uses, as the image and
+    install-deps.sh get them (scripts/packages.sh)."""
+    out = subprocess.run([str(SRC / "scripts/packages.sh"), *uses], check=True,
+                         capture_output=True, text=True).stdout
+    return set(out.split())
+
+
+PACKAGES_CALL = re.compile(
+    r"\$\(PACKAGES_FILE=/tmp/deps/debian-packages sh /tmp/deps/packages.sh "
+    r"([a-z ]+)\)")
+
+
 def apt_packages(cmd):
-    words = shlex.split(cmd)
+    """An apt-get install's packages. The list is packaging/debian-packages:
+    the command may name them only through scripts/packages.sh."""
+    calls = PACKAGES_CALL.findall(cmd)
+    words = shlex.split(PACKAGES_CALL.sub("", cmd))
     i = words.index("install")
-    return {w for w in words[i + 1:] if not w.startswith("-")}
+    literal = {w for w in words[i + 1:] if not w.startswith("-")}
+    assert not literal, f"packages named outside packaging/debian-packages: {literal}"
+    return packages(*" ".join(calls).split())
 
 
 def install_deps_packages():
-    m = re.search(r'DEB_PKGS="([^"]*)"', read("scripts/install-deps.sh"))
-    return set(m[1].split())
+    text = read("scripts/install-deps.sh")
+    assert 'DEB_PKGS=$("$(dirname "$0")/packages.sh" build test)' in text
+    return packages("build", "test")
 
 
 def compose():
@@ -317,7 +336,8 @@ def test_compose_keeps_kafka_data_restarts_and_checks_health():
 
 def shim_routes():
     base = re.search(r'#define ERPS_API_BASE "([^"]+)"', read("shim/api.h"))[1]
-    table = re.findall(r'\{"([^"]+)",\s*ERPS_ROUTE_\w+,\s*"(\w+)"\}',
+    # The method table's rows: {"Name", ERPS_ROUTE_X, "METHOD", ...}.
+    table = re.findall(r'\{"([^"]+)",\s*ERPS_ROUTE_\w+,\s*"(\w+)",',
                        read("shim/api.c"))
     assert len(table) >= 6, table
     return {(name if name.startswith("/") else base + name): method.lower()
