@@ -5,7 +5,7 @@ BUILD_TYPE ?= RelWithDebInfo
 CMAKE_ARGS ?=
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test test-unit test-integration test-kafka sanitize clean FORCE
+.PHONY: all deps build run test test-unit test-integration test-kafka sanitize format clean FORCE
 
 all: build
 
@@ -59,6 +59,10 @@ test-kafka: build
 # ASan + UBSan build of everything, then the whole suite under it.
 sanitize:
 	$(MAKE) test BUILD=build-sanitize BUILD_TYPE=Sanitize
+
+# Every tracked C file as .clang-format writes it (CI checks the same).
+format:
+	git ls-files '*.c' '*.h' | xargs clang-format --style=file -i
 
 clean:
 	rm -rf $(BUILD) build-sanitize

@@ -24,7 +24,8 @@
 
 const erps_cfg_opt_t erps_agent_conf_table[] = {
 #define O(f) offsetof(erps_agent_conf_t, f)
-    {"engine.id", ERPS_CFG_STR, "", 0, 0, O(engine_ids), sizeof(((erps_agent_conf_t *)0)->engine_ids),
+    {"engine.id", ERPS_CFG_STR, "", 0, 0, O(engine_ids),
+     sizeof(((erps_agent_conf_t *)0)->engine_ids),
      "engine this agent controls, or a comma-separated list of them "
      "([A-Za-z0-9._-]; this or engines.file is required)"},
     {"engines.file", ERPS_CFG_STR, "", 0, 0, O(engines_file), 1024,
@@ -48,13 +49,13 @@ const erps_cfg_opt_t erps_agent_conf_table[] = {
      "audited Rejected and dead-lettered (empty: no signature needed)"},
     {"source", ERPS_CFG_STR, "", 0, 0, O(source), ERPS_SOURCE_MAX + 1,
      "ce_source of published events (default /erpsync/agent/<agent.id>)"},
-    {"engine.interval", ERPS_CFG_INT, "900", 1, 7 * 86400 * 100,
-     O(interval_s), 0, "seconds between iterations until changed by command"},
+    {"engine.interval", ERPS_CFG_INT, "900", 1, 7 * 86400 * 100, O(interval_s),
+     0, "seconds between iterations until changed by command"},
     ERPS_CFG_INTERVAL_BOUNDS(erps_agent_conf_t, interval_min_s, interval_max_s),
-    {"status.heartbeat.ms", ERPS_CFG_INT, "30000", 0, 86400000,
-     O(heartbeat_ms), 0, "republish status this often when quiet (0: never)"},
-    {"command.clock.skew.ms", ERPS_CFG_INT, "1000", 0, 600000,
-     O(clock_skew_ms), 0,
+    {"status.heartbeat.ms", ERPS_CFG_INT, "30000", 0, 86400000, O(heartbeat_ms),
+     0, "republish status this often when quiet (0: never)"},
+    {"command.clock.skew.ms", ERPS_CFG_INT, "1000", 0, 600000, O(clock_skew_ms),
+     0,
      "a command is Expired this long before its ce_deadline, so a clock "
      "this far behind the sender's never applies one late"},
     {"transaction.timeout.ms", ERPS_CFG_INT, "10000", 1000, 900000,
@@ -80,11 +81,11 @@ const erps_cfg_opt_t erps_agent_conf_table[] = {
     {"log.format", ERPS_CFG_STR, "text", 0, 0, O(log_format), 8,
      "text (time program level: message) or json (one object per line)"},
     {"log.file", ERPS_CFG_STR, "", 0, 0, O(log_file), 1024,
-     "append log lines to this file instead of standard error; SIGHUP reopens it"},
+     "append log lines to this file instead of standard error; SIGHUP reopens "
+     "it"},
     ERPS_CFG_END
 #undef O
 };
-
 
 /* ---- state ---- */
 
@@ -132,8 +133,8 @@ static int flush(erps_agent_t *ag, volatile sig_atomic_t *stop) {
     if (erps_txn_commit(ag, stop))
         return -1;
     erps_dbg("batch of %d commands: %d events, state %" PRId64
-             " ms, transaction %" PRId64 " ms", ag->batch_cmds, events,
-             t1 - t0, erps_mono_ms() - t1);
+             " ms, transaction %" PRId64 " ms",
+             ag->batch_cmds, events, t1 - t0, erps_mono_ms() - t1);
     ag->batch_cmds = 0;
     if (ag->state->pending_cnt > 0) {
         erps_state_pending_confirm(ag->state);
@@ -157,10 +158,10 @@ static int map_partitions(erps_agent_t *ag, char *errstr, size_t n) {
     const erps_agent_conf_t *conf = ag->conf;
     int cmd = erps_kafka_partition_count(ag->consumer, conf->topics.commands,
                                          10000, errstr, n);
-    int status = cmd < 0 ? -1
-                         : erps_kafka_partition_count(ag->consumer,
-                                                      conf->topics.status,
-                                                      10000, errstr, n);
+    int status =
+        cmd < 0 ? -1
+                : erps_kafka_partition_count(ag->consumer, conf->topics.status,
+                                             10000, errstr, n);
     if (status < 0)
         return -1;
     ag->cmd_partitions = cmd;
@@ -184,7 +185,8 @@ static int map_partitions(erps_agent_t *ag, char *errstr, size_t n) {
         ag->srv[i].ag = ag;
         ag->srv[i].skip_below = -1;
         ag->srv[i].part_ix = ag->part_of[p];
-        ag->srv[i].status_part = erps_kafka_engine_partition(ag->list.ids[i], status);
+        ag->srv[i].status_part =
+            erps_kafka_engine_partition(ag->list.ids[i], status);
     }
     return 0;
 }
@@ -195,7 +197,8 @@ static int load_state(erps_agent_t *ag, char *errstr, size_t n) {
     erps_agent_state_t *st = ag->state;
     int found = 0;
     if (mkdir(conf->state_dir, 0700) && errno != EEXIST) {
-        snprintf(errstr, n, "state.dir %s: %s", conf->state_dir, strerror(errno));
+        snprintf(errstr, n, "state.dir %s: %s", conf->state_dir,
+                 strerror(errno));
         return -1;
     }
     snprintf(ag->state_path, sizeof(ag->state_path), "%s/%s.state.json",
@@ -207,7 +210,8 @@ static int load_state(erps_agent_t *ag, char *errstr, size_t n) {
     st->engine_cnt = ag->list.cnt;
     st->part_cnt = ag->part_cnt;
     for (int i = 0; i < ag->list.cnt; i++) {
-        erps_strlcpy(st->engines[i].id, ag->list.ids[i], sizeof(st->engines[i].id));
+        erps_strlcpy(st->engines[i].id, ag->list.ids[i],
+                     sizeof(st->engines[i].id));
         st->engines[i].engine.interval_s = conf->interval_s;
         ag->srv[i].rec = &st->engines[i];
     }
@@ -282,8 +286,9 @@ static int make_engines(erps_agent_t *ag, char *errstr, size_t n) {
         s->eng = erps_engine_new(&s->rec->engine, erps_served_on_engine, s);
         s->job = erps_job_new(&ag->conf->job, s->rec->id);
         if (!s->eng || !s->job) {
-            snprintf(errstr, n, s->eng ? "job.args: more than %d arguments"
-                                       : "out of memory",
+            snprintf(errstr, n,
+                     s->eng ? "job.args: more than %d arguments"
+                            : "out of memory",
                      ERPS_JOB_MAX_ARGS);
             return -1;
         }
@@ -295,16 +300,19 @@ static int make_engines(erps_agent_t *ag, char *errstr, size_t n) {
 
 static int connect_kafka(erps_agent_t *ag, char *errstr, size_t n) {
     const erps_agent_conf_t *conf = ag->conf;
-    ag->producer = erps_agent_client(conf, ag->kp, RD_KAFKA_PRODUCER, errstr, n);
+    ag->producer =
+        erps_agent_client(conf, ag->kp, RD_KAFKA_PRODUCER, errstr, n);
     if (!ag->producer)
         return -1;
-    ag->consumer = erps_agent_client(conf, ag->kp, RD_KAFKA_CONSUMER, errstr, n);
+    ag->consumer =
+        erps_agent_client(conf, ag->kp, RD_KAFKA_CONSUMER, errstr, n);
     if (!ag->consumer)
         return -1;
     /* Fences older processes of this agent: from here on only we commit. */
     rd_kafka_error_t *error = rd_kafka_init_transactions(ag->producer, 30000);
     if (error) {
-        snprintf(errstr, n, "init_transactions: %s", rd_kafka_error_string(error));
+        snprintf(errstr, n, "init_transactions: %s",
+                 rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
         return -1;
     }
@@ -338,8 +346,9 @@ erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
      * (a turn that finds the outbox full leaves the rest for the next). */
     if (erps_engine_index_init(&ag->index, &ag->list) ||
         !(ag->srv = calloc((size_t)ag->list.cnt, sizeof(*ag->srv))) ||
-        erps_outbox_init(&ag->out, (int)conf->batch_max +
-                                       (ag->list.cnt < 1000 ? ag->list.cnt : 1000))) {
+        erps_outbox_init(&ag->out,
+                         (int)conf->batch_max +
+                             (ag->list.cnt < 1000 ? ag->list.cnt : 1000))) {
         fail_oom(errstr, errstr_size);
         goto fail;
     }
@@ -374,7 +383,8 @@ static int assign(erps_agent_t *ag) {
                                           ag->part[i].partition)
             ->offset = ag->part[i].committed >= 0 ? ag->part[i].committed
                                                   : RD_KAFKA_OFFSET_BEGINNING;
-    for (int p = 0; ag->conf->claim_timeout_ms > 0 && p < ag->status_partitions; p++)
+    for (int p = 0; ag->conf->claim_timeout_ms > 0 && p < ag->status_partitions;
+         p++)
         if (ag->status_end[p] >= 0)
             rd_kafka_topic_partition_list_add(parts, ag->conf->topics.status, p)
                 ->offset = ag->status_end[p];
@@ -439,7 +449,8 @@ static int start(erps_agent_t *ag, volatile sig_atomic_t *stop) {
     ag->alive_ms = erps_mono_ms();
     for (int i = 0; i < ag->list.cnt; i++) {
         erps_engine_resume(ag->srv[i].eng, erps_now_ms());
-        if (ag->out.cnt + ERPS_BATCH_EVENTS_PER_CMD > ag->out.cap && flush(ag, stop))
+        if (ag->out.cnt + ERPS_BATCH_EVENTS_PER_CMD > ag->out.cap &&
+            flush(ag, stop))
             return -1;
         if (ag->srv[i].last_status_ms == 0)
             erps_served_status(&ag->srv[i], "");

@@ -15,10 +15,10 @@
 #include "job.h"
 
 typedef struct erps_agent_conf {
-    char engine_ids[8192];  /* one id or a comma-separated list */
+    char engine_ids[8192];   /* one id or a comma-separated list */
     char engines_file[1024]; /* more ids, one per line */
     char agent_id[ERPS_ENGINE_ID_MAX + 1]; /* default: the one engine's id */
-    int64_t claim_timeout_ms; /* 0: no claim checks */
+    int64_t claim_timeout_ms;              /* 0: no claim checks */
     char bootstrap[1024];
     erps_topics_t topics;
     erps_topic_policy_t topic_policy;
@@ -28,13 +28,13 @@ typedef struct erps_agent_conf {
     int64_t interval_s;     /* first start, before a state file exists */
     int64_t interval_min_s; /* bounds for ChangeEngineInterval */
     int64_t interval_max_s;
-    int64_t heartbeat_ms;   /* 0: no heartbeat */
-    int64_t clock_skew_ms;  /* tolerated when checking ce_deadline */
+    int64_t heartbeat_ms;  /* 0: no heartbeat */
+    int64_t clock_skew_ms; /* tolerated when checking ce_deadline */
     int64_t txn_timeout_ms;
     erps_job_conf_t job;
-    int64_t job_stop_grace_ms; /* Run=false lets the job finish this long */
+    int64_t job_stop_grace_ms;   /* Run=false lets the job finish this long */
     int64_t shutdown_timeout_ms; /* after SIGTERM, exit 4 at the latest then */
-    int64_t batch_max; /* commands per transaction at most */
+    int64_t batch_max;           /* commands per transaction at most */
     char log_level[16];
     char log_format[8];
     char log_file[1024];

@@ -42,17 +42,16 @@ void erps_served_on_engine(void *opaque, const erps_engine_t *eng,
                            erps_engine_event_t ev, const char *cause_id) {
     erps_served_t *s = opaque;
     (void)eng;
-    s->stopping_since = erps_engine_state(s->eng) == ERPS_STATE_STOPPING
-                            ? (s->stopping_since ? s->stopping_since
-                                                 : erps_mono_ms())
-                            : 0;
+    s->stopping_since =
+        erps_engine_state(s->eng) == ERPS_STATE_STOPPING
+            ? (s->stopping_since ? s->stopping_since : erps_mono_ms())
+            : 0;
     erps_info("engine %s: %s%s%s%s%s", s->rec->id,
               ev == ERPS_ENGINE_EV_ITERATION  ? "iteration finished, "
               : ev == ERPS_ENGINE_EV_INTERVAL ? "interval changed, "
                                               : "",
               erps_state_name(erps_engine_state(s->eng)),
-              *cause_id ? " (by command " : "", cause_id,
-              *cause_id ? ")" : "");
+              *cause_id ? " (by command " : "", cause_id, *cause_id ? ")" : "");
     erps_served_status(s, cause_id);
 }
 
@@ -171,7 +170,8 @@ static void dead_letter(erps_served_t *s, const rd_kafka_message_t *rkm,
     }
     /* The original headers as far as they fit (ours need 5 slots and up to
      * 700 bytes with their names), then ours. */
-    for (int i = 0; i < view->hdr_cnt && dl.hdr_cnt < ERPS_MSG_MAX_HDRS - 5; i++)
+    for (int i = 0; i < view->hdr_cnt && dl.hdr_cnt < ERPS_MSG_MAX_HDRS - 5;
+         i++)
         if (dl_header(&dl, view->hdrs[i].name, view->hdrs[i].value,
                       view->hdrs[i].size, SIZE_MAX, 700))
             break;
@@ -183,7 +183,8 @@ static void dead_letter(erps_served_t *s, const rd_kafka_message_t *rkm,
     dl_header(&dl, "erpsync_original_partition", part, strlen(part), 255, 0);
     dl_header(&dl, "erpsync_original_offset", num, strlen(num), 255, 0);
     erps_warn("dead-lettering command at %s [%" PRId32 "] offset %" PRId64
-              ": %s", topic, rkm->partition, rkm->offset, reason);
+              ": %s",
+              topic, rkm->partition, rkm->offset, reason);
     erps_outbox_add(&s->ag->out, s->ag->conf->topics.dlq, &dl);
     erps_engine_saved_t now;
     erps_engine_saved(s->eng, &now);
@@ -252,9 +253,9 @@ static int do_change_interval(erps_served_t *s, const erps_command_t *cmd,
     const erps_agent_conf_t *conf = s->ag->conf;
     if (cmd->interval_s < conf->interval_min_s ||
         cmd->interval_s > conf->interval_max_s) {
-        snprintf(err, err_size, "interval %" PRId64 " s outside %" PRId64
-                 "..%" PRId64 " s", cmd->interval_s, conf->interval_min_s,
-                 conf->interval_max_s);
+        snprintf(err, err_size,
+                 "interval %" PRId64 " s outside %" PRId64 "..%" PRId64 " s",
+                 cmd->interval_s, conf->interval_min_s, conf->interval_max_s);
         return -1;
     }
     return erps_engine_set_interval(s->eng, cmd->interval_s, now, cmd->ce.id);
@@ -290,7 +291,8 @@ static void execute(erps_served_t *s, const erps_command_t *cmd, int64_t now,
     /* Every accepted command answers with a status the shim can match. */
     if (!changed)
         erps_served_status(s, cmd->ce.id);
-    erps_outcome_t outcome = changed ? ERPS_OUTCOME_APPLIED : ERPS_OUTCOME_NOCHANGE;
+    erps_outcome_t outcome =
+        changed ? ERPS_OUTCOME_APPLIED : ERPS_OUTCOME_NOCHANGE;
     remember(s, cmd->ce.id, outcome, before_state, before_iv);
     audit(s, outcome, cmd, cmd->ce.id, outcome_reason(outcome), before_state,
           before_iv);
@@ -312,8 +314,8 @@ static void handle_command(erps_served_t *s, const rd_kafka_message_t *rkm,
     }
     /* Readable but not from a shim that holds the key: refused, and kept
      * in the dead-letter topic for whoever investigates the forgery. */
-    if (ag->sign_len &&
-        erps_command_verify(view, ag->sign_key, ag->sign_len, err, sizeof(err))) {
+    if (ag->sign_len && erps_command_verify(view, ag->sign_key, ag->sign_len,
+                                            err, sizeof(err))) {
         dead_letter(s, rkm, view, err, ERPS_OUTCOME_REJECTED);
         return;
     }

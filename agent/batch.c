@@ -59,8 +59,7 @@ int erps_batch_take(rd_kafka_t *consumer, int wait_ms, int max,
                     const erps_outbox_t *ob, erps_batch_apply_fn *apply,
                     void *opaque) {
     int taken = 0;
-    while (taken < max &&
-           ob->cnt + ERPS_BATCH_EVENTS_PER_CMD <= ob->cap) {
+    while (taken < max && ob->cnt + ERPS_BATCH_EVENTS_PER_CMD <= ob->cap) {
         /* Only the first poll waits: the rest is what is already here. */
         rd_kafka_message_t *rkm =
             rd_kafka_consumer_poll(consumer, taken == 0 ? wait_ms : 0);

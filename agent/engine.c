@@ -13,8 +13,8 @@ struct erps_engine {
     int64_t interval_s;
     int64_t generation;
     int64_t failures;
-    int64_t next_ms; /* next iteration; 0 when none is scheduled */
-    int64_t cur_start_ms; /* the iteration in hand, while iterating */
+    int64_t next_ms;       /* next iteration; 0 when none is scheduled */
+    int64_t cur_start_ms;  /* the iteration in hand, while iterating */
     erps_iteration_t last; /* the last finished iteration */
     char stop_cause[ERPS_UUID_LEN + 1]; /* who asked for a pending Stopped */
 
@@ -40,7 +40,9 @@ erps_engine_t *erps_engine_new(const erps_engine_saved_t *saved,
     return eng;
 }
 
-void erps_engine_destroy(erps_engine_t *eng) { free(eng); }
+void erps_engine_destroy(erps_engine_t *eng) {
+    free(eng);
+}
 
 void erps_engine_set_runner(erps_engine_t *eng, erps_engine_runner_cb *run,
                             void *opaque) {
@@ -48,7 +50,8 @@ void erps_engine_set_runner(erps_engine_t *eng, erps_engine_runner_cb *run,
     eng->runner_opaque = opaque;
 }
 
-static void emit(erps_engine_t *eng, erps_engine_event_t ev, const char *cause) {
+static void emit(erps_engine_t *eng, erps_engine_event_t ev,
+                 const char *cause) {
     if (eng->notify)
         eng->notify(eng->notify_opaque, eng, ev, cause ? cause : "");
 }
@@ -63,7 +66,8 @@ static void set_state(erps_engine_t *eng, erps_state_t s, const char *cause) {
  * beyond the interval. */
 static int64_t delay_ms(const erps_engine_t *eng) {
     int64_t factor = 1;
-    for (int64_t f = 1; f < eng->failures && factor < ERPS_ENGINE_BACKOFF_MAX; f++)
+    for (int64_t f = 1; f < eng->failures && factor < ERPS_ENGINE_BACKOFF_MAX;
+         f++)
         factor *= 2;
     int64_t d = eng->interval_s * 1000 * factor;
     int64_t cap = eng->interval_s * 1000 + 86400 * 1000;
@@ -76,7 +80,8 @@ static int64_t delay_ms(const erps_engine_t *eng) {
 static void start(erps_engine_t *eng, int64_t now, const char *cause) {
     set_state(eng, ERPS_STATE_STARTING, cause);
     eng->next_ms = now;
-    if (!*cause && eng->last.number > 0 && eng->last.start_ms + delay_ms(eng) > now)
+    if (!*cause && eng->last.number > 0 &&
+        eng->last.start_ms + delay_ms(eng) > now)
         eng->next_ms = eng->last.start_ms + delay_ms(eng);
     set_state(eng, ERPS_STATE_RUNNING, cause);
 }
@@ -174,8 +179,7 @@ int64_t erps_engine_tick(erps_engine_t *eng, int64_t now) {
         rc = eng->runner(eng->runner_opaque, number, &res);
     } else {
         erps_strlcpy(res.outcome, "Succeeded", sizeof(res.outcome));
-        erps_strlcpy(res.detail, "no sync job configured",
-                     sizeof(res.detail));
+        erps_strlcpy(res.detail, "no sync job configured", sizeof(res.detail));
     }
     if (rc == 0)
         return INT64_MAX; /* the runner will call iteration_done */
@@ -203,8 +207,12 @@ void erps_engine_iteration_done(erps_engine_t *eng,
     finish_iteration(eng, &res, now);
 }
 
-erps_state_t erps_engine_state(const erps_engine_t *eng) { return eng->state; }
-bool erps_engine_iterating(const erps_engine_t *eng) { return eng->iterating; }
+erps_state_t erps_engine_state(const erps_engine_t *eng) {
+    return eng->state;
+}
+bool erps_engine_iterating(const erps_engine_t *eng) {
+    return eng->iterating;
+}
 int64_t erps_engine_next_iteration(const erps_engine_t *eng) {
     return eng->next_ms;
 }

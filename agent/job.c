@@ -24,13 +24,13 @@ struct erps_job {
     char *argv[ERPS_JOB_MAX_ARGS + 2];
     char argbuf[2048];
 
-    pid_t pid;          /* 0 when none runs */
-    int err_fd;         /* read end of the job's stderr */
+    pid_t pid;  /* 0 when none runs */
+    int err_fd; /* read end of the job's stderr */
     int64_t start_mono;
-    int64_t term_sent;  /* when SIGTERM went out, 0 if not */
+    int64_t term_sent; /* when SIGTERM went out, 0 if not */
     int kill_sent;
     int timed_out;
-    int terminated; /* by a stop, not by the timeout */
+    int terminated;                    /* by a stop, not by the timeout */
     char line[ERPS_REASON_MAX + 1];    /* last complete stderr line */
     char partial[ERPS_REASON_MAX + 1]; /* the line being read */
     size_t partial_len;
@@ -79,11 +79,13 @@ int erps_job_configured(const erps_job_t *job) {
     return job && job->conf.command[0] != '\0';
 }
 
-int erps_job_running(const erps_job_t *job) { return job && job->pid > 0; }
+int erps_job_running(const erps_job_t *job) {
+    return job && job->pid > 0;
+}
 
 /* The agent's environment plus ours, ours first so they win. */
-static char **build_env(const erps_job_t *job, int64_t number,
-                        const char *prev, char store[3][320]) {
+static char **build_env(const erps_job_t *job, int64_t number, const char *prev,
+                        char store[3][320]) {
     size_t n = 0;
     while (environ[n])
         n++;
@@ -129,7 +131,8 @@ int erps_job_start(erps_job_t *job, int64_t number, const char *prev_outcome,
     char **env = build_env(job, number, prev_outcome, store);
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, pfd[1], STDERR_FILENO);
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY,
+                                     0);
     posix_spawnattr_init(&attr);
     /* Own process group: timeouts and stops reach the job's children too.
      * Default signal dispositions: the agent's handlers are not the job's. */
@@ -139,11 +142,13 @@ int erps_job_start(erps_job_t *job, int64_t number, const char *prev_outcome,
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+                                        POSIX_SPAWN_SETSIGDEF |
                                         POSIX_SPAWN_SETSIGMASK);
     pid_t pid = 0;
-    int rc = env ? posix_spawn(&pid, job->conf.command, &fa, &attr, job->argv, env)
-                 : ENOMEM;
+    int rc =
+        env ? posix_spawn(&pid, job->conf.command, &fa, &attr, job->argv, env)
+            : ENOMEM;
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     free(env);
@@ -152,8 +157,10 @@ int erps_job_start(erps_job_t *job, int64_t number, const char *prev_outcome,
         close(pfd[0]);
         erps_strlcpy(res->outcome, "NotStarted", sizeof(res->outcome));
         /* The reason first: the path may be long, the reason must show. */
-        snprintf(res->detail, sizeof(res->detail), "cannot start the sync job "
-                 "(%s): %.180s", strerror(rc), job->conf.command);
+        snprintf(res->detail, sizeof(res->detail),
+                 "cannot start the sync job "
+                 "(%s): %.180s",
+                 strerror(rc), job->conf.command);
         return -1;
     }
     fcntl(pfd[0], F_SETFL, O_NONBLOCK);
@@ -249,16 +256,18 @@ int erps_job_poll(erps_job_t *job, int64_t now, erps_iteration_t *res) {
         res->exit_code = -1;
     } else if (WIFEXITED(status)) {
         res->exit_code = WEXITSTATUS(status);
-        erps_strlcpy(res->outcome, job->timed_out ? "TimedOut"
-                                   : res->exit_code == 0 ? "Succeeded"
-                                                         : "Failed",
+        erps_strlcpy(res->outcome,
+                     job->timed_out        ? "TimedOut"
+                     : res->exit_code == 0 ? "Succeeded"
+                                           : "Failed",
                      sizeof(res->outcome));
     } else {
         res->exit_code = -1;
         res->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-        erps_strlcpy(res->outcome, job->timed_out    ? "TimedOut"
-                                   : job->terminated ? "Terminated"
-                                                     : "Failed",
+        erps_strlcpy(res->outcome,
+                     job->timed_out    ? "TimedOut"
+                     : job->terminated ? "Terminated"
+                                       : "Failed",
                      sizeof(res->outcome));
     }
     if (job->timed_out && res->detail[0] == '\0')

@@ -26,9 +26,9 @@
 #define ERPS_JOB_MAX_ARGS 32
 
 typedef struct erps_job_conf {
-    char command[1024];   /* path of the program; "" for no job (demo) */
-    char args[2048];      /* arguments, space-separated ('\ ' for a space) */
-    int64_t timeout_ms;   /* an iteration longer than this is terminated */
+    char command[1024];    /* path of the program; "" for no job (demo) */
+    char args[2048];       /* arguments, space-separated ('\ ' for a space) */
+    int64_t timeout_ms;    /* an iteration longer than this is terminated */
     int64_t kill_grace_ms; /* SIGTERM to SIGKILL */
 } erps_job_conf_t;
 

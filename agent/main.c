@@ -20,13 +20,17 @@ static void on_signal(int sig) {
 /* One engine names the agent after itself; a fleet needs agent.id, since
  * its transactional.id, group and state file must not change when the list
  * does. */
-static int check_identity(erps_agent_conf_t *conf, const erps_engine_list_t *l) {
+static int check_identity(erps_agent_conf_t *conf,
+                          const erps_engine_list_t *l) {
     if (conf->agent_id[0] == '\0' && l->cnt == 1)
         erps_strlcpy(conf->agent_id, l->ids[0], sizeof(conf->agent_id));
     if (!erps_engine_id_valid(conf->agent_id)) {
-        fprintf(stderr, "erpsync-agent: agent.id %s: 1 to %d of A-Z a-z 0-9 "
-                        ". _ -\n", conf->agent_id[0] ? "is invalid" :
-                        "is required for more than one engine", ERPS_ENGINE_ID_MAX);
+        fprintf(stderr,
+                "erpsync-agent: agent.id %s: 1 to %d of A-Z a-z 0-9 "
+                ". _ -\n",
+                conf->agent_id[0] ? "is invalid"
+                                  : "is required for more than one engine",
+                ERPS_ENGINE_ID_MAX);
         return -1;
     }
     if (conf->claim_timeout_ms > 0 && conf->claim_timeout_ms < 15000) {
@@ -91,7 +95,8 @@ int main(int argc, char **argv) {
     erps_exit_watchdog(&stop_asap, conf.shutdown_timeout_ms,
                        ERPS_AGENT_EXIT_FATAL);
 
-    erps_agent_t *ag = erps_agent_new(&conf, &engines, &kp, &rc, err, sizeof(err));
+    erps_agent_t *ag =
+        erps_agent_new(&conf, &engines, &kp, &rc, err, sizeof(err));
     if (!ag) {
         erps_err("%s", err);
         erps_kprops_clear(&kp);

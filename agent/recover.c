@@ -22,7 +22,7 @@
 #include "erpsync/log.h"
 #include "served.h"
 
-#define SCAN_WINDOW 500
+#define SCAN_WINDOW    500
 #define SCAN_BUDGET_MS 15000 /* per partition: a start is never stuck here */
 
 typedef int(scan_fn)(erps_served_t *s, const erps_msg_t *view, int64_t offset,
@@ -32,8 +32,8 @@ static rd_kafka_t *scan_consumer(erps_agent_t *ag, char *err, size_t n) {
     static const char *const tuning[] = {"fetch.wait.max.ms", "10", NULL};
     char gid[300];
     snprintf(gid, sizeof(gid), "erpsync-agent-%s-scan", ag->conf->agent_id);
-    rd_kafka_conf_t *kc = erps_kafka_conf(ag->conf->bootstrap, gid, tuning,
-                                          ag->kp, err, n);
+    rd_kafka_conf_t *kc =
+        erps_kafka_conf(ag->conf->bootstrap, gid, tuning, ag->kp, err, n);
     if (!kc)
         return NULL;
     if (erps_kafka_set(kc, "group.id", gid, err, n) ||
@@ -63,7 +63,8 @@ static void scan_close(rd_kafka_t *rk) {
 static int scan_range(erps_agent_t *ag, rd_kafka_t *rk, const char *topic,
                       int32_t part, int64_t start, int64_t end,
                       int64_t deadline, scan_fn *fn, void *arg) {
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_t *parts =
+        rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(parts, topic, part)->offset = start;
     rd_kafka_assign(rk, parts);
     rd_kafka_topic_partition_list_destroy(parts);
@@ -81,7 +82,8 @@ static int scan_range(erps_agent_t *ag, rd_kafka_t *rk, const char *topic,
             pos = rkm->offset + 1;
             erps_kafka_view(rkm, &view);
             int i = erps_engine_index_find(&ag->index, view.key, view.key_len);
-            if (rkm->offset < end && i >= 0 && fn(&ag->srv[i], &view, rkm->offset, arg))
+            if (rkm->offset < end && i >= 0 &&
+                fn(&ag->srv[i], &view, rkm->offset, arg))
                 done = 1;
         } else if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF &&
                    (rkm->offset >= end || rkm->offset < 0)) {
@@ -132,7 +134,8 @@ static int scan_back(erps_agent_t *ag, rd_kafka_t *rk, const char *topic,
         int rc = scan_range(ag, rk, topic, part, start, end, deadline, fn, arg);
         if (rc < 0)
             erps_warn("reading %s [%" PRId32 "] took over %d ms; going on "
-                      "with what was read", topic, part, SCAN_BUDGET_MS);
+                      "with what was read",
+                      topic, part, SCAN_BUDGET_MS);
         if (rc)
             break;
     }
@@ -143,11 +146,11 @@ static int scan_back(erps_agent_t *ag, rd_kafka_t *rk, const char *topic,
 
 /* What the status topic says of each engine. */
 typedef struct seen {
-    int64_t sequence; /* highest published, -1: none */
-    int64_t offset;   /* of the latest status, -1: none */
-    int64_t time_ms;  /* ce_time of the latest status */
+    int64_t sequence;                 /* highest published, -1: none */
+    int64_t offset;                   /* of the latest status, -1: none */
+    int64_t time_ms;                  /* ce_time of the latest status */
     char source[ERPS_SOURCE_MAX + 1]; /* ce_source of the latest status */
-    erps_engine_saved_t saved; /* what the latest status says */
+    erps_engine_saved_t saved;        /* what the latest status says */
 } seen_t;
 
 typedef struct status_scan {
@@ -171,8 +174,8 @@ static int on_status(erps_served_t *s, const erps_msg_t *view, int64_t offset,
         e->offset = offset;
         e->time_ms = st.ce.time_ms;
         erps_strlcpy(e->source, st.ce.source, sizeof(e->source));
-        e->saved.desired_run = st.state != ERPS_STATE_STOPPED &&
-                               st.state != ERPS_STATE_STOPPING;
+        e->saved.desired_run =
+            st.state != ERPS_STATE_STOPPED && st.state != ERPS_STATE_STOPPING;
         e->saved.interval_s = st.interval_s;
         e->saved.generation = st.generation;
         e->saved.failures = st.failures;
@@ -194,8 +197,8 @@ static int check_claim(erps_served_t *s, const seen_t *e, char *errstr,
     snprintf(errstr, n,
              "engine %s is served by %s (its last status %" PRId64 " ms ago, "
              "engine.claim.timeout.ms is %" PRId64 "): stop that agent or "
-             "take the engine out of one of the lists", s->rec->id, e->source,
-             age, conf->claim_timeout_ms);
+             "take the engine out of one of the lists",
+             s->rec->id, e->source, age, conf->claim_timeout_ms);
     return -1;
 }
 
@@ -210,7 +213,8 @@ static int scan_statuses(erps_agent_t *ag, rd_kafka_t *rk, seen_t *seen,
             continue;
         if (scan_back(ag, rk, ag->conf->topics.status, p, on_status, &sc,
                       &ag->status_end[p])) {
-            snprintf(errstr, n, "cannot read %s [%d]", ag->conf->topics.status, p);
+            snprintf(errstr, n, "cannot read %s [%d]", ag->conf->topics.status,
+                     p);
             return -1;
         }
     }
@@ -226,19 +230,22 @@ static void take_over(erps_agent_t *ag, erps_served_t *s, const seen_t *e) {
     const char *prefix = "/erpsync/agent/";
     int64_t interval = rec->engine.interval_s;
     rec->engine = e->saved;
-    if (rec->engine.interval_s < 1 || rec->engine.interval_s > ERPS_INTERVAL_MAX_S)
+    if (rec->engine.interval_s < 1 ||
+        rec->engine.interval_s > ERPS_INTERVAL_MAX_S)
         rec->engine.interval_s = interval;
     rec->found = 1;
     if (strcmp(e->source, ag->conf->source) == 0)
         return; /* ours, only our state file was lost */
     erps_strlcpy(s->prev_agent,
                  strncmp(e->source, prefix, strlen(prefix)) == 0
-                     ? e->source + strlen(prefix) : "",
+                     ? e->source + strlen(prefix)
+                     : "",
                  sizeof(s->prev_agent));
     s->skip_below = INT64_MAX; /* until the previous agent's offset is known */
     erps_info("engine %s: taken over from %s: %s, interval %" PRId64 " s, as "
-              "its last status says", rec->id, e->source,
-              rec->engine.desired_run ? "Run" : "stopped", rec->engine.interval_s);
+              "its last status says",
+              rec->id, e->source, rec->engine.desired_run ? "Run" : "stopped",
+              rec->engine.interval_s);
 }
 
 /* Sequences continue from what subscribers saw; a live claim refuses. */
@@ -253,8 +260,8 @@ static int adopt_statuses(erps_agent_t *ag, const seen_t *seen, char *errstr,
             take_over(ag, &ag->srv[i], &seen[i]);
         if (seen[i].sequence >= 0 && seen[i].sequence != rec->sequence) {
             erps_info("engine %s: status sequence continues from %" PRId64
-                      " as published (state file said %" PRId64 ")", rec->id,
-                      seen[i].sequence, rec->sequence);
+                      " as published (state file said %" PRId64 ")",
+                      rec->id, seen[i].sequence, rec->sequence);
             rec->sequence = seen[i].sequence;
         }
     }
@@ -277,16 +284,17 @@ static void previous_offsets(erps_agent_t *ag) {
         int known = 0;
         char gid[300];
         snprintf(gid, sizeof(gid), "erpsync-agent-%s", s->prev_agent);
-        rd_kafka_conf_t *kc = s->prev_agent[0]
-                                  ? erps_kafka_conf(ag->conf->bootstrap, gid, NULL,
-                                                    ag->kp, err, sizeof(err))
-                                  : NULL;
+        rd_kafka_conf_t *kc =
+            s->prev_agent[0] ? erps_kafka_conf(ag->conf->bootstrap, gid, NULL,
+                                               ag->kp, err, sizeof(err))
+                             : NULL;
         rd_kafka_t *rk = NULL;
         if (kc && erps_kafka_set(kc, "group.id", gid, err, sizeof(err)) == 0)
             rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
         else if (kc)
             rd_kafka_conf_destroy(kc);
-        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_t *l =
+            rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(l, ag->conf->topics.commands, part);
         if (rk && !rd_kafka_committed(rk, l, 10000) && !l->elems[0].err &&
             l->elems[0].offset >= 0)
@@ -304,10 +312,12 @@ static void previous_offsets(erps_agent_t *ag) {
                 ag->srv[j].part_ix == s->part_ix &&
                 strcmp(ag->srv[j].prev_agent, s->prev_agent) == 0)
                 ag->srv[j].skip_below = off;
-        erps_info("engine %s: commands before offset %" PRId64 " of %s [%" PRId32
-                  "] were %s", s->rec->id, off, ag->conf->topics.commands, part,
+        erps_info("engine %s: commands before offset %" PRId64
+                  " of %s [%" PRId32 "] were %s",
+                  s->rec->id, off, ag->conf->topics.commands, part,
                   !known ? "skipped: where its previous agent got to is "
-                              "unknown" : "its previous agent's");
+                           "unknown"
+                         : "its previous agent's");
     }
 }
 
@@ -347,8 +357,8 @@ static void confirm_pending(erps_agent_t *ag, rd_kafka_t *rk) {
         return;
     int before = left;
     char err[256];
-    int cnt = erps_kafka_partition_count(rk, ag->conf->topics.audit, 10000,
-                                         err, sizeof(err));
+    int cnt = erps_kafka_partition_count(rk, ag->conf->topics.audit, 10000, err,
+                                         sizeof(err));
     for (int p = 0; p < cnt && left > 0; p++) {
         int ours = 0;
         for (int i = 0; i < ag->list.cnt && !ours; i++)
@@ -369,7 +379,8 @@ static void confirm_pending(erps_agent_t *ag, rd_kafka_t *rk) {
     /* Those found had recovered cleared: confirm moves them to applied. */
     erps_state_pending_confirm(st);
     erps_info("%d command(s) applied before the restart: %d published, %d to "
-              "publish when they come again", before, before - left, left);
+              "publish when they come again",
+              before, before - left, left);
 }
 
 int erps_recover_at_start(erps_agent_t *ag, char *errstr, size_t errstr_size) {
@@ -450,10 +461,13 @@ int erps_recover_claims(erps_agent_t *ag, char *errstr, size_t errstr_size) {
             break;
         }
         if (scan_range(ag, rk, ag->conf->topics.status, p, ag->status_end[p],
-                       hi, erps_mono_ms() + SCAN_BUDGET_MS, on_claim, &fc) < 0) {
-            snprintf(errstr, errstr_size, "%s [%d]: no end within %d ms (a "
+                       hi, erps_mono_ms() + SCAN_BUDGET_MS, on_claim,
+                       &fc) < 0) {
+            snprintf(errstr, errstr_size,
+                     "%s [%d]: no end within %d ms (a "
                      "transaction left open?): cannot tell whose claim came "
-                     "first", ag->conf->topics.status, p, SCAN_BUDGET_MS);
+                     "first",
+                     ag->conf->topics.status, p, SCAN_BUDGET_MS);
             rc = -1;
             break;
         }
@@ -475,7 +489,8 @@ int erps_recover_watch_status(erps_agent_t *ag, const rd_kafka_message_t *rkm) {
     int i = erps_engine_index_find(&ag->index, view.key, view.key_len);
     const erps_hdr_t *src = erps_msg_header(&view, "ce_source");
     size_t ours = strlen(ag->conf->source);
-    if (i < 0 || !src || (src->size == ours && memcmp(src->value, ag->conf->source, ours) == 0))
+    if (i < 0 || !src ||
+        (src->size == ours && memcmp(src->value, ag->conf->source, ours) == 0))
         return 0;
     erps_served_t *s = &ag->srv[i];
     /* An agent that started with us but whose claim landed after ours: it
@@ -490,7 +505,8 @@ int erps_recover_watch_status(erps_agent_t *ag, const rd_kafka_message_t *rkm) {
     }
     erps_err("engine %s: a status from %.*s at %s [%" PRId32 "] offset %" PRId64
              ": another agent serves this engine too; stopping without "
-             "committing", s->rec->id, (int)src->size, src->value,
+             "committing",
+             s->rec->id, (int)src->size, src->value,
              rd_kafka_topic_name(rkm->rkt), rkm->partition, rkm->offset);
     ag->fatal_exit = ERPS_AGENT_EXIT_FENCED;
     return -1;
@@ -529,9 +545,9 @@ int erps_recover_batch_committed(erps_agent_t *ag) {
     memcpy(key, ev->msg.key, ev->msg.key_len);
     key[ev->msg.key_len] = '\0';
     rd_kafka_t *rk = scan_consumer(ag, err, sizeof(err));
-    int cnt = rk ? erps_kafka_partition_count(rk, ev->topic, 10000, err,
-                                              sizeof(err))
-                 : -1;
+    int cnt =
+        rk ? erps_kafka_partition_count(rk, ev->topic, 10000, err, sizeof(err))
+           : -1;
     int rc = cnt > 0 ? scan_back(ag, rk, ev->topic,
                                  erps_kafka_engine_partition(key, cnt),
                                  match_ce_id, &f, NULL)

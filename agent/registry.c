@@ -16,7 +16,8 @@ static uint32_t fnv1a(const char *s, size_t len) {
     return h;
 }
 
-int erps_engine_index_init(erps_engine_index_t *ix, const erps_engine_list_t *l) {
+int erps_engine_index_init(erps_engine_index_t *ix,
+                           const erps_engine_list_t *l) {
     unsigned size = 16;
     while (size < 2u * (unsigned)l->cnt) /* at most half full */
         size *= 2;
@@ -58,16 +59,19 @@ static int add_id(erps_engine_list_t *l, int *cap, const char *s, size_t len,
                   size_t n) {
     while (len > 0 && (*s == ' ' || *s == '\t'))
         s++, len--;
-    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' ||
-                       s[len - 1] == '\r'))
+    while (len > 0 &&
+           (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r'))
         len--;
     if (len == 0)
         return 0;
     char id[ERPS_ENGINE_ID_MAX + 2];
-    snprintf(id, sizeof(id), "%.*s", (int)(len < sizeof(id) ? len : sizeof(id) - 1), s);
+    snprintf(id, sizeof(id), "%.*s",
+             (int)(len < sizeof(id) ? len : sizeof(id) - 1), s);
     if (len > ERPS_ENGINE_ID_MAX || !erps_engine_id_valid(id)) {
-        snprintf(errstr, n, "%s: engine id \"%.40s\" is not 1 to %d of "
-                 "A-Z a-z 0-9 . _ -", where, id, ERPS_ENGINE_ID_MAX);
+        snprintf(errstr, n,
+                 "%s: engine id \"%.40s\" is not 1 to %d of "
+                 "A-Z a-z 0-9 . _ -",
+                 where, id, ERPS_ENGINE_ID_MAX);
         return -1;
     }
     if (l->cnt >= ERPS_AGENT_ENGINES_MAX) {
@@ -93,7 +97,9 @@ static int add_id(erps_engine_list_t *l, int *cap, const char *s, size_t len,
     memcpy(l->ids[l->cnt++], id, len + 1);
     if ((unsigned)l->cnt * 2 > seen->mask) { /* rebuild, twice the size */
         erps_engine_index_free(seen);
-        return erps_engine_index_init(seen, l) ? (snprintf(errstr, n, "out of memory"), -1) : 0;
+        return erps_engine_index_init(seen, l)
+                   ? (snprintf(errstr, n, "out of memory"), -1)
+                   : 0;
     }
     unsigned k = fnv1a(id, len) & seen->mask;
     while (seen->slot[k])
@@ -150,7 +156,8 @@ int erps_engine_list_load(const char *ids, const char *file,
     if (rc == 0 && file && file[0])
         rc = load_file(file, out, &cap, &seen, errstr, errstr_size);
     if (rc == 0 && out->cnt == 0) {
-        snprintf(errstr, errstr_size, "no engine: set engine.id (one id or a "
+        snprintf(errstr, errstr_size,
+                 "no engine: set engine.id (one id or a "
                  "comma-separated list) or engines.file");
         rc = -1;
     }

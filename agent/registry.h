@@ -41,7 +41,8 @@ typedef struct erps_engine_index {
 } erps_engine_index_t;
 
 /** @returns 0, or -1 (memory). The list must outlive the index. */
-int erps_engine_index_init(erps_engine_index_t *ix, const erps_engine_list_t *l);
+int erps_engine_index_init(erps_engine_index_t *ix,
+                           const erps_engine_list_t *l);
 void erps_engine_index_free(erps_engine_index_t *ix);
 /** @returns the position of the engine whose id is key, or -1. */
 int erps_engine_index_find(const erps_engine_index_t *ix, const char *key,

@@ -42,7 +42,7 @@ typedef struct erps_cmd_part {
 struct erps_agent {
     const erps_agent_conf_t *conf;
     unsigned char sign_key[ERPS_SIGN_KEY_MAX];
-    size_t sign_len; /* 0: commands need no signature */
+    size_t sign_len;         /* 0: commands need no signature */
     const erps_kprops_t *kp; /* owned by the caller, lives as long as we do */
     rd_kafka_t *producer;
     rd_kafka_t *consumer;
@@ -53,10 +53,11 @@ struct erps_agent {
     erps_served_t *srv; /* list.cnt of them, in list order */
     erps_cmd_part_t *part;
     int part_cnt;
-    int *part_of; /* command partition -> index in part, or -1 */
+    int *part_of;       /* command partition -> index in part, or -1 */
     int cmd_partitions; /* of the command topic */
     int status_partitions;
-    int64_t *status_end; /* by status partition: read up to here; -1: not ours */
+    int64_t
+        *status_end; /* by status partition: read up to here; -1: not ours */
 
     erps_agent_state_t *state;
     char state_path[1200];

@@ -142,7 +142,8 @@ static int load_engine(const cJSON *o, erps_engine_rec_t *rec) {
     if (!cJSON_IsNumber(iv) || !(iv->valuedouble >= 1) ||
         iv->valuedouble > ERPS_INTERVAL_MAX_S)
         return -1;
-    rec->engine.desired_run = cJSON_IsTrue(cJSON_GetObjectItem(o, "DesiredRun"));
+    rec->engine.desired_run =
+        cJSON_IsTrue(cJSON_GetObjectItem(o, "DesiredRun"));
     rec->engine.interval_s = (int64_t)iv->valuedouble;
     rec->engine.generation = num(o, "Generation");
     rec->engine.failures = num(o, "Failures");
@@ -242,8 +243,10 @@ static void load_ids(const cJSON *root, erps_agent_state_t *st) {
         p.before_interval_s = num(pe, "BeforeIntervalSeconds");
         p.recovered = 1;
         p.in_flight = cJSON_IsTrue(cJSON_GetObjectItem(pe, "InFlight"));
-        if (erps_uuid_valid(p.id) && erps_state_parse(state, &p.before_state) == 0 &&
-            p.outcome >= ERPS_OUTCOME_APPLIED && p.outcome <= ERPS_OUTCOME_DEADLETTERED)
+        if (erps_uuid_valid(p.id) &&
+            erps_state_parse(state, &p.before_state) == 0 &&
+            p.outcome >= ERPS_OUTCOME_APPLIED &&
+            p.outcome <= ERPS_OUTCOME_DEADLETTERED)
             erps_state_pending_add(st, &p);
     }
 }
@@ -304,7 +307,8 @@ static int fsync_dir_of(const char *path) {
 static int add_engine(cJSON *o, const erps_engine_rec_t *rec) {
     const erps_iteration_t *it = &rec->engine.last;
     cJSON_AddBoolToObject(o, "DesiredRun", rec->engine.desired_run);
-    cJSON_AddNumberToObject(o, "IntervalSeconds", (double)rec->engine.interval_s);
+    cJSON_AddNumberToObject(o, "IntervalSeconds",
+                            (double)rec->engine.interval_s);
     cJSON_AddNumberToObject(o, "Generation", (double)rec->engine.generation);
     cJSON_AddNumberToObject(o, "Failures", (double)rec->engine.failures);
     cJSON_AddNumberToObject(o, "Sequence", (double)rec->sequence);
@@ -391,7 +395,8 @@ int erps_state_save(const char *path, const erps_agent_state_t *st,
         cJSON_AddItemToArray(pend, pe);
     }
     /* Unformatted: a fleet's file is rewritten once per batch. */
-    json = st->engine_cnt == 1 ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
+    json =
+        st->engine_cnt == 1 ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (!json)
         goto oom;

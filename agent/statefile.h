@@ -18,9 +18,9 @@
 /* batch.max at most. A batch's commands are pending until its transaction
  * committed, next to those recovered from a crash (at most a batch more);
  * the dedupe window keeps the ids of several batches. */
-#define ERPS_BATCH_MAX 1000
-#define ERPS_APPLIED_MAX 4096
-#define ERPS_PENDING_MAX (2 * ERPS_BATCH_MAX + 64)
+#define ERPS_BATCH_MAX    1000
+#define ERPS_APPLIED_MAX  4096
+#define ERPS_PENDING_MAX  (2 * ERPS_BATCH_MAX + 64)
 #define ERPS_APPLIED_HASH 8192 /* buckets of the ring's index, a power of 2 */
 
 /* A command whose effect is in this state but whose outcome is not yet on
@@ -59,7 +59,7 @@ typedef struct erps_agent_state {
     int engine_cnt;
     erps_part_rec_t *parts;
     int part_cnt;
-    int applied_cnt;  /* ring of command ids, oldest overwritten first */
+    int applied_cnt; /* ring of command ids, oldest overwritten first */
     int applied_next;
     char applied[ERPS_APPLIED_MAX][ERPS_UUID_LEN + 1];
     /* Index of the ring: chains of slot + 1 (0 ends one), so a lookup costs

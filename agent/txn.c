@@ -67,17 +67,16 @@ rd_kafka_t *erps_agent_client(const erps_agent_conf_t *conf,
      * 20,000 commands queued: peak 84 MiB at 64, 64 at 16, 46 at 4, the
      * same 10,000 commands/s). */
     static const char *const ptuning[] = {"linger.ms", "0", NULL};
-    static const char *const ctuning[] = {"fetch.wait.max.ms", "100",
-                                          "queued.max.messages.kbytes", "4096",
-                                          NULL};
-    rd_kafka_conf_t *kc =
-        erps_kafka_conf(conf->bootstrap, id,
-                        type == RD_KAFKA_PRODUCER ? ptuning : ctuning, kp,
-                        errstr, errstr_size);
+    static const char *const ctuning[] = {
+        "fetch.wait.max.ms", "100", "queued.max.messages.kbytes", "4096", NULL};
+    rd_kafka_conf_t *kc = erps_kafka_conf(
+        conf->bootstrap, id, type == RD_KAFKA_PRODUCER ? ptuning : ctuning, kp,
+        errstr, errstr_size);
     if (!kc)
         return NULL;
-    if (type == RD_KAFKA_PRODUCER ? set_producer(kc, conf, id, errstr, errstr_size)
-                                  : set_consumer(kc, id, errstr, errstr_size)) {
+    if (type == RD_KAFKA_PRODUCER
+            ? set_producer(kc, conf, id, errstr, errstr_size)
+            : set_consumer(kc, id, errstr, errstr_size)) {
         rd_kafka_conf_destroy(kc);
         return NULL;
     }
@@ -96,7 +95,8 @@ int erps_agent_alive(erps_agent_t *ag) {
     /* Another agent may take our engines once their last status is older
      * than engine.claim.timeout.ms; a process stopped (SIGSTOP, a frozen
      * VM) for half of that must not commit for them any more. */
-    if (ag->conf->claim_timeout_ms > 0 && gap > ag->conf->claim_timeout_ms / 2) {
+    if (ag->conf->claim_timeout_ms > 0 &&
+        gap > ag->conf->claim_timeout_ms / 2) {
         erps_err("the agent was stalled for %" PRId64 " ms, more than half "
                  "engine.claim.timeout.ms (%" PRId64 "): another agent may "
                  "serve its engines now; stopping without committing",
@@ -121,7 +121,8 @@ static int txn_fatal(erps_agent_t *ag, rd_kafka_error_t *error) {
     int timed_out = erps_mono_ms() - ag->txn_began >= ag->conf->txn_timeout_ms;
     if (fenced && !timed_out) {
         erps_err("fenced: another process of agent %s has taken over (%s); "
-                 "stopping", ag->conf->agent_id, rd_kafka_error_string(error));
+                 "stopping",
+                 ag->conf->agent_id, rd_kafka_error_string(error));
         ag->fatal_exit = ERPS_AGENT_EXIT_FENCED;
         rc = -1;
     } else if (fenced) {
@@ -150,7 +151,8 @@ static int recreate_producer(erps_agent_t *ag, volatile sig_atomic_t *stop) {
     }
     for (int attempt = 0; attempt < 12 && !*stop && !erps_agent_alive(ag);
          attempt++) {
-        rd_kafka_error_t *error = rd_kafka_init_transactions(ag->producer, 5000);
+        rd_kafka_error_t *error =
+            rd_kafka_init_transactions(ag->producer, 5000);
         if (!error) {
             erps_info("new producer ready");
             return 0;
@@ -170,14 +172,14 @@ static int recreate_producer(erps_agent_t *ag, volatile sig_atomic_t *stop) {
 static rd_kafka_error_t *produce_all(erps_agent_t *ag) {
     for (int i = 0; i < ag->out.cnt; i++) {
         rd_kafka_resp_err_t err;
-        while ((err = erps_kafka_produce(ag->producer, ag->out.ev[i].topic,
-                                         RD_KAFKA_PARTITION_UA,
-                                         &ag->out.ev[i].msg, NULL)) ==
-               RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        while ((err = erps_kafka_produce(
+                    ag->producer, ag->out.ev[i].topic, RD_KAFKA_PARTITION_UA,
+                    &ag->out.ev[i].msg, NULL)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
             rd_kafka_poll(ag->producer, 50);
         if (err)
             return rd_kafka_error_new(err, "produce to %s: %s",
-                                      ag->out.ev[i].topic, rd_kafka_err2str(err));
+                                      ag->out.ev[i].topic,
+                                      rd_kafka_err2str(err));
     }
     return NULL;
 }
@@ -262,8 +264,9 @@ static rd_kafka_error_t *attempt(erps_agent_t *ag,
      * replaced meanwhile, and its transaction must not land. */
     while (!error) {
         if (erps_agent_alive(ag))
-            return rd_kafka_error_new(RD_KAFKA_RESP_ERR__FENCED,
-                                      "stalled past engine.claim.timeout.ms / 2");
+            return rd_kafka_error_new(
+                RD_KAFKA_RESP_ERR__FENCED,
+                "stalled past engine.claim.timeout.ms / 2");
         error = rd_kafka_commit_transaction(ag->producer, call_ms);
         if (!error || !rd_kafka_error_is_retriable(error) || *stop)
             break;
@@ -321,8 +324,8 @@ int erps_txn_commit(erps_agent_t *ag, volatile sig_atomic_t *stop) {
     int backoff_ms = 100, recreated = 0, rc;
     /* Every call is bounded, so a stop request is seen even while Kafka is
      * unreachable; a timed-out call is retriable and simply tried again. */
-    int call_ms = ag->conf->txn_timeout_ms < 5000 ? (int)ag->conf->txn_timeout_ms
-                                                   : 5000;
+    int call_ms =
+        ag->conf->txn_timeout_ms < 5000 ? (int)ag->conf->txn_timeout_ms : 5000;
     rd_kafka_topic_partition_list_t *offs = moved_offsets(ag);
 
     if (ag->out.cnt == 0 && !offs)

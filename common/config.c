@@ -25,9 +25,13 @@ static int check_only;
 /* librdkafka's view of -X properties, when the program links the glue. */
 static erps_cfg_prop_check_fn *prop_check;
 
-void erps_cfg_set_prop_check(erps_cfg_prop_check_fn *fn) { prop_check = fn; }
+void erps_cfg_set_prop_check(erps_cfg_prop_check_fn *fn) {
+    prop_check = fn;
+}
 
-const char *erps_version(void) { return ERPSYNC_VERSION; }
+const char *erps_version(void) {
+    return ERPSYNC_VERSION;
+}
 
 int erps_kprops_add(erps_kprops_t *kp, const char *name, const char *value) {
     for (int i = 0; i < kp->cnt; i++) {
@@ -191,8 +195,8 @@ int erps_cfg_load_file(const erps_cfg_opt_t *table, void *obj,
         char *name = trim(s), *value = trim(eq + 1);
         if (strncmp(name, "kafka.", 6) == 0) {
             if (erps_kprops_add(kp, name + 6, value)) {
-                snprintf(errstr, errstr_size, "%s:%d: too many kafka.* settings",
-                         path, lineno);
+                snprintf(errstr, errstr_size,
+                         "%s:%d: too many kafka.* settings", path, lineno);
                 goto out;
             }
         } else if (erps_cfg_set(table, obj, name, value, err, sizeof(err))) {
@@ -215,7 +219,8 @@ int erps_cfg_load_env(const erps_cfg_opt_t *table, void *obj, char *errstr,
         if (n >= sizeof(envname))
             continue;
         for (char *p = envname; *p; p++)
-            *p = (*p == '.' || *p == '-') ? '_' : (char)toupper((unsigned char)*p);
+            *p = (*p == '.' || *p == '-') ? '_'
+                                          : (char)toupper((unsigned char)*p);
         const char *v = getenv(envname);
         if (v && set_opt(table, obj, v, err, sizeof(err))) {
             snprintf(errstr, errstr_size, "environment %s: %s", envname, err);
@@ -227,15 +232,16 @@ int erps_cfg_load_env(const erps_cfg_opt_t *table, void *obj, char *errstr,
 
 void erps_cfg_print_help(const erps_cfg_opt_t *table, const char *usage) {
     static const char *const tnames[] = {"string", "int", "bool"};
-    printf("%s\n\nOptions:\n"
-           "  -c FILE              read settings from FILE (name = value)\n"
-           "  -X PROP=VALUE        pass a librdkafka property through\n"
-           "  --NAME=VALUE         set a setting (also ERPSYNC_NAME in the "
-           "environment)\n"
-           "  --check              validate the settings, then exit (0: valid)\n"
-           "  --version            print the version and exit\n"
-           "  -h, --help           this help\n\nSettings:\n",
-           usage);
+    printf(
+        "%s\n\nOptions:\n"
+        "  -c FILE              read settings from FILE (name = value)\n"
+        "  -X PROP=VALUE        pass a librdkafka property through\n"
+        "  --NAME=VALUE         set a setting (also ERPSYNC_NAME in the "
+        "environment)\n"
+        "  --check              validate the settings, then exit (0: valid)\n"
+        "  --version            print the version and exit\n"
+        "  -h, --help           this help\n\nSettings:\n",
+        usage);
     for (; table->name; table++) {
         printf("  %-28s %-6s default: %s", table->name, tnames[table->type],
                table->def && *table->def ? table->def : "(empty)");
@@ -305,7 +311,8 @@ static int parse_setting(const erps_cfg_opt_t *table, void *obj, int argc,
             return -1;
         }
         name = buf;
-        if (erps_cfg_takes_next(table, buf, *i + 1 < argc ? argv[*i + 1] : NULL)) {
+        if (erps_cfg_takes_next(table, buf,
+                                *i + 1 < argc ? argv[*i + 1] : NULL)) {
             value = argv[++*i];
         } else if (find_opt(table, buf)->type == ERPS_CFG_BOOL) {
             value = "true"; /* --follow */
@@ -347,8 +354,8 @@ static int help_and_files(const erps_cfg_opt_t *table, void *obj,
 int erps_cfg_parse_args(const erps_cfg_opt_t *table, void *obj,
                         erps_kprops_t *kp, int argc, char **argv,
                         const char *usage, char *errstr, size_t errstr_size) {
-    int rc = help_and_files(table, obj, kp, argc, argv, usage, errstr,
-                            errstr_size);
+    int rc =
+        help_and_files(table, obj, kp, argc, argv, usage, errstr, errstr_size);
     if (rc)
         return rc;
     if (erps_cfg_load_env(table, obj, errstr, errstr_size))

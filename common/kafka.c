@@ -43,7 +43,8 @@ __attribute__((constructor)) static void offer_prop_check(void) {
 static void log_error_cb(rd_kafka_t *rk, int err, const char *reason,
                          void *opaque) {
     (void)opaque;
-    if (err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__RESOLVE)
+    if (err == RD_KAFKA_RESP_ERR__TRANSPORT ||
+        err == RD_KAFKA_RESP_ERR__RESOLVE)
         return;
     erps_warn("kafka %s: %s: %s", rd_kafka_name(rk),
               rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
@@ -129,9 +130,9 @@ void erps_kafka_view(const rd_kafka_message_t *rkm, erps_msg_t *out) {
     }
     /* A header past the table could repeat one we read: the decoders
      * refuse such a record rather than read it half. */
-    out->hdr_dropped = rd_kafka_header_get_all(hdrs, (size_t)out->hdr_cnt, &name,
-                                               &value, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR;
+    out->hdr_dropped =
+        rd_kafka_header_get_all(hdrs, (size_t)out->hdr_cnt, &name, &value,
+                                &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 int32_t erps_kafka_engine_partition(const char *engine_id,
@@ -161,10 +162,11 @@ int erps_kafka_partition_count(rd_kafka_t *rk, const char *topic,
                      rd_kafka_err2str(err));
             break;
         }
-        rd_kafka_resp_err_t terr = md->topic_cnt == 1
-                                       ? md->topics[0].err
-                                       : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-        if (terr == RD_KAFKA_RESP_ERR_NO_ERROR && md->topics[0].partition_cnt > 0)
+        rd_kafka_resp_err_t terr =
+            md->topic_cnt == 1 ? md->topics[0].err
+                               : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+        if (terr == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            md->topics[0].partition_cnt > 0)
             cnt = md->topics[0].partition_cnt;
         rd_kafka_metadata_destroy(md);
         if (cnt > 0)

@@ -27,7 +27,9 @@ int erps_log_set_level(const char *name) {
     return -1;
 }
 
-void erps_log_set_ident(const char *ident) { log_ident = ident; }
+void erps_log_set_ident(const char *ident) {
+    log_ident = ident;
+}
 
 static char log_path[1024];
 
@@ -96,12 +98,15 @@ void erps_log_impl(erps_log_level_t level, const char *fmt, ...) {
     va_end(ap);
     /* One fprintf per line so concurrent threads do not interleave. */
     if (!log_json) {
-        fprintf(stderr, "%s %s %s: %s\n", ts, log_ident, level_names[level], line);
+        fprintf(stderr, "%s %s %s: %s\n", ts, log_ident, level_names[level],
+                line);
         return;
     }
     char msg[sizeof(line) * 6 + 8], ident[256];
     erps_json_escape(line, msg, sizeof(msg));
     erps_json_escape(log_ident, ident, sizeof(ident));
-    fprintf(stderr, "{\"time\":\"%s\",\"program\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\"}\n",
+    fprintf(stderr,
+            "{\"time\":\"%s\",\"program\":\"%s\",\"level\":\"%s\",\"msg\":\"%"
+            "s\"}\n",
             ts, ident, level_names[level], msg);
 }

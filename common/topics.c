@@ -40,11 +40,13 @@ static int create_missing(rd_kafka_t *rk, spec_t *missing[], int n,
         nt[i] = rd_kafka_NewTopic_new(missing[i]->name, (int)p->partitions,
                                       (int)p->replication, err, sizeof(err));
         if (!nt[i]) {
-            snprintf(errstr, errstr_size, "topic %s: %s", missing[i]->name, err);
+            snprintf(errstr, errstr_size, "topic %s: %s", missing[i]->name,
+                     err);
             rd_kafka_NewTopic_destroy_array(nt, (size_t)i);
             return -1;
         }
-        rd_kafka_NewTopic_set_config(nt[i], "cleanup.policy", missing[i]->cleanup);
+        rd_kafka_NewTopic_set_config(nt[i], "cleanup.policy",
+                                     missing[i]->cleanup);
         if (missing[i]->retention_ms > 0) {
             snprintf(ret, sizeof(ret), "%" PRId64, missing[i]->retention_ms);
             rd_kafka_NewTopic_set_config(nt[i], "retention.ms", ret);
@@ -53,7 +55,8 @@ static int create_missing(rd_kafka_t *rk, spec_t *missing[], int n,
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_AdminOptions_t *opts =
         rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, err, sizeof(err));
+    rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, err,
+                                              sizeof(err));
     rd_kafka_CreateTopics(rk, nt, (size_t)n, opts, q);
     rd_kafka_event_t *ev = wait_result(q, timeout_ms + 1000);
     if (!ev) {
@@ -64,8 +67,9 @@ static int create_missing(rd_kafka_t *rk, spec_t *missing[], int n,
                  rd_kafka_event_error_string(ev));
     } else {
         size_t cnt;
-        const rd_kafka_topic_result_t **res = rd_kafka_CreateTopics_result_topics(
-            rd_kafka_event_CreateTopics_result(ev), &cnt);
+        const rd_kafka_topic_result_t **res =
+            rd_kafka_CreateTopics_result_topics(
+                rd_kafka_event_CreateTopics_result(ev), &cnt);
         ok = 0;
         for (size_t i = 0; i < cnt; i++) {
             rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
@@ -101,7 +105,8 @@ static int check_cleanup(rd_kafka_t *rk, spec_t *existing[], int n,
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_AdminOptions_t *opts =
         rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
-    rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, err, sizeof(err));
+    rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, err,
+                                              sizeof(err));
     rd_kafka_DescribeConfigs(rk, res, (size_t)n, opts, q);
     rd_kafka_event_t *ev = wait_result(q, timeout_ms + 1000);
     if (!ev || rd_kafka_event_error(ev)) {
@@ -109,8 +114,9 @@ static int check_cleanup(rd_kafka_t *rk, spec_t *existing[], int n,
                   ev ? rd_kafka_event_error_string(ev) : "no answer");
     } else {
         size_t cnt;
-        const rd_kafka_ConfigResource_t **rr = rd_kafka_DescribeConfigs_result_resources(
-            rd_kafka_event_DescribeConfigs_result(ev), &cnt);
+        const rd_kafka_ConfigResource_t **rr =
+            rd_kafka_DescribeConfigs_result_resources(
+                rd_kafka_event_DescribeConfigs_result(ev), &cnt);
         for (size_t i = 0; i < cnt && ok == 0; i++) {
             const char *name = rd_kafka_ConfigResource_name(rr[i]);
             const char *want = NULL;
@@ -162,14 +168,16 @@ int erps_kafka_ensure_topics(rd_kafka_t *rk, const erps_topics_t *topics,
     for (int i = 0; i < 4; i++)
         for (int j = i + 1; j < 4; j++)
             if (strcmp(specs[i].name, specs[j].name) == 0) {
-                snprintf(errstr, errstr_size, "%s and %s name the same topic "
-                         "%s; each needs its own", role[i], role[j],
-                         specs[i].name);
+                snprintf(errstr, errstr_size,
+                         "%s and %s name the same topic "
+                         "%s; each needs its own",
+                         role[i], role[j], specs[i].name);
                 return -1;
             }
     rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
     if (err) {
-        snprintf(errstr, errstr_size, "listing topics: %s", rd_kafka_err2str(err));
+        snprintf(errstr, errstr_size, "listing topics: %s",
+                 rd_kafka_err2str(err));
         return -1;
     }
     for (int i = 0; i < 4; i++) {
@@ -196,7 +204,8 @@ int erps_kafka_ensure_topics(rd_kafka_t *rk, const erps_topics_t *topics,
     if (nmissing > 0 && !policy->create) {
         snprintf(errstr, errstr_size,
                  "topic %s does not exist: create it (docs/operations.md) or "
-                 "start with --topics.create=true", missing[0]->name);
+                 "start with --topics.create=true",
+                 missing[0]->name);
         return -1;
     }
     if (nmissing > 0 && !has_controller) {
@@ -206,8 +215,8 @@ int erps_kafka_ensure_topics(rd_kafka_t *rk, const erps_topics_t *topics,
                  missing[0]->name);
         return -1;
     }
-    if (nmissing > 0 && create_missing(rk, missing, nmissing, policy, timeout_ms,
-                                       errstr, errstr_size))
+    if (nmissing > 0 && create_missing(rk, missing, nmissing, policy,
+                                       timeout_ms, errstr, errstr_size))
         return -1;
     if (!has_controller) {
         erps_info("no controller in this cluster (a devbroker?): topic "

@@ -27,6 +27,7 @@
 
 #include "erpsync/config.h"
 #include "erpsync/log.h"
+#include "erpsync/proto.h"
 #include "erpsync/util.h"
 
 typedef struct devbroker_conf {
@@ -52,9 +53,9 @@ static const erps_cfg_opt_t conf_table[] = {
     {"partitions", ERPS_CFG_INT, "4", 1, 1000, O(partitions), 0,
      "partitions of each topic created at start-up"},
     {"topics", ERPS_CFG_STR,
-     ERPS_TOPIC_COMMANDS "," ERPS_TOPIC_STATUS "," ERPS_TOPIC_AUDIT "," ERPS_TOPIC_DLQ,
-     0, 0,
-     O(topics), 1024, "comma-separated topics to create at start-up"},
+     ERPS_TOPIC_COMMANDS "," ERPS_TOPIC_STATUS "," ERPS_TOPIC_AUDIT
+                         "," ERPS_TOPIC_DLQ,
+     0, 0, O(topics), 1024, "comma-separated topics to create at start-up"},
     {"port.file", ERPS_CFG_STR, "", 0, 0, O(port_file), 1024,
      "write host:port here once ready (for scripts)"},
     {"control", ERPS_CFG_BOOL, "false", 0, 0, O(control), 0,
@@ -64,7 +65,8 @@ static const erps_cfg_opt_t conf_table[] = {
     {"log.format", ERPS_CFG_STR, "text", 0, 0, O(log_format), 8,
      "text (time program level: message) or json (one object per line)"},
     {"log.file", ERPS_CFG_STR, "", 0, 0, O(log_file), 1024,
-     "append log lines to this file instead of standard error; SIGHUP reopens it"},
+     "append log lines to this file instead of standard error; SIGHUP reopens "
+     "it"},
     ERPS_CFG_END};
 
 /* Fault injection for tests, one command a line on standard input, each
@@ -188,9 +190,11 @@ static void control(rd_kafka_mock_cluster_t *mc, char *line) {
         rd_kafka_resp_err_t errs[1000];
         for (int i = 0; i < cnt; i++)
             errs[i] = (rd_kafka_resp_err_t)atoi(argv[2]);
-        rd_kafka_mock_push_request_errors_array(mc, (int16_t)key, (size_t)cnt, errs);
+        rd_kafka_mock_push_request_errors_array(mc, (int16_t)key, (size_t)cnt,
+                                                errs);
     } else if (argc == 4 && strcmp(argv[0], "coordinator") == 0) {
-        err = rd_kafka_mock_coordinator_set(mc, argv[1], argv[2], atoi(argv[3]));
+        err =
+            rd_kafka_mock_coordinator_set(mc, argv[1], argv[2], atoi(argv[3]));
     } else if (argc > 0) {
         printf("error: unknown command %s\n", argv[0]);
         fflush(stdout);
@@ -215,7 +219,8 @@ int main(int argc, char **argv) {
     memset(&conf, 0, sizeof(conf));
     int rc = erps_cfg_startup(
         conf_table, &conf, &kp, argc, argv, "erpsync-devbroker",
-        "usage: erpsync-devbroker [--port=9092] [--brokers=1] [--name=value ...]\n"
+        "usage: erpsync-devbroker [--port=9092] [--brokers=1] [--name=value "
+        "...]\n"
         "A development Kafka broker (librdkafka's mock cluster). Not for "
         "production.");
     if (rc)
@@ -252,7 +257,8 @@ int main(int argc, char **argv) {
         erps_err("%s", err);
         return 1;
     }
-    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, (int)conf.brokers);
+    rd_kafka_mock_cluster_t *mc =
+        rd_kafka_mock_cluster_new(rk, (int)conf.brokers);
     if (!mc) {
         erps_err("cannot create the mock cluster");
         return 1;

@@ -28,9 +28,11 @@ static const erps_api_method_t methods[] = {
      ERPS_ANSWER_STATUS},
     {"ChangeEngineInterval", ERPS_ROUTE_CHANGE_INTERVAL, "POST", 0,
      ERPS_CMD_CHANGE_INTERVAL, "Interval", decode_interval, ERPS_ANSWER_EMPTY},
-    {"/healthz", ERPS_ROUTE_HEALTHZ, "GET", 1, 0, NULL, NULL, ERPS_ANSWER_EMPTY},
+    {"/healthz", ERPS_ROUTE_HEALTHZ, "GET", 1, 0, NULL, NULL,
+     ERPS_ANSWER_EMPTY},
     {"/readyz", ERPS_ROUTE_READYZ, "GET", 1, 0, NULL, NULL, ERPS_ANSWER_EMPTY},
-    {"/metrics", ERPS_ROUTE_METRICS, "GET", 1, 0, NULL, NULL, ERPS_ANSWER_EMPTY},
+    {"/metrics", ERPS_ROUTE_METRICS, "GET", 1, 0, NULL, NULL,
+     ERPS_ANSWER_EMPTY},
 };
 #define NMETHODS (sizeof(methods) / sizeof(methods[0]))
 
@@ -65,8 +67,10 @@ int erps_api_route(const char *method, const char *path, erps_route_t *route,
     *route = ERPS_ROUTE_NONE;
     *allow = NULL;
     /* Out of memory: the path as it came, which the common form matches. */
-    const char *p = api_path && erps_http_path_normalize(path, api_path, size) == 0
-                        ? api_path : path;
+    const char *p =
+        api_path && erps_http_path_normalize(path, api_path, size) == 0
+            ? api_path
+            : path;
     for (size_t i = 0; i < NMETHODS; i++) {
         if (!route_match(path, p, i))
             continue;
@@ -121,8 +125,10 @@ static int bool_text(const char *v, erps_media_t media, bool *out) {
     static const struct {
         const char *text;
         bool value, xml_only;
-    } forms[] = {{"true", true, false}, {"false", false, false},
-                 {"1", true, true},     {"0", false, true}};
+    } forms[] = {{"true", true, false},
+                 {"false", false, false},
+                 {"1", true, true},
+                 {"0", false, true}};
     for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
         if (n != strlen(forms[i].text) || (forms[i].xml_only && !xml))
             continue;
@@ -140,8 +146,9 @@ int erps_api_change_status_req(const cJSON *req, erps_media_t media, bool *run,
     const cJSON *it = cJSON_GetObjectItem(req, "Run"); /* case-insensitive */
     /* null is a patch's "not set" as well as JSON's: no Run, no change. */
     if (!it || cJSON_IsNull(it)) {
-        snprintf(errstr, errstr_size, "\"Run\" is missing: send {\"Run\": true} "
-                                      "or {\"Run\": false}");
+        snprintf(errstr, errstr_size,
+                 "\"Run\" is missing: send {\"Run\": true} "
+                 "or {\"Run\": false}");
         return 400;
     }
     if (cJSON_IsBool(it)) {
@@ -163,9 +170,9 @@ int erps_api_change_status_req(const cJSON *req, erps_media_t media, bool *run,
     return 400;
 }
 
-int erps_api_change_interval_req(const cJSON *req, int64_t min_s,
-                                 int64_t max_s, int64_t *interval_s,
-                                 char *errstr, size_t errstr_size) {
+int erps_api_change_interval_req(const cJSON *req, int64_t min_s, int64_t max_s,
+                                 int64_t *interval_s, char *errstr,
+                                 size_t errstr_size) {
     char lo[ERPS_TIMESPAN_LEN], hi[ERPS_TIMESPAN_LEN];
     const cJSON *it = cJSON_GetObjectItem(req, "Interval");
     if (!it || cJSON_IsNull(it)) {
@@ -227,23 +234,33 @@ cJSON *erps_api_status_obj(const erps_status_t *st, erps_role_t role,
     return root;
 }
 
+/* The WebAPI's ErrorType of each status the shim answers with. */
+static const struct {
+    int code;
+    const char *type;
+} error_types[] = {
+    // clang-format off
+    {400, "BadRequest"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "NotFound"},
+    {405, "MethodNotAllowed"},
+    {406, "NotAcceptable"},
+    {413, "PayloadTooLarge"},
+    {414, "URITooLong"},
+    {415, "UnsupportedMediaType"},
+    {429, "TooManyRequests"},
+    {431, "RequestHeaderFieldsTooLarge"},
+    {503, "ServiceUnavailable"},
+    {504, "GatewayTimeout"},
+    // clang-format on
+};
+
 const char *erps_api_error_type(int code) {
-    switch (code) {
-    case 400: return "BadRequest";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 405: return "MethodNotAllowed";
-    case 406: return "NotAcceptable";
-    case 413: return "PayloadTooLarge";
-    case 414: return "URITooLong";
-    case 415: return "UnsupportedMediaType";
-    case 429: return "TooManyRequests";
-    case 431: return "RequestHeaderFieldsTooLarge";
-    case 503: return "ServiceUnavailable";
-    case 504: return "GatewayTimeout";
-    default: return "InternalServerError";
-    }
+    for (size_t i = 0; i < sizeof(error_types) / sizeof(error_types[0]); i++)
+        if (error_types[i].code == code)
+            return error_types[i].type;
+    return "InternalServerError";
 }
 
 cJSON *erps_api_error_obj(int code, const char *message) {

@@ -45,7 +45,7 @@ typedef struct erps_api_limits {
  * handler for the command type (agent/apply.c).
  */
 typedef struct erps_api_method {
-    const char *name;        /* after ERPS_API_BASE, or a full path */
+    const char *name; /* after ERPS_API_BASE, or a full path */
     erps_route_t route;
     const char *http_method; /* "POST"; "GET" also answers HEAD */
     int operational;         /* /healthz, /readyz, /metrics: no login */
@@ -53,8 +53,8 @@ typedef struct erps_api_method {
     const char *member;      /* the request object's member ("Run"), or NULL */
     /* The request object into cmd's fields. @returns 0 or 400 with err. */
     int (*decode)(const cJSON *req, erps_media_t media,
-                  const erps_api_limits_t *lim, erps_command_t *cmd,
-                  char *err, size_t err_size);
+                  const erps_api_limits_t *lim, erps_command_t *cmd, char *err,
+                  size_t err_size);
     erps_answer_t answer;
 } erps_api_method_t;
 
@@ -89,10 +89,11 @@ cJSON *erps_api_request_base(erps_route_t route);
  */
 int erps_api_change_status_req(const cJSON *req, erps_media_t media, bool *run,
                                char *errstr, size_t errstr_size);
-/** Interval ("00:15:00" | "PT15M") within min..max seconds. @returns 0 or 400. */
-int erps_api_change_interval_req(const cJSON *req, int64_t min_s,
-                                 int64_t max_s, int64_t *interval_s,
-                                 char *errstr, size_t errstr_size);
+/** Interval ("00:15:00" | "PT15M") within min..max seconds. @returns 0 or 400.
+ */
+int erps_api_change_interval_req(const cJSON *req, int64_t min_s, int64_t max_s,
+                                 int64_t *interval_s, char *errstr,
+                                 size_t errstr_size);
 
 /** ErpSyncEngineStatus for the caller's role, with StatusMessage and the
  * Reason a reader's rights carry (reader_reason, unused for an admin)

@@ -38,8 +38,10 @@ typedef struct erps_principal {
 
 typedef struct erps_users erps_users_t;
 
-/** Loads a users file. @returns the set, or NULL with errstr (names the line). */
-erps_users_t *erps_users_load(const char *path, char *errstr, size_t errstr_size);
+/** Loads a users file. @returns the set, or NULL with errstr (names the line).
+ */
+erps_users_t *erps_users_load(const char *path, char *errstr,
+                              size_t errstr_size);
 void erps_users_destroy(erps_users_t *u);
 int erps_users_count(const erps_users_t *u);
 
@@ -75,7 +77,8 @@ void erps_tenants_destroy(erps_tenants_t *t);
 int erps_tenants_count(const erps_tenants_t *t);
 /** Sets who->engine_id from who->tenant. @returns 0, or -1 (unknown tenant). */
 int erps_tenants_engine(const erps_tenants_t *t, erps_principal_t *who);
-/** Start-up check: every user's tenant is in the tenants file. @returns 0 or -1. */
+/** Start-up check: every user's tenant is in the tenants file. @returns 0 or
+ * -1. */
 int erps_users_check_tenants(const erps_users_t *u, const erps_tenants_t *t,
                              char *errstr, size_t errstr_size);
 

@@ -16,10 +16,11 @@
 
 #include "negotiate.h"
 
-#define ERPS_BODY_JSON_MAX_DEPTH 32   /* objects and arrays, the outermost is 1 */
-#define ERPS_BODY_XML_MAX_DEPTH 16    /* elements, the root is 1 */
+/* Objects and arrays, the outermost is 1. */
+#define ERPS_BODY_JSON_MAX_DEPTH   32
+#define ERPS_BODY_XML_MAX_DEPTH    16    /* elements, the root is 1 */
 #define ERPS_BODY_XML_MAX_ELEMENTS 10000 /* in one XML body */
-#define ERPS_BODY_PATCH_MAX_OPS 1000  /* operations in one JSON patch */
+#define ERPS_BODY_PATCH_MAX_OPS    1000  /* operations in one JSON patch */
 /* What the "copy" operations of one JSON patch may add in all. */
 #define ERPS_BODY_PATCH_COPY_MAX_NODES 10000
 #define ERPS_BODY_PATCH_COPY_MAX_BYTES (1024 * 1024)
@@ -27,7 +28,8 @@
 /** The XML namespace of i:nil. */
 #define ERPS_XML_XSI_NS "http://www.w3.org/2001/XMLSchema-instance"
 /** The namespace DataContractSerializer puts list items in. */
-#define ERPS_XML_ARRAYS_NS "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
+#define ERPS_XML_ARRAYS_NS                                                     \
+    "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
 
 /**
  * Initialises libxml2 (xmlInitParser). Call once per process before any

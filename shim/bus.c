@@ -45,11 +45,12 @@ struct erps_bus {
     unsigned char *want; /* fence thread: the partitions asked about */
     int64_t *ends;       /* fence thread: where they ended */
 
-    _Atomic uint64_t sent, failed, received, invalid, stale, answered,
-        timeouts, reads, read_queries, read_timeouts, read_failures;
+    _Atomic uint64_t sent, failed, received, invalid, stale, answered, timeouts,
+        reads, read_queries, read_timeouts, read_failures;
 };
 
-int erps_bus_latest(erps_bus_t *bus, const char *engine_id, erps_status_t *out) {
+int erps_bus_latest(erps_bus_t *bus, const char *engine_id,
+                    erps_status_t *out) {
     return erps_view_get(bus->view, engine_id, out);
 }
 
@@ -68,7 +69,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
             w->code = 503;
             snprintf(w->detail, sizeof(w->detail),
                      "Kafka is unavailable: the command could not be "
-                     "delivered (%s)", rd_kafka_err2str(rkm->err));
+                     "delivered (%s)",
+                     rd_kafka_err2str(rkm->err));
             bus->answered++;
             bus->answer(w);
         }
@@ -85,14 +87,16 @@ static int keep_status(erps_bus_t *bus, const erps_status_t *st,
     if (kept == 1)
         return 1;
     if (kept < 0) {
-        erps_warn("out of memory: status of engine %s not kept", st->ce.subject);
+        erps_warn("out of memory: status of engine %s not kept",
+                  st->ce.subject);
         return 0;
     }
     bus->stale++;
     erps_warn("ignoring status of engine %s at %s [%" PRId32 "] offset %" PRId64
               ": ce_sequence %" PRId64 " is not newer than %" PRId64
-              " already read", st->ce.subject, rd_kafka_topic_name(rkm->rkt),
-              rkm->partition, rkm->offset, st->sequence, held.sequence);
+              " already read",
+              st->ce.subject, rd_kafka_topic_name(rkm->rkt), rkm->partition,
+              rkm->offset, st->sequence, held.sequence);
     return 0;
 }
 
@@ -105,8 +109,9 @@ static void handle_status(erps_bus_t *bus, const rd_kafka_message_t *rkm) {
     if (erps_status_decode(&view, &st, err, sizeof(err))) {
         bus->invalid++;
         erps_warn("ignoring invalid status at %s [%" PRId32 "] offset %" PRId64
-                  ": %s", rd_kafka_topic_name(rkm->rkt), rkm->partition,
-                  rkm->offset, err);
+                  ": %s",
+                  rd_kafka_topic_name(rkm->rkt), rkm->partition, rkm->offset,
+                  err);
         return;
     }
     bus->received++;
@@ -166,8 +171,10 @@ static void answer_reads(erps_bus_t *bus, int64_t *read_to) {
                 w->code = 200;
             } else {
                 w->code = 503;
-                snprintf(w->detail, sizeof(w->detail), "no agent has reported "
-                         "a status for engine %s yet", engine);
+                snprintf(w->detail, sizeof(w->detail),
+                         "no agent has reported "
+                         "a status for engine %s yet",
+                         engine);
             }
             bus->answer(w);
         }
@@ -228,8 +235,8 @@ static void consume_one(erps_bus_t *bus) {
 static void expire_commands(erps_bus_t *bus) {
     erps_waiter_t *expired[64];
     int n;
-    while ((n = erps_waiters_take_expired(bus->waiters, erps_mono_ms(),
-                                          expired, 64)) > 0) {
+    while ((n = erps_waiters_take_expired(bus->waiters, erps_mono_ms(), expired,
+                                          64)) > 0) {
         for (int i = 0; i < n; i++) {
             expired[i]->code = 504;
             snprintf(expired[i]->detail, sizeof(expired[i]->detail),
@@ -275,10 +282,9 @@ static int query_ends(erps_bus_t *bus, int64_t deadline, int64_t *end,
                 rd_kafka_topic_partition_list_add(parts, bus->topics.status, p)
                     ->offset = RD_KAFKA_OFFSET_END; /* the latest */
         int64_t left = deadline - erps_mono_ms();
-        err = rd_kafka_offsets_for_times(bus->fencer, parts,
-                                         left > 1 ? (int)(left < 5000 ? left
-                                                                      : 5000)
-                                                  : 1);
+        err = rd_kafka_offsets_for_times(
+            bus->fencer, parts,
+            left > 1 ? (int)(left < 5000 ? left : 5000) : 1);
         for (int i = 0; !err && i < parts->cnt; i++) {
             err = parts->elems[i].err;
             end[parts->elems[i].partition] = parts->elems[i].offset;
@@ -291,8 +297,10 @@ static int query_ends(erps_bus_t *bus, int64_t deadline, int64_t *end,
         /* Once the probe finds no broker, waiting longer helps no one. */
     } while (erps_mono_ms() < deadline && !atomic_load(&bus->stop) &&
              atomic_load(&bus->kafka_up));
-    snprintf(errstr, n, "Kafka is unavailable: where %.100s ends could not "
-             "be learned (%.60s)", bus->topics.status, rd_kafka_err2str(err));
+    snprintf(errstr, n,
+             "Kafka is unavailable: where %.100s ends could not "
+             "be learned (%.60s)",
+             bus->topics.status, rd_kafka_err2str(err));
     return -1;
 }
 
@@ -368,7 +376,8 @@ static rd_kafka_t *make_client(const char *bootstrap, const erps_kprops_t *kp,
         /* No group: every shim reads every status; nothing to commit. */
         bad = erps_kafka_set(kc, "group.id", "erpsync-shim", errstr, n) ||
               erps_kafka_set(kc, "enable.auto.commit", "false", errstr, n) ||
-              erps_kafka_set(kc, "isolation.level", "read_committed", errstr, n) ||
+              erps_kafka_set(kc, "isolation.level", "read_committed", errstr,
+                             n) ||
               /* The end of a partition tells reads the view is up to date. */
               erps_kafka_set(kc, "enable.partition.eof", "true", errstr, n);
     }
@@ -420,14 +429,15 @@ static int assign_status(erps_bus_t *bus, char *errstr, size_t n) {
                                          5000, errstr, n);
     if (cnt < 0 || alloc_partitions(bus, cnt, errstr, n))
         return -1;
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(cnt);
+    rd_kafka_topic_partition_list_t *parts =
+        rd_kafka_topic_partition_list_new(cnt);
     bus->start_hw = rd_kafka_topic_partition_list_new(cnt);
     for (int p = 0; p < cnt; p++) {
         int64_t lo = 0, hi = 0;
         rd_kafka_query_watermark_offsets(bus->consumer, bus->topics.status, p,
                                          &lo, &hi, 5000);
-        rd_kafka_topic_partition_list_add(parts, bus->topics.status, p)->offset =
-            RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_topic_partition_list_add(parts, bus->topics.status, p)
+            ->offset = RD_KAFKA_OFFSET_BEGINNING;
         rd_kafka_topic_partition_list_add(bus->start_hw, bus->topics.status, p)
             ->offset = hi;
     }
@@ -462,9 +472,9 @@ static int start_threads(erps_bus_t *bus, char *errstr, size_t n) {
 erps_bus_t *erps_bus_new(const char *bootstrap, const erps_kprops_t *kp,
                          const erps_topics_t *topics,
                          const erps_topic_policy_t *policy,
-                         int64_t request_timeout_ms,
-                         erps_waiters_t *waiters, erps_bus_answer_cb *answer,
-                         char *errstr, size_t errstr_size) {
+                         int64_t request_timeout_ms, erps_waiters_t *waiters,
+                         erps_bus_answer_cb *answer, char *errstr,
+                         size_t errstr_size) {
     erps_bus_t *bus = calloc(1, sizeof(*bus));
     if (!bus || !(bus->view = erps_view_new())) {
         snprintf(errstr, errstr_size, "out of memory");
@@ -526,12 +536,14 @@ void erps_bus_close(erps_bus_t *bus) {
     pthread_join(bus->fence_thread, NULL);
     /* A send racing with this sees closed after adding its waiter and
      * takes it back itself (erps_bus_send); the rest are answered here. */
-    while ((n = erps_waiters_take_expired(bus->waiters, INT64_MAX, left, 64)) > 0) {
+    while ((n = erps_waiters_take_expired(bus->waiters, INT64_MAX, left, 64)) >
+           0) {
         for (int i = 0; i < n; i++) {
             left[i]->code = 503;
             snprintf(left[i]->detail, sizeof(left[i]->detail),
                      "the shim is shutting down; command %s may still be "
-                     "applied", left[i]->id);
+                     "applied",
+                     left[i]->id);
             bus->answer(left[i]);
         }
     }
@@ -599,7 +611,8 @@ int erps_bus_send(erps_bus_t *bus, const erps_command_t *cmd, erps_waiter_t *w,
     if (refuse(bus, errstr, errstr_size) ||
         erps_command_encode(cmd, &msg, errstr, errstr_size))
         return -1;
-    if (bus->sign_len && erps_command_sign(&msg, bus->sign_key, bus->sign_len)) {
+    if (bus->sign_len &&
+        erps_command_sign(&msg, bus->sign_key, bus->sign_len)) {
         erps_msg_release(&msg);
         snprintf(errstr, errstr_size, "the command could not be signed");
         return -1;
@@ -640,8 +653,12 @@ int erps_bus_send(erps_bus_t *bus, const erps_command_t *cmd, erps_waiter_t *w,
     return 0;
 }
 
-bool erps_bus_kafka_up(erps_bus_t *bus) { return atomic_load(&bus->kafka_up); }
-bool erps_bus_caught_up(erps_bus_t *bus) { return atomic_load(&bus->caught_up); }
+bool erps_bus_kafka_up(erps_bus_t *bus) {
+    return atomic_load(&bus->kafka_up);
+}
+bool erps_bus_caught_up(erps_bus_t *bus) {
+    return atomic_load(&bus->caught_up);
+}
 
 void erps_bus_stats(erps_bus_t *bus, erps_bus_stats_t *out) {
     out->commands_sent = bus->sent;

@@ -42,9 +42,9 @@ typedef struct erps_bus_stats {
 erps_bus_t *erps_bus_new(const char *bootstrap, const erps_kprops_t *kp,
                          const erps_topics_t *topics,
                          const erps_topic_policy_t *policy,
-                         int64_t request_timeout_ms,
-                         erps_waiters_t *waiters, erps_bus_answer_cb *answer,
-                         char *errstr, size_t errstr_size);
+                         int64_t request_timeout_ms, erps_waiters_t *waiters,
+                         erps_bus_answer_cb *answer, char *errstr,
+                         size_t errstr_size);
 /** Stops the threads and answers every remaining waiter with 503; later
  *  sends fail. Reads (latest, stats) still work until destroy. */
 void erps_bus_close(erps_bus_t *bus);

@@ -40,8 +40,9 @@ int erps_cors_preflight(const char *origins, const char *origin,
                         const char *method, const char *req_headers, char *err,
                         size_t err_size) {
     if (!erps_cors_allowed(origins, origin)) {
-        snprintf(err, err_size, "this origin may not call the API "
-                                "(cors.origins)");
+        snprintf(err, err_size,
+                 "this origin may not call the API "
+                 "(cors.origins)");
         return 403;
     }
     /* Methods are case-sensitive (RFC 9110 9.1); every call is a POST. */
@@ -53,8 +54,10 @@ int erps_cors_preflight(const char *origins, const char *origin,
     while (*(p = skip_sp(p))) {
         size_t n = strcspn(p, ", \t");
         if (n && !list_has(ERPS_CORS_ALLOW_HEADERS, p, n)) {
-            snprintf(err, err_size, "the request header %.*s may not be sent "
-                     "cross-origin", (int)(n > 64 ? 64 : n), p);
+            snprintf(err, err_size,
+                     "the request header %.*s may not be sent "
+                     "cross-origin",
+                     (int)(n > 64 ? 64 : n), p);
             return 403;
         }
         p += n;
@@ -81,16 +84,18 @@ int erps_cors_cross_site(const char *origins, const char *origin,
         if (erps_cors_allowed(origins, origin) ||
             (strcasecmp(origin, "null") != 0 && same_origin(origin, host)))
             return 0;
-        snprintf(err, err_size, "a change from another site is refused: its "
-                                "Origin is not in cors.origins");
+        snprintf(err, err_size,
+                 "a change from another site is refused: its "
+                 "Origin is not in cors.origins");
         return 403;
     }
     /* Browsers that send Sec-Fetch-Site send Origin on a POST too; this is
      * the belt to that brace. Other clients send neither. */
     if (fetch_site && (strcasecmp(fetch_site, "cross-site") == 0 ||
                        strcasecmp(fetch_site, "same-site") == 0)) {
-        snprintf(err, err_size, "a change from another site is refused "
-                                "(Sec-Fetch-Site: %s)",
+        snprintf(err, err_size,
+                 "a change from another site is refused "
+                 "(Sec-Fetch-Site: %s)",
                  strcasecmp(fetch_site, "cross-site") == 0 ? "cross-site"
                                                            : "same-site");
         return 403;

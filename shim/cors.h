@@ -12,10 +12,11 @@
 /** Request headers a cross-origin caller may send (the preflight's
  * Access-Control-Allow-Headers). */
 #define ERPS_CORS_ALLOW_HEADERS                                                \
-    "Authorization, Content-Type, Accept, Accept-Language, SO-Language, "     \
+    "Authorization, Content-Type, Accept, Accept-Language, SO-Language, "      \
     "SO-Culture, SO-TimeZone, SO-AppToken, X-XSRF-TOKEN"
 /** Answer headers a cross-origin page may read. */
-#define ERPS_CORS_EXPOSE_HEADERS "X-ErpSync-Command-Id, WWW-Authenticate, Retry-After"
+#define ERPS_CORS_EXPOSE_HEADERS                                               \
+    "X-ErpSync-Command-Id, WWW-Authenticate, Retry-After"
 #define ERPS_CORS_MAX_AGE "600"
 
 /** @returns 1 when origin is one of the comma-separated origins (ASCII

@@ -115,8 +115,8 @@ void erps_fence_fail(erps_fence_t *f, const char *detail) {
 }
 
 /* Unlinks from *list every read `pick` chooses, into out; lock held. */
-static int take_from(erps_waiter_t **list, bool (*pick)(const erps_waiter_t *,
-                                                        const void *),
+static int take_from(erps_waiter_t **list,
+                     bool (*pick)(const erps_waiter_t *, const void *),
                      const void *arg, erps_waiter_t **out, int max) {
     int n = 0;
     erps_waiter_t **pp = list;

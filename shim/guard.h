@@ -30,7 +30,8 @@ typedef struct erps_guard_conf {
     /* the same for one account, whatever the addresses: rotating source
      * addresses do not buy more guesses at one password; 0 = no limit */
     int64_t account_max_failures, account_window_ms;
-    int64_t cache_ttl_ms; /* how long a verified credential is trusted; 0 = no cache */
+    int64_t cache_ttl_ms; /* how long a verified credential is trusted; 0 = no
+                             cache */
 } erps_guard_conf_t;
 
 /** @returns the guard, or NULL (out of memory, no random bytes). */
@@ -48,7 +49,8 @@ int64_t erps_guard_account_blocked(erps_guard_t *g, const char *name,
 void erps_guard_failed(erps_guard_t *g, const char *addr, const char *name,
                        int64_t now_ms);
 
-/** @returns 0 and fills *who when name and password were verified within the TTL. */
+/** @returns 0 and fills *who when name and password were verified within the
+ * TTL. */
 int erps_guard_cache_get(erps_guard_t *g, const char *name,
                          const char *password, int64_t now_ms,
                          erps_principal_t *who);

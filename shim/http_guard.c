@@ -62,12 +62,12 @@ int erps_http_head_check(const erps_http_head_t *h, const char *version,
     return 400;
 }
 
-int erps_http_target_check(const char *raw_target, char *err,
-                           size_t err_size) {
+int erps_http_target_check(const char *raw_target, char *err, size_t err_size) {
     for (const char *p = raw_target; *p; p++) {
         if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-            snprintf(err, err_size, "the request target holds a control "
-                                    "character");
+            snprintf(err, err_size,
+                     "the request target holds a control "
+                     "character");
             return 400;
         }
         if (p[0] == '%' && p[1] == '0' && p[2] == '0') {
@@ -84,7 +84,8 @@ int erps_http_path_normalize(const char *path, char *out, size_t out_size) {
     if (out_size == 0)
         return -1;
     /* absolute-form (RFC 9112 3.2.2): the path starts after the authority */
-    if (strncasecmp(p, "http://", 7) == 0 || strncasecmp(p, "https://", 8) == 0) {
+    if (strncasecmp(p, "http://", 7) == 0 ||
+        strncasecmp(p, "https://", 8) == 0) {
         p = strstr(p, "//") + 2;
         p += strcspn(p, "/");
         if (!*p)

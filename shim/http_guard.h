@@ -16,10 +16,10 @@ typedef struct erps_http_head {
     int content_lengths;
     int transfer_encodings;
     int hosts;
-    int bad_name;            /* a name with whitespace or a control byte */
-    int bad_length;          /* a Content-Length that is not 1*DIGIT */
-    int bad_coding;          /* a Transfer-Encoding other than "chunked" */
-    int expect_continue;     /* Expect: 100-continue */
+    int bad_name;        /* a name with whitespace or a control byte */
+    int bad_length;      /* a Content-Length that is not 1*DIGIT */
+    int bad_coding;      /* a Transfer-Encoding other than "chunked" */
+    int expect_continue; /* Expect: 100-continue */
 } erps_http_head_t;
 
 void erps_http_head_add(erps_http_head_t *h, const char *name,

@@ -41,12 +41,14 @@ static const char *const default_culture[CATALOG_LANGUAGES] = {
 
 /* Longer than any tag a culture needs (ICU's own limit is 157 bytes). */
 #define CULTURE_TAG_MAX 100
-#define ZONE_ID_MAX 64
-#define OFFSET_OPTION "includeTZOffset"
+#define ZONE_ID_MAX     64
+#define OFFSET_OPTION   "includeTZOffset"
 
 /* ---- header values ---- */
 
-static bool is_blank(char c) { return c == ' ' || c == '\t'; }
+static bool is_blank(char c) {
+    return c == ' ' || c == '\t';
+}
 
 /* The value without blanks around it: start, and its length in *len. */
 static const char *trim(const char *s, size_t n, size_t *len) {
@@ -103,7 +105,8 @@ static int resolve_locale(const char *id, char *out, size_t size) {
     char lang[ULOC_LANG_CAPACITY], script[ULOC_SCRIPT_CAPACITY],
         region[ULOC_COUNTRY_CAPACITY], variant[ULOC_FULLNAME_CAPACITY];
     char base[ULOC_FULLNAME_CAPACITY], max[ULOC_FULLNAME_CAPACITY];
-    char likely[ULOC_SCRIPT_CAPACITY] = "", lang_likely[ULOC_SCRIPT_CAPACITY] = "";
+    char likely[ULOC_SCRIPT_CAPACITY] = "",
+         lang_likely[ULOC_SCRIPT_CAPACITY] = "";
     char cand[6][ULOC_FULLNAME_CAPACITY];
     int ncand = 0, best;
     UErrorCode st = U_ZERO_ERROR;
@@ -170,8 +173,8 @@ static bool locale_formats(const char *id) {
     unum_close(nf);
     if (U_FAILURE(st))
         return false;
-    UDateFormat *df = udat_open(UDAT_MEDIUM, UDAT_MEDIUM, id, utc, 3, NULL, 0,
-                                &st);
+    UDateFormat *df =
+        udat_open(UDAT_MEDIUM, UDAT_MEDIUM, id, utc, 3, NULL, 0, &st);
     udat_close(df);
     return U_SUCCESS(st);
 }
@@ -201,7 +204,8 @@ int erps_i18n_culture_parse(const char *header, char *out, size_t out_size,
         if (!alnum && c != '-' && c != '_') {
             snprintf(errstr, errstr_size,
                      "SO-Culture \"%s\" is not a valid culture name (a BCP 47 "
-                     "tag such as \"nb-NO\")", shown);
+                     "tag such as \"nb-NO\")",
+                     shown);
             return 400;
         }
         tag[i] = c == '_' ? '-' : c;
@@ -216,7 +220,8 @@ int erps_i18n_culture_parse(const char *header, char *out, size_t out_size,
     UErrorCode st = U_ZERO_ERROR;
     int32_t parsed = 0;
     int32_t n = uloc_forLanguageTag(tag, id, sizeof(id), &parsed, &st);
-    if (st == U_BUFFER_OVERFLOW_ERROR || st == U_STRING_NOT_TERMINATED_WARNING) {
+    if (st == U_BUFFER_OVERFLOW_ERROR ||
+        st == U_STRING_NOT_TERMINATED_WARNING) {
         snprintf(errstr, errstr_size,
                  "SO-Culture \"%s\" is too long for a culture name", shown);
         return 400;
@@ -225,13 +230,14 @@ int erps_i18n_culture_parse(const char *header, char *out, size_t out_size,
     if (U_FAILURE(st) || parsed != (int32_t)strlen(tag)) {
         snprintf(errstr, errstr_size,
                  "SO-Culture \"%s\" is not a valid culture name (a BCP 47 "
-                 "tag such as \"nb-NO\")", shown);
+                 "tag such as \"nb-NO\")",
+                 shown);
         return 400;
     }
     if (n <= 0 || resolve_locale(id, locale, sizeof(locale)) ||
         !locale_formats(locale)) {
-        snprintf(errstr, errstr_size, "SO-Culture \"%s\" is not a known culture",
-                 shown);
+        snprintf(errstr, errstr_size,
+                 "SO-Culture \"%s\" is not a known culture", shown);
         return 400;
     }
     if (erps_strlcpy(out, locale, out_size) >= out_size) {
@@ -256,15 +262,15 @@ static int zone_known(const char *s, size_t n) {
     u_strFromUTF8(in, ZONE_ID_MAX, &ulen, s, (int32_t)n, &st);
     if (U_FAILURE(st))
         return -1;
-    clen = ucal_getCanonicalTimeZoneID(in, ulen, canon, ZONE_ID_MAX,
-                                       &is_system, &st);
+    clen = ucal_getCanonicalTimeZoneID(in, ulen, canon, ZONE_ID_MAX, &is_system,
+                                       &st);
     /* Custom ids ("GMT+3") are not system ids. Etc/Unknown, ICU's name for
      * "no such zone", is not one either today; it is refused by name too,
      * so a later ICU cannot make it a zone UTC in disguise. */
     if (U_FAILURE(st) || st == U_STRING_NOT_TERMINATED_WARNING || !is_system)
         return -1;
-    static const UChar unknown[] = {'E', 't', 'c', '/', 'U', 'n', 'k',
-                                    'n', 'o', 'w', 'n'};
+    static const UChar unknown[] = {'E', 't', 'c', '/', 'U', 'n',
+                                    'k', 'n', 'o', 'w', 'n'};
     if (clen == (int32_t)(sizeof(unknown) / sizeof(UChar)) &&
         memcmp(canon, unknown, sizeof(unknown)) == 0)
         return -1;
@@ -294,7 +300,8 @@ int erps_i18n_zone_parse(const char *header, char *zone, size_t zone_size,
     if (zone_known(name, len)) {
         snprintf(errstr, errstr_size,
                  "SO-TimeZone \"%s\" is not a known time zone (an IANA id "
-                 "such as \"Europe/Oslo\" or \"UTC\")", shown);
+                 "such as \"Europe/Oslo\" or \"UTC\")",
+                 shown);
         return 400;
     }
     if (len >= zone_size) {
@@ -316,7 +323,8 @@ int erps_i18n_zone_parse(const char *header, char *zone, size_t zone_size,
         shown_value(opt, olen, shown, sizeof(shown));
         snprintf(errstr, errstr_size,
                  "SO-TimeZone option \"%s\" is not known (the one option is "
-                 "\"" OFFSET_OPTION "\")", shown);
+                 "\"" OFFSET_OPTION "\")",
+                 shown);
         return 400;
     }
     /* As the caller spelled it: ICU matched it exactly, and formats with
@@ -393,8 +401,8 @@ static void put_text(sink_t *s, const char *text, size_t field_size) {
     put_u16(s, u, n);
 }
 
-static int put_date(sink_t *s, int64_t ms, const char *locale,
-                    const char *zone, bool include_offset) {
+static int put_date(sink_t *s, int64_t ms, const char *locale, const char *zone,
+                    bool include_offset) {
     static const UChar offset_pattern[] = {' ', 'x', 'x', 'x'};
     UChar zid[ZONE_ID_MAX], pat[256], buf[256];
     int32_t zlen = 0, n;
@@ -404,8 +412,8 @@ static int put_date(sink_t *s, int64_t ms, const char *locale,
     if (U_FAILURE(st))
         return -1;
     /* An explicit zone always: without one ICU would use the host's. */
-    UDateFormat *df = udat_open(UDAT_MEDIUM, UDAT_MEDIUM, locale, zid, zlen,
-                                NULL, 0, &st);
+    UDateFormat *df =
+        udat_open(UDAT_MEDIUM, UDAT_MEDIUM, locale, zid, zlen, NULL, 0, &st);
     if (U_FAILURE(st)) {
         udat_close(df);
         return -1;
@@ -416,9 +424,9 @@ static int put_date(sink_t *s, int64_t ms, const char *locale,
         n = udat_toPattern(df, false, pat, room, &st);
         if (U_SUCCESS(st) && n < room) {
             memcpy(pat + n, offset_pattern, sizeof(offset_pattern));
-            udat_applyPattern(df, false, pat,
-                              n + (int32_t)(sizeof(offset_pattern) /
-                                            sizeof(UChar)));
+            udat_applyPattern(
+                df, false, pat,
+                n + (int32_t)(sizeof(offset_pattern) / sizeof(UChar)));
         } else if (U_SUCCESS(st)) {
             st = U_BUFFER_OVERFLOW_ERROR;
         }
@@ -440,9 +448,8 @@ static int put_number(sink_t *s, int64_t v, const char *locale) {
         unum_close(nf);
         return -1;
     }
-    int32_t n = unum_formatInt64(nf, v, buf,
-                                 (int32_t)(sizeof(buf) / sizeof(buf[0])), NULL,
-                                 &st);
+    int32_t n = unum_formatInt64(
+        nf, v, buf, (int32_t)(sizeof(buf) / sizeof(buf[0])), NULL, &st);
     unum_close(nf);
     if (U_FAILURE(st) || st == U_STRING_NOT_TERMINATED_WARNING)
         return -1;

@@ -41,16 +41,16 @@ extern const size_t erps_i18n_language_count;
 #define ERPS_I18N_MESSAGE_MAX 2048
 
 typedef struct erps_i18n_req {
-    char language[16];  /* one of erps_i18n_languages (any case), or "x" or
-                           "*": raw ids; anything else renders English */
-    char culture[64];   /* ICU locale id for dates and numbers, only as
-                           erps_i18n_culture_parse writes it (other ids
-                           would reach ICU's caches unchecked); "" = the
-                           language's default (en-US nb-NO sv-SE da-DK de-DE
-                           nl-NL fr-FR) */
-    char zone[64];      /* IANA time zone id, as erps_i18n_zone_parse writes
-                           it; "" = UTC */
-    bool include_offset;/* append the UTC offset to times */
+    char language[16];   /* one of erps_i18n_languages (any case), or "x" or
+                            "*": raw ids; anything else renders English */
+    char culture[64];    /* ICU locale id for dates and numbers, only as
+                            erps_i18n_culture_parse writes it (other ids
+                            would reach ICU's caches unchecked); "" = the
+                            language's default (en-US nb-NO sv-SE da-DK de-DE
+                            nl-NL fr-FR) */
+    char zone[64];       /* IANA time zone id, as erps_i18n_zone_parse writes
+                            it; "" = UTC */
+    bool include_offset; /* append the UTC offset to times */
 } erps_i18n_req_t;
 
 /**

@@ -15,7 +15,7 @@
 
 #define CATALOG_LANGUAGES 7
 
-#define NBSP "\u00A0"  /* NO-BREAK SPACE */
+#define NBSP  "\u00A0" /* NO-BREAK SPACE */
 #define NNBSP "\u202F" /* NARROW NO-BREAK SPACE */
 
 typedef struct catalog_entry {
@@ -23,6 +23,8 @@ typedef struct catalog_entry {
     const char *text[CATALOG_LANGUAGES];
 } catalog_entry_t;
 
+/* One language a line, in CATALOG_LANGUAGES order: kept as written. */
+// clang-format off
 static const catalog_entry_t catalog[] = {
     /* Not a StatusMessage: the Reason of a reader's TableRight and
      * FieldRights (erps_i18n_text). */
@@ -101,6 +103,7 @@ static const catalog_entry_t catalog[] = {
       "Le moteur de synchronisation ERP a rencontré une erreur" NBSP
       ": {detail}"}},
 };
+// clang-format on
 
 #undef NBSP
 #undef NNBSP

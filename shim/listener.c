@@ -20,8 +20,8 @@ int erps_listener_open(const char *addr, int port, int reuseport, int *in_use,
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
-        snprintf(errstr, errstr_size, "listen.address %s is not an IPv4 address",
-                 addr);
+        snprintf(errstr, errstr_size,
+                 "listen.address %s is not an IPv4 address", addr);
         return -1;
     }
     fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -19,8 +19,8 @@
 #include "shim.h"
 
 #define ERPS_SESSION_COOKIE_NAME "ERPSYNC_SESSION"
-#define ERPS_XSRF_COOKIE_NAME "XSRF-TOKEN"
-#define ERPS_XSRF_HEADER "X-XSRF-TOKEN"
+#define ERPS_XSRF_COOKIE_NAME    "XSRF-TOKEN"
+#define ERPS_XSRF_HEADER         "X-XSRF-TOKEN"
 /* A Set-Cookie value login writes: the cookie and its attributes. */
 #define ERPS_SET_COOKIE_MAX 1400
 
@@ -37,17 +37,17 @@ typedef struct erps_login_in {
 
 /** What a login decided. */
 typedef struct erps_login_out {
-    erps_principal_t who;       /* with its engine, on success */
-    int basic;                  /* a password login: may get a session */
-    int64_t retry_after_s;      /* with 429 */
+    erps_principal_t who;  /* with its engine, on success */
+    int basic;             /* a password login: may get a session */
+    int64_t retry_after_s; /* with 429 */
     char account[ERPS_PRINCIPAL_MAX + 1]; /* the account a password was
                                            * tried for ("" for tokens) */
 } erps_login_out_t;
 
 typedef struct erps_login_stats {
-    uint64_t failures;    /* refused 401 */
-    uint64_t limited;     /* refused 429 */
-    uint64_t cache_hits;  /* Basic credentials from the cache */
+    uint64_t failures;   /* refused 401 */
+    uint64_t limited;    /* refused 429 */
+    uint64_t cache_hits; /* Basic credentials from the cache */
 } erps_login_stats_t;
 
 /**

@@ -37,8 +37,10 @@ static int hash_password(void) {
     }
     if (!strchr(pw, '\n') && !feof(stdin)) {
         explicit_bzero(pw, sizeof(pw));
-        fprintf(stderr, "erpsync-shim: the password is longer than %zu "
-                        "bytes\n", sizeof(pw) - 2);
+        fprintf(stderr,
+                "erpsync-shim: the password is longer than %zu "
+                "bytes\n",
+                sizeof(pw) - 2);
         return 1;
     }
     pw[strcspn(pw, "\r\n")] = '\0';
@@ -57,13 +59,17 @@ static int issue_ticket(const char *path, const char *user, const char *ttl) {
     char ticket[128], err[512], *end;
     long long secs = strtoll(ttl, &end, 10);
     if (*end || secs < 1 || secs > 366LL * 86400) {
-        fprintf(stderr, "erpsync-shim: the ticket lifetime is 1..31622400 "
-                        "seconds, not %s\n", ttl);
+        fprintf(stderr,
+                "erpsync-shim: the ticket lifetime is 1..31622400 "
+                "seconds, not %s\n",
+                ttl);
         return 2;
     }
     if (!erps_name_valid(user)) {
-        fprintf(stderr, "erpsync-shim: \"%s\" cannot be a user name (1-%d "
-                        "printable bytes, no ':')\n", user, ERPS_PRINCIPAL_MAX);
+        fprintf(stderr,
+                "erpsync-shim: \"%s\" cannot be a user name (1-%d "
+                "printable bytes, no ':')\n",
+                user, ERPS_PRINCIPAL_MAX);
         return 2;
     }
     if (erps_tickets_issue(path, user, secs * 1000, erps_now_ms(), ticket,
@@ -96,8 +102,10 @@ static int hash_token(const char *app) {
         return 1;
     }
     if (app && !erps_name_valid(app)) {
-        fprintf(stderr, "erpsync-shim: \"%s\" cannot be an app name (1-%d "
-                        "printable bytes, no ':')\n", app, ERPS_PRINCIPAL_MAX);
+        fprintf(stderr,
+                "erpsync-shim: \"%s\" cannot be an app name (1-%d "
+                "printable bytes, no ':')\n",
+                app, ERPS_PRINCIPAL_MAX);
         return 2;
     }
     erps_sha256_hex(tok, hex);
@@ -144,9 +152,9 @@ int main(int argc, char **argv) {
 
     /* First: a busy port is the commonest mistake, and says so at once. */
     int in_use;
-    int fd = erps_listener_open(conf.listen_addr, (int)conf.port,
-                                conf.listen_reuseport, &in_use, err,
-                                sizeof(err));
+    int fd =
+        erps_listener_open(conf.listen_addr, (int)conf.port,
+                           conf.listen_reuseport, &in_use, err, sizeof(err));
     if (fd < 0) {
         erps_err("%s", err);
         erps_body_cleanup();

@@ -24,15 +24,21 @@
 
 /* ---- ASCII helpers ---- */
 
-static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
+static int lower(int c) {
+    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
 
 static int is_alpha(int c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
+static int is_digit(int c) {
+    return c >= '0' && c <= '9';
+}
 
-static int is_ows(int c) { return c == ' ' || c == '\t'; }
+static int is_ows(int c) {
+    return c == ' ' || c == '\t';
+}
 
 /* RFC 9110 tchar. */
 static int is_tchar(int c) {
@@ -86,7 +92,8 @@ static const char *scan_quoted(const char *p, const char *end) {
 /* ---- media types and parameters (shared by Content-Type and Accept) ---- */
 
 typedef struct param {
-    const char *name, *val; /* val: raw, without the quotes of a quoted-string */
+    const char *name,
+        *val; /* val: raw, without the quotes of a quoted-string */
     size_t name_len, val_len;
     int quoted;
 } param_t;
@@ -238,12 +245,12 @@ static const struct {
     {"application/merge-patch+json", ERPS_MEDIA_MERGE_PATCH},
 };
 
-static int ctype_malformed(const char *value, const char *at,
-                           const char *what, char *errstr,
-                           size_t errstr_size) {
+static int ctype_malformed(const char *value, const char *at, const char *what,
+                           char *errstr, size_t errstr_size) {
     snprintf(errstr, errstr_size,
-             "Content-Type is malformed: %s at position %zu; supported: "
-             SUPPORTED_CTYPES, what, (size_t)(at - value) + 1);
+             "Content-Type is malformed: %s at position %zu; "
+             "supported: " SUPPORTED_CTYPES,
+             what, (size_t)(at - value) + 1);
     return 415;
 }
 
@@ -294,8 +301,9 @@ int erps_ctype_parse(const char *value, erps_ctype_t *ct, char *errstr,
             ct->media = media_types[i].media;
     if (!ct->media) {
         snprintf(errstr, errstr_size,
-                 "Content-Type \"%.*s\" is not supported; supported: "
-                 SUPPORTED_CTYPES, (int)(mlen > 100 ? 100 : mlen), type);
+                 "Content-Type \"%.*s\" is not supported; "
+                 "supported: " SUPPORTED_CTYPES,
+                 (int)(mlen > 100 ? 100 : mlen), type);
         return 415;
     }
 
@@ -315,10 +323,10 @@ int erps_ctype_parse(const char *value, erps_ctype_t *ct, char *errstr,
             unsigned char c = (unsigned char)ct->charset[i];
             if (c <= 0x20 || c >= 0x7F) {
                 memset(ct, 0, sizeof(*ct));
-                snprintf(errstr, errstr_size,
-                         "Content-Type charset is not a charset name (blank "
-                         "or non-ASCII character); supported: "
-                         SUPPORTED_CTYPES);
+                snprintf(
+                    errstr, errstr_size,
+                    "Content-Type charset is not a charset name (blank "
+                    "or non-ASCII character); supported: " SUPPORTED_CTYPES);
                 return 415;
             }
         }
@@ -534,8 +542,8 @@ typedef struct lang_elem {
 } lang_elem_t;
 
 static const char *lang_from_list(const char *accept_language,
-                                  const char *const *available,
-                                  size_t n_avail, const char *fallback) {
+                                  const char *const *available, size_t n_avail,
+                                  const char *fallback) {
     lang_elem_t el[LIST_MAX_ELEMS];
     size_t n = 0;
     list_iter_t it;
@@ -602,8 +610,8 @@ void erps_lang_choose(const char *accept_language, const char *so_language,
         if (!chosen)
             chosen = fallback;
     } else if (!is_blank(accept_language)) {
-        chosen = lang_from_list(accept_language, available, n_available,
-                                fallback);
+        chosen =
+            lang_from_list(accept_language, available, n_available, fallback);
     } else {
         chosen = fallback;
     }
@@ -623,8 +631,12 @@ struct erps_select {
     sel_path_t path[ERPS_SELECT_MAX_PATHS];
 };
 
-static int is_name_start(int c) { return is_alpha(c) || c == '_'; }
-static int is_name_char(int c) { return is_name_start(c) || is_digit(c); }
+static int is_name_start(int c) {
+    return is_alpha(c) || c == '_';
+}
+static int is_name_char(int c) {
+    return is_name_start(c) || is_digit(c);
+}
 
 static const char *skip_blanks(const char *p) {
     while (is_ows((unsigned char)*p))
@@ -673,7 +685,8 @@ erps_select_t *erps_select_parse(const char *text, char *errstr,
                 else if (slash)
                     snprintf(errstr, errstr_size,
                              "$select: '/' must be followed by a field name "
-                             "at position %zu", (size_t)(slash - text) + 1);
+                             "at position %zu",
+                             (size_t)(slash - text) + 1);
                 else
                     snprintf(errstr, errstr_size,
                              "$select: empty field name at position %zu",
@@ -687,15 +700,15 @@ erps_select_t *erps_select_parse(const char *text, char *errstr,
             if (len > ERPS_SELECT_NAME_MAX) {
                 snprintf(errstr, errstr_size,
                          "$select: field name at position %zu is longer than "
-                         "%d characters", (size_t)(n - text) + 1,
-                         ERPS_SELECT_NAME_MAX);
+                         "%d characters",
+                         (size_t)(n - text) + 1, ERPS_SELECT_NAME_MAX);
                 goto fail;
             }
             if (path->depth == ERPS_SELECT_MAX_DEPTH) {
                 snprintf(errstr, errstr_size,
                          "$select: the field at position %zu has more than %d "
-                         "levels", (size_t)(start - text) + 1,
-                         ERPS_SELECT_MAX_DEPTH);
+                         "levels",
+                         (size_t)(start - text) + 1, ERPS_SELECT_MAX_DEPTH);
                 goto fail;
             }
             memcpy(path->name[path->depth], n, len);
@@ -721,7 +734,9 @@ fail:
     return NULL;
 }
 
-void erps_select_free(erps_select_t *sel) { free(sel); }
+void erps_select_free(erps_select_t *sel) {
+    free(sel);
+}
 
 /* "A/B/C" as the caller spelled it, for messages. */
 static void path_text(const sel_path_t *path, char *out, size_t out_size) {
@@ -775,9 +790,8 @@ static int apply_level(const erps_select_t *sel, cJSON *obj, const int *act,
                      path->name[d]);
         } else {
             path_text(path, ptext, sizeof(ptext));
-            snprintf(errstr, errstr_size,
-                     "$select: unknown field '%s' in '%s'", path->name[d],
-                     ptext);
+            snprintf(errstr, errstr_size, "$select: unknown field '%s' in '%s'",
+                     path->name[d], ptext);
         }
         return 400;
     }

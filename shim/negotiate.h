@@ -103,7 +103,7 @@ void erps_lang_choose(const char *accept_language, const char *so_language,
 
 #define ERPS_SELECT_MAX_PATHS 32
 #define ERPS_SELECT_MAX_DEPTH 8
-#define ERPS_SELECT_NAME_MAX 64
+#define ERPS_SELECT_NAME_MAX  64
 
 typedef struct erps_select erps_select_t;
 

@@ -30,18 +30,18 @@
 #include "shim.h"
 #include "waiters.h"
 
-#define CODES 600
+#define CODES                  600
 #define ERPS_HEADER_COMMAND_ID "X-ErpSync-Command-Id"
 
 struct erps_shim {
     const erps_shim_conf_t *conf;
     struct MHD_Daemon *d;
     erps_login_t *login;
-    char default_zone[64];     /* i18n.default.timezone, canonical */
+    char default_zone[64]; /* i18n.default.timezone, canonical */
     bool default_offset;
     erps_waiters_t *waiters;
     erps_bus_t *bus;
-    int listen_fd;             /* until the daemon owns it; then -1 */
+    int listen_fd;               /* until the daemon owns it; then -1 */
     erps_deadlines_t *deadlines; /* http.head.timeout.ms */
     _Atomic uint64_t responses[CODES];
 };
@@ -79,26 +79,25 @@ typedef struct req {
     erps_i18n_req_t lang;
     erps_select_t *select;
     reply_t reply;
-    int held_code;        /* PH_HELD: the answer to send */
+    int held_code; /* PH_HELD: the answer to send */
     char *held_body;
     const char *held_ctype;
-    size_t dropped;       /* PH_HELD: body bytes read and dropped */
-    int expect_continue;  /* Expect: 100-continue: answer at once, no 100 */
-    char target_err[80];  /* the raw target was refused (see on_uri) */
-    int plain;            /* /healthz, /readyz, /metrics: no WebAPI headers */
+    size_t dropped;      /* PH_HELD: body bytes read and dropped */
+    int expect_continue; /* Expect: 100-continue: answer at once, no 100 */
+    char target_err[80]; /* the raw target was refused (see on_uri) */
+    int plain;           /* /healthz, /readyz, /metrics: no WebAPI headers */
     erps_waiter_t w;
     /* For the access line (on_completed). */
     struct timespec began;
     char method[16];
-    int code;             /* the status sent, 0 for none */
+    int code; /* the status sent, 0 for none */
 } req_t;
 
 const erps_cfg_opt_t erps_shim_conf_table[] = {
 #define O(f) offsetof(erps_shim_conf_t, f)
     {"listen.address", ERPS_CFG_STR, "127.0.0.1", 0, 0, O(listen_addr), 64,
      "IPv4 address to listen on (0.0.0.0 for all)"},
-    {"listen.port", ERPS_CFG_INT, "8080", 0, 65535, O(port), 0,
-     "HTTP port"},
+    {"listen.port", ERPS_CFG_INT, "8080", 0, 65535, O(port), 0, "HTTP port"},
     {"bootstrap.servers", ERPS_CFG_STR, "127.0.0.1:9092", 0, 0, O(bootstrap),
      1024, "Kafka bootstrap servers"},
     ERPS_CFG_TOPICS(erps_shim_conf_t, topics, topic_policy),
@@ -119,8 +118,8 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
      "required iss of Bearer tokens"},
     {"auth.jwt.audience", ERPS_CFG_STR, "erpsync", 0, 0, O(jwt_audience), 256,
      "required aud of Bearer tokens"},
-    {"auth.jwt.clock.skew.ms", ERPS_CFG_INT, "60000", 0, 3600000, O(jwt_skew_ms),
-     0, "leeway on exp, nbf and iat"},
+    {"auth.jwt.clock.skew.ms", ERPS_CFG_INT, "60000", 0, 3600000,
+     O(jwt_skew_ms), 0, "leeway on exp, nbf and iat"},
     {"auth.jwt.tenant.claim", ERPS_CFG_STR, "tenant", 0, 0, O(jwt_tenant_claim),
      64, "claim naming the caller's tenant"},
     {"auth.jwt.role.claim", ERPS_CFG_STR, "role", 0, 0, O(jwt_role_claim), 64,
@@ -131,7 +130,8 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
     {"auth.session.ttl.ms", ERPS_CFG_INT, "28800000", 60000, 604800000,
      O(session_ttl_ms), 0, "how long a session cookie is valid"},
     {"auth.session.cookie.secure", ERPS_CFG_BOOL, "true", 0, 1,
-     O(session_secure), 0, "mark cookies Secure (HTTPS only; put TLS in front)"},
+     O(session_secure), 0,
+     "mark cookies Secure (HTTPS only; put TLS in front)"},
     {"auth.apptokens.file", ERPS_CFG_STR, "", 0, 0, O(apptokens_file), 1024,
      "registered SO-AppTokens (sha256[:app] per line)"},
     {"auth.restricted", ERPS_CFG_BOOL, "false", 0, 1, O(restricted), 0,
@@ -141,24 +141,26 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
     {"auth.failures.window.ms", ERPS_CFG_INT, "60000", 1000, 86400000,
      O(login_failures_window_ms), 0, "the window of auth.failures.max"},
     {"auth.account.failures.max", ERPS_CFG_INT, "20", 0, 1000000,
-     O(account_failures_max), 0, "failed logins per account per window, from "
+     O(account_failures_max), 0,
+     "failed logins per account per window, from "
      "any addresses, before its passwords wait (429) (0: no limit)"},
     {"auth.account.failures.window.ms", ERPS_CFG_INT, "60000", 1000, 86400000,
-     O(account_failures_window_ms), 0, "the window of auth.account.failures.max"},
+     O(account_failures_window_ms), 0,
+     "the window of auth.account.failures.max"},
     {"auth.cache.ttl.ms", ERPS_CFG_INT, "60000", 0, 3600000,
      O(credential_cache_ms), 0,
      "a verified Basic credential is trusted this long (0: check every call)"},
     {"i18n.default.language", ERPS_CFG_STR, "en", 0, 0, O(default_language), 16,
      "StatusMessage language when the caller asks for none we have"},
-    {"i18n.default.timezone", ERPS_CFG_STR, "UTC", 0, 0, O(default_timezone), 64,
-     "time zone of times in StatusMessage without SO-TimeZone"},
+    {"i18n.default.timezone", ERPS_CFG_STR, "UTC", 0, 0, O(default_timezone),
+     64, "time zone of times in StatusMessage without SO-TimeZone"},
     {"source", ERPS_CFG_STR, "/erpsync/shim", 0, 0, O(source),
      ERPS_SOURCE_MAX + 1, "ce_source of the commands this shim sends"},
     {"request.timeout.ms", ERPS_CFG_INT, "10000", 500, 300000,
      O(request_timeout_ms), 0,
      "how long a call waits for the agent before 504"},
-    {"status.read.cached", ERPS_CFG_BOOL, "false", 0, 1,
-     O(status_read_cached), 0,
+    {"status.read.cached", ERPS_CFG_BOOL, "false", 0, 1, O(status_read_cached),
+     0,
      "GetEngineStatus answers from this shim's view at once, without first "
      "reading the status topic to its end: no Kafka round trip, but it may "
      "miss a change another shim has just answered"},
@@ -180,15 +182,18 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
     {"log.format", ERPS_CFG_STR, "text", 0, 0, O(log_format), 8,
      "text (time program level: message) or json (one object per line)"},
     {"log.file", ERPS_CFG_STR, "", 0, 0, O(log_file), 1024,
-     "append log lines to this file instead of standard error; SIGHUP reopens it"},
+     "append log lines to this file instead of standard error; SIGHUP reopens "
+     "it"},
     /* front door (HTTP guards) */
     {"listen.reuseport", ERPS_CFG_BOOL, "false", 0, 1, O(listen_reuseport), 0,
      "share listen.port with other processes that set it (SO_REUSEPORT)"},
     {"http.connection.per.address.limit", ERPS_CFG_INT, "64", 0, 1000000,
-     O(per_addr_limit), 0, "concurrent connections from one client address "
+     O(per_addr_limit), 0,
+     "concurrent connections from one client address "
      "(0: no limit)"},
     {"http.head.timeout.ms", ERPS_CFG_INT, "10000", 100, 3600000,
-     O(head_timeout_ms), 0, "a request line and headers not complete this "
+     O(head_timeout_ms), 0,
+     "a request line and headers not complete this "
      "long after the request line began are closed"},
     {"cors.origins", ERPS_CFG_STR, "", 0, 0, O(cors_origins), 1024,
      "origins allowed to call from a browser, comma-separated (empty: none)"},
@@ -220,9 +225,8 @@ static enum MHD_Result queue(erps_shim_t *shim, struct MHD_Connection *c,
     } else {
         code = 500;
         ctype = "text/plain";
-        resp = MHD_create_response_from_buffer(sizeof(fallback) - 1,
-                                               (void *)fallback,
-                                               MHD_RESPMEM_PERSISTENT);
+        resp = MHD_create_response_from_buffer(
+            sizeof(fallback) - 1, (void *)fallback, MHD_RESPMEM_PERSISTENT);
     }
     if (!resp) {
         free(body);
@@ -245,7 +249,6 @@ static enum MHD_Result queue(erps_shim_t *shim, struct MHD_Connection *c,
         shim->responses[code]++;
     return rc;
 }
-
 
 static enum MHD_Result answer(req_t *r, int code, char *body,
                               const char *ctype) {
@@ -325,26 +328,27 @@ static enum MHD_Result send_status(req_t *r, const erps_status_t *st) {
 
 /* The status view's order guard and read your writes (bus.h). */
 static size_t read_metrics(char *buf, size_t cap, const erps_bus_stats_t *s) {
-    int n = snprintf(buf, cap,
-      "# HELP erpsync_shim_statuses_stale_total Status events ignored: their "
-      "ce_sequence was not newer than the engine's status already read.\n"
-      "# TYPE erpsync_shim_statuses_stale_total counter\n"
-      "erpsync_shim_statuses_stale_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_reads_total GetEngineStatus calls that waited for "
-      "the view to catch up with the status topic.\n"
-      "# TYPE erpsync_shim_reads_total counter\n"
-      "erpsync_shim_reads_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_read_queries_total Queries of where the status "
-      "topic ends, each shared by the reads that arrived together.\n"
-      "# TYPE erpsync_shim_read_queries_total counter\n"
-      "erpsync_shim_read_queries_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_reads_failed_total Reads answered 503 (the query "
-      "failed) or 504 (the view did not catch up in time).\n"
-      "# TYPE erpsync_shim_reads_failed_total counter\n"
-      "erpsync_shim_reads_failed_total{code=\"503\"} %" PRIu64 "\n"
-      "erpsync_shim_reads_failed_total{code=\"504\"} %" PRIu64 "\n",
-      s->statuses_stale, s->reads, s->read_queries, s->read_failures,
-      s->read_timeouts);
+    int n = snprintf(
+        buf, cap,
+        "# HELP erpsync_shim_statuses_stale_total Status events ignored: their "
+        "ce_sequence was not newer than the engine's status already read.\n"
+        "# TYPE erpsync_shim_statuses_stale_total counter\n"
+        "erpsync_shim_statuses_stale_total %" PRIu64 "\n"
+        "# HELP erpsync_shim_reads_total GetEngineStatus calls that waited for "
+        "the view to catch up with the status topic.\n"
+        "# TYPE erpsync_shim_reads_total counter\n"
+        "erpsync_shim_reads_total %" PRIu64 "\n"
+        "# HELP erpsync_shim_read_queries_total Queries of where the status "
+        "topic ends, each shared by the reads that arrived together.\n"
+        "# TYPE erpsync_shim_read_queries_total counter\n"
+        "erpsync_shim_read_queries_total %" PRIu64 "\n"
+        "# HELP erpsync_shim_reads_failed_total Reads answered 503 (the query "
+        "failed) or 504 (the view did not catch up in time).\n"
+        "# TYPE erpsync_shim_reads_failed_total counter\n"
+        "erpsync_shim_reads_failed_total{code=\"503\"} %" PRIu64 "\n"
+        "erpsync_shim_reads_failed_total{code=\"504\"} %" PRIu64 "\n",
+        s->statuses_stale, s->reads, s->read_queries, s->read_failures,
+        s->read_timeouts);
     return n < 0 ? 0 : (size_t)n;
 }
 
@@ -363,7 +367,8 @@ static enum MHD_Result send_metrics(req_t *r) {
         if (used < cap)                                                        \
             used += (size_t)snprintf(buf + used, cap - used, __VA_ARGS__);     \
     } while (0)
-    P("# HELP erpsync_shim_http_responses_total HTTP responses by status code.\n"
+    P("# HELP erpsync_shim_http_responses_total HTTP responses by status "
+      "code.\n"
       "# TYPE erpsync_shim_http_responses_total counter\n");
     for (int i = 100; i < CODES; i++)
         if (shim->responses[i])
@@ -443,16 +448,19 @@ static void client_address(struct MHD_Connection *c, char *out, size_t size) {
         inet_ntop(AF_INET, &((struct sockaddr_in *)ci->client_addr)->sin_addr,
                   out, (socklen_t)size);
     else if (ci->client_addr->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ci->client_addr)->sin6_addr,
-                  out, (socklen_t)size);
+        inet_ntop(AF_INET6,
+                  &((struct sockaddr_in6 *)ci->client_addr)->sin6_addr, out,
+                  (socklen_t)size);
 }
 
 /* The caller's W3C traceparent and X-Request-Id, carried into the command
  * (and from there into its audit record) when well formed; a malformed one
  * is dropped, as the Trace Context spec says, never refused. */
 static void trace_context(struct MHD_Connection *c, erps_ce_t *ce) {
-    const char *tp = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "traceparent");
-    const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
+    const char *tp =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "traceparent");
+    const char *rid =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
     if (tp && erps_traceparent_valid(tp))
         erps_strlcpy(ce->traceparent, tp, sizeof(ce->traceparent));
     if (rid && erps_request_id_valid(rid))
@@ -468,8 +476,9 @@ static enum MHD_Result start_command(req_t *r) {
 
     memset(&cmd, 0, sizeof(cmd));
     if (r->too_large) {
-        snprintf(err, sizeof(err), "the request body is larger than %" PRId64
-                 " bytes", conf->body_max);
+        snprintf(err, sizeof(err),
+                 "the request body is larger than %" PRId64 " bytes",
+                 conf->body_max);
         return send_error(r, 413, err);
     }
     cJSON *base = erps_api_request_base(r->route);
@@ -510,8 +519,8 @@ static enum MHD_Result start_command(req_t *r) {
         MHD_resume_connection(r->conn);
     }
     erps_dbg("command %s (%s) for engine %s by %s", cmd.ce.id,
-             erps_command_type_name(cmd.type),
-             r->login.who.engine_id, r->login.who.name);
+             erps_command_type_name(cmd.type), r->login.who.engine_id,
+             r->login.who.name);
     return MHD_YES;
 }
 
@@ -524,7 +533,8 @@ static enum MHD_Result start_read(req_t *r) {
     r->w.opaque = r;
     r->phase = PH_WAIT;
     MHD_suspend_connection(r->conn);
-    if (erps_bus_read(r->shim->bus, r->login.who.engine_id, &r->w, err, sizeof(err))) {
+    if (erps_bus_read(r->shim->bus, r->login.who.engine_id, &r->w, err,
+                      sizeof(err))) {
         r->w.code = 503;
         erps_strlcpy(r->w.detail, err, sizeof(r->w.detail));
         MHD_resume_connection(r->conn);
@@ -664,8 +674,7 @@ static int read_options(req_t *r, char *err, size_t err_size) {
         return 400;
     /* A $select naming a field the answer lacks is refused now, before a
      * change is sent, not after it was made. */
-    if (r->select &&
-        erps_api_method(r->route)->answer == ERPS_ANSWER_STATUS) {
+    if (r->select && erps_api_method(r->route)->answer == ERPS_ANSWER_STATUS) {
         erps_status_t blank;
         memset(&blank, 0, sizeof(blank));
         cJSON *shape = erps_api_status_obj(&blank, r->login.who.role, "", "");
@@ -700,13 +709,15 @@ static int request_size(req_t *r, const char *url, char *err, size_t err_size) {
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, add_len, &hdrs);
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_len, &query);
     if (strlen(url) + query > (size_t)conf->url_max) {
-        snprintf(err, err_size, "the path and query are longer than %" PRId64
-                 " bytes", conf->url_max);
+        snprintf(err, err_size,
+                 "the path and query are longer than %" PRId64 " bytes",
+                 conf->url_max);
         return 414;
     }
     if (hdrs > (size_t)conf->headers_max) {
-        snprintf(err, err_size, "the request headers are larger than %" PRId64
-                 " bytes", conf->headers_max);
+        snprintf(err, err_size,
+                 "the request headers are larger than %" PRId64 " bytes",
+                 conf->headers_max);
         return 431;
     }
     return 0;
@@ -785,8 +796,10 @@ static enum MHD_Result get_status(req_t *r) {
     erps_status_t st;
     char err[256];
     if (erps_bus_latest(r->shim->bus, r->login.who.engine_id, &st)) {
-        snprintf(err, sizeof(err), "no agent has reported a status for "
-                 "engine %s yet", r->login.who.engine_id);
+        snprintf(err, sizeof(err),
+                 "no agent has reported a status for "
+                 "engine %s yet",
+                 r->login.who.engine_id);
         return send_error(r, 503, err);
     }
     return send_status(r, &st);
@@ -803,8 +816,9 @@ static enum MHD_Result body_start(req_t *r) {
     const char *cl = header(r->conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
     unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
     if (len > (unsigned long long)conf->body_max) {
-        snprintf(err, sizeof(err), "the request body is larger than %" PRId64
-                 " bytes", conf->body_max);
+        snprintf(err, sizeof(err),
+                 "the request body is larger than %" PRId64 " bytes",
+                 conf->body_max);
         if (len > DRAIN_MAX) /* at once, and close: not worth reading */
             r->phase = PH_ANSWERED;
         return send_error(r, 413, err);
@@ -868,8 +882,8 @@ static enum MHD_Result preflight(req_t *r) {
     return answer(r, 204, strdup(""), NULL);
 }
 
-static enum MHD_Result first_call(req_t *r, const char *url,
-                                  const char *method, const char *version) {
+static enum MHD_Result first_call(req_t *r, const char *url, const char *method,
+                                  const char *version) {
     erps_shim_t *shim = r->shim;
     struct MHD_Connection *c = r->conn;
     erps_route_t route;
@@ -902,17 +916,17 @@ static enum MHD_Result first_call(req_t *r, const char *url,
     /* Before credentials are looked at: a page on another site gets
      * nothing from them, and nothing reaches Kafka. */
     if (erps_api_route_changes(route) &&
-        (code = erps_cors_cross_site(shim->conf->cors_origins,
-                                     header(c, "Origin"),
-                                     header(c, "Sec-Fetch-Site"),
-                                     header(c, MHD_HTTP_HEADER_HOST), err,
-                                     sizeof(err))))
+        (code = erps_cors_cross_site(
+             shim->conf->cors_origins, header(c, "Origin"),
+             header(c, "Sec-Fetch-Site"), header(c, MHD_HTTP_HEADER_HOST), err,
+             sizeof(err))))
         return send_error(r, code, err);
     if ((code = authenticate(r, err, sizeof(err))))
         return send_error(r, code, err);
     if (erps_api_route_changes(route) && r->login.who.role != ERPS_ROLE_ADMIN)
-        return send_error(r, 403, "the caller may read the engine status but "
-                                  "not change it");
+        return send_error(r, 403,
+                          "the caller may read the engine status but "
+                          "not change it");
     if ((code = read_options(r, err, sizeof(err))))
         return send_error(r, code, err);
     /* Issued only once the caller is known to be allowed this call. */
@@ -1051,7 +1065,8 @@ static int open_settings(erps_shim_t *shim, char *errstr, size_t errstr_size) {
            strcmp(erps_i18n_languages[i], conf->default_language) != 0)
         i++;
     if (i == erps_i18n_language_count) {
-        snprintf(errstr, errstr_size, "i18n.default.language %s is not one of "
+        snprintf(errstr, errstr_size,
+                 "i18n.default.language %s is not one of "
                  "the catalog's languages (en nb sv da de nl fr)",
                  conf->default_language);
         return -1;
@@ -1085,9 +1100,9 @@ static int start_http(erps_shim_t *shim, int listen_fd, char *errstr,
         /* First, so that even option errors reach our log. */
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, shim,
         /* Bound by main.c: SO_REUSEPORT only when listen.reuseport says. */
-        MHD_OPTION_LISTEN_SOCKET, listen_fd,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)conf->threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)conf->conn_limit,
+        MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)conf->threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)conf->conn_limit,
         /* One address cannot take every connection (slowloris); the head
          * deadline covers many addresses. */
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)conf->per_addr_limit,
@@ -1126,9 +1141,8 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
         goto fail;
     }
     shim->bus = erps_bus_new(conf->bootstrap, kp, &conf->topics,
-                             &conf->topic_policy,
-                             conf->request_timeout_ms, shim->waiters, on_answer,
-                             errstr, errstr_size);
+                             &conf->topic_policy, conf->request_timeout_ms,
+                             shim->waiters, on_answer, errstr, errstr_size);
     if (!shim->bus || (conf->sign_key_file[0] &&
                        erps_bus_set_sign_key(shim->bus, conf->sign_key_file,
                                              errstr, errstr_size)))

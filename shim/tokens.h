@@ -19,12 +19,12 @@
 
 #include "auth.h"
 
-#define ERPS_JWT_MAX 8192            /* bytes of token text accepted */
-#define ERPS_TICKET_LEN 46           /* "7T:" + 43 base64url characters */
+#define ERPS_JWT_MAX            8192 /* bytes of token text accepted */
+#define ERPS_TICKET_LEN         46   /* "7T:" + 43 base64url characters */
 #define ERPS_SESSION_COOKIE_MAX 1024 /* cookie buffer that always suffices */
-#define ERPS_XSRF_MAX 128            /* X-XSRF-TOKEN buffer that suffices */
-#define ERPS_APP_NAME_MAX 128        /* bytes of an app name, without NUL */
-#define ERPS_SECRET_MIN 32           /* bytes of an HMAC key file, at least */
+#define ERPS_XSRF_MAX           128  /* X-XSRF-TOKEN buffer that suffices */
+#define ERPS_APP_NAME_MAX       128  /* bytes of an app name, without NUL */
+#define ERPS_SECRET_MIN         32   /* bytes of an HMAC key file, at least */
 
 /* ---- Bearer JWT (HS256 and RS256 only) ---- */
 
@@ -73,9 +73,9 @@ int erps_jwt_verify(const erps_jwt_t *j, const char *token, int64_t now_ms,
  * starts a comment line. Only hashes are stored, so the file holds no secret.
  * The store re-reads the file when its mtime, size or inode changed, checking
  * at most once per second (every 100 ms when a ticket is not found, so a
- * ticket just issued works at once); a file that fails to parse keeps the previous
- * contents (and erps_tickets_error reports why until a good read). A file
- * that does not exist holds no tickets. Lines are only ever appended;
+ * ticket just issued works at once); a file that fails to parse keeps the
+ * previous contents (and erps_tickets_error reports why until a good read). A
+ * file that does not exist holds no tickets. Lines are only ever appended;
  * removing expired lines (rewrite and rename over the file) is up to the
  * operator.
  */

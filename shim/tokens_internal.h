@@ -11,9 +11,8 @@
 
 /* As erps_jwt_new, with the key bytes given (hs_key or rs_pem may be NULL;
  * the *_file fields of conf are ignored). */
-erps_jwt_t *erps_jwt_new_keys(const erps_jwt_conf_t *conf,
-                              const void *hs_key, size_t hs_len,
-                              const char *rs_pem, size_t rs_len,
+erps_jwt_t *erps_jwt_new_keys(const erps_jwt_conf_t *conf, const void *hs_key,
+                              size_t hs_len, const char *rs_pem, size_t rs_len,
                               char *errstr, size_t errstr_size);
 
 /* As erps_tickets_open, looking at the file at most every check_ms (0 = on

@@ -54,7 +54,8 @@ void erps_view_destroy(erps_view_t *v) {
     free(v);
 }
 
-int erps_view_put(erps_view_t *v, const erps_status_t *st, erps_status_t *held) {
+int erps_view_put(erps_view_t *v, const erps_status_t *st,
+                  erps_status_t *held) {
     int rc = 1;
     pthread_mutex_lock(&v->lock);
     entry_t *e = find(v, st->ce.subject);

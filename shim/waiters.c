@@ -61,8 +61,8 @@ erps_waiter_t *erps_waiters_take(erps_waiters_t *t, const char *id) {
     return found;
 }
 
-int erps_waiters_take_expired(erps_waiters_t *t, int64_t now, erps_waiter_t **out,
-                              int max) {
+int erps_waiters_take_expired(erps_waiters_t *t, int64_t now,
+                              erps_waiter_t **out, int max) {
     int n = 0;
     pthread_mutex_lock(&t->lock);
     for (unsigned b = 0; b < BUCKETS && n < max; b++) {

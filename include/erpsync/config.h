@@ -32,7 +32,8 @@ typedef struct erps_cfg_opt {
     const char *help;
 } erps_cfg_opt_t;
 
-#define ERPS_CFG_END {NULL, 0, NULL, 0, 0, 0, 0, NULL}
+#define ERPS_CFG_END                                                           \
+    { NULL, 0, NULL, 0, 0, 0, 0, NULL }
 
 /** librdkafka properties passed through (-X / kafka.*), in order given. */
 #define ERPS_KPROPS_MAX 64

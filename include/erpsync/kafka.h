@@ -56,15 +56,17 @@ void erps_kafka_view(const rd_kafka_message_t *rkm, erps_msg_t *out);
 
 /** The partition an engine's records live in: murmur2 of the engine id, as
  *  Java clients and librdkafka's "murmur2" partitioner compute it. */
-int32_t erps_kafka_engine_partition(const char *engine_id, int32_t partition_cnt);
+int32_t erps_kafka_engine_partition(const char *engine_id,
+                                    int32_t partition_cnt);
 
 /** Partition count of topic, or -1 with errstr (missing topic, timeout). */
 int erps_kafka_partition_count(rd_kafka_t *rk, const char *topic,
-                               int timeout_ms, char *errstr, size_t errstr_size);
+                               int timeout_ms, char *errstr,
+                               size_t errstr_size);
 
 /* How missing topics are created, and what existing ones must look like. */
 typedef struct erps_topic_policy {
-    int create;          /* create missing topics (else a missing one is an error) */
+    int create; /* create missing topics (else a missing one is an error) */
     int64_t partitions;  /* for created topics */
     int64_t replication; /* for created topics; -1: the broker's default */
     int64_t commands_retention_ms;
@@ -75,30 +77,71 @@ typedef struct erps_topic_policy {
 /* Settings-table rows shared by the agent and the shim (config.h), for a
  * struct with an erps_topics_t member T and an erps_topic_policy_t member P. */
 #define ERPS_CFG_TOPICS(type, T, P)                                            \
-    {"topic.commands", ERPS_CFG_STR, ERPS_TOPIC_COMMANDS, 0, 0,                 \
-     offsetof(type, T.commands), 250, "command topic"},                        \
-    {"topic.status", ERPS_CFG_STR, ERPS_TOPIC_STATUS, 0, 0,                     \
-     offsetof(type, T.status), 250, "status topic (compacted)"},               \
-    {"topic.audit", ERPS_CFG_STR, ERPS_TOPIC_AUDIT, 0, 0,                       \
-     offsetof(type, T.audit), 250, "audit topic"},                             \
-    {"topic.dlq", ERPS_CFG_STR, ERPS_TOPIC_DLQ, 0, 0,                  \
-     offsetof(type, T.dlq), 250, "dead-letter topic for undecodable commands"},\
-    {"topics.create", ERPS_CFG_BOOL, "false", 0, 0, offsetof(type, P.create),  \
-     0, "create missing topics at start-up (Admin API)"},                      \
-    {"topics.partitions", ERPS_CFG_INT, "4", 1, 100000,                        \
-     offsetof(type, P.partitions), 0, "partitions of created topics"},         \
-    {"topics.replication", ERPS_CFG_INT, "-1", -1, 32,                         \
-     offsetof(type, P.replication), 0,                                         \
-     "replication factor of created topics (-1: broker default)"},             \
-    {"topic.commands.retention.ms", ERPS_CFG_INT, "3600000", 60000,            \
-     INT64_MAX, offsetof(type, P.commands_retention_ms), 0,                    \
-     "retention of a created command topic"},                                  \
-    {"topic.audit.retention.ms", ERPS_CFG_INT, "2592000000", 60000, INT64_MAX, \
-     offsetof(type, P.audit_retention_ms), 0,                                  \
-     "retention of a created audit topic (30 days)"},                          \
-    {"topic.dlq.retention.ms", ERPS_CFG_INT, "604800000", 60000, INT64_MAX,    \
-     offsetof(type, P.dlq_retention_ms), 0,                                    \
-     "retention of a created dead-letter topic (7 days)"}
+    {"topic.commands",           ERPS_CFG_STR, ERPS_TOPIC_COMMANDS, 0, 0,      \
+     offsetof(type, T.commands), 250,          "command topic"},               \
+        {"topic.status",                                                       \
+         ERPS_CFG_STR,                                                         \
+         ERPS_TOPIC_STATUS,                                                    \
+         0,                                                                    \
+         0,                                                                    \
+         offsetof(type, T.status),                                             \
+         250,                                                                  \
+         "status topic (compacted)"},                                          \
+        {"topic.audit",           ERPS_CFG_STR, ERPS_TOPIC_AUDIT, 0, 0,        \
+         offsetof(type, T.audit), 250,          "audit topic"},                \
+        {"topic.dlq",                                                          \
+         ERPS_CFG_STR,                                                         \
+         ERPS_TOPIC_DLQ,                                                       \
+         0,                                                                    \
+         0,                                                                    \
+         offsetof(type, T.dlq),                                                \
+         250,                                                                  \
+         "dead-letter topic for undecodable commands"},                        \
+        {"topics.create",                                                      \
+         ERPS_CFG_BOOL,                                                        \
+         "false",                                                              \
+         0,                                                                    \
+         0,                                                                    \
+         offsetof(type, P.create),                                             \
+         0,                                                                    \
+         "create missing topics at start-up (Admin API)"},                     \
+        {"topics.partitions",                                                  \
+         ERPS_CFG_INT,                                                         \
+         "4",                                                                  \
+         1,                                                                    \
+         100000,                                                               \
+         offsetof(type, P.partitions),                                         \
+         0,                                                                    \
+         "partitions of created topics"},                                      \
+        {"topics.replication",                                                 \
+         ERPS_CFG_INT,                                                         \
+         "-1",                                                                 \
+         -1,                                                                   \
+         32,                                                                   \
+         offsetof(type, P.replication),                                        \
+         0,                                                                    \
+         "replication factor of created topics (-1: broker default)"},         \
+        {"topic.commands.retention.ms",                                        \
+         ERPS_CFG_INT,                                                         \
+         "3600000",                                                            \
+         60000,                                                                \
+         INT64_MAX,                                                            \
+         offsetof(type, P.commands_retention_ms),                              \
+         0,                                                                    \
+         "retention of a created command topic"},                              \
+        {"topic.audit.retention.ms",                                           \
+         ERPS_CFG_INT,                                                         \
+         "2592000000",                                                         \
+         60000,                                                                \
+         INT64_MAX,                                                            \
+         offsetof(type, P.audit_retention_ms),                                 \
+         0,                                                                    \
+         "retention of a created audit topic (30 days)"},                      \
+    {                                                                          \
+        "topic.dlq.retention.ms", ERPS_CFG_INT, "604800000", 60000, INT64_MAX, \
+            offsetof(type, P.dlq_retention_ms), 0,                             \
+            "retention of a created dead-letter topic (7 days)"                \
+    }
 
 /**
  * Checks erpsync's four topics: each must exist (or is created when

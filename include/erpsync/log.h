@@ -18,7 +18,8 @@ typedef enum erps_log_level {
 
 extern int erps_log_threshold;
 
-/** Sets the threshold from a name (error, warn, info, debug). @returns 0 or -1. */
+/** Sets the threshold from a name (error, warn, info, debug). @returns 0 or -1.
+ */
 int erps_log_set_level(const char *name);
 /** Sets the program name printed in front of every line. */
 void erps_log_set_ident(const char *ident);
@@ -51,9 +52,9 @@ void erps_log_impl(erps_log_level_t level, const char *fmt, ...)
             erps_log_impl((level), __VA_ARGS__);                               \
     } while (0)
 
-#define erps_err(...) erps_log(ERPS_LOG_ERROR, __VA_ARGS__)
+#define erps_err(...)  erps_log(ERPS_LOG_ERROR, __VA_ARGS__)
 #define erps_warn(...) erps_log(ERPS_LOG_WARN, __VA_ARGS__)
 #define erps_info(...) erps_log(ERPS_LOG_INFO, __VA_ARGS__)
-#define erps_dbg(...) erps_log(ERPS_LOG_DEBUG, __VA_ARGS__)
+#define erps_dbg(...)  erps_log(ERPS_LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -20,12 +20,12 @@
 #include "erpsync/util.h"
 
 #define ERPS_ENGINE_ID_MAX 128 /* bytes, without NUL: [A-Za-z0-9._-]+ */
-#define ERPS_SOURCE_MAX 256
+#define ERPS_SOURCE_MAX    256
 #define ERPS_PRINCIPAL_MAX 128
-#define ERPS_MESSAGE_MAX 512
-#define ERPS_REASON_MAX 256
+#define ERPS_MESSAGE_MAX   512
+#define ERPS_REASON_MAX    256
 
-#define ERPS_CE_SPECVERSION "1.0"
+#define ERPS_CE_SPECVERSION    "1.0"
 #define ERPS_CONTENT_TYPE_JSON "application/json"
 /* ce_dataschema of each event: the $id of its JSON Schema in proto/schemas. */
 #define ERPS_SCHEMA_BASE "https://erpsync.dev/schemas/"
@@ -34,10 +34,10 @@
  * number (CloudEvents sequence extension: lexicographic order). */
 #define ERPS_SEQUENCE_DIGITS 19
 
-#define ERPS_TYPE_CHANGE_STATUS "com.erpsync.command.ChangeEngineStatus"
+#define ERPS_TYPE_CHANGE_STATUS   "com.erpsync.command.ChangeEngineStatus"
 #define ERPS_TYPE_CHANGE_INTERVAL "com.erpsync.command.ChangeEngineInterval"
-#define ERPS_TYPE_STATUS "com.erpsync.status.ErpSyncEngineStatus"
-#define ERPS_TYPE_AUDIT "com.erpsync.audit.CommandOutcome"
+#define ERPS_TYPE_STATUS          "com.erpsync.status.ErpSyncEngineStatus"
+#define ERPS_TYPE_AUDIT           "com.erpsync.audit.CommandOutcome"
 
 /* A Kafka message without Kafka: views into someone else's bytes after a
  * decode, or owned buffers after an encode (release with erps_msg_release). */
@@ -68,7 +68,7 @@ void erps_msg_release(erps_msg_t *msg);
 const erps_hdr_t *erps_msg_header(const erps_msg_t *msg, const char *name);
 
 #define ERPS_TRACEPARENT_LEN 55 /* W3C Trace Context, version 00 */
-#define ERPS_REQUEST_ID_MAX 64
+#define ERPS_REQUEST_ID_MAX  64
 
 /* The CloudEvents attributes every event carries. */
 typedef struct erps_ce {
@@ -126,11 +126,11 @@ const char *erps_command_type_name(erps_cmd_type_t type);
 typedef struct erps_command {
     erps_ce_t ce;
     erps_cmd_type_t type;
-    int64_t deadline_ms;                       /* ce_deadline */
-    char principal[ERPS_PRINCIPAL_MAX + 1];   /* ce_principal */
-    char client_addr[64];                      /* ce_clientaddr, may be "" */
-    bool run;                                  /* ChangeEngineStatus */
-    int64_t interval_s;                        /* ChangeEngineInterval */
+    int64_t deadline_ms;                    /* ce_deadline */
+    char principal[ERPS_PRINCIPAL_MAX + 1]; /* ce_principal */
+    char client_addr[64];                   /* ce_clientaddr, may be "" */
+    bool run;                               /* ChangeEngineStatus */
+    int64_t interval_s;                     /* ChangeEngineInterval */
 } erps_command_t;
 
 int erps_command_encode(const erps_command_t *cmd, erps_msg_t *out,
@@ -139,8 +139,8 @@ int erps_command_encode(const erps_command_t *cmd, erps_msg_t *out,
  * Decodes and validates a command.
  * @returns 0, or -1 with a reason in errstr (fit for the dead-letter header).
  */
-int erps_command_decode(const erps_msg_t *in, erps_command_t *cmd,
-                        char *errstr, size_t errstr_size);
+int erps_command_decode(const erps_msg_t *in, erps_command_t *cmd, char *errstr,
+                        size_t errstr_size);
 
 /* ---- command signatures (shim signs, agent verifies) ---- */
 
@@ -163,12 +163,12 @@ int erps_sign_key_load(const char *path, unsigned char *key, size_t key_size,
 /* ---- status (topic erpsync.status) ---- */
 
 typedef struct erps_iteration {
-    int64_t number;      /* 0: none yet */
+    int64_t number; /* 0: none yet */
     int64_t start_ms;
     int64_t end_ms;
-    int exit_code;       /* -1 when killed by a signal */
-    int signal;          /* 0 when it exited */
-    char outcome[16];    /* Succeeded, Failed, TimedOut, Terminated, NotStarted */
+    int exit_code;    /* -1 when killed by a signal */
+    int signal;       /* 0 when it exited */
+    char outcome[16]; /* Succeeded, Failed, TimedOut, Terminated, NotStarted */
     char detail[ERPS_REASON_MAX + 1]; /* last line of stderr, or the reason */
 } erps_iteration_t;
 
@@ -183,7 +183,7 @@ typedef struct erps_status {
     int64_t next_iteration_ms; /* 0 when not scheduled */
     int64_t failures;          /* consecutive failed iterations */
     erps_iteration_t last;
-    char message_id[64];       /* resource id, e.g. SR_ERPSYNC_RUNNING */
+    char message_id[64]; /* resource id, e.g. SR_ERPSYNC_RUNNING */
     char message[ERPS_MESSAGE_MAX + 1]; /* the English text */
 } erps_status_t;
 
@@ -230,9 +230,9 @@ int erps_audit_decode(const erps_msg_t *in, erps_audit_t *au, char *errstr,
 /* The default topic names (PRODUCT.md): every program's settings table
  * takes them from here. */
 #define ERPS_TOPIC_COMMANDS "erpsync.commands"
-#define ERPS_TOPIC_STATUS "erpsync.status"
-#define ERPS_TOPIC_AUDIT "erpsync.audit"
-#define ERPS_TOPIC_DLQ "erpsync.commands.dlq"
+#define ERPS_TOPIC_STATUS   "erpsync.status"
+#define ERPS_TOPIC_AUDIT    "erpsync.audit"
+#define ERPS_TOPIC_DLQ      "erpsync.commands.dlq"
 
 /* ---- .NET TimeSpan text and ISO 8601 durations ---- */
 
@@ -243,18 +243,26 @@ int erps_audit_decode(const erps_msg_t *in, erps_audit_t *au, char *errstr,
  * settings tables (erpsync/config.h), for a struct with int64_t members MIN
  * and MAX: one default and one range for both programs. */
 #define ERPS_CFG_INTERVAL_BOUNDS(type, MIN, MAX)                               \
-    {"engine.interval.min", ERPS_CFG_INT, "60", 1, INT32_MAX,                  \
-     offsetof(type, MIN), 0,                                                   \
+    {"engine.interval.min",                                                    \
+     ERPS_CFG_INT,                                                             \
+     "60",                                                                     \
+     1,                                                                        \
+     INT32_MAX,                                                                \
+     offsetof(type, MIN),                                                      \
+     0,                                                                        \
      "smallest interval ChangeEngineInterval accepts, seconds"},               \
-    {"engine.interval.max", ERPS_CFG_INT, "604800", 1, INT32_MAX,              \
-     offsetof(type, MAX), 0,                                                   \
-     "largest interval ChangeEngineInterval accepts, seconds"}
+    {                                                                          \
+        "engine.interval.max", ERPS_CFG_INT, "604800", 1, INT32_MAX,           \
+            offsetof(type, MAX), 0,                                            \
+            "largest interval ChangeEngineInterval accepts, seconds"           \
+    }
 /** @returns 0 when min_s <= max_s, else -1 with the reason in err. */
 int erps_interval_bounds_check(int64_t min_s, int64_t max_s, char *err,
                                size_t err_size);
 /** Formats seconds as hh:mm:ss, or d.hh:mm:ss from one day on. */
 void erps_timespan_format(int64_t seconds, char out[ERPS_TIMESPAN_LEN]);
-/** Formats seconds as an xs:duration the way .NET's DataContract does (PT15M). */
+/** Formats seconds as an xs:duration the way .NET's DataContract does (PT15M).
+ */
 void erps_duration_format(int64_t seconds, char out[ERPS_TIMESPAN_LEN]);
 /**
  * Parses TimeSpan text ([-][d.]hh:mm[:ss[.fff]]) or an ISO 8601 duration

@@ -88,7 +88,8 @@ int erps_audit_decode(const erps_msg_t *in, erps_audit_t *au, char *errstr,
     }
     if (!(root = erps_json_parse_value(in, errstr, errstr_size)))
         goto out;
-    if (erps_json_get_str(root, "Outcome", buf, sizeof(buf), errstr, errstr_size))
+    if (erps_json_get_str(root, "Outcome", buf, sizeof(buf), errstr,
+                          errstr_size))
         goto out;
     for (int i = ERPS_OUTCOME_APPLIED; i <= ERPS_OUTCOME_DEADLETTERED; i++)
         if (strcmp(buf, outcome_names[i]) == 0)
@@ -97,16 +98,16 @@ int erps_audit_decode(const erps_msg_t *in, erps_audit_t *au, char *errstr,
         snprintf(errstr, errstr_size, "unknown Outcome \"%s\"", buf);
         goto out;
     }
-    if (erps_json_get_str(root, "CommandId", au->command_id, sizeof(au->command_id),
-                 errstr, errstr_size) ||
+    if (erps_json_get_str(root, "CommandId", au->command_id,
+                          sizeof(au->command_id), errstr, errstr_size) ||
         erps_json_get_str(root, "CommandType", au->command_type,
-                 sizeof(au->command_type), errstr, errstr_size) ||
-        erps_json_get_str(root, "Principal", au->principal, sizeof(au->principal),
-                 errstr, errstr_size) ||
+                          sizeof(au->command_type), errstr, errstr_size) ||
+        erps_json_get_str(root, "Principal", au->principal,
+                          sizeof(au->principal), errstr, errstr_size) ||
         erps_json_get_str(root, "ClientAddress", au->client_addr,
-                 sizeof(au->client_addr), errstr, errstr_size) ||
-        erps_json_get_str(root, "Reason", au->reason, sizeof(au->reason), errstr,
-                 errstr_size) ||
+                          sizeof(au->client_addr), errstr, errstr_size) ||
+        erps_json_get_str(root, "Reason", au->reason, sizeof(au->reason),
+                          errstr, errstr_size) ||
         read_side(root, "Before", &au->before_state, &au->before_interval_s,
                   errstr, errstr_size) ||
         read_side(root, "After", &au->after_state, &au->after_interval_s,

@@ -16,7 +16,8 @@ static int status_parse(const cJSON *root, erps_command_t *cmd, char *errstr,
                         size_t n) {
     const cJSON *run = cJSON_GetObjectItem(root, "Run");
     if (!cJSON_IsBool(run)) {
-        snprintf(errstr, n, run ? "\"Run\" is not a boolean" : "\"Run\" is missing");
+        snprintf(errstr, n,
+                 run ? "\"Run\" is not a boolean" : "\"Run\" is missing");
         return -1;
     }
     cmd->run = cJSON_IsTrue(run);
@@ -33,8 +34,9 @@ static int interval_parse(const cJSON *root, erps_command_t *cmd, char *errstr,
                           size_t n) {
     const cJSON *iv = cJSON_GetObjectItem(root, "Interval");
     if (!cJSON_IsString(iv)) {
-        snprintf(errstr, n, iv ? "\"Interval\" is not a string"
-                               : "\"Interval\" is missing");
+        snprintf(errstr, n,
+                 iv ? "\"Interval\" is not a string"
+                    : "\"Interval\" is missing");
         return -1;
     }
     if (erps_timespan_parse(iv->valuestring, &cmd->interval_s, errstr, n))
@@ -53,12 +55,13 @@ static const struct cmd_kind {
     const char *name;
     const char *ce_type;
     void (*body)(const erps_command_t *cmd, cJSON *root);
-    int (*parse)(const cJSON *root, erps_command_t *cmd, char *errstr, size_t n);
+    int (*parse)(const cJSON *root, erps_command_t *cmd, char *errstr,
+                 size_t n);
 } kinds[] = {
     {ERPS_CMD_CHANGE_STATUS, "ChangeEngineStatus", ERPS_TYPE_CHANGE_STATUS,
      status_body, status_parse},
-    {ERPS_CMD_CHANGE_INTERVAL, "ChangeEngineInterval", ERPS_TYPE_CHANGE_INTERVAL,
-     interval_body, interval_parse},
+    {ERPS_CMD_CHANGE_INTERVAL, "ChangeEngineInterval",
+     ERPS_TYPE_CHANGE_INTERVAL, interval_body, interval_parse},
 };
 
 static const struct cmd_kind *kind_of(erps_cmd_type_t type) {
@@ -79,7 +82,8 @@ int erps_command_encode(const erps_command_t *cmd, erps_msg_t *out,
     const struct cmd_kind *k = kind_of(cmd->type);
     memset(out, 0, sizeof(*out));
     if (!k) {
-        snprintf(errstr, errstr_size, "unknown command type %d", (int)cmd->type);
+        snprintf(errstr, errstr_size, "unknown command type %d",
+                 (int)cmd->type);
         return -1;
     }
     erps_time_format(cmd->deadline_ms, ts);
@@ -97,8 +101,8 @@ int erps_command_encode(const erps_command_t *cmd, erps_msg_t *out,
     return erps_json_finish(root, out, errstr, errstr_size);
 }
 
-int erps_command_decode(const erps_msg_t *in, erps_command_t *cmd,
-                        char *errstr, size_t errstr_size) {
+int erps_command_decode(const erps_msg_t *in, erps_command_t *cmd, char *errstr,
+                        size_t errstr_size) {
     char type[128], ts[ERPS_TIME_LEN + 16];
     const struct cmd_kind *k = NULL;
     cJSON *root = NULL;
@@ -133,9 +137,11 @@ int erps_command_decode(const erps_msg_t *in, erps_command_t *cmd,
     }
     /* It goes into audit records and logs as it is: no line breaks or
      * terminal escapes smuggled in under someone's name. */
-    for (const unsigned char *c = (const unsigned char *)cmd->principal; *c; c++) {
+    for (const unsigned char *c = (const unsigned char *)cmd->principal; *c;
+         c++) {
         if (*c < 0x20 || *c == 0x7f) {
-            snprintf(errstr, errstr_size, "ce_principal holds a control character");
+            snprintf(errstr, errstr_size,
+                     "ce_principal holds a control character");
             goto out;
         }
     }

@@ -92,8 +92,8 @@ static int hex_field(const char *s, size_t n, int nonzero) {
 
 int erps_traceparent_valid(const char *s) {
     return strlen(s) == ERPS_TRACEPARENT_LEN && strncmp(s, "00-", 3) == 0 &&
-           hex_field(s + 3, 32, 1) && s[35] == '-' && hex_field(s + 36, 16, 1) &&
-           s[52] == '-' && hex_field(s + 53, 2, 0);
+           hex_field(s + 3, 32, 1) && s[35] == '-' &&
+           hex_field(s + 36, 16, 1) && s[52] == '-' && hex_field(s + 53, 2, 0);
 }
 
 int erps_request_id_valid(const char *s) {
@@ -150,9 +150,11 @@ int erps_ce_encode(const erps_ce_t *ce, const char *type, erps_msg_t *out) {
 
 /* Every CloudEvents attribute once: with two ce_principal headers, one
  * reader would take the first and another the last. */
-static int headers_once(const erps_msg_t *in, char *errstr, size_t errstr_size) {
+static int headers_once(const erps_msg_t *in, char *errstr,
+                        size_t errstr_size) {
     if (in->hdr_dropped) {
-        snprintf(errstr, errstr_size, "more than %d headers", ERPS_MSG_MAX_HDRS);
+        snprintf(errstr, errstr_size, "more than %d headers",
+                 ERPS_MSG_MAX_HDRS);
         return -1;
     }
     for (int i = 0; i < in->hdr_cnt; i++) {
@@ -232,10 +234,12 @@ int erps_ce_decode(const erps_msg_t *in, erps_ce_t *ce, char *type,
     ce->traceparent[0] = ce->request_id[0] = '\0';
     char tmp[ERPS_REQUEST_ID_MAX + 2];
     if (erps_msg_header_str(in, "ce_traceparent", tmp, sizeof(tmp), 0, errstr,
-                            errstr_size) == 0 && erps_traceparent_valid(tmp))
+                            errstr_size) == 0 &&
+        erps_traceparent_valid(tmp))
         erps_strlcpy(ce->traceparent, tmp, sizeof(ce->traceparent));
     if (erps_msg_header_str(in, "ce_requestid", tmp, sizeof(tmp), 0, errstr,
-                            errstr_size) == 0 && erps_request_id_valid(tmp))
+                            errstr_size) == 0 &&
+        erps_request_id_valid(tmp))
         erps_strlcpy(ce->request_id, tmp, sizeof(ce->request_id));
     return 0;
 }
@@ -280,7 +284,7 @@ int erps_json_finish(cJSON *root, erps_msg_t *out, char *errstr,
 
 /* Typed getters that name the field in the error. */
 int erps_json_get_bool(const cJSON *o, const char *name, bool *v, char *errstr,
-                    size_t n) {
+                       size_t n) {
     const cJSON *it = cJSON_GetObjectItem(o, name);
     if (!cJSON_IsBool(it)) {
         snprintf(errstr, n, "\"%s\" is missing or not a boolean", name);
@@ -290,8 +294,8 @@ int erps_json_get_bool(const cJSON *o, const char *name, bool *v, char *errstr,
     return 0;
 }
 
-int erps_json_get_int(const cJSON *o, const char *name, int64_t *v, char *errstr,
-                   size_t n) {
+int erps_json_get_int(const cJSON *o, const char *name, int64_t *v,
+                      char *errstr, size_t n) {
     const cJSON *it = cJSON_GetObjectItem(o, name);
     if (!cJSON_IsNumber(it) || !(it->valuedouble >= -ERPS_JSON_INT_MAX) ||
         !(it->valuedouble <= ERPS_JSON_INT_MAX) ||
@@ -304,7 +308,7 @@ int erps_json_get_int(const cJSON *o, const char *name, int64_t *v, char *errstr
 }
 
 int erps_json_get_str(const cJSON *o, const char *name, char *out, size_t size,
-                   char *errstr, size_t n) {
+                      char *errstr, size_t n) {
     const cJSON *it = cJSON_GetObjectItem(o, name);
     if (!cJSON_IsString(it) || strlen(it->valuestring) >= size) {
         snprintf(errstr, n, "\"%s\" is missing, not a string or too long",
@@ -316,7 +320,7 @@ int erps_json_get_str(const cJSON *o, const char *name, char *out, size_t size,
 }
 
 int erps_json_get_time(const cJSON *o, const char *name, int64_t *ms,
-                    char *errstr, size_t n) {
+                       char *errstr, size_t n) {
     const cJSON *it = cJSON_GetObjectItem(o, name);
     if (cJSON_IsNull(it) || !it) {
         *ms = 0;
@@ -328,4 +332,3 @@ int erps_json_get_time(const cJSON *o, const char *name, int64_t *ms,
     }
     return 0;
 }
-

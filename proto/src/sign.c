@@ -18,7 +18,7 @@
 #include <string.h>
 
 #define SIG_PREFIX "hmac-sha256="
-#define SIG_LEN (sizeof(SIG_PREFIX) - 1 + 64)
+#define SIG_LEN    (sizeof(SIG_PREFIX) - 1 + 64)
 
 static const char *const signed_headers[] = {"ce_id", "ce_subject", "ce_type",
                                              "ce_deadline", "ce_principal"};
@@ -44,9 +44,11 @@ static int command_mac(const erps_msg_t *msg, const unsigned char *key,
     if (!ctx || !EVP_MAC_init(ctx, key, key_len, params) ||
         !EVP_MAC_update(ctx, (const unsigned char *)"erpsync-command-v1", 18))
         goto out;
-    for (size_t i = 0; i < sizeof(signed_headers) / sizeof(signed_headers[0]); i++) {
+    for (size_t i = 0; i < sizeof(signed_headers) / sizeof(signed_headers[0]);
+         i++) {
         const erps_hdr_t *h = erps_msg_header(msg, signed_headers[i]);
-        if (!mac_field(ctx, h && h->value ? h->value : "", h && h->value ? h->size : 0))
+        if (!mac_field(ctx, h && h->value ? h->value : "",
+                       h && h->value ? h->size : 0))
             goto out;
     }
     if (!mac_field(ctx, msg->value ? msg->value : "", msg->value_len) ||
@@ -85,19 +87,23 @@ int erps_command_verify(const erps_msg_t *msg, const unsigned char *key,
     for (int i = 0; !bad && i < 32; i++) {
         unsigned v = 0;
         for (int j = 0; j < 2; j++) {
-            char c = h->value[sizeof(SIG_PREFIX) - 1 + 2 * (size_t)i + (size_t)j];
-            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            char c =
+                h->value[sizeof(SIG_PREFIX) - 1 + 2 * (size_t)i + (size_t)j];
+            int d = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                           : -1;
             bad |= d < 0;
             v = v * 16 + (unsigned)(d < 0 ? 0 : d);
         }
         got[i] = (unsigned char)v;
     }
     if (bad) {
-        snprintf(errstr, errstr_size, "ce_signature is not %s and 64 hex digits",
-                 SIG_PREFIX);
+        snprintf(errstr, errstr_size,
+                 "ce_signature is not %s and 64 hex digits", SIG_PREFIX);
         return -1;
     }
-    if (command_mac(msg, key, key_len, mac) || CRYPTO_memcmp(mac, got, 32) != 0) {
+    if (command_mac(msg, key, key_len, mac) ||
+        CRYPTO_memcmp(mac, got, 32) != 0) {
         snprintf(errstr, errstr_size, "the command's signature does not match");
         return -1;
     }
@@ -108,7 +114,8 @@ int erps_sign_key_load(const char *path, unsigned char *key, size_t key_size,
                        size_t *key_len, char *errstr, size_t errstr_size) {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        snprintf(errstr, errstr_size, "command signing key %s: cannot open", path);
+        snprintf(errstr, errstr_size, "command signing key %s: cannot open",
+                 path);
         return -1;
     }
     size_t n = fread(key, 1, key_size, fp);
@@ -118,8 +125,10 @@ int erps_sign_key_load(const char *path, unsigned char *key, size_t key_size,
         n--; /* a key written with echo keeps working */
     if (more || n < 32) {
         OPENSSL_cleanse(key, key_size);
-        snprintf(errstr, errstr_size, "command signing key %s: must hold 32 to "
-                 "%zu bytes (e.g. openssl rand -hex 32)", path, key_size);
+        snprintf(errstr, errstr_size,
+                 "command signing key %s: must hold 32 to "
+                 "%zu bytes (e.g. openssl rand -hex 32)",
+                 path, key_size);
         return -1;
     }
     *key_len = n;

@@ -59,13 +59,15 @@ void erps_status_render_message(erps_status_t *st) {
             erps_time_format(st->next_iteration_ms, next);
             snprintf(st->message, sizeof(st->message),
                      "The ERP sync engine is running every %s; next iteration "
-                     "at %s.", iv, next);
+                     "at %s.",
+                     iv, next);
         } else {
             erps_strlcpy(st->message_id, "SR_ERPSYNC_RUNNING_ITERATING",
                          sizeof(st->message_id));
             snprintf(st->message, sizeof(st->message),
                      "The ERP sync engine is running every %s; iteration %lld "
-                     "is in progress.", iv, iteration_in_progress(st));
+                     "is in progress.",
+                     iv, iteration_in_progress(st));
         }
         break;
     case ERPS_STATE_STOPPING:
@@ -123,7 +125,8 @@ int erps_status_encode(const erps_status_t *st, erps_msg_t *out, char *errstr,
                        size_t errstr_size) {
     char iv[ERPS_TIMESPAN_LEN], seq[24];
     memset(out, 0, sizeof(*out));
-    snprintf(seq, sizeof(seq), "%0*" PRId64, ERPS_SEQUENCE_DIGITS, st->sequence);
+    snprintf(seq, sizeof(seq), "%0*" PRId64, ERPS_SEQUENCE_DIGITS,
+             st->sequence);
     if (erps_ce_encode(&st->ce, ERPS_TYPE_STATUS, out) ||
         erps_msg_add_header(out, "ce_sequence", seq) ||
         (st->correlation_id[0] &&
@@ -196,23 +199,24 @@ int erps_status_decode(const erps_msg_t *in, erps_status_t *st, char *errstr,
     if (erps_msg_header_str(in, "ce_sequence", buf, sizeof(buf), 1, errstr,
                             errstr_size) ||
         erps_msg_header_str(in, "ce_correlationid", st->correlation_id,
-                            sizeof(st->correlation_id), 0, errstr,
-                            errstr_size))
+                            sizeof(st->correlation_id), 0, errstr, errstr_size))
         goto out;
     /* Digits only (zero-padded or not): no sign. At most 19 of them and
      * no more than INT64_MAX, so strtoll cannot overflow. */
     size_t ndig = strspn(buf, "0123456789");
     if (ndig == 0 || ndig > ERPS_SEQUENCE_DIGITS || buf[ndig] != '\0' ||
-        (ndig == ERPS_SEQUENCE_DIGITS && strcmp(buf, "9223372036854775807") > 0)) {
+        (ndig == ERPS_SEQUENCE_DIGITS &&
+         strcmp(buf, "9223372036854775807") > 0)) {
         snprintf(errstr, errstr_size, "ce_sequence is not a number");
         goto out;
     }
     st->sequence = strtoll(buf, NULL, 10);
     if (!(root = erps_json_parse_value(in, errstr, errstr_size)))
         goto out;
-    if (erps_json_get_bool(root, "IsRunning", &st->is_running, errstr, errstr_size) ||
-        erps_json_get_str(root, "StatusMessage", st->message, sizeof(st->message), errstr,
-                errstr_size) ||
+    if (erps_json_get_bool(root, "IsRunning", &st->is_running, errstr,
+                           errstr_size) ||
+        erps_json_get_str(root, "StatusMessage", st->message,
+                          sizeof(st->message), errstr, errstr_size) ||
         erps_json_get_str(root, "State", buf, sizeof(buf), errstr, errstr_size))
         goto out;
     if (erps_state_parse(buf, &st->state)) {
@@ -220,35 +224,37 @@ int erps_status_decode(const erps_msg_t *in, erps_status_t *st, char *errstr,
         goto out;
     }
     if (erps_json_get_int(root, "IntervalSeconds", &st->interval_s, errstr,
-                errstr_size))
+                          errstr_size))
         goto out;
     if (st->interval_s < 1 || st->interval_s > ERPS_INTERVAL_MAX_S) {
         snprintf(errstr, errstr_size, "\"IntervalSeconds\" is out of range");
         goto out;
     }
-    if (
-        erps_json_get_int(root, "Generation", &st->generation, errstr, errstr_size) ||
+    if (erps_json_get_int(root, "Generation", &st->generation, errstr,
+                          errstr_size) ||
         erps_json_get_int(root, "ConsecutiveFailures", &st->failures, errstr,
-                errstr_size) ||
-        erps_json_get_time(root, "NextIterationAt", &st->next_iteration_ms, errstr,
-                 errstr_size) ||
+                          errstr_size) ||
+        erps_json_get_time(root, "NextIterationAt", &st->next_iteration_ms,
+                           errstr, errstr_size) ||
         erps_json_get_str(root, "StatusResourceId", st->message_id,
-                sizeof(st->message_id), errstr, errstr_size))
+                          sizeof(st->message_id), errstr, errstr_size))
         goto out;
     const cJSON *li = cJSON_GetObjectItem(root, "LastIteration");
     if (cJSON_IsObject(li)) {
-        if (erps_json_get_int(li, "Number", &st->last.number, errstr, errstr_size) ||
+        if (erps_json_get_int(li, "Number", &st->last.number, errstr,
+                              errstr_size) ||
             erps_json_get_time(li, "StartedAt", &st->last.start_ms, errstr,
-                     errstr_size) ||
-            erps_json_get_time(li, "EndedAt", &st->last.end_ms, errstr, errstr_size) ||
-            erps_json_get_str(li, "Outcome", st->last.outcome, sizeof(st->last.outcome),
-                    errstr, errstr_size) ||
+                               errstr_size) ||
+            erps_json_get_time(li, "EndedAt", &st->last.end_ms, errstr,
+                               errstr_size) ||
+            erps_json_get_str(li, "Outcome", st->last.outcome,
+                              sizeof(st->last.outcome), errstr, errstr_size) ||
             erps_json_get_int(li, "ExitCode", &v, errstr, errstr_size))
             goto out;
         st->last.exit_code = (int)v;
         if (erps_json_get_int(li, "Signal", &v, errstr, errstr_size) ||
-            erps_json_get_str(li, "Detail", st->last.detail, sizeof(st->last.detail),
-                    errstr, errstr_size))
+            erps_json_get_str(li, "Detail", st->last.detail,
+                              sizeof(st->last.detail), errstr, errstr_size))
             goto out;
         st->last.signal = (int)v;
     }

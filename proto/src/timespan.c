@@ -15,8 +15,10 @@ int erps_interval_bounds_check(int64_t min_s, int64_t max_s, char *err,
                                size_t err_size) {
     if (min_s <= max_s)
         return 0;
-    snprintf(err, err_size, "engine.interval.min (%" PRId64 " s) is larger "
-             "than engine.interval.max (%" PRId64 " s)", min_s, max_s);
+    snprintf(err, err_size,
+             "engine.interval.min (%" PRId64 " s) is larger "
+             "than engine.interval.max (%" PRId64 " s)",
+             min_s, max_s);
     return -1;
 }
 
@@ -30,11 +32,12 @@ void erps_timespan_format(int64_t secs, char out[ERPS_TIMESPAN_LEN]) {
     }
     uint64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
     if (d > 0)
-        snprintf(out, ERPS_TIMESPAN_LEN, "%s%" PRIu64 ".%02" PRIu64 ":%02" PRIu64
-                 ":%02" PRIu64, sign, d, h, m, sec);
+        snprintf(out, ERPS_TIMESPAN_LEN,
+                 "%s%" PRIu64 ".%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64, sign,
+                 d, h, m, sec);
     else
-        snprintf(out, ERPS_TIMESPAN_LEN, "%s%02" PRIu64 ":%02" PRIu64
-                 ":%02" PRIu64, sign, h, m, sec);
+        snprintf(out, ERPS_TIMESPAN_LEN,
+                 "%s%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64, sign, h, m, sec);
 }
 
 void erps_duration_format(int64_t secs, char out[ERPS_TIMESPAN_LEN]) {
@@ -182,7 +185,8 @@ int erps_timespan_parse(const char *s, int64_t *seconds, char *errstr,
     if (h > 23 || m > 59 || sec > 59) {
         snprintf(errstr, errstr_size,
                  "interval \"%s\": hours must be 0-23, minutes and seconds "
-                 "0-59", s);
+                 "0-59",
+                 s);
         return -1;
     }
 done:
@@ -197,6 +201,7 @@ done:
 bad:
     snprintf(errstr, errstr_size,
              "interval \"%s\" is not a TimeSpan (hh:mm:ss or d.hh:mm:ss) nor "
-             "an ISO 8601 duration (PT15M)", s);
+             "an ISO 8601 duration (PT15M)",
+             s);
     return -1;
 }

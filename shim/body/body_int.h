@@ -6,11 +6,11 @@
  *   decode.c     erps_body_decode: picks the decoder by content type
  *   text.c       errors, UTF-8 and byte buffers, name sets, charsets
  *   json.c       strict JSON (RFC 8259), depth and name checks, equality
- *   patch.c      JSON patch (RFC 6902, pointers RFC 6901), merge patch (RFC 7396)
- *   form.c       application/x-www-form-urlencoded
- *   xml_name.c   .NET XmlConvert name escapes, what XML 1.0 can hold
- *   xml_read.c   XML bodies (libxml2, no DTD) into cJSON
- *   xml_write.c  erps_xml_encode: DataContract XML answers
+ *   patch.c      JSON patch (RFC 6902, pointers RFC 6901), merge patch (RFC
+ * 7396) form.c       application/x-www-form-urlencoded xml_name.c   .NET
+ * XmlConvert name escapes, what XML 1.0 can hold xml_read.c   XML bodies
+ * (libxml2, no DTD) into cJSON xml_write.c  erps_xml_encode: DataContract XML
+ * answers
  *
  * The module may call erpsync/util.h, cJSON, libxml2 and iconv; nothing in
  * it knows HTTP, Kafka or the WebAPI's methods.
@@ -46,8 +46,12 @@ const char *body_clip(const char *s, char out[CLIP_MAX + 4]);
 
 /* ---- strings (text.c) ---- */
 
-static inline int ascii_lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
-static inline int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static inline int ascii_lower(int c) {
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+static inline int is_digit(unsigned char c) {
+    return c >= '0' && c <= '9';
+}
 
 size_t body_utf8_invalid_at(const char *p, size_t n);
 int body_ci_eq(const char *a, const char *b);
@@ -103,8 +107,8 @@ iconv_t body_cs_open(const char *cs, berr_t *e);
 char *body_cs_convert(iconv_t cd, const char *in, size_t n, size_t *outn,
                       size_t *bad);
 const char *body_where_note(const text_t *t);
-int body_text_from_body(const char *cs, const char *body, size_t len,
-                        text_t *t, berr_t *e);
+int body_text_from_body(const char *cs, const char *body, size_t len, text_t *t,
+                        berr_t *e);
 
 /* ---- JSON (json.c) ---- */
 
@@ -128,8 +132,7 @@ int body_merge_into(cJSON *target, const cJSON *patch, berr_t *e);
 
 cJSON *body_decode_form(const char *cs, const char *body, size_t len,
                         berr_t *e);
-cJSON *body_decode_xml(const char *cs, const char *body, size_t len,
-                       berr_t *e);
+cJSON *body_decode_xml(const char *cs, const char *body, size_t len, berr_t *e);
 char *body_xml_name_encode(const char *name);
 char *body_xml_name_decode(const char *name);
 const char *body_xml_clean(const char *s, char **owned);

@@ -18,11 +18,13 @@ void erps_body_init(void) {
     xmlInitParser();
 }
 
-void erps_body_cleanup(void) { xmlCleanupParser(); }
+void erps_body_cleanup(void) {
+    xmlCleanupParser();
+}
 
 static cJSON *decode_json_media(erps_media_t media, const char *cs,
-                                const char *body, size_t len,
-                                const cJSON *base, berr_t *e) {
+                                const char *body, size_t len, const cJSON *base,
+                                berr_t *e) {
     text_t t;
     cJSON *v = NULL, *r = NULL;
     if (body_text_from_body(cs, body, len, &t, e))

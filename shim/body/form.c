@@ -27,9 +27,10 @@ static char *pct_decode(const char *s, size_t n, size_t off, const text_t *t,
             int hi = i + 2 < n ? body_hexval((unsigned char)s[i + 1]) : -1;
             int lo = i + 2 < n ? body_hexval((unsigned char)s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
-                body_fail(e, 400, "the body has a malformed %%-escape at byte "
-                     "%zu%s (expected %% and two hex digits)",
-                     off + i + t->skipped, body_where_note(t));
+                body_fail(e, 400,
+                          "the body has a malformed %%-escape at byte "
+                          "%zu%s (expected %% and two hex digits)",
+                          off + i + t->skipped, body_where_note(t));
                 free(out);
                 return NULL;
             }
@@ -55,7 +56,8 @@ static char *form_text(char *raw, size_t n, iconv_t cd, const char *cs,
         snprintf(what, sizeof(what), "the value of form field '%s'",
                  body_clip(name, c1));
     else
-        snprintf(what, sizeof(what), "the form field name at byte %zu", pair_at);
+        snprintf(what, sizeof(what), "the form field name at byte %zu",
+                 pair_at);
     if (cd != (iconv_t)-1) {
         size_t bad = 0, on = 0;
         char *u = body_cs_convert(cd, raw, n, &on, &bad);
@@ -64,7 +66,8 @@ static char *form_text(char *raw, size_t n, iconv_t cd, const char *cs,
             if (bad == SIZE_MAX)
                 body_fail_oom(e);
             else
-                body_fail(e, 400, "%s is not valid %s", what, body_clip(cs, c2));
+                body_fail(e, 400, "%s is not valid %s", what,
+                          body_clip(cs, c2));
             return NULL;
         }
         raw = u;
@@ -84,7 +87,7 @@ static char *form_text(char *raw, size_t n, iconv_t cd, const char *cs,
 }
 
 cJSON *body_decode_form(const char *cs, const char *body, size_t len,
-                          berr_t *e) {
+                        berr_t *e) {
     char c1[CLIP_MAX + 4];
     text_t t;
     iconv_t cd = (iconv_t)-1;
@@ -125,7 +128,7 @@ cJSON *body_decode_form(const char *cs, const char *body, size_t len,
             goto err;
         if (!name[0]) {
             body_fail(e, 400, "a form field has an empty name (byte %zu%s)",
-                 i + t.skipped, body_where_note(&t));
+                      i + t.skipped, body_where_note(&t));
             free(name);
             goto err;
         }
@@ -154,7 +157,8 @@ cJSON *body_decode_form(const char *cs, const char *body, size_t len,
             goto err;
         }
         if (r > 0) {
-            body_fail(e, 400, "form field '%s' appears twice", body_clip(v->string, c1));
+            body_fail(e, 400, "form field '%s' appears twice",
+                      body_clip(v->string, c1));
             goto err;
         }
     }

@@ -48,8 +48,8 @@ static size_t json_number_end(const unsigned char *s, size_t n, size_t i,
         while (i < n && is_digit(s[i]))
             i++;
     }
-    if (i < n && (is_digit(s[i]) || s[i] == '.' || s[i] == 'e' ||
-                  s[i] == 'E' || s[i] == '+' || s[i] == '-')) {
+    if (i < n && (is_digit(s[i]) || s[i] == '.' || s[i] == 'e' || s[i] == 'E' ||
+                  s[i] == '+' || s[i] == '-')) {
         *bad = i;
         return SIZE_MAX;
     }
@@ -73,7 +73,8 @@ static size_t json_strict_scan(const char *p, size_t n) {
                 if (s[i] < 0x20)
                     return i;
                 if (s[i] == '\\') {
-                    if (i + 5 < n && s[i + 1] == 'u' && !memcmp(s + i + 2, "0000", 4))
+                    if (i + 5 < n && s[i + 1] == 'u' &&
+                        !memcmp(s + i + 2, "0000", 4))
                         return i;
                     i++;
                 }
@@ -106,8 +107,8 @@ cJSON *body_json_parse(const text_t *t, berr_t *e) {
     cJSON *v = cJSON_ParseWithLengthOpts(t->p, t->n, &end, 0);
 
     if (!v) {
-        at = end && end >= t->p && end <= t->p + t->n ? (size_t)(end - t->p)
-                                                        : 0;
+        at =
+            end && end >= t->p && end <= t->p + t->n ? (size_t)(end - t->p) : 0;
         goto bad;
     }
     for (at = (size_t)(end - t->p); at < t->n; at++)
@@ -119,8 +120,8 @@ cJSON *body_json_parse(const text_t *t, berr_t *e) {
     return v;
 bad:
     cJSON_Delete(v);
-    body_fail(e, 400, "the body is not valid JSON (at byte %zu%s)", at + t->skipped,
-         body_where_note(t));
+    body_fail(e, 400, "the body is not valid JSON (at byte %zu%s)",
+              at + t->skipped, body_where_note(t));
     return NULL;
 }
 
@@ -131,13 +132,13 @@ bad:
  * @returns 0, or -1 with e set.
  */
 int body_json_check(const cJSON *v, int depth, int flags, const char *where,
-                      berr_t *e) {
+                    berr_t *e) {
     char c1[CLIP_MAX + 4], c2[CLIP_MAX + 4];
     if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
         return 0;
     if (depth > ERPS_BODY_JSON_MAX_DEPTH) {
         body_fail(e, 400, "the body is nested deeper than %d levels",
-             ERPS_BODY_JSON_MAX_DEPTH);
+                  ERPS_BODY_JSON_MAX_DEPTH);
         return -1;
     }
     nameset_t set = {0};
@@ -146,8 +147,9 @@ int body_json_check(const cJSON *v, int depth, int flags, const char *where,
     for (const cJSON *m = v->child; m && !rc; m = m->next) {
         if (names) {
             if (!m->string || !m->string[0]) {
-                body_fail(e, 400, "a member name is empty%s%s%s", where ? " (in '" : "",
-                     where ? body_clip(where, c1) : "", where ? "')" : "");
+                body_fail(e, 400, "a member name is empty%s%s%s",
+                          where ? " (in '" : "",
+                          where ? body_clip(where, c1) : "", where ? "')" : "");
                 rc = -1;
                 break;
             }
@@ -157,15 +159,15 @@ int body_json_check(const cJSON *v, int depth, int flags, const char *where,
                 rc = -1;
             } else if (r > 0) {
                 body_fail(e, 400, "member '%s' appears twice%s%s%s",
-                     body_clip(m->string, c2), where ? " (in '" : "",
-                     where ? body_clip(where, c1) : "", where ? "')" : "");
+                          body_clip(m->string, c2), where ? " (in '" : "",
+                          where ? body_clip(where, c1) : "", where ? "')" : "");
                 rc = -1;
             }
             if (rc)
                 break;
         }
         rc = body_json_check(m, depth + 1, flags,
-                        cJSON_IsObject(v) ? m->string : where, e);
+                             cJSON_IsObject(v) ? m->string : where, e);
     }
     body_nameset_free(&set);
     return rc;

@@ -57,7 +57,8 @@ static int tok_is(const jtok_t *t, const char *name) {
         if (c == '~') {
             c = t->s[++i] == '0' ? '~' : '/';
         }
-        if (!*name || ascii_lower((unsigned char)c) != ascii_lower((unsigned char)*name))
+        if (!*name ||
+            ascii_lower((unsigned char)c) != ascii_lower((unsigned char)*name))
             return 0;
     }
     return *name == '\0';
@@ -91,7 +92,9 @@ static int tok_index(const jtok_t *t, int limit) {
     return v < limit ? (int)v : -1;
 }
 
-static int tok_is_end(const jtok_t *t) { return t->n == 1 && t->s[0] == '-'; }
+static int tok_is_end(const jtok_t *t) {
+    return t->n == 1 && t->s[0] == '-';
+}
 
 static cJSON *obj_member(const cJSON *obj, const jtok_t *t) {
     for (cJSON *m = obj->child; m; m = m->next)
@@ -118,14 +121,14 @@ static cJSON *ptr_get(cJSON *doc, const jtok_t *tok, int n) {
 
 typedef struct patch {
     cJSON *doc;
-    int index;        /* of the operation */
-    const char *op;   /* its name */
+    int index;      /* of the operation */
+    const char *op; /* its name */
     size_t copied_nodes, copied_bytes;
     berr_t *e;
 } patch_t;
 
-__attribute__((format(printf, 2, 3))) static void op_fail(patch_t *pt,
-                                                          const char *fmt, ...) {
+__attribute__((format(printf, 2, 3))) static void
+op_fail(patch_t *pt, const char *fmt, ...) {
     char reason[512];
     va_list ap;
     va_start(ap, fmt);
@@ -133,8 +136,8 @@ __attribute__((format(printf, 2, 3))) static void op_fail(patch_t *pt,
     va_end(ap);
     body_utf8_cut_tail(reason);
     if (pt->op)
-        body_fail(pt->e, 400, "JSON patch operation %d (%s): %s", pt->index, pt->op,
-             reason);
+        body_fail(pt->e, 400, "JSON patch operation %d (%s): %s", pt->index,
+                  pt->op, reason);
     else
         body_fail(pt->e, 400, "JSON patch operation %d: %s", pt->index, reason);
 }
@@ -370,9 +373,10 @@ static int op_copy(patch_t *pt, const op_args_t *a) {
         pt->copied_bytes += strlen(src->valuestring);
     if (pt->copied_nodes > ERPS_BODY_PATCH_COPY_MAX_NODES ||
         pt->copied_bytes > ERPS_BODY_PATCH_COPY_MAX_BYTES) {
-        op_fail(pt, "the copies make the result too large (more than %d "
-                "values or %d bytes copied)", ERPS_BODY_PATCH_COPY_MAX_NODES,
-                ERPS_BODY_PATCH_COPY_MAX_BYTES);
+        op_fail(pt,
+                "the copies make the result too large (more than %d "
+                "values or %d bytes copied)",
+                ERPS_BODY_PATCH_COPY_MAX_NODES, ERPS_BODY_PATCH_COPY_MAX_BYTES);
         return -1;
     }
     return op_dup_put(pt, a, src, 0);
@@ -400,9 +404,9 @@ static const struct {
     int needs; /* besides "path" */
     int (*apply)(patch_t *pt, const op_args_t *a);
 } op_table[] = {
-    {"add", NEEDS_VALUE, op_add},   {"remove", NEEDS_PATH, op_remove},
+    {"add", NEEDS_VALUE, op_add},         {"remove", NEEDS_PATH, op_remove},
     {"replace", NEEDS_VALUE, op_replace}, {"move", NEEDS_FROM, op_move},
-    {"copy", NEEDS_FROM, op_copy},  {"test", NEEDS_VALUE, op_test},
+    {"copy", NEEDS_FROM, op_copy},        {"test", NEEDS_VALUE, op_test},
 };
 
 /* The string member name of the operation, or NULL with the error set. */
@@ -437,8 +441,10 @@ static int patch_one(patch_t *pt, const cJSON *opj) {
     for (k = 0; k < nops && strcmp(op, op_table[k].name) != 0; k++)
         ;
     if (k == nops) {
-        op_fail(pt, "unknown op \"%s\" (expected add, remove, replace, move, "
-                "copy or test)", body_clip(op, c));
+        op_fail(pt,
+                "unknown op \"%s\" (expected add, remove, replace, move, "
+                "copy or test)",
+                body_clip(op, c));
         return -1;
     }
     pt->op = op_table[k].name;
@@ -475,7 +481,7 @@ cJSON *body_json_patch(const cJSON *ops, const cJSON *base, berr_t *e) {
     }
     if (cJSON_GetArraySize(ops) > ERPS_BODY_PATCH_MAX_OPS) {
         body_fail(e, 400, "a JSON patch may hold at most %d operations",
-             ERPS_BODY_PATCH_MAX_OPS);
+                  ERPS_BODY_PATCH_MAX_OPS);
         return NULL;
     }
     pt.doc = body_dup_base(base, e);

@@ -34,7 +34,7 @@ void body_utf8_cut_tail(char *s) {
 }
 
 __attribute__((format(printf, 3, 4))) void body_fail(berr_t *e, int status,
-                                                       const char *fmt, ...) {
+                                                     const char *fmt, ...) {
     va_list ap;
     e->status = status;
     if (!e->buf || !e->size)
@@ -46,7 +46,9 @@ __attribute__((format(printf, 3, 4))) void body_fail(berr_t *e, int status,
         body_utf8_cut_tail(e->buf);
 }
 
-void body_fail_oom(berr_t *e) { body_fail(e, 500, "out of memory"); }
+void body_fail_oom(berr_t *e) {
+    body_fail(e, 500, "out of memory");
+}
 
 /* At most CLIP_MAX bytes of s for a message, cut between characters, with
  * "..." when cut. */
@@ -85,7 +87,8 @@ size_t body_utf8_invalid_at(const char *p, size_t n) {
 
 /* Case-insensitive in ASCII only, whatever the locale, as cJSON compares. */
 int body_ci_eq(const char *a, const char *b) {
-    while (*a && ascii_lower((unsigned char)*a) == ascii_lower((unsigned char)*b))
+    while (*a &&
+           ascii_lower((unsigned char)*a) == ascii_lower((unsigned char)*b))
         a++, b++;
     return ascii_lower((unsigned char)*a) == ascii_lower((unsigned char)*b);
 }
@@ -115,7 +118,9 @@ void body_sb_put(sbuf_t *b, const void *s, size_t n) {
     b->p[b->n] = '\0';
 }
 
-void body_sb_putc(sbuf_t *b, char c) { body_sb_put(b, &c, 1); }
+void body_sb_putc(sbuf_t *b, char c) {
+    body_sb_put(b, &c, 1);
+}
 
 /* @returns the NUL-terminated text (the caller frees it), or NULL. */
 char *body_sb_take(sbuf_t *b) {
@@ -143,7 +148,8 @@ void body_sb_utf8(sbuf_t *b, long cp) {
         u[2] = (char)(0x80 | (cp & 0x3F)), n = 3;
     } else {
         u[0] = (char)(0xF0 | cp >> 18), u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-        u[2] = (char)(0x80 | (cp >> 6 & 0x3F)), u[3] = (char)(0x80 | (cp & 0x3F));
+        u[2] = (char)(0x80 | (cp >> 6 & 0x3F)),
+        u[3] = (char)(0x80 | (cp & 0x3F));
         n = 4;
     }
     body_sb_put(b, u, n);
@@ -272,12 +278,13 @@ iconv_t body_cs_open(const char *cs, berr_t *e) {
         cd = iconv_open("UTF-8", cs);
     if (cd == (iconv_t)-1) {
         if (!cs_name_ok(cs) || errno == EINVAL)
-            body_fail(e, 415, "charset \"%s\" is not supported", body_clip(cs, c));
+            body_fail(e, 415, "charset \"%s\" is not supported",
+                      body_clip(cs, c));
         else if (errno == ENOMEM)
             body_fail_oom(e);
         else
             body_fail(e, 500, "charset \"%s\": cannot start the converter",
-                 body_clip(cs, c));
+                      body_clip(cs, c));
     }
     return cd;
 }
@@ -287,7 +294,7 @@ iconv_t body_cs_open(const char *cs, berr_t *e) {
  * byte that is not valid (n: input ends inside a character, SIZE_MAX: out of
  * memory). */
 char *body_cs_convert(iconv_t cd, const char *in, size_t n, size_t *outn,
-                        size_t *bad) {
+                      size_t *bad) {
     size_t cap = n < SIZE_MAX / 4 - 16 ? n * 2 + 16 : 0;
     char *out = cap ? malloc(cap) : NULL;
     char *ip = (char *)in, *op = out;
@@ -316,8 +323,9 @@ char *body_cs_convert(iconv_t cd, const char *in, size_t n, size_t *outn,
             ol = cap - used - 1;
             continue;
         }
-        *bad = errno == EINVAL ? n : errno == E2BIG ? SIZE_MAX
-                                                     : (size_t)(ip - in);
+        *bad = errno == EINVAL  ? n
+               : errno == E2BIG ? SIZE_MAX
+                                : (size_t)(ip - in);
         free(out);
         return NULL;
     }
@@ -330,8 +338,8 @@ const char *body_where_note(const text_t *t) {
     return t->converted ? " of the body converted to UTF-8" : "";
 }
 
-int body_text_from_body(const char *cs, const char *body, size_t len,
-                          text_t *t, berr_t *e) {
+int body_text_from_body(const char *cs, const char *body, size_t len, text_t *t,
+                        berr_t *e) {
     char c[CLIP_MAX + 4];
     memset(t, 0, sizeof(*t));
     if (body_cs_is_utf8(cs)) {
@@ -354,18 +362,20 @@ int body_text_from_body(const char *cs, const char *body, size_t len,
                 body_fail_oom(e);
             else if (bad >= len)
                 body_fail(e, 400, "the body ends inside a %s character",
-                     body_clip(cs, c));
+                          body_clip(cs, c));
             else
                 body_fail(e, 400, "the body is not valid %s (byte %zu)",
-                     body_clip(cs, c), bad);
+                          body_clip(cs, c), bad);
             return -1;
         }
         /* iconv writes UTF-8; a converter that passes bad bytes through
          * (UTF-8 aliases) must not pass them on to us. */
         bad = body_utf8_invalid_at(t->owned, t->n);
         if (bad < t->n) {
-            body_fail(e, 400, "the body is not valid %s (byte %zu of the body "
-                 "converted to UTF-8)", body_clip(cs, c), bad);
+            body_fail(e, 400,
+                      "the body is not valid %s (byte %zu of the body "
+                      "converted to UTF-8)",
+                      body_clip(cs, c), bad);
             free(t->owned);
             t->owned = NULL;
             return -1;

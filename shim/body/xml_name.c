@@ -23,8 +23,9 @@ static int xml_name_start(long c) {
 
 /* NCName characters: XML 1.0 fifth edition NameChar without ':'. */
 static int xml_name_char(long c) {
-    return xml_name_start(c) || c == '-' || c == '.' || (c >= '0' && c <= '9') ||
-           c == 0xB7 || (c >= 0x300 && c <= 0x36F) || (c >= 0x203F && c <= 0x2040);
+    return xml_name_start(c) || c == '-' || c == '.' ||
+           (c >= '0' && c <= '9') || c == 0xB7 || (c >= 0x300 && c <= 0x36F) ||
+           (c >= 0x203F && c <= 0x2040);
 }
 
 /* Length of an escape "_xHHHH_" or "_xHHHHHHHH_" at s (0 if none) and its
@@ -108,8 +109,9 @@ char *body_xml_name_decode(const char *name) {
 /* ---- what XML 1.0 can hold ---- */
 
 static int xml_char_ok(long cp) {
-    return cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
-           (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
+    return cp == 0x9 || cp == 0xA || cp == 0xD ||
+           (cp >= 0x20 && cp <= 0xD7FF) || (cp >= 0xE000 && cp <= 0xFFFD) ||
+           (cp >= 0x10000 && cp <= 0x10FFFF);
 }
 
 /* s with what XML 1.0 cannot hold replaced by U+FFFD: s itself when clean,

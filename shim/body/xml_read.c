@@ -17,7 +17,7 @@
 
 typedef struct xml_guard {
     int doctype;
-    int too_many;                 /* elements past ERPS_BODY_XML_MAX_ELEMENTS */
+    int too_many; /* elements past ERPS_BODY_XML_MAX_ELEMENTS */
     long elements;
     startElementNsSAX2Func start; /* libxml2's own */
     int have_error; /* the first error, which names the cause; libxml2's
@@ -44,7 +44,8 @@ static void xml_on_error(void *ctx, xmlErrorPtr err) {
  * ever declared, expanded or fetched (XXE, billion laughs, DTDs by URL).
  */
 static void xml_refuse_dtd(void *ctx, const xmlChar *name,
-                           const xmlChar *external_id, const xmlChar *system_id) {
+                           const xmlChar *external_id,
+                           const xmlChar *system_id) {
     xmlParserCtxtPtr ctxt = ctx;
     xml_guard_t *g = ctxt->_private;
     (void)name;
@@ -111,11 +112,12 @@ static int xml_nil(xmlNode *el, berr_t *e) {
     size_t n = (size_t)(q - p);
     int r = (n == 4 && !memcmp(p, "true", 4)) || (n == 1 && *p == '1')    ? 1
             : (n == 5 && !memcmp(p, "false", 5)) || (n == 1 && *p == '0') ? 0
-                                                                           : -1;
+                                                                          : -1;
     xmlFree(v);
     if (r < 0)
-        body_fail(e, 400, "element '%s' (line %ld): i:nil must be true or false",
-             body_clip((const char *)el->name, c1), xmlGetLineNo(el));
+        body_fail(e, 400,
+                  "element '%s' (line %ld): i:nil must be true or false",
+                  body_clip((const char *)el->name, c1), xmlGetLineNo(el));
     return r;
 }
 
@@ -136,7 +138,7 @@ static int xml_members(xmlNode *el, cJSON *obj, int depth, berr_t *e) {
         }
         if (body_nameset_find(&set, name)) {
             body_fail(e, 400, "element '%s' appears twice (line %ld)",
-                 body_clip((const char *)c->name, c1), xmlGetLineNo(c));
+                      body_clip((const char *)c->name, c1), xmlGetLineNo(c));
             free(name);
             goto out;
         }
@@ -171,8 +173,9 @@ static cJSON *xml_value(xmlNode *el, int depth, berr_t *e) {
     cJSON *v = NULL;
 
     if (depth > ERPS_BODY_XML_MAX_DEPTH) {
-        body_fail(e, 400, "element '%s' (line %ld) is nested deeper than %d levels",
-             nm, xmlGetLineNo(el), ERPS_BODY_XML_MAX_DEPTH);
+        body_fail(e, 400,
+                  "element '%s' (line %ld) is nested deeper than %d levels", nm,
+                  xmlGetLineNo(el), ERPS_BODY_XML_MAX_DEPTH);
         return NULL;
     }
     switch (xml_nil(el, e)) {
@@ -188,19 +191,23 @@ static cJSON *xml_value(xmlNode *el, int depth, berr_t *e) {
         if (c->type == XML_ELEMENT_NODE) {
             elems++;
             items += xml_has_href(c->ns, ERPS_XML_ARRAYS_NS);
-        } else if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) &&
+        } else if ((c->type == XML_TEXT_NODE ||
+                    c->type == XML_CDATA_SECTION_NODE) &&
                    !xml_blank(c->content)) {
             text = 1;
         }
     }
     if (elems && text) {
-        body_fail(e, 400, "element '%s' (line %ld) mixes text and child elements", nm,
-             xmlGetLineNo(el));
+        body_fail(e, 400,
+                  "element '%s' (line %ld) mixes text and child elements", nm,
+                  xmlGetLineNo(el));
         return NULL;
     }
     if (elems && items && items != elems) {
-        body_fail(e, 400, "element '%s' (line %ld) mixes list items (namespace %s) "
-             "and members", nm, xmlGetLineNo(el), ERPS_XML_ARRAYS_NS);
+        body_fail(e, 400,
+                  "element '%s' (line %ld) mixes list items (namespace %s) "
+                  "and members",
+                  nm, xmlGetLineNo(el), ERPS_XML_ARRAYS_NS);
         return NULL;
     }
     if (elems && !items) {
@@ -251,8 +258,9 @@ static cJSON *xml_value(xmlNode *el, int depth, berr_t *e) {
         z--;
     s[z] = '\0';
     if (body_utf8_invalid_at(s + a, z - a) < z - a) {
-        body_fail(e, 400, "element '%s' (line %ld) holds text that is not valid UTF-8",
-             nm, xmlGetLineNo(el));
+        body_fail(e, 400,
+                  "element '%s' (line %ld) holds text that is not valid UTF-8",
+                  nm, xmlGetLineNo(el));
     } else {
         v = cJSON_CreateString(s + a);
         if (!v)
@@ -267,8 +275,10 @@ static cJSON *xml_root(xmlNode *root, berr_t *e) {
     const char *nm = body_clip((const char *)root->name, c1);
     switch (xml_nil(root, e)) {
     case 1:
-        body_fail(e, 400, "the root element '%s' is nil; the request must be an "
-             "object", nm);
+        body_fail(e, 400,
+                  "the root element '%s' is nil; the request must be an "
+                  "object",
+                  nm);
         return NULL;
     case -1:
         return NULL;
@@ -276,8 +286,10 @@ static cJSON *xml_root(xmlNode *root, berr_t *e) {
     for (xmlNode *c = root->children; c; c = c->next) {
         if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) &&
             !xml_blank(c->content)) {
-            body_fail(e, 400, "the root element '%s' holds text; the members must "
-                 "be child elements", nm);
+            body_fail(e, 400,
+                      "the root element '%s' holds text; the members must "
+                      "be child elements",
+                      nm);
             return NULL;
         }
     }
@@ -299,8 +311,9 @@ static cJSON *xml_root(xmlNode *root, berr_t *e) {
 static void xml_parse_error(xmlParserCtxtPtr ctxt, const xml_guard_t *g,
                             const char *what, berr_t *e) {
     const xmlError *last = xmlCtxtGetLastError(ctxt);
-    const char *m = g->have_error ? g->message
-                    : last && last->message ? last->message : "";
+    const char *m = g->have_error           ? g->message
+                    : last && last->message ? last->message
+                                            : "";
     int code = g->have_error ? g->code : last ? last->code : 0;
     int line = g->have_error ? g->line : last ? last->line : 0;
     char msg[256], *owned;
@@ -322,13 +335,14 @@ static void xml_parse_error(xmlParserCtxtPtr ctxt, const xml_guard_t *g,
     } else if (!clean[0]) {
         body_fail(e, 400, "the body is not %s XML", what);
     } else {
-        body_fail(e, 400, "the body is not %s XML: %s, line %d", what, clean, line);
+        body_fail(e, 400, "the body is not %s XML: %s, line %d", what, clean,
+                  line);
     }
     free(owned);
 }
 
 cJSON *body_decode_xml(const char *cs, const char *body, size_t len,
-                         berr_t *e) {
+                       berr_t *e) {
     text_t t = {0};
     const char *p = body, *enc = NULL;
     size_t n = len;
@@ -370,7 +384,7 @@ cJSON *body_decode_xml(const char *cs, const char *body, size_t len,
         body_fail(e, 400, "DOCTYPE is not allowed in XML bodies");
     } else if (guard.too_many) {
         body_fail(e, 400, "the body has more than %d XML elements",
-             ERPS_BODY_XML_MAX_ELEMENTS);
+                  ERPS_BODY_XML_MAX_ELEMENTS);
     } else if (!doc) {
         xml_parse_error(ctxt, &guard, "well-formed", e);
     } else if (!ctxt->nsWellFormed) {

@@ -72,7 +72,8 @@ typedef struct wstack {
     size_t n, cap;
 } wstack_t;
 
-static int wpush(wstack_t *st, const cJSON *first, int depth, const char *item) {
+static int wpush(wstack_t *st, const cJSON *first, int depth,
+                 const char *item) {
     if (st->n == st->cap) {
         size_t cap = st->cap ? st->cap * 2 : 16;
         wframe_t *v = realloc(st->v, cap * sizeof(*v));
@@ -94,7 +95,8 @@ static int enc_value(xmlTextWriterPtr w, const cJSON *v, int depth,
                      wstack_t *st) {
     char buf[48], attr[40];
     if (!v || cJSON_IsNull(v)) {
-        if (xmlTextWriterWriteAttribute(w, BAD_CAST "i:nil", BAD_CAST "true") < 0)
+        if (xmlTextWriterWriteAttribute(w, BAD_CAST "i:nil", BAD_CAST "true") <
+            0)
             return -1;
     } else if (cJSON_IsObject(v)) {
         return wpush(st, v->child, depth, NULL);
@@ -106,7 +108,8 @@ static int enc_value(xmlTextWriterPtr w, const cJSON *v, int depth,
             return -1;
         return wpush(st, v->child, depth, buf);
     } else if (cJSON_IsBool(v)) {
-        if (xmlTextWriterWriteString(w, BAD_CAST(cJSON_IsTrue(v) ? "true" : "false")) < 0)
+        if (xmlTextWriterWriteString(
+                w, BAD_CAST(cJSON_IsTrue(v) ? "true" : "false")) < 0)
             return -1;
     } else if (cJSON_IsNumber(v)) {
         fmt_number(v->valuedouble, buf);

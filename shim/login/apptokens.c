@@ -63,8 +63,10 @@ static erps_apptokens_t *apptokens_parse(const char *text, size_t len,
         if (a->oom)
             snprintf(errstr, errstr_size, "out of memory");
         else
-            snprintf(errstr, errstr_size, "app tokens file %s:%d: expected "
-                     "<sha256 hex>[:<app name>]", origin, bad);
+            snprintf(errstr, errstr_size,
+                     "app tokens file %s:%d: expected "
+                     "<sha256 hex>[:<app name>]",
+                     origin, bad);
         erps_apptokens_destroy(a);
         return NULL;
     }
@@ -80,8 +82,8 @@ erps_apptokens_t *erps_apptokens_load(const char *path, char *errstr,
                                       size_t errstr_size) {
     char *buf = NULL;
     size_t len = 0;
-    if (secret_read_path("app tokens file", path, LIST_FILE_MAX, &buf, &len, errstr,
-                  errstr_size))
+    if (secret_read_path("app tokens file", path, LIST_FILE_MAX, &buf, &len,
+                         errstr, errstr_size))
         return NULL;
     erps_apptokens_t *a = apptokens_parse(buf, len, path, errstr, errstr_size);
     free(buf);

@@ -14,14 +14,15 @@
 
 #include "erpsync/util.h"
 
-#define LIMIT_SLOTS 4096 /* addresses (and, apart, accounts) tracked at once */
+/* Addresses (and, apart, accounts) tracked at once. */
+#define LIMIT_SLOTS 4096
 #define CACHE_SLOTS 1024 /* credentials cached at once */
-#define PROBE 8          /* slots looked at per lookup */
+#define PROBE       8    /* slots looked at per lookup */
 
 typedef struct limit_slot {
     char addr[ERPS_PRINCIPAL_MAX + 1]; /* an address, or a lower-cased name */
-    double tokens;     /* failures still allowed */
-    int64_t stamp_ms;  /* when tokens was computed */
+    double tokens;                     /* failures still allowed */
+    int64_t stamp_ms;                  /* when tokens was computed */
 } limit_slot_t;
 
 /* One token bucket per key (a client address, or an account name): a
@@ -122,7 +123,8 @@ static limit_slot_t *limit_slot(const erps_guard_t *g, limits_t *l,
             continue;
         if (s->addr[0])
             refill(l, s, now_ms);
-        if (!victim || !s->addr[0] || (victim->addr[0] && s->tokens > victim->tokens))
+        if (!victim || !s->addr[0] ||
+            (victim->addr[0] && s->tokens > victim->tokens))
             victim = s;
     }
     if (victim) {
@@ -143,8 +145,8 @@ static void account_key(const char *name, char out[ERPS_PRINCIPAL_MAX + 1]) {
     out[i] = '\0';
 }
 
-static int64_t limits_wait(const erps_guard_t *g, limits_t *l,
-                           const char *key, int64_t now_ms) {
+static int64_t limits_wait(const erps_guard_t *g, limits_t *l, const char *key,
+                           int64_t now_ms) {
     int64_t wait = 0;
     if (l->max <= 0)
         return 0;
@@ -153,7 +155,8 @@ static int64_t limits_wait(const erps_guard_t *g, limits_t *l,
         refill(l, s, now_ms);
         if (s->tokens < 1.0) /* until one failure's worth has refilled */
             wait = (int64_t)((1.0 - s->tokens) * (double)l->window_ms /
-                             (double)l->max) + 1;
+                             (double)l->max) +
+                   1;
     }
     return wait;
 }
@@ -209,8 +212,8 @@ static int cred_mac(const erps_guard_t *g, const char *name,
     memcpy(buf, name, nl);
     buf[nl] = '\0';
     memcpy(buf + nl + 1, password, pl);
-    unsigned char *r = HMAC(EVP_sha256(), g->key, sizeof(g->key), buf,
-                            nl + pl + 1, mac, &len);
+    unsigned char *r =
+        HMAC(EVP_sha256(), g->key, sizeof(g->key), buf, nl + pl + 1, mac, &len);
     OPENSSL_cleanse(buf, nl + pl + 1);
     free(buf);
     return r && len == 32 ? 0 : -1;

@@ -76,13 +76,16 @@ static erps_jwt_t *jwt_build(const erps_jwt_conf_t *conf, const void *hs_key,
         return NULL;
     }
     if (!hs_key && !rs_pem) {
-        snprintf(errstr, errstr_size, "no JWT key is configured (an HS256 "
+        snprintf(errstr, errstr_size,
+                 "no JWT key is configured (an HS256 "
                  "secret file or an RS256 public key file)");
         return NULL;
     }
     if (hs_key && hs_len < ERPS_SECRET_MIN) {
-        snprintf(errstr, errstr_size, "the JWT HS256 key %s has %zu bytes; it "
-                 "needs %d at least", hs_origin, hs_len, ERPS_SECRET_MIN);
+        snprintf(errstr, errstr_size,
+                 "the JWT HS256 key %s has %zu bytes; it "
+                 "needs %d at least",
+                 hs_origin, hs_len, ERPS_SECRET_MIN);
         return NULL;
     }
     if (rs_pem) {
@@ -99,18 +102,24 @@ static erps_jwt_t *jwt_build(const erps_jwt_conf_t *conf, const void *hs_key,
         BIO_free(bio);
         ERR_clear_error();
         if (!pk) {
-            snprintf(errstr, errstr_size, "the JWT RS256 key %s is not a PEM "
-                     "public key (-----BEGIN PUBLIC KEY-----)", rs_origin);
+            snprintf(errstr, errstr_size,
+                     "the JWT RS256 key %s is not a PEM "
+                     "public key (-----BEGIN PUBLIC KEY-----)",
+                     rs_origin);
             return NULL;
         }
         if (!rsa) {
-            snprintf(errstr, errstr_size, "the JWT RS256 key %s is not an RSA "
-                     "key", rs_origin);
+            snprintf(errstr, errstr_size,
+                     "the JWT RS256 key %s is not an RSA "
+                     "key",
+                     rs_origin);
             return NULL;
         }
         if (bits < 2048) {
-            snprintf(errstr, errstr_size, "the JWT RS256 key %s has %d bits; "
-                     "it needs 2048 at least", rs_origin, bits);
+            snprintf(errstr, errstr_size,
+                     "the JWT RS256 key %s has %d bits; "
+                     "it needs 2048 at least",
+                     rs_origin, bits);
             return NULL;
         }
     }
@@ -118,9 +127,10 @@ static erps_jwt_t *jwt_build(const erps_jwt_conf_t *conf, const void *hs_key,
     if (!j)
         goto oom;
     const char *tc = conf->tenant_claim && conf->tenant_claim[0]
-                         ? conf->tenant_claim : "tenant";
-    const char *rc = conf->role_claim && conf->role_claim[0] ? conf->role_claim
-                                                             : "role";
+                         ? conf->tenant_claim
+                         : "tenant";
+    const char *rc =
+        conf->role_claim && conf->role_claim[0] ? conf->role_claim : "role";
     j->skew_ms = conf->skew_ms;
     j->issuer = secret_strdup(conf->issuer);
     j->audience = secret_strdup(conf->audience);
@@ -164,12 +174,12 @@ erps_jwt_t *erps_jwt_new(const erps_jwt_conf_t *conf, char *errstr,
     erps_jwt_t *j = NULL;
 
     if (conf->hs256_key_file &&
-        secret_read_path("JWT HS256 key file", conf->hs256_key_file, KEY_FILE_MAX,
-                  &hs, &hs_len, errstr, errstr_size))
+        secret_read_path("JWT HS256 key file", conf->hs256_key_file,
+                         KEY_FILE_MAX, &hs, &hs_len, errstr, errstr_size))
         goto out;
     if (conf->rs256_key_file &&
-        secret_read_path("JWT RS256 key file", conf->rs256_key_file, KEY_FILE_MAX,
-                  &rs, &rs_len, errstr, errstr_size))
+        secret_read_path("JWT RS256 key file", conf->rs256_key_file,
+                         KEY_FILE_MAX, &rs, &rs_len, errstr, errstr_size))
         goto out;
     j = jwt_build(conf, hs, hs_len, conf->hs256_key_file, rs, rs_len,
                   conf->rs256_key_file, errstr, errstr_size);
@@ -244,8 +254,10 @@ static int check_claims(const erps_jwt_t *j, const cJSON *claims,
         return -1;
     if (r == 0 && t * 1000.0 > now + skew) {
         numeric_date_text(t, when);
-        snprintf(errstr, errstr_size, "the token was issued in the future "
-                 "(iat %s)", when);
+        snprintf(errstr, errstr_size,
+                 "the token was issued in the future "
+                 "(iat %s)",
+                 when);
         return -1;
     }
 
@@ -279,7 +291,8 @@ static int check_claims(const erps_jwt_t *j, const cJSON *claims,
         return -1;
     }
     if (!jwt_name_ok(sub->valuestring)) {
-        snprintf(errstr, errstr_size, "the token's sub claim is not a valid "
+        snprintf(errstr, errstr_size,
+                 "the token's sub claim is not a valid "
                  "name (1 to %d printable ASCII characters without ':')",
                  ERPS_PRINCIPAL_MAX);
         return -1;
@@ -288,14 +301,17 @@ static int check_claims(const erps_jwt_t *j, const cJSON *claims,
     const cJSON *ten =
         cJSON_GetObjectItemCaseSensitive(claims, j->tenant_claim);
     if (!cJSON_IsString(ten)) {
-        snprintf(errstr, errstr_size, "the token has no \"%s\" claim (the "
-                 "tenant)", j->tenant_claim);
+        snprintf(errstr, errstr_size,
+                 "the token has no \"%s\" claim (the "
+                 "tenant)",
+                 j->tenant_claim);
         return -1;
     }
     if (!erps_tenant_valid(ten->valuestring)) {
-        snprintf(errstr, errstr_size, "the token's \"%s\" claim is not a valid "
-                 "tenant (1 to %d of A-Z a-z 0-9 . _ -)", j->tenant_claim,
-                 ERPS_TENANT_MAX);
+        snprintf(errstr, errstr_size,
+                 "the token's \"%s\" claim is not a valid "
+                 "tenant (1 to %d of A-Z a-z 0-9 . _ -)",
+                 j->tenant_claim, ERPS_TENANT_MAX);
         return -1;
     }
 
@@ -306,8 +322,10 @@ static int check_claims(const erps_jwt_t *j, const cJSON *claims,
             rl = ERPS_ROLE_ADMIN;
         else if (!cJSON_IsString(role) ||
                  strcmp(role->valuestring, "reader") != 0) {
-            snprintf(errstr, errstr_size, "the token's \"%s\" claim is not "
-                     "admin or reader", j->role_claim);
+            snprintf(errstr, errstr_size,
+                     "the token's \"%s\" claim is not "
+                     "admin or reader",
+                     j->role_claim);
             return -1;
         }
     }
@@ -346,10 +364,13 @@ static void refuse_alg(const char *alg, char *errstr, size_t errstr_size) {
     for (const char *p = alg; printable && *p; p++)
         printable = (unsigned char)*p < 0x7f && *p != '"';
     if (printable)
-        snprintf(errstr, errstr_size, "algorithm %s is not accepted (HS256 or "
-                 "RS256)", alg);
+        snprintf(errstr, errstr_size,
+                 "algorithm %s is not accepted (HS256 or "
+                 "RS256)",
+                 alg);
     else
-        snprintf(errstr, errstr_size, "the token's algorithm is not accepted "
+        snprintf(errstr, errstr_size,
+                 "the token's algorithm is not accepted "
                  "(HS256 or RS256)");
 }
 
@@ -371,10 +392,11 @@ int erps_jwt_verify(const erps_jwt_t *j, const char *token, int64_t now_ms,
         return -1;
     }
     const char *d1 = memchr(token, '.', len);
-    const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token))
-                        : NULL;
+    const char *d2 =
+        d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
     if (!d1 || !d2 || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token))) {
-        snprintf(errstr, errstr_size, "the token is not a JWT (three "
+        snprintf(errstr, errstr_size,
+                 "the token is not a JWT (three "
                  "base64url parts separated by dots)");
         return -1;
     }
@@ -383,12 +405,14 @@ int erps_jwt_verify(const erps_jwt_t *j, const char *token, int64_t now_ms,
 
     hdr = secret_segment_json(token, (size_t)(d1 - token));
     if (!hdr) {
-        snprintf(errstr, errstr_size, "the token's header is not a base64url "
+        snprintf(errstr, errstr_size,
+                 "the token's header is not a base64url "
                  "JSON object");
         goto out;
     }
     if (has_duplicate_names(hdr)) {
-        snprintf(errstr, errstr_size, "the token's header names a field "
+        snprintf(errstr, errstr_size,
+                 "the token's header names a field "
                  "twice");
         goto out;
     }
@@ -416,8 +440,10 @@ int erps_jwt_verify(const erps_jwt_t *j, const char *token, int64_t now_ms,
         goto out;
     }
     if (!key) {
-        snprintf(errstr, errstr_size, "algorithm %s is not accepted here (no "
-                 "%s key is configured)", alg->valuestring, alg->valuestring);
+        snprintf(errstr, errstr_size,
+                 "algorithm %s is not accepted here (no "
+                 "%s key is configured)",
+                 alg->valuestring, alg->valuestring);
         goto out;
     }
     const cJSON *typ = cJSON_GetObjectItemCaseSensitive(hdr, "typ");
@@ -427,14 +453,16 @@ int erps_jwt_verify(const erps_jwt_t *j, const char *token, int64_t now_ms,
     }
     /* RFC 7515 4.1.11: extensions a verifier does not know must fail. */
     if (cJSON_GetObjectItemCaseSensitive(hdr, "crit")) {
-        snprintf(errstr, errstr_size, "the token's header has crit "
+        snprintf(errstr, errstr_size,
+                 "the token's header has crit "
                  "extensions, which are not supported");
         goto out;
     }
     /* Read here only to tell a malformed payload from a bad signature. */
     payload = secret_segment_json(d1 + 1, (size_t)(d2 - d1 - 1));
     if (!payload) {
-        snprintf(errstr, errstr_size, "the token's payload is not a base64url "
+        snprintf(errstr, errstr_size,
+                 "the token's payload is not a base64url "
                  "JSON object");
         goto out;
     }
@@ -455,7 +483,8 @@ int erps_jwt_verify(const erps_jwt_t *j, const char *token, int64_t now_ms,
     /* The key was picked by the alg we read; libjwt must have read the same
      * one, or a public key could have served as an HMAC secret. */
     if (jwt_get_alg(decoded) != want) {
-        snprintf(errstr, errstr_size, "the token's algorithm does not match "
+        snprintf(errstr, errstr_size,
+                 "the token's algorithm does not match "
                  "its key");
         goto out;
     }

@@ -28,9 +28,9 @@ struct erps_login {
     const erps_shim_conf_t *conf;
     erps_users_t *users;
     erps_tenants_t *tenants;
-    erps_tickets_t *tickets;   /* NULL: SOTicket off */
-    erps_jwt_t *jwt;           /* NULL: Bearer off */
-    erps_session_t *session;   /* NULL: no cookies */
+    erps_tickets_t *tickets; /* NULL: SOTicket off */
+    erps_jwt_t *jwt;         /* NULL: Bearer off */
+    erps_session_t *session; /* NULL: no cookies */
     erps_apptokens_t *apptokens;
     erps_guard_t *guard;
     _Atomic uint64_t failures, limited, cache_hits;
@@ -43,10 +43,10 @@ static int open_jwt(erps_login_t *lg, char *errstr, size_t errstr_size) {
     if (!conf->jwt_hs256_key_file[0] && !conf->jwt_rs256_key_file[0])
         return 0;
     erps_jwt_conf_t jc = {
-        .hs256_key_file = conf->jwt_hs256_key_file[0] ? conf->jwt_hs256_key_file
-                                                      : NULL,
-        .rs256_key_file = conf->jwt_rs256_key_file[0] ? conf->jwt_rs256_key_file
-                                                      : NULL,
+        .hs256_key_file =
+            conf->jwt_hs256_key_file[0] ? conf->jwt_hs256_key_file : NULL,
+        .rs256_key_file =
+            conf->jwt_rs256_key_file[0] ? conf->jwt_rs256_key_file : NULL,
         .issuer = conf->jwt_issuer,
         .audience = conf->jwt_audience,
         .skew_ms = conf->jwt_skew_ms,
@@ -98,11 +98,10 @@ erps_login_t *erps_login_new(const erps_shim_conf_t *conf, char *errstr,
         erps_login_destroy(lg);
         return NULL;
     }
-    erps_guard_conf_t gc = {conf->login_failures_max,
-                            conf->login_failures_window_ms,
-                            conf->account_failures_max,
-                            conf->account_failures_window_ms,
-                            conf->credential_cache_ms};
+    erps_guard_conf_t gc = {
+        conf->login_failures_max, conf->login_failures_window_ms,
+        conf->account_failures_max, conf->account_failures_window_ms,
+        conf->credential_cache_ms};
     if (!(lg->guard = erps_guard_new(&gc))) {
         snprintf(errstr, errstr_size, "out of memory");
         erps_login_destroy(lg);
@@ -150,11 +149,12 @@ void erps_login_stats(const erps_login_t *lg, erps_login_stats_t *st) {
 }
 
 void erps_login_describe(const erps_login_t *lg, char *out, size_t size) {
-    snprintf(out, size, "%d users, %d tenants; SOTicket %s, Bearer %s, "
-             "sessions %s, restricted %s", erps_users_count(lg->users),
-             erps_tenants_count(lg->tenants), lg->tickets ? "on" : "off",
-             lg->jwt ? "on" : "off", lg->session ? "on" : "off",
-             lg->conf->restricted ? "on" : "off");
+    snprintf(out, size,
+             "%d users, %d tenants; SOTicket %s, Bearer %s, "
+             "sessions %s, restricted %s",
+             erps_users_count(lg->users), erps_tenants_count(lg->tenants),
+             lg->tickets ? "on" : "off", lg->jwt ? "on" : "off",
+             lg->session ? "on" : "off", lg->conf->restricted ? "on" : "off");
 }
 
 /* ---- the schemes ---- */
@@ -163,8 +163,9 @@ void erps_login_describe(const erps_login_t *lg, char *out, size_t size) {
 static int too_many(erps_login_t *lg, erps_login_out_t *out, int64_t wait_ms,
                     const char *whose, char *err, size_t err_size) {
     out->retry_after_s = (wait_ms + 999) / 1000;
-    snprintf(err, err_size, "too many failed logins %s; try again in %" PRId64
-             " s", whose, out->retry_after_s);
+    snprintf(err, err_size,
+             "too many failed logins %s; try again in %" PRId64 " s", whose,
+             out->retry_after_s);
     lg->limited++;
     return 429;
 }
@@ -173,8 +174,9 @@ static int login_basic(erps_login_t *lg, const char *auth,
                        erps_login_out_t *out, char *err, size_t err_size) {
     char name[ERPS_PRINCIPAL_MAX + 1], pw[512];
     if (erps_basic_parse(auth, name, sizeof(name), pw, sizeof(pw))) {
-        snprintf(err, err_size, "the Authorization header is not valid Basic "
-                                "credentials");
+        snprintf(err, err_size,
+                 "the Authorization header is not valid Basic "
+                 "credentials");
         return 401;
     }
     int bad = 0;
@@ -205,8 +207,9 @@ static int login_ticket(erps_login_t *lg, const char *cred,
                         erps_login_out_t *out, char *err, size_t err_size) {
     char name[ERPS_PRINCIPAL_MAX + 1], ferr[512];
     if (!lg->tickets) {
-        snprintf(err, err_size, "SOTicket authentication is not enabled on "
-                                "this server");
+        snprintf(err, err_size,
+                 "SOTicket authentication is not enabled on "
+                 "this server");
         return 401;
     }
     int rc = erps_tickets_check(lg->tickets, cred, erps_now_ms(), name,
@@ -228,29 +231,36 @@ static int login_ticket(erps_login_t *lg, const char *cred,
 static int login_bearer(erps_login_t *lg, const char *cred,
                         erps_login_out_t *out, char *err, size_t err_size) {
     if (!lg->jwt) {
-        snprintf(err, err_size, "Bearer authentication is not enabled on this "
-                                "server");
+        snprintf(err, err_size,
+                 "Bearer authentication is not enabled on this "
+                 "server");
         return 401;
     }
     return erps_jwt_verify(lg->jwt, cred, erps_now_ms(), &out->who, err,
-                           err_size) ? 401 : 0;
+                           err_size)
+               ? 401
+               : 0;
 }
 
 /* Names the scheme only when it looks like one: a client that forgot it
  * sends the credentials first, and those never go to a log or answer. */
-static int unknown_scheme(const erps_login_t *lg, const char *auth,
-                          size_t slen, char *err, size_t err_size) {
+static int unknown_scheme(const erps_login_t *lg, const char *auth, size_t slen,
+                          char *err, size_t err_size) {
     int named = slen >= 1 && slen <= 16 && auth[slen] == ' ';
     for (size_t i = 0; named && i < slen; i++)
         named = (auth[i] >= 'A' && auth[i] <= 'Z') ||
                 (auth[i] >= 'a' && auth[i] <= 'z') || auth[i] == '-';
     if (named)
-        snprintf(err, err_size, "the Authorization scheme \"%.*s\" is not "
-                 "supported; use %s", (int)slen, auth, schemes_text(lg));
+        snprintf(err, err_size,
+                 "the Authorization scheme \"%.*s\" is not "
+                 "supported; use %s",
+                 (int)slen, auth, schemes_text(lg));
     else
-        snprintf(err, err_size, "the Authorization header is malformed: "
-                                "expected a scheme (%s), a space and the "
-                                "credentials", schemes_text(lg));
+        snprintf(err, err_size,
+                 "the Authorization header is malformed: "
+                 "expected a scheme (%s), a space and the "
+                 "credentials",
+                 schemes_text(lg));
     return 401;
 }
 
@@ -274,9 +284,8 @@ static int login_with_header(erps_login_t *lg, const char *auth,
 /* A session stands for a user of the users file, and only while that user
  * is there with the same tenant, role and password: removing or demoting a
  * user, or giving them a new password, ends their sessions at once. */
-static int login_session(erps_login_t *lg, const char *cookie,
-                         const char *xsrf, erps_login_out_t *out, char *err,
-                         size_t err_size) {
+static int login_session(erps_login_t *lg, const char *cookie, const char *xsrf,
+                         erps_login_out_t *out, char *err, size_t err_size) {
     erps_principal_t now_is, *who = &out->who;
     char bound[ERPS_BINDING_LEN + 1];
     if (erps_session_check(lg->session, cookie, xsrf, erps_now_ms(), who, err,
@@ -288,8 +297,9 @@ static int login_session(erps_login_t *lg, const char *cookie,
                            strlen(who->binding)) ||
         erps_users_find(lg->users, who->name, &now_is) ||
         strcmp(now_is.tenant, who->tenant) != 0 || now_is.role != who->role) {
-        snprintf(err, err_size, "the session ended: its user's password, "
-                                "tenant or role changed; log in again");
+        snprintf(err, err_size,
+                 "the session ended: its user's password, "
+                 "tenant or role changed; log in again");
         return 401;
     }
     who->binding[0] = '\0';
@@ -309,7 +319,8 @@ static int app_allowed(const erps_login_t *lg, const char *token, char *err,
     }
     if (!lg->apptokens ||
         erps_apptokens_check(lg->apptokens, token, app, sizeof(app))) {
-        snprintf(err, err_size, RESTRICTED_MSG "; this SO-AppToken is not "
+        snprintf(err, err_size,
+                 RESTRICTED_MSG "; this SO-AppToken is not "
                                 "registered for it");
         return 403;
     }
@@ -345,8 +356,10 @@ int erps_login_check(erps_login_t *lg, const erps_login_in_t *in,
     if (code == -1) {
         /* The usual first call of a client that waits for the challenge:
          * not a failed login, so it does not count against the address. */
-        snprintf(err, err_size, "authentication required: send Authorization "
-                                "(%s)%s", schemes_text(lg),
+        snprintf(err, err_size,
+                 "authentication required: send Authorization "
+                 "(%s)%s",
+                 schemes_text(lg),
                  lg->session ? ", or the session cookie with X-XSRF-TOKEN"
                              : "");
         return 401;
@@ -381,13 +394,16 @@ int erps_login_session_cookies(const erps_login_t *lg,
         erps_session_issue(lg->session, &bound, erps_now_ms(), cookie,
                            sizeof(cookie), token, sizeof(token)))
         return -1;
-    snprintf(session, ERPS_SET_COOKIE_MAX, ERPS_SESSION_COOKIE_NAME
-             "=%s; Path=/api/; Max-Age=%" PRId64 "; HttpOnly; "
-             "SameSite=Strict%s", cookie, max_age, secure);
+    snprintf(session, ERPS_SET_COOKIE_MAX,
+             ERPS_SESSION_COOKIE_NAME "=%s; Path=/api/; Max-Age=%" PRId64
+                                      "; HttpOnly; "
+                                      "SameSite=Strict%s",
+             cookie, max_age, secure);
     /* Readable by the page's script, which echoes it in X-XSRF-TOKEN. */
-    snprintf(xsrf, ERPS_SET_COOKIE_MAX, ERPS_XSRF_COOKIE_NAME
-             "=%s; Path=/; Max-Age=%" PRId64 "; SameSite=Strict%s", token,
-             max_age, secure);
+    snprintf(xsrf, ERPS_SET_COOKIE_MAX,
+             ERPS_XSRF_COOKIE_NAME "=%s; Path=/; Max-Age=%" PRId64
+                                   "; SameSite=Strict%s",
+             token, max_age, secure);
     explicit_bzero(cookie, sizeof(cookie));
     return 0;
 }

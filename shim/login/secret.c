@@ -211,13 +211,11 @@ fail:
 }
 
 /* Reads a whole file (NUL-terminated copy, caller frees). */
-int secret_read_path(const char *what, const char *path, size_t max,
-                     char **buf, size_t *len, char *errstr,
-                     size_t errstr_size) {
+int secret_read_path(const char *what, const char *path, size_t max, char **buf,
+                     size_t *len, char *errstr, size_t errstr_size) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        snprintf(errstr, errstr_size, "%s %s: %s", what, path,
-                 strerror(errno));
+        snprintf(errstr, errstr_size, "%s %s: %s", what, path, strerror(errno));
         return -1;
     }
     int rc = secret_read_fd(fd, what, path, max, buf, len, errstr, errstr_size);

@@ -21,17 +21,17 @@
 
 #include <cjson/cJSON.h>
 
-#define SHA256_LEN 32
+#define SHA256_LEN   32
 #define KEY_FILE_MAX (64 * 1024)
 /* Tickets are appended for every login and never removed by the shim, so
  * the file may grow big before an operator compacts it. */
 #define LIST_FILE_MAX (64 * 1024 * 1024)
-#define LINE_MAX_LEN 1024
+#define LINE_MAX_LEN  1024
 /* Tickets and app tokens are short; longer text cannot be one, and is not
  * worth hashing. */
 #define SECRET_TEXT_MAX 1024
 /* Characters of the unpadded base64url text of n bytes. */
-#define B64URL_LEN(n) (((n) * 4 + 2) / 3)
+#define B64URL_LEN(n) (((n)*4 + 2) / 3)
 
 void secret_b64url_encode(const unsigned char *in, size_t n, char *out);
 long secret_b64url_decode(const char *in, size_t n, unsigned char *out);
@@ -54,9 +54,8 @@ void secret_free(char *p, size_t n);
  * caller frees it); errstr names what and path. */
 int secret_read_fd(int fd, const char *what, const char *path, size_t max,
                    char **buf, size_t *len, char *errstr, size_t errstr_size);
-int secret_read_path(const char *what, const char *path, size_t max,
-                     char **buf, size_t *len, char *errstr,
-                     size_t errstr_size);
+int secret_read_path(const char *what, const char *path, size_t max, char **buf,
+                     size_t *len, char *errstr, size_t errstr_size);
 
 /* Line files (tickets, app tokens): fn for each line that is not empty or a
  * comment. @returns 0, or the 1-based number of the bad line. */

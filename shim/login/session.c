@@ -30,8 +30,10 @@ erps_session_t *erps_session_new_key(const void *key, size_t key_len,
                                      int64_t ttl_ms, char *errstr,
                                      size_t errstr_size) {
     if (key_len < ERPS_SECRET_MIN) {
-        snprintf(errstr, errstr_size, "the session key has %zu bytes; it needs "
-                 "%d at least", key_len, ERPS_SECRET_MIN);
+        snprintf(errstr, errstr_size,
+                 "the session key has %zu bytes; it needs "
+                 "%d at least",
+                 key_len, ERPS_SECRET_MIN);
         return NULL;
     }
     if (ttl_ms <= 0) {
@@ -55,12 +57,14 @@ erps_session_t *erps_session_new(const char *key_file, int64_t ttl_ms,
     char *key = NULL;
     size_t len = 0;
     if (secret_read_path("session key file", key_file, KEY_FILE_MAX, &key, &len,
-                  errstr, errstr_size))
+                         errstr, errstr_size))
         return NULL;
     erps_session_t *s = NULL;
     if (len < ERPS_SECRET_MIN)
-        snprintf(errstr, errstr_size, "session key file %s has %zu bytes; it "
-                 "needs %d at least", key_file, len, ERPS_SECRET_MIN);
+        snprintf(errstr, errstr_size,
+                 "session key file %s has %zu bytes; it "
+                 "needs %d at least",
+                 key_file, len, ERPS_SECRET_MIN);
     else
         s = erps_session_new_key(key, len, ttl_ms, errstr, errstr_size);
     secret_free(key, len);
@@ -79,8 +83,8 @@ int64_t erps_session_ttl_ms(const erps_session_t *s) {
 }
 
 /* The X-XSRF-TOKEN of cookie for the random part r (22 characters). */
-static int xsrf_mac(const erps_session_t *s, const char *cookie,
-                    const char *r, unsigned char mac[SHA256_LEN]) {
+static int xsrf_mac(const erps_session_t *s, const char *cookie, const char *r,
+                    unsigned char mac[SHA256_LEN]) {
     const char *parts[] = {"erpsync-xsrf|", cookie, "|", r};
     return secret_hmac_sha256(s->key, s->key_len, parts, 4, mac);
 }
@@ -113,7 +117,8 @@ int erps_session_issue(const erps_session_t *s, const erps_principal_t *who,
     cJSON *o = NULL;
     int rc = -1;
 
-    if (!erps_name_valid(who->name) || !secret_text_ok(who->tenant, ERPS_TENANT_MAX) ||
+    if (!erps_name_valid(who->name) ||
+        !secret_text_ok(who->tenant, ERPS_TENANT_MAX) ||
         strnlen(who->binding, sizeof(who->binding)) == sizeof(who->binding) ||
         (who->binding[0] && !secret_text_ok(who->binding, ERPS_BINDING_LEN)) ||
         (who->role != ERPS_ROLE_ADMIN && who->role != ERPS_ROLE_READER) ||
@@ -190,7 +195,8 @@ static int session_payload(const char *payload, size_t pl,
     if (b && (!cJSON_IsString(b) || strlen(b->valuestring) > ERPS_BINDING_LEN))
         goto out;
     if (!cJSON_IsString(n) || !erps_name_valid(n->valuestring) ||
-        !cJSON_IsString(t) || !secret_text_ok(t->valuestring, ERPS_TENANT_MAX) ||
+        !cJSON_IsString(t) ||
+        !secret_text_ok(t->valuestring, ERPS_TENANT_MAX) ||
         !cJSON_IsString(r) || !cJSON_IsNumber(e) || !cJSON_IsString(j) ||
         strlen(j->valuestring) != 2 * SESSION_JTI_LEN ||
         !(e->valuedouble >= 0 && e->valuedouble <= (double)JSON_INT_MAX))
@@ -247,14 +253,16 @@ int erps_session_check(const erps_session_t *s, const char *cookie,
     size_t rl = B64URL_LEN(XSRF_RANDOM_LEN);
     char r[B64URL_LEN(XSRF_RANDOM_LEN) + 1];
     if (xl >= ERPS_XSRF_MAX || xl <= rl || xsrf[rl] != '.') {
-        snprintf(errstr, errstr_size, "the X-XSRF-TOKEN does not belong to "
+        snprintf(errstr, errstr_size,
+                 "the X-XSRF-TOKEN does not belong to "
                  "this session");
         goto out;
     }
     memcpy(r, xsrf, rl);
     r[rl] = '\0';
     if (xsrf_mac(s, cookie, r, mac) || !mac_text_ok(xsrf + rl + 1, mac)) {
-        snprintf(errstr, errstr_size, "the X-XSRF-TOKEN does not belong to "
+        snprintf(errstr, errstr_size,
+                 "the X-XSRF-TOKEN does not belong to "
                  "this session");
         goto out;
     }

@@ -80,8 +80,10 @@ static int parse_tickets(const char *text, size_t len, const char *origin,
     if (l->oom)
         snprintf(errstr, errstr_size, "out of memory");
     else
-        snprintf(errstr, errstr_size, "tickets file %s:%d: expected "
-                 "<sha256 hex>:<user>:<expiry RFC 3339>", origin, bad);
+        snprintf(errstr, errstr_size,
+                 "tickets file %s:%d: expected "
+                 "<sha256 hex>:<user>:<expiry RFC 3339>",
+                 origin, bad);
     free(l->v);
     l->v = NULL;
     return -1;
@@ -89,8 +91,7 @@ static int parse_tickets(const char *text, size_t len, const char *origin,
 
 static int same_file(const struct stat *a, const struct stat *b) {
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-           a->st_size == b->st_size &&
-           a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
            a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
            a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
            a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
@@ -138,8 +139,8 @@ static int tickets_load(erps_tickets_t *t) {
         close(fd);
         return t->err[0] ? -1 : 0;
     }
-    int rc = secret_read_fd(fd, "tickets file", t->path, LIST_FILE_MAX, &buf, &len,
-                     t->err, sizeof(t->err));
+    int rc = secret_read_fd(fd, "tickets file", t->path, LIST_FILE_MAX, &buf,
+                            &len, t->err, sizeof(t->err));
     close(fd);
     if (rc)
         return -1;
@@ -293,8 +294,8 @@ int erps_tickets_issue(const char *path, const char *user, int64_t ttl_ms,
                        char *errstr, size_t errstr_size) {
     unsigned char rnd[32], h[SHA256_LEN];
     char text[ERPS_TICKET_LEN + 1], hex[2 * SHA256_LEN + 1];
-    char when[ERPS_TIME_LEN], line[2 * SHA256_LEN + ERPS_PRINCIPAL_MAX +
-                                   ERPS_TIME_LEN + 8];
+    char when[ERPS_TIME_LEN],
+        line[2 * SHA256_LEN + ERPS_PRINCIPAL_MAX + ERPS_TIME_LEN + 8];
     int rc = -1, fd = -1;
 
     if (ticket_size < sizeof(text)) {
@@ -302,13 +303,16 @@ int erps_tickets_issue(const char *path, const char *user, int64_t ttl_ms,
         return -1;
     }
     if (!user || !erps_name_valid(user)) {
-        snprintf(errstr, errstr_size, "a ticket user name has 1 to %d bytes, "
-                 "without ':' or control characters", ERPS_PRINCIPAL_MAX);
+        snprintf(errstr, errstr_size,
+                 "a ticket user name has 1 to %d bytes, "
+                 "without ':' or control characters",
+                 ERPS_PRINCIPAL_MAX);
         return -1;
     }
     if (ttl_ms <= 0 || now_ms < 0 || now_ms > TIME_MAX_MS ||
         ttl_ms > TIME_MAX_MS - now_ms) {
-        snprintf(errstr, errstr_size, "the ticket lifetime must be positive "
+        snprintf(errstr, errstr_size,
+                 "the ticket lifetime must be positive "
                  "and end before the year 10000");
         return -1;
     }
@@ -326,8 +330,7 @@ int erps_tickets_issue(const char *path, const char *user, int64_t ttl_ms,
     secret_hex_encode(h, SHA256_LEN, hex);
     erps_time_format(now_ms + ttl_ms, when);
     /* Room for a newline in front, for a file whose last line lacks one. */
-    int n = snprintf(line + 1, sizeof(line) - 1, "%s:%s:%s\n", hex, user,
-                     when);
+    int n = snprintf(line + 1, sizeof(line) - 1, "%s:%s:%s\n", hex, user, when);
     if (n < 0 || (size_t)n >= sizeof(line) - 1) {
         snprintf(errstr, errstr_size, "the ticket line does not fit");
         goto out;

@@ -75,8 +75,10 @@ static int read_fields(const char *what, const char *path, line_cb cb,
         lineno++;
         /* The rest of an over-long line would read as a line of its own. */
         if (!strchr(line, '\n') && !feof(fp)) {
-            snprintf(errstr, errstr_size, "%s file %s:%d: line longer than "
-                     "%zu bytes", what, path, lineno, sizeof(line) - 2);
+            snprintf(errstr, errstr_size,
+                     "%s file %s:%d: line longer than "
+                     "%zu bytes",
+                     what, path, lineno, sizeof(line) - 2);
             fclose(fp);
             return -1;
         }
@@ -141,14 +143,18 @@ static int user_line(void *ctx, char **f, int n, char *errstr,
         return -1;
     }
     if (f[1][0] != '$') {
-        snprintf(errstr, errstr_size, "%s: the password must be a crypt hash "
-                 "(erpsync-shim --hash-password)", where);
+        snprintf(errstr, errstr_size,
+                 "%s: the password must be a crypt hash "
+                 "(erpsync-shim --hash-password)",
+                 where);
         return -1;
     }
     for (int i = 0; i < u->cnt; i++) {
         if (strcasecmp(u->v[i].p.name, f[0]) == 0) {
-            snprintf(errstr, errstr_size, "%s: user %s is listed twice (user "
-                     "names do not differ by case)", where, f[0]);
+            snprintf(errstr, errstr_size,
+                     "%s: user %s is listed twice (user "
+                     "names do not differ by case)",
+                     where, f[0]);
             return -1;
         }
     }
@@ -182,10 +188,9 @@ erps_users_t *erps_users_load(const char *path, char *errstr,
      * method and cost (bcrypt, SHA-crypt or a yescrypt of other strength
      * than ours), so they take as long as that user's wrong password. */
     struct crypt_data *cd = calloc(1, sizeof(*cd));
-    const char *h = cd && u->cnt
-                        ? crypt_rn("erpsync-no-such-user", u->v[0].hash, cd,
-                                   sizeof(*cd))
-                        : NULL;
+    const char *h = cd && u->cnt ? crypt_rn("erpsync-no-such-user",
+                                            u->v[0].hash, cd, sizeof(*cd))
+                                 : NULL;
     if (h && h[0] != '*' && strlen(h) < sizeof(u->dummy_hash))
         memcpy(u->dummy_hash, h, strlen(h) + 1);
     free(cd);
@@ -217,8 +222,10 @@ int erps_users_check_tenants(const erps_users_t *u, const erps_tenants_t *t,
     for (int i = 0; i < u->cnt; i++) {
         erps_principal_t p = u->v[i].p;
         if (erps_tenants_engine(t, &p)) {
-            snprintf(errstr, errstr_size, "user %s belongs to tenant %s, which "
-                     "the tenants file does not list", p.name, p.tenant);
+            snprintf(errstr, errstr_size,
+                     "user %s belongs to tenant %s, which "
+                     "the tenants file does not list",
+                     p.name, p.tenant);
             return -1;
         }
     }
@@ -254,8 +261,10 @@ static int tenant_line(void *ctx, char **f, int n, char *errstr,
          * otherwise one tenant's principals would reach another's engine. */
         if (strcmp(t->v[i].name, f[0]) == 0 ||
             strcmp(t->v[i].engine_id, f[1]) == 0) {
-            snprintf(errstr, errstr_size, "%s: tenant %s or engine %s is "
-                     "already listed", where, f[0], f[1]);
+            snprintf(errstr, errstr_size,
+                     "%s: tenant %s or engine %s is "
+                     "already listed",
+                     where, f[0], f[1]);
             return -1;
         }
     }
@@ -296,7 +305,9 @@ void erps_tenants_destroy(erps_tenants_t *t) {
     free(t);
 }
 
-int erps_tenants_count(const erps_tenants_t *t) { return t->cnt; }
+int erps_tenants_count(const erps_tenants_t *t) {
+    return t->cnt;
+}
 
 int erps_tenants_engine(const erps_tenants_t *t, erps_principal_t *who) {
     for (int i = 0; i < t->cnt; i++) {
@@ -320,7 +331,9 @@ void erps_users_destroy(erps_users_t *u) {
     free(u);
 }
 
-int erps_users_count(const erps_users_t *u) { return u->cnt; }
+int erps_users_count(const erps_users_t *u) {
+    return u->cnt;
+}
 
 int erps_users_verify(const erps_users_t *u, const char *name,
                       const char *password, erps_principal_t *who) {

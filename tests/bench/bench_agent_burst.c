@@ -6,7 +6,8 @@
  * the status that answers each (read_committed, the first one that is not
  * Starting, matched by ce_correlationid).
  *
- *   bench_agent_burst -b HOST:PORT -e ENGINE [-n 200] [-L LABEL] [-o CSV] [-w 60]
+ *   bench_agent_burst -b HOST:PORT -e ENGINE [-n 200] [-L LABEL] [-o CSV] [-w
+ * 60]
  *                     [-t PREFIX] [-p P] [-E COUNT] [-x]
  *
  * Prints commands/s (K over the time from the first produce to the last
@@ -42,10 +43,11 @@ static void uuid4(char out[UUID_LEN + 1]) {
         die("/dev/urandom", "short read");
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, UUID_LEN + 1,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
-             b[11], b[12], b[13], b[14], b[15]);
+    snprintf(
+        out, UUID_LEN + 1,
+        "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
+        b[11], b[12], b[13], b[14], b[15]);
 }
 
 static void rfc3339(int64_t ms, char out[32]) {
@@ -82,7 +84,8 @@ static void produce(rd_kafka_t *tx, const char *topic, const char *engine,
     rd_kafka_header_add(h, "ce_principal", -1, "bench", -1);
     rd_kafka_resp_err_t e;
     while ((e = rd_kafka_producev(
-                tx, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(engine, strlen(engine)),
+                tx, RD_KAFKA_V_TOPIC(topic),
+                RD_KAFKA_V_KEY(engine, strlen(engine)),
                 RD_KAFKA_V_VALUE((void *)value, strlen(value)),
                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
                 RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -103,11 +106,11 @@ static rd_kafka_t *status_reader(const char *bootstrap, const char *topic) {
     int parts = md->topics[0].partition_cnt;
     rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(rkt);
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts);
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new(parts);
     for (int p = 0; p < parts; p++) {
         int64_t lo, hi;
-        if (rd_kafka_query_watermark_offsets(rx, topic, p, &lo, &hi,
-                                             10000))
+        if (rd_kafka_query_watermark_offsets(rx, topic, p, &lo, &hi, 10000))
             die("watermarks", topic);
         rd_kafka_topic_partition_list_add(l, topic, p)->offset = hi;
     }
@@ -118,30 +121,54 @@ static rd_kafka_t *status_reader(const char *bootstrap, const char *topic) {
 }
 
 int main(int argc, char **argv) {
-    const char *bootstrap = NULL, *engine = NULL, *csv = NULL,
-               *label = "agent";
-    int n = 200, wait_s = 60, poison_every = 0, produce_only = 0, engines = 0, c;
+    const char *bootstrap = NULL, *engine = NULL, *csv = NULL, *label = "agent";
+    int n = 200, wait_s = 60, poison_every = 0, produce_only = 0, engines = 0,
+        c;
     const char *prefix = "";
     char cmd_topic[300], st_topic[300];
     char err[512];
     while ((c = getopt(argc, argv, "b:e:n:L:o:w:t:p:E:x")) != -1) {
         switch (c) {
-        case 'b': bootstrap = optarg; break;
-        case 'e': engine = optarg; break;
-        case 'n': n = atoi(optarg); break;
-        case 'L': label = optarg; break;
-        case 'o': csv = optarg; break;
-        case 'w': wait_s = atoi(optarg); break;
-        case 't': prefix = optarg; break;
-        case 'p': poison_every = atoi(optarg); break;
-        case 'E': engines = atoi(optarg); break;
-        case 'x': produce_only = 1; break;
-        default: bootstrap = NULL; break;
+        case 'b':
+            bootstrap = optarg;
+            break;
+        case 'e':
+            engine = optarg;
+            break;
+        case 'n':
+            n = atoi(optarg);
+            break;
+        case 'L':
+            label = optarg;
+            break;
+        case 'o':
+            csv = optarg;
+            break;
+        case 'w':
+            wait_s = atoi(optarg);
+            break;
+        case 't':
+            prefix = optarg;
+            break;
+        case 'p':
+            poison_every = atoi(optarg);
+            break;
+        case 'E':
+            engines = atoi(optarg);
+            break;
+        case 'x':
+            produce_only = 1;
+            break;
+        default:
+            bootstrap = NULL;
+            break;
         }
     }
     if (!bootstrap || !engine || n < 1) {
-        fprintf(stderr, "usage: bench_agent_burst -b HOST:PORT -e ENGINE [-n 200]"
-                        " [-L LABEL] [-o CSV] [-w 60] [-t PREFIX] [-p P] [-E COUNT] [-x]\n");
+        fprintf(stderr,
+                "usage: bench_agent_burst -b HOST:PORT -e ENGINE [-n 200]"
+                " [-L LABEL] [-o CSV] [-w 60] [-t PREFIX] [-p P] [-E COUNT] "
+                "[-x]\n");
         return 2;
     }
     snprintf(cmd_topic, sizeof(cmd_topic), "%serpsync.commands", prefix);
@@ -158,7 +185,7 @@ int main(int argc, char **argv) {
     if (!tx)
         die("producer", err);
 
-    char (*ids)[UUID_LEN + 1] = calloc((size_t)n, sizeof(*ids));
+    char(*ids)[UUID_LEN + 1] = calloc((size_t)n, sizeof(*ids));
     double *sent = calloc((size_t)n, sizeof(double));
     double *lat = calloc((size_t)n, sizeof(double));
     int answered = 0;
@@ -203,7 +230,8 @@ int main(int argc, char **argv) {
         if (!m->err && !rd_kafka_message_headers(m, &h) &&
             !rd_kafka_header_get_last(h, "ce_correlationid", &v, &sz) &&
             sz == UUID_LEN &&
-            !(m->payload && memmem(m->payload, m->len, "\"State\":\"Starting\"", 18))) {
+            !(m->payload &&
+              memmem(m->payload, m->len, "\"State\":\"Starting\"", 18))) {
             /* Answers come in order: look from after the last one. */
             for (int j = 0; j < n; j++) {
                 int i = (hint + j) % n;
@@ -228,7 +256,8 @@ int main(int argc, char **argv) {
         die(label, "no command was answered in time");
     qsort(v2, (size_t)k, sizeof(double), cmp_double);
     double rate = k * 1e3 / wall;
-    printf("%-24s %d commands at once (produced in %.0f ms): %d answered in %.0f ms"
+    printf("%-24s %d commands at once (produced in %.0f ms): %d answered in "
+           "%.0f ms"
            " = %.1f commands/s; per command p50 %.1f  p90 %.1f  max %.1f ms\n",
            label, n, produced, k, wall, rate, pct(v2, k, .5), pct(v2, k, .9),
            v2[k - 1]);
@@ -236,10 +265,11 @@ int main(int argc, char **argv) {
         FILE *f = fopen(csv, "a");
         if (!f)
             die(csv, strerror(errno));
-        fprintf(f, "agent_burst,%s,%d,n,%d\nagent_burst,%s,%d,lost,%d\n"
-                   "agent_burst,%s,%d,wall_ms,%.1f\nagent_burst,%s,%d,rps,%.2f\n"
-                   "agent_burst,%s,%d,p50_ms,%.2f\nagent_burst,%s,%d,p90_ms,%.2f\n"
-                   "agent_burst,%s,%d,max_ms,%.2f\n",
+        fprintf(f,
+                "agent_burst,%s,%d,n,%d\nagent_burst,%s,%d,lost,%d\n"
+                "agent_burst,%s,%d,wall_ms,%.1f\nagent_burst,%s,%d,rps,%.2f\n"
+                "agent_burst,%s,%d,p50_ms,%.2f\nagent_burst,%s,%d,p90_ms,%.2f\n"
+                "agent_burst,%s,%d,max_ms,%.2f\n",
                 label, n, k, label, n, n - k, label, n, wall, label, n, rate,
                 label, n, pct(v2, k, .5), label, n, pct(v2, k, .9), label, n,
                 v2[k - 1]);

@@ -17,9 +17,9 @@
  *              size, fsync, rename, fsync the directory (-d DIR).
  *
  * Client settings are the ones erpsync uses: linger.ms=0, idempotent
- * producers, fetch.wait.max.ms=10 (-f changes it), isolation.level=read_committed, consumers
- * assigned at the end offset. Records carry a ~200-byte JSON value and eight
- * ce_* headers, like an erpsync command.
+ * producers, fetch.wait.max.ms=10 (-f changes it),
+ * isolation.level=read_committed, consumers assigned at the end offset. Records
+ * carry a ~200-byte JSON value and eight ce_* headers, like an erpsync command.
  *
  * Prints a table (ms) and, with -o FILE, appends long-format CSV rows
  * (section,label,param,metric,value). Never fails on time.
@@ -38,10 +38,10 @@
 
 #include "bench_util.h"
 
-#define T_REQ "bench.rtt.req"
-#define T_REP "bench.rtt.rep"
-#define T_AUDIT "bench.rtt.audit"
-#define PART 0
+#define T_REQ         "bench.rtt.req"
+#define T_REP         "bench.rtt.rep"
+#define T_AUDIT       "bench.rtt.audit"
+#define PART          0
 #define STATE_IDS_MAX 1024 /* the agent remembers this many command ids */
 
 enum { V_PLAIN, V_TXN, V_TXN_AUDIT, V_TXN_AUDIT_FSYNC, V_CNT };
@@ -129,8 +129,10 @@ static void close_consumer(rd_kafka_t *rk) {
 /* ~200-byte JSON value and the headers an erpsync command carries. */
 static void produce(rd_kafka_t *rk, const char *topic, int64_t seq, int size) {
     char val[4096], hdr[64];
-    int n = snprintf(val, sizeof(val), "{\"seq\":%" PRId64 ",\"Run\":true,"
-                     "\"pad\":\"", seq);
+    int n = snprintf(val, sizeof(val),
+                     "{\"seq\":%" PRId64 ",\"Run\":true,"
+                     "\"pad\":\"",
+                     seq);
     while (n < size - 2 && n < (int)sizeof(val) - 3)
         val[n++] = 'x';
     val[n++] = '"';
@@ -138,9 +140,11 @@ static void produce(rd_kafka_t *rk, const char *topic, int64_t seq, int size) {
     rd_kafka_headers_t *h = rd_kafka_headers_new(8);
     snprintf(hdr, sizeof(hdr), "%" PRId64, seq);
     rd_kafka_header_add(h, "ce_specversion", -1, "1.0", -1);
-    rd_kafka_header_add(h, "ce_id", -1, "3b241101-e2bb-4255-8caf-4136c566a962", -1);
+    rd_kafka_header_add(h, "ce_id", -1, "3b241101-e2bb-4255-8caf-4136c566a962",
+                        -1);
     rd_kafka_header_add(h, "ce_source", -1, "/erpsync/shim", -1);
-    rd_kafka_header_add(h, "ce_type", -1, "com.erpsync.command.ChangeEngineStatus", -1);
+    rd_kafka_header_add(h, "ce_type", -1,
+                        "com.erpsync.command.ChangeEngineStatus", -1);
     rd_kafka_header_add(h, "ce_time", -1, "2026-01-01T00:00:00.000Z", -1);
     rd_kafka_header_add(h, "ce_subject", -1, "bench", -1);
     rd_kafka_header_add(h, "content-type", -1, "application/json", -1);
@@ -149,9 +153,8 @@ static void produce(rd_kafka_t *rk, const char *topic, int64_t seq, int size) {
     while ((e = rd_kafka_producev(
                 rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(PART),
                 RD_KAFKA_V_KEY("bench", 5), RD_KAFKA_V_VALUE(val, (size_t)n),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END)) ==
-           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+                RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
         rd_kafka_poll(rk, 10);
     if (e) {
         rd_kafka_headers_destroy(h);
@@ -180,7 +183,7 @@ typedef struct responder {
     rd_kafka_t *in, *out;
     atomic_int stop;
     atomic_int measuring; /* record phase times only after the warm-up */
-    int64_t ids; /* commands "remembered" so far, for the state size */
+    int64_t ids;          /* commands "remembered" so far, for the state size */
     /* Per request, in the responder: state write, send_offsets, commit. */
     double *t_fsync, *t_offsets, *t_commit;
     int t_cnt, t_cap;
@@ -207,12 +210,14 @@ static void state_write(responder_t *r) {
     static char buf[400 + STATE_IDS_MAX * 48];
     char path[1100], tmp[1200];
     int64_t ids = ++r->ids < STATE_IDS_MAX ? r->ids : STATE_IDS_MAX;
-    size_t n = (size_t)snprintf(buf, sizeof(buf),
-                                "{\n\t\"Version\":\t1,\n\t\"DesiredRun\":\ttrue,"
-                                "\n\t\"AppliedCommands\":\t[");
+    size_t n =
+        (size_t)snprintf(buf, sizeof(buf),
+                         "{\n\t\"Version\":\t1,\n\t\"DesiredRun\":\ttrue,"
+                         "\n\t\"AppliedCommands\":\t[");
     for (int64_t i = 0; i < ids; i++)
-        n += (size_t)snprintf(buf + n, sizeof(buf) - n,
-                              "\"3b241101-e2bb-4255-8caf-%012" PRId64 "\", ", i);
+        n +=
+            (size_t)snprintf(buf + n, sizeof(buf) - n,
+                             "\"3b241101-e2bb-4255-8caf-%012" PRId64 "\", ", i);
     n += (size_t)snprintf(buf + n, sizeof(buf) - n, "]\n}\n");
     snprintf(path, sizeof(path), "%s/bench.state.json", r->o->state_dir);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -259,8 +264,9 @@ static void *responder_main(void *arg) {
         rd_kafka_topic_partition_list_add(offs, T_REQ, PART)->offset =
             m->offset + 1;
         double t2 = mono_ms();
-        txn_check(rd_kafka_send_offsets_to_transaction(r->out, offs, cgmd, 5000),
-                  "send_offsets_to_transaction");
+        txn_check(
+            rd_kafka_send_offsets_to_transaction(r->out, offs, cgmd, 5000),
+            "send_offsets_to_transaction");
         rd_kafka_topic_partition_list_destroy(offs);
         double t3 = mono_ms();
         txn_check(rd_kafka_commit_transaction(r->out, 5000),
@@ -318,11 +324,17 @@ static void report(const opts_t *o, const char *label, double *v, int n,
     FILE *f = fopen(o->csv, "a");
     if (!f)
         die(o->csv, strerror(errno));
-    struct { const char *k; double v; } rows[] = {
-        {"n", n}, {"lost", lost}, {"p50_ms", pct(v, n, .5)},
-        {"p90_ms", pct(v, n, .9)}, {"p99_ms", pct(v, n, .99)},
-        {"max_ms", v[n - 1]}, {"mean_ms", mean},
-        {"rps", wall_ms > 0 ? n * 1000.0 / wall_ms : 0}};
+    struct {
+        const char *k;
+        double v;
+    } rows[] = {{"n", n},
+                {"lost", lost},
+                {"p50_ms", pct(v, n, .5)},
+                {"p90_ms", pct(v, n, .9)},
+                {"p99_ms", pct(v, n, .99)},
+                {"max_ms", v[n - 1]},
+                {"mean_ms", mean},
+                {"rps", wall_ms > 0 ? n * 1000.0 / wall_ms : 0}};
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         fprintf(f, "kafka_rtt,%s,1,%s,%.4f\n", label + strspn(label, " "),
                 rows[i].k, rows[i].v);
@@ -391,9 +403,12 @@ static void run_variant(const opts_t *o, int variant) {
         atomic_store(&r.stop, 1);
         pthread_join(th, NULL);
         /* Where the responder's time went, per request. */
-        struct { const char *what; double *v; } parts[] = {
-            {"state-fsync", r.t_fsync}, {"send-offsets", r.t_offsets},
-            {"commit", r.t_commit}};
+        struct {
+            const char *what;
+            double *v;
+        } parts[] = {{"state-fsync", r.t_fsync},
+                     {"send-offsets", r.t_offsets},
+                     {"commit", r.t_commit}};
         for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
             char l2[128];
             if (i == 0 && variant != V_TXN_AUDIT_FSYNC)
@@ -428,29 +443,52 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
-    opts_t o = {.n = 500, .warmup = 50, .size = 200, .fetch_wait_ms = 10,
+    opts_t o = {.n = 500,
+                .warmup = 50,
+                .size = 200,
+                .fetch_wait_ms = 10,
                 .state_dir = "."};
     const char *modes = "all";
     int c;
     while ((c = getopt(argc, argv, "b:n:w:s:m:d:o:f:D")) != -1) {
         switch (c) {
-        case 'b': o.bootstrap = optarg; break;
-        case 'n': o.n = atoi(optarg); break;
-        case 'w': o.warmup = atoi(optarg); break;
-        case 's': o.size = atoi(optarg); break;
-        case 'm': modes = optarg; break;
-        case 'd': o.state_dir = optarg; break;
-        case 'o': o.csv = optarg; break;
-        case 'f': o.fetch_wait_ms = atoi(optarg); break;
-        case 'D': o.dr_cb = 1; break;
-        default: usage();
+        case 'b':
+            o.bootstrap = optarg;
+            break;
+        case 'n':
+            o.n = atoi(optarg);
+            break;
+        case 'w':
+            o.warmup = atoi(optarg);
+            break;
+        case 's':
+            o.size = atoi(optarg);
+            break;
+        case 'm':
+            modes = optarg;
+            break;
+        case 'd':
+            o.state_dir = optarg;
+            break;
+        case 'o':
+            o.csv = optarg;
+            break;
+        case 'f':
+            o.fetch_wait_ms = atoi(optarg);
+            break;
+        case 'D':
+            o.dr_cb = 1;
+            break;
+        default:
+            usage();
         }
     }
     if (!o.bootstrap || o.n < 1 || o.warmup < 0 || o.size < 40 ||
         o.size > 4000 || o.fetch_wait_ms < 0)
         usage();
     char *list = strdup(modes), *save = NULL;
-    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    for (char *t = strtok_r(list, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
         int found = 0;
         for (int v = 0; v < V_CNT; v++)
             if (strcmp(t, "all") == 0 || strcmp(t, vname[v]) == 0)
@@ -461,10 +499,10 @@ int main(int argc, char **argv) {
     free(list);
 
     printf("Kafka round trip on %s: %d iterations after %d warm-up, %d-byte "
-           "value + 8 headers, fetch.wait.max.ms=%d (ms)\n", o.bootstrap, o.n,
-           o.warmup, o.size, o.fetch_wait_ms);
-    printf("%-16s %5s %5s %8s %8s %8s %8s %8s\n", "variant", "n", "lost",
-           "p50", "p90", "p99", "max", "mean");
+           "value + 8 headers, fetch.wait.max.ms=%d (ms)\n",
+           o.bootstrap, o.n, o.warmup, o.size, o.fetch_wait_ms);
+    printf("%-16s %5s %5s %8s %8s %8s %8s %8s\n", "variant", "n", "lost", "p50",
+           "p90", "p99", "max", "mean");
     for (int v = 0; v < V_CNT; v++)
         if (o.variants[v])
             run_variant(&o, v);

@@ -37,9 +37,10 @@ static void report(const char *csv, const char *label, double *v, int n) {
         perror(csv);
         exit(1);
     }
-    fprintf(f, "micro,%s,1,n,%d\nmicro,%s,1,p50_ms,%.4f\nmicro,%s,1,p90_ms,%.4f\n"
-               "micro,%s,1,p99_ms,%.4f\nmicro,%s,1,max_ms,%.4f\n"
-               "micro,%s,1,mean_ms,%.4f\n",
+    fprintf(f,
+            "micro,%s,1,n,%d\nmicro,%s,1,p50_ms,%.4f\nmicro,%s,1,p90_ms,%.4f\n"
+            "micro,%s,1,p99_ms,%.4f\nmicro,%s,1,max_ms,%.4f\n"
+            "micro,%s,1,mean_ms,%.4f\n",
             label, n, label, pct(v, n, .5), label, pct(v, n, .9), label,
             pct(v, n, .99), label, v[n - 1], label, sum / n);
     fclose(f);

@@ -7,9 +7,9 @@
  * partition ends (rd_kafka_offsets_for_times with "latest": the last stable
  * offset, one ListOffsets round trip to its leader, from a second client as
  * the shim does, so it never queues behind the view's long-poll fetch), then
- * polls the consumer until its position has reached that offset. Reads are offered at -r RATE
- * per second (open loop: a read late for its slot is timed from the slot),
- * or back to back without -r.
+ * polls the consumer until its position has reached that offset. Reads are
+ * offered at -r RATE per second (open loop: a read late for its slot is timed
+ * from the slot), or back to back without -r.
  *
  *   bench_read_floor -b BOOTSTRAP -t TOPIC [-p PARTITION] [-n N] [-w WARMUP]
  *                    [-r RATE] [-o CSV -S SECTION -L LABEL]
@@ -89,20 +89,28 @@ static void report(double *v, int n, double wall_ms, const char *csv,
     FILE *f = fopen(csv, "a");
     if (!f)
         die(csv, strerror(errno));
-    struct { const char *k; double v; } rows[] = {
-        {"n", n}, {"errors", 0}, {"rps", n * 1e3 / wall_ms},
-        {"p50_ms", pct(v, n, .5)}, {"p90_ms", pct(v, n, .9)},
-        {"p99_ms", pct(v, n, .99)}, {"p999_ms", pct(v, n, .999)},
-        {"max_ms", v[n - 1]}, {"mean_ms", sum / n}};
+    struct {
+        const char *k;
+        double v;
+    } rows[] = {{"n", n},
+                {"errors", 0},
+                {"rps", n * 1e3 / wall_ms},
+                {"p50_ms", pct(v, n, .5)},
+                {"p90_ms", pct(v, n, .9)},
+                {"p99_ms", pct(v, n, .99)},
+                {"p999_ms", pct(v, n, .999)},
+                {"max_ms", v[n - 1]},
+                {"mean_ms", sum / n}};
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         fprintf(f, "%s,%s,1,%s,%.4f\n", section, label, rows[i].k, rows[i].v);
     fclose(f);
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: bench_read_floor -b BOOTSTRAP -t TOPIC [-p PARTITION]"
-                    " [-n N] [-w WARMUP] [-r RATE]\n"
-                    "         [-o CSV -S SECTION -L LABEL]\n");
+    fprintf(stderr,
+            "usage: bench_read_floor -b BOOTSTRAP -t TOPIC [-p PARTITION]"
+            " [-n N] [-w WARMUP] [-r RATE]\n"
+            "         [-o CSV -S SECTION -L LABEL]\n");
     exit(2);
 }
 
@@ -113,21 +121,42 @@ int main(int argc, char **argv) {
     double rate = 0;
     while ((c = getopt(argc, argv, "b:t:p:n:w:r:o:S:L:")) != -1) {
         switch (c) {
-        case 'b': bootstrap = optarg; break;
-        case 't': topic = optarg; break;
-        case 'p': partition = atoi(optarg); break;
-        case 'n': n = atoi(optarg); break;
-        case 'w': warmup = atoi(optarg); break;
-        case 'r': rate = atof(optarg); break;
-        case 'o': csv = optarg; break;
-        case 'S': section = optarg; break;
-        case 'L': label = optarg; break;
-        default: usage();
+        case 'b':
+            bootstrap = optarg;
+            break;
+        case 't':
+            topic = optarg;
+            break;
+        case 'p':
+            partition = atoi(optarg);
+            break;
+        case 'n':
+            n = atoi(optarg);
+            break;
+        case 'w':
+            warmup = atoi(optarg);
+            break;
+        case 'r':
+            rate = atof(optarg);
+            break;
+        case 'o':
+            csv = optarg;
+            break;
+        case 'S':
+            section = optarg;
+            break;
+        case 'L':
+            label = optarg;
+            break;
+        default:
+            usage();
         }
     }
-    if (!bootstrap || !topic || n < 1 || warmup < 0 || rate < 0 || partition < 0)
+    if (!bootstrap || !topic || n < 1 || warmup < 0 || rate < 0 ||
+        partition < 0)
         usage();
-    rd_kafka_t *rk = view_consumer(bootstrap, topic), *asker = client(bootstrap);
+    rd_kafka_t *rk = view_consumer(bootstrap, topic),
+               *asker = client(bootstrap);
     for (int i = 0; i < warmup; i++)
         one_read(rk, asker, topic, partition);
     double *v = calloc((size_t)n, sizeof(double));

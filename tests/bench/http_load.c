@@ -41,9 +41,9 @@
 
 #include "bench_util.h"
 
-#define MAX_HDRS 32
+#define MAX_HDRS   32
 #define MAX_BODIES 8
-#define BUF_SIZE (256 * 1024)
+#define BUF_SIZE   (256 * 1024)
 
 typedef struct sample {
     double start_unix_us;
@@ -59,9 +59,9 @@ typedef struct conn {
     int fd;
     struct sockaddr_in sa;
     sample_t *s;
-    int got;        /* measured responses */
-    int failed;     /* transport errors (connection refused, reset, timeout) */
-    int reconnects; /* server closed the connection between requests */
+    int got;         /* measured responses */
+    int failed;      /* transport errors (connection refused, reset, timeout) */
+    int reconnects;  /* server closed the connection between requests */
     double deadline; /* warm-up, then measurement: -t each */
     char err[160];
     char *buf;
@@ -84,8 +84,14 @@ static struct {
     char *req[MAX_BODIES];
     size_t req_len[MAX_BODIES];
     pthread_barrier_t start;
-} g = {.host = "127.0.0.1", .conns = 1, .n = 100, .max_s = 60,
-       .method = "GET", .path = "/", .expect = 200, .section = "http",
+} g = {.host = "127.0.0.1",
+       .conns = 1,
+       .n = 100,
+       .max_s = 60,
+       .method = "GET",
+       .path = "/",
+       .expect = 200,
+       .section = "http",
        .label = "run"};
 
 static void sleep_ms(double ms) {
@@ -184,7 +190,8 @@ static int chunked_done(const char *buf, size_t len, size_t off) {
 /* Sends request b and reads one whole response.
  * @returns the status code, 0 when the server had closed the idle
  * connection (nothing read: resend on a new one), -1 on a transport error. */
-static int exchange(conn_t *c, int b, char *id, size_t id_size, int *close_after) {
+static int exchange(conn_t *c, int b, char *id, size_t id_size,
+                    int *close_after) {
     size_t len = 0;
     const char *p = g.req[b];
     size_t left = g.req_len[b];
@@ -212,7 +219,8 @@ static int exchange(conn_t *c, int b, char *id, size_t id_size, int *close_after
             if (len == 0 && (r == 0 || errno == ECONNRESET))
                 return 0;
             snprintf(c->err, sizeof(c->err), "recv: %s",
-                     r == 0 ? "connection closed mid-response" : strerror(errno));
+                     r == 0 ? "connection closed mid-response"
+                            : strerror(errno));
             return -1;
         }
         len += (size_t)r;
@@ -317,12 +325,13 @@ static void *conn_main(void *arg) {
 }
 
 static void usage(void) {
-    fprintf(stderr,
-            "usage: http_load -p PORT [-p PORT]... [-c CONNS] [-n REQS_PER_CONN]"
-            " [-w WARMUP] [-t MAX_S] [-r RATE]\n"
-            "         [-m METHOD] [-u PATH] [-H 'Name: value']... [-d BODY]..."
-            " [-e CODE]\n"
-            "         [-o CSV -S SECTION -L LABEL] [-l REQUEST_LOG]\n");
+    fprintf(
+        stderr,
+        "usage: http_load -p PORT [-p PORT]... [-c CONNS] [-n REQS_PER_CONN]"
+        " [-w WARMUP] [-t MAX_S] [-r RATE]\n"
+        "         [-m METHOD] [-u PATH] [-H 'Name: value']... [-d BODY]..."
+        " [-e CODE]\n"
+        "         [-o CSV -S SECTION -L LABEL] [-l REQUEST_LOG]\n");
     exit(2);
 }
 
@@ -339,13 +348,27 @@ int main(int argc, char **argv) {
             g.port = g.ports[0];
             g.port_cnt++;
             break;
-        case 'r': g.rate = atof(optarg); break;
-        case 'c': g.conns = atoi(optarg); break;
-        case 'n': g.n = atoi(optarg); break;
-        case 'w': g.warmup = atoi(optarg); break;
-        case 't': g.max_s = atof(optarg); break;
-        case 'm': g.method = optarg; break;
-        case 'u': g.path = optarg; break;
+        case 'r':
+            g.rate = atof(optarg);
+            break;
+        case 'c':
+            g.conns = atoi(optarg);
+            break;
+        case 'n':
+            g.n = atoi(optarg);
+            break;
+        case 'w':
+            g.warmup = atoi(optarg);
+            break;
+        case 't':
+            g.max_s = atof(optarg);
+            break;
+        case 'm':
+            g.method = optarg;
+            break;
+        case 'u':
+            g.path = optarg;
+            break;
         case 'H':
             if (g.hdr_cnt == MAX_HDRS)
                 usage();
@@ -356,12 +379,23 @@ int main(int argc, char **argv) {
                 usage();
             g.bodies[g.body_cnt++] = optarg;
             break;
-        case 'e': g.expect = atoi(optarg); break;
-        case 'o': g.csv = optarg; break;
-        case 'S': g.section = optarg; break;
-        case 'L': g.label = optarg; break;
-        case 'l': g.log = optarg; break;
-        default: usage();
+        case 'e':
+            g.expect = atoi(optarg);
+            break;
+        case 'o':
+            g.csv = optarg;
+            break;
+        case 'S':
+            g.section = optarg;
+            break;
+        case 'L':
+            g.label = optarg;
+            break;
+        case 'l':
+            g.log = optarg;
+            break;
+        default:
+            usage();
         }
     }
     if (g.port <= 0 || g.port > 65535 || g.conns < 1 || g.conns > 1024 ||
@@ -429,33 +463,40 @@ int main(int argc, char **argv) {
     size_t cl = 0;
     for (int i = 0; i < 600; i++)
         if (codes[i] && cl < sizeof(codes_s) - 16)
-            cl += (size_t)snprintf(codes_s + cl, sizeof(codes_s) - cl, "%s%d:%d",
-                                   cl ? " " : "", i, codes[i]);
+            cl += (size_t)snprintf(codes_s + cl, sizeof(codes_s) - cl,
+                                   "%s%d:%d", cl ? " " : "", i, codes[i]);
     /* A server that answers "Connection: close" costs a new TCP connection
      * per request (not timed in the latency, counted in req/s). */
     char reconn_s[64] = "";
     if (reconnects)
-        snprintf(reconn_s, sizeof(reconn_s), "  new connections: %d (%.2f per request)",
-                 reconnects, (double)reconnects / total);
+        snprintf(reconn_s, sizeof(reconn_s),
+                 "  new connections: %d (%.2f per request)", reconnects,
+                 (double)reconnects / total);
     printf("%-30s c=%-3d n=%-6d %9.1f req/s  p50 %7.2f  p90 %7.2f  p99 %7.2f"
            "  p99.9 %7.2f  max %7.2f  mean %7.2f ms  [%s]%s%s\n",
            g.label, g.conns, total, rps, pct(v, total, .5), pct(v, total, .9),
            pct(v, total, .99), pct(v, total, .999), v[total - 1], sum / total,
-           codes_s, reconn_s,
-           failed ? "  TRANSPORT ERRORS" : "");
+           codes_s, reconn_s, failed ? "  TRANSPORT ERRORS" : "");
     if (g.csv) {
         FILE *f = fopen(g.csv, "a");
         if (!f) {
             perror(g.csv);
             return 1;
         }
-        struct { const char *k; double v; } rows[] = {
-            {"n", total}, {"errors", failed + unexpected},
-            {"reconnects", reconnects}, {"wall_s", wall / 1e3}, {"rps", rps},
-            {"p50_ms", pct(v, total, .5)}, {"p90_ms", pct(v, total, .9)},
-            {"p99_ms", pct(v, total, .99)}, {"p999_ms", pct(v, total, .999)},
-            {"max_ms", v[total - 1]},
-            {"mean_ms", sum / total}};
+        struct {
+            const char *k;
+            double v;
+        } rows[] = {{"n", total},
+                    {"errors", failed + unexpected},
+                    {"reconnects", reconnects},
+                    {"wall_s", wall / 1e3},
+                    {"rps", rps},
+                    {"p50_ms", pct(v, total, .5)},
+                    {"p90_ms", pct(v, total, .9)},
+                    {"p99_ms", pct(v, total, .99)},
+                    {"p999_ms", pct(v, total, .999)},
+                    {"max_ms", v[total - 1]},
+                    {"mean_ms", sum / total}};
         for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
             fprintf(f, "%s,%s,%d,%s,%.4f\n", g.section, g.label, g.conns,
                     rows[i].k, rows[i].v);

@@ -38,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         rc = erps_api_change_interval_req(req, INTERVAL_MIN, INTERVAL_MAX, &iv,
                                           err, sizeof(err));
         FUZZ_CHECK(rc == 0 || rc == 400, "change interval returned %d", rc);
-        FUZZ_CHECK(rc == 0 || err[0], "change interval %d without a reason", rc);
+        FUZZ_CHECK(rc == 0 || err[0], "change interval %d without a reason",
+                   rc);
         if (rc == 0)
             FUZZ_CHECK(iv >= INTERVAL_MIN && iv <= INTERVAL_MAX,
                        "interval %lld accepted outside %d..%d", (long long)iv,

@@ -33,8 +33,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 static int utf8_ok(const char *s) {
     const unsigned char *u = (const unsigned char *)s;
     while (*u) {
-        size_t k = *u < 0x80 ? 1 : (*u & 0xE0) == 0xC0 ? 2 : (*u & 0xF0) == 0xE0 ? 3
-                                  : (*u & 0xF8) == 0xF0 ? 4 : 0;
+        size_t k = *u < 0x80             ? 1
+                   : (*u & 0xE0) == 0xC0 ? 2
+                   : (*u & 0xF0) == 0xE0 ? 3
+                   : (*u & 0xF8) == 0xF0 ? 4
+                                         : 0;
         if (!k)
             return 0;
         for (size_t i = 1; i < k; i++)
@@ -69,7 +72,8 @@ static char *expected_text(const char *s) {
         if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
             memcpy(o, "\xEF\xBF\xBD", 3), o += 3, i++;
         } else if (c == 0xEF && (unsigned char)s[i + 1] == 0xBF &&
-                   ((unsigned char)s[i + 2] == 0xBE || (unsigned char)s[i + 2] == 0xBF)) {
+                   ((unsigned char)s[i + 2] == 0xBE ||
+                    (unsigned char)s[i + 2] == 0xBF)) {
             memcpy(o, "\xEF\xBF\xBD", 3), o += 3, i += 3;
         } else {
             *o++ = (char)c, i++;
@@ -90,13 +94,14 @@ static char *expected_text(const char *s) {
 
 static void same(const cJSON *a, const cJSON *b, const char *where, int root) {
     if (cJSON_IsNull(a)) {
-        FUZZ_CHECK(cJSON_IsNull(b), "%s: null came back as type %d", where, b->type);
+        FUZZ_CHECK(cJSON_IsNull(b), "%s: null came back as type %d", where,
+                   b->type);
     } else if (cJSON_IsObject(a) && !a->child && !root) {
         FUZZ_CHECK(cJSON_IsString(b) && !b->valuestring[0],
                    "%s: {} did not come back as \"\"", where);
     } else if (cJSON_IsObject(a) || cJSON_IsArray(a)) {
-        FUZZ_CHECK((a->type & 0xFF) == (b->type & 0xFF), "%s: type %d became %d",
-                   where, a->type, b->type);
+        FUZZ_CHECK((a->type & 0xFF) == (b->type & 0xFF),
+                   "%s: type %d became %d", where, a->type, b->type);
         const cJSON *x = a->child, *y = b->child;
         for (; x && y; x = x->next, y = y->next) {
             if (cJSON_IsObject(a))
@@ -111,8 +116,9 @@ static void same(const cJSON *a, const cJSON *b, const char *where, int root) {
         FUZZ_CHECK(cJSON_IsString(b), "%s: a leaf came back as type %d", where,
                    b->type);
         if (cJSON_IsBool(a)) {
-            FUZZ_CHECK(!strcmp(b->valuestring, cJSON_IsTrue(a) ? "true" : "false"),
-                       "%s: boolean came back as \"%s\"", where, b->valuestring);
+            FUZZ_CHECK(
+                !strcmp(b->valuestring, cJSON_IsTrue(a) ? "true" : "false"),
+                "%s: boolean came back as \"%s\"", where, b->valuestring);
         } else if (cJSON_IsNumber(a)) {
             double d = a->valuedouble;
             if (isinf(d))
@@ -148,7 +154,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *before = cJSON_PrintUnformatted(base);
 
     err[0] = '\0';
-    cJSON *v = erps_body_decode(&ct, body, size - 1, base, &status, err, sizeof(err));
+    cJSON *v =
+        erps_body_decode(&ct, body, size - 1, base, &status, err, sizeof(err));
     if (!v) {
         FUZZ_CHECK(status == 400, "status %d (%s)", status, err);
         FUZZ_CHECK(err[0] && utf8_ok(err), "reason \"%s\"", err);
@@ -161,7 +168,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         erps_ctype_t xt = {ERPS_MEDIA_XML, ""};
         char *copy = fuzz_dup((const uint8_t *)xml, xl);
         err[0] = '\0';
-        cJSON *back = erps_body_decode(&xt, copy, xl, NULL, &status, err, sizeof(err));
+        cJSON *back =
+            erps_body_decode(&xt, copy, xl, NULL, &status, err, sizeof(err));
         if (xml_depth(v) <= ERPS_BODY_XML_MAX_DEPTH) {
             FUZZ_CHECK(back, "%s does not read back: %d %s", xml, status, err);
             same(v, back, "request", 1);

@@ -51,8 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                "re-encode failed: %s", err);
     err[0] = '\0';
     int rc = erps_command_decode(&out, &again, err, sizeof(err));
-    FUZZ_CHECK(rc == 0, "re-decode of \"%.*s\" failed: %s",
-               (int)out.value_len, out.value, err);
+    FUZZ_CHECK(rc == 0, "re-decode of \"%.*s\" failed: %s", (int)out.value_len,
+               out.value, err);
     same_command(&cmd, &again);
     erps_msg_release(&out);
     return 0;

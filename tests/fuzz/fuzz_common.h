@@ -49,7 +49,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 /* An exact-size copy (malloc(0) is fine under ASan: any read is reported). */
 /* Round-trip checks: field f of a and b (in scope) must be equal. */
 #define SAME_STR(f)                                                            \
-    FUZZ_CHECK(strcmp(a->f, b->f) == 0, "%s: \"%s\" became \"%s\"", #f, a->f, \
+    FUZZ_CHECK(strcmp(a->f, b->f) == 0, "%s: \"%s\" became \"%s\"", #f, a->f,  \
                b->f)
 #define SAME_INT(f)                                                            \
     FUZZ_CHECK(a->f == b->f, "%s: %lld became %lld", #f, (long long)a->f,      \

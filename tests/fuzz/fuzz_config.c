@@ -25,16 +25,15 @@ typedef struct conf {
 
 #define O(f) offsetof(conf_t, f)
 static const erps_cfg_opt_t table[] = {
-    {"name", ERPS_CFG_STR, "erpsync", 0, 0, O(name), sizeof(((conf_t *)0)->name),
-     "a short string"},
+    {"name", ERPS_CFG_STR, "erpsync", 0, 0, O(name),
+     sizeof(((conf_t *)0)->name), "a short string"},
     {"some.path", ERPS_CFG_STR, NULL, 0, 0, O(path),
      sizeof(((conf_t *)0)->path), "a longer string, empty by default"},
     {"port", ERPS_CFG_INT, "8080", 1, 65535, O(port), 0, "a bounded integer"},
     {"big", ERPS_CFG_INT, "0", INT64_MIN, INT64_MAX, O(big), 0,
      "the whole int64 range"},
     {"flag", ERPS_CFG_BOOL, "false", 0, 0, O(flag), 0, "a boolean"},
-    ERPS_CFG_END
-};
+    ERPS_CFG_END};
 #undef O
 
 typedef struct loaded {
@@ -100,16 +99,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(b.rc == 0 || a.rc != 0,
                "loads with comments, fails without them");
     if (a.rc == 0 && b.rc == 0) {
-        FUZZ_CHECK(strcmp(a.c.name, b.c.name) == 0 &&
-                       strcmp(a.c.path, b.c.path) == 0 &&
-                       a.c.port == b.c.port && a.c.big == b.c.big &&
-                       a.c.flag == b.c.flag,
-                   "a comment changed a setting (port %lld vs %lld, name "
-                   "\"%s\" vs \"%s\")",
-                   (long long)a.c.port, (long long)b.c.port, a.c.name,
-                   b.c.name);
-        FUZZ_CHECK(a.kp.cnt == b.kp.cnt, "%d kafka.* properties, %d without "
-                   "comments", a.kp.cnt, b.kp.cnt);
+        FUZZ_CHECK(
+            strcmp(a.c.name, b.c.name) == 0 &&
+                strcmp(a.c.path, b.c.path) == 0 && a.c.port == b.c.port &&
+                a.c.big == b.c.big && a.c.flag == b.c.flag,
+            "a comment changed a setting (port %lld vs %lld, name "
+            "\"%s\" vs \"%s\")",
+            (long long)a.c.port, (long long)b.c.port, a.c.name, b.c.name);
+        FUZZ_CHECK(a.kp.cnt == b.kp.cnt,
+                   "%d kafka.* properties, %d without "
+                   "comments",
+                   a.kp.cnt, b.kp.cnt);
         for (int i = 0; i < a.kp.cnt; i++)
             FUZZ_CHECK(strcmp(a.kp.name[i], b.kp.name[i]) == 0 &&
                            strcmp(a.kp.value[i], b.kp.value[i]) == 0,

@@ -26,19 +26,23 @@ static void target_checks(const char *t, size_t len) {
     char err[80];
     int bad = 0;
     for (size_t i = 0; i < len; i++)
-        bad |= (unsigned char)t[i] < 0x20 || t[i] == 0x7f ||
-               (t[i] == '%' && i + 2 < len && t[i + 1] == '0' && t[i + 2] == '0');
+        bad |=
+            (unsigned char)t[i] < 0x20 || t[i] == 0x7f ||
+            (t[i] == '%' && i + 2 < len && t[i + 1] == '0' && t[i + 2] == '0');
     int code = erps_http_target_check(t, err, sizeof(err));
-    FUZZ_CHECK(code == (bad ? 400 : 0), "target check %d for %zu bytes", code, len);
+    FUZZ_CHECK(code == (bad ? 400 : 0), "target check %d for %zu bytes", code,
+               len);
 
     char *a = malloc(len + 2), *b = malloc(len + 2);
     FUZZ_CHECK(a && b, "out of memory");
-    FUZZ_CHECK(erps_http_path_normalize(t, a, len + 2) == 0, "normalize failed");
+    FUZZ_CHECK(erps_http_path_normalize(t, a, len + 2) == 0,
+               "normalize failed");
     size_t n = strlen(a);
     FUZZ_CHECK(n <= len, "normalized path grew");
     FUZZ_CHECK(!strstr(a, "//"), "\"//\" left in \"%s\"", a);
     FUZZ_CHECK(n <= 1 || a[n - 1] != '/', "trailing slash in \"%s\"", a);
-    FUZZ_CHECK(erps_http_path_normalize(a, b, len + 2) == 0 && strcmp(a, b) == 0,
+    FUZZ_CHECK(erps_http_path_normalize(a, b, len + 2) == 0 &&
+                   strcmp(a, b) == 0,
                "not idempotent: \"%s\" -> \"%s\"", a, b);
     free(a);
     free(b);
@@ -72,9 +76,12 @@ static void cors_checks(const char *origins, const char *origin,
                         const char *more) {
     char err[160];
     if (erps_cors_allowed(origins, origin))
-        FUZZ_CHECK(*origin && strcasestr(origins, origin), "\"%s\" allowed "
-                   "by \"%s\"", origin, origins);
-    int code = erps_cors_preflight(origins, origin, "POST", more, err, sizeof(err));
+        FUZZ_CHECK(*origin && strcasestr(origins, origin),
+                   "\"%s\" allowed "
+                   "by \"%s\"",
+                   origin, origins);
+    int code =
+        erps_cors_preflight(origins, origin, "POST", more, err, sizeof(err));
     FUZZ_CHECK(code == 0 || code == 403, "preflight %d", code);
     code = erps_cors_cross_site(origins, origin, more, more, err, sizeof(err));
     FUZZ_CHECK(code == 0 || code == 403, "cross-site %d", code);

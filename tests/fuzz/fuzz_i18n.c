@@ -117,7 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         memcpy(st.message, st.last.detail, dlen + 1);
     }
     erps_strlcpy(req.language,
-                 li < erps_i18n_language_count ? erps_i18n_languages[li]
+                 li < erps_i18n_language_count    ? erps_i18n_languages[li]
                  : li == erps_i18n_language_count ? "x"
                                                   : "ja",
                  sizeof(req.language));
@@ -128,8 +128,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!culture_out || !zone_out)
         abort();
     err[0] = '\0';
-    rc = erps_i18n_culture_parse(culture, culture_out, sizeof(req.culture),
-                                 err, sizeof(err));
+    rc = erps_i18n_culture_parse(culture, culture_out, sizeof(req.culture), err,
+                                 sizeof(err));
     FUZZ_CHECK(rc == 0 || rc == 400, "culture parse returned %d", rc);
     int culture_ok = rc == 0;
     if (culture_ok)
@@ -165,8 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             abort();
         rc = erps_i18n_render(&st, &req, s, small);
         if (rc == 0)
-            FUZZ_CHECK(strcmp(s, out) == 0, "small render differs: \"%s\"",
-                       s);
+            FUZZ_CHECK(strcmp(s, out) == 0, "small render differs: \"%s\"", s);
         else
             FUZZ_CHECK(rc == -1 && (small == 0 || s[0] == '\0'),
                        "small render: rc %d", rc);

@@ -20,12 +20,13 @@
 #include "fuzz_common.h"
 #include "negotiate.h"
 
-#define MAX_PATHS ERPS_SELECT_MAX_PATHS
-#define MAX_DEPTH ERPS_SELECT_MAX_DEPTH
+#define MAX_PATHS    ERPS_SELECT_MAX_PATHS
+#define MAX_DEPTH    ERPS_SELECT_MAX_DEPTH
 #define NAME_MAX_LEN ERPS_SELECT_NAME_MAX
 
 static const char answer[] =
-    "{\"IsRunning\":true,\"StatusMessage\":\"Running\",\"Interval\":\"00:15:00\","
+    "{\"IsRunning\":true,\"StatusMessage\":\"Running\",\"Interval\":\"00:15:"
+    "00\","
     "\"TableRight\":{\"Mask\":\"FULL\",\"Reason\":\"\"},"
     "\"FieldProperties\":{\"IsRunning\":{\"FieldRight\":{\"Mask\":\"FULL\","
     "\"Reason\":\"\"},\"FieldType\":\"System.Boolean\",\"FieldLength\":0},"
@@ -34,7 +35,9 @@ static const char answer[] =
     "\"Nothing\":null,\"List\":[1,{\"a\":2}],"
     "\"A\":{\"B\":{\"C\":{\"D\":{\"E\":{\"F\":{\"G\":{\"H\":1,\"I\":2}}}}}}}}";
 
-static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+static int lower(int c) {
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
 
 static int eq_nc(const char *a, const char *b) {
     while (*a && lower((unsigned char)*a) == lower((unsigned char)*b))
@@ -88,8 +91,7 @@ static void check_ctype(const char *value) {
     for (size_t i = 0; i < n; i++)
         FUZZ_CHECK(ct.charset[i] > 0x20 && ct.charset[i] < 0x7F &&
                        !(ct.charset[i] >= 'A' && ct.charset[i] <= 'Z'),
-                   "charset \"%s\" not lower-case printable ASCII",
-                   ct.charset);
+                   "charset \"%s\" not lower-case printable ASCII", ct.charset);
 
     /* Blanks around it and an empty parameter change nothing. */
     size_t vl = strlen(value);
@@ -154,8 +156,8 @@ static void check_accept(const char *value) {
 
 /* ---- languages ---- */
 
-static void lang_one(const char *al, const char *so,
-                     const char *const *avail, size_t n, const char *fallback) {
+static void lang_one(const char *al, const char *so, const char *const *avail,
+                     size_t n, const char *fallback) {
     char out[16];
     erps_lang_choose(al, so, avail, n, fallback, out, sizeof(out));
     int ok = strcmp(out, fallback) == 0 || strcmp(out, "x") == 0;
@@ -289,18 +291,24 @@ static void ref_check(const cJSON *got, const cJSON *orig,
                       int k) {
     const cJSON *g = got->child, *o = orig->child;
     for (; g && o; g = g->next, o = o->next) {
-        FUZZ_CHECK(strcmp(g->string, o->string) == 0, "member \"%s\" became "
-                   "\"%s\"", o->string, g->string);
+        FUZZ_CHECK(strcmp(g->string, o->string) == 0,
+                   "member \"%s\" became "
+                   "\"%s\"",
+                   o->string, g->string);
         names[k] = o->string;
         int st = ref_status(paths, n, names, k);
         if (st == 2 || (st == 1 && !cJSON_IsObject(o)))
-            FUZZ_CHECK(cJSON_Compare(g, o, 1), "selected \"%s\" (level %d) "
-                       "changed", o->string, k);
+            FUZZ_CHECK(cJSON_Compare(g, o, 1),
+                       "selected \"%s\" (level %d) "
+                       "changed",
+                       o->string, k);
         else if (st == 1)
             ref_check(g, o, paths, n, names, k + 1);
         else
-            FUZZ_CHECK(cJSON_IsNull(g), "\"%s\" (level %d) not selected, "
-                       "not null", o->string, k);
+            FUZZ_CHECK(cJSON_IsNull(g),
+                       "\"%s\" (level %d) not selected, "
+                       "not null",
+                       o->string, k);
     }
     FUZZ_CHECK(!g && !o, "members added or removed");
 }

@@ -47,9 +47,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const erps_engine_saved_t *sv = &engines[e].engine;
         FUZZ_CHECK(sv->interval_s >= 1, "engine %d: interval %lld loaded", e,
                    (long long)sv->interval_s);
-        FUZZ_CHECK(memchr(sv->last.outcome, '\0', sizeof(sv->last.outcome)) != NULL,
+        FUZZ_CHECK(memchr(sv->last.outcome, '\0', sizeof(sv->last.outcome)) !=
+                       NULL,
                    "outcome not terminated");
-        FUZZ_CHECK(memchr(sv->last.detail, '\0', sizeof(sv->last.detail)) != NULL,
+        FUZZ_CHECK(memchr(sv->last.detail, '\0', sizeof(sv->last.detail)) !=
+                       NULL,
                    "detail not terminated");
     }
     FUZZ_CHECK(parts[0].partition == 0 && parts[1].partition == 1,

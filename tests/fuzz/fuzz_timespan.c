@@ -48,8 +48,8 @@ static void instant(const char *s) {
     FUZZ_CHECK(erps_time_parse(text, &back) == 0,
                "\"%s\" -> %lld ms -> \"%s\", which erps_time_parse rejects", s,
                (long long)ms, text);
-    FUZZ_CHECK(back == ms, "\"%s\" -> %lld -> \"%s\" -> %lld", s,
-               (long long)ms, text, (long long)back);
+    FUZZ_CHECK(back == ms, "\"%s\" -> %lld -> \"%s\" -> %lld", s, (long long)ms,
+               text, (long long)back);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -46,8 +46,8 @@ static erps_session_t *sess;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     char err[256];
-    erps_jwt_conf_t conf = {NULL, NULL, "https://idp.example", "erpsync",
-                            60000, "tenant", "role"};
+    erps_jwt_conf_t conf = {
+        NULL, NULL, "https://idp.example", "erpsync", 60000, "tenant", "role"};
     (void)argc;
     (void)argv;
     jwt = erps_jwt_new_keys(&conf, hs_key, strlen(hs_key), rs_pub,
@@ -142,8 +142,8 @@ static void one_session(const char *header, const char *xsrf) {
     if (erps_cookie_get(header, "erpsync_session", value, sizeof(value)))
         return;
     FUZZ_CHECK(strlen(value) < sizeof(value), "cookie overflows");
-    int rc = erps_session_check(sess, value, xsrf, NOW_MS, &who, err,
-                                sizeof(err));
+    int rc =
+        erps_session_check(sess, value, xsrf, NOW_MS, &who, err, sizeof(err));
     if (rc == 0) {
         check_principal(&who, "session");
         return;
@@ -184,8 +184,7 @@ static void one_tickets(const char *body, size_t len, const char *ticket) {
         FUZZ_CHECK(body_has_hash(body, len, hex), "ticket not in the file");
     }
     if (rc == 0)
-        FUZZ_CHECK(user[0] && !strchr(user, ':'), "tickets: user \"%s\"",
-                   user);
+        FUZZ_CHECK(user[0] && !strchr(user, ':'), "tickets: user \"%s\"", user);
     if (rc == -2)
         FUZZ_CHECK(strncmp(err, "the ticket expired at ", 22) == 0,
                    "tickets: message \"%s\"", err);
@@ -196,8 +195,7 @@ static void one_tickets(const char *body, size_t len, const char *ticket) {
 
 static void one_apps(const char *body, size_t len, const char *token) {
     char err[256], app[ERPS_APP_NAME_MAX + 1], hex[65];
-    erps_apptokens_t *a = erps_apptokens_from_text(body, len, err,
-                                                   sizeof(err));
+    erps_apptokens_t *a = erps_apptokens_from_text(body, len, err, sizeof(err));
     if (!a) {
         FUZZ_CHECK(strstr(err, ": expected") || strstr(err, "out of memory"),
                    "apps: message \"%s\"", err);

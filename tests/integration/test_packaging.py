@@ -404,7 +404,7 @@ def test_openapi_is_a_valid_openapi_document():
 def test_openapi_error_types_are_the_shims():
     doc = yaml.safe_load(read("docs/openapi.yaml"))
     api = read("shim/api.c")
-    known = dict((c, t) for c, t in re.findall(r'case (\d{3}): return "(\w+)"', api))
+    known = dict((c, t) for c, t in re.findall(r'\{(\d{3}), "(\w+)"\}', api))
     enum = set(doc["components"]["schemas"]["Error"]["properties"]["ErrorType"]["enum"])
     assert enum <= set(known.values()) | {"InternalServerError"}, enum
     # Every error status the shim's code can answer: given to send_error

@@ -14,23 +14,33 @@ static void routes(void **state) {
     erps_route_t r;
     const char *allow;
     (void)state;
-    assert_int_equal(erps_api_route("POST", "/api/v1/Agents/ErpSync/ChangeEngineStatus",
-                                    &r, &allow), 200);
+    assert_int_equal(erps_api_route("POST",
+                                    "/api/v1/Agents/ErpSync/ChangeEngineStatus",
+                                    &r, &allow),
+                     200);
     assert_int_equal(r, ERPS_ROUTE_CHANGE_STATUS);
     /* ASP.NET routing is case-insensitive; so are we. */
-    assert_int_equal(erps_api_route("POST", "/API/v1/agents/erpsync/changeenginestatus",
-                                    &r, &allow), 200);
+    assert_int_equal(erps_api_route("POST",
+                                    "/API/v1/agents/erpsync/changeenginestatus",
+                                    &r, &allow),
+                     200);
     assert_int_equal(r, ERPS_ROUTE_CHANGE_STATUS);
-    assert_int_equal(erps_api_route("POST", "/api/v1/Agents/ErpSync/GetEngineStatus",
-                                    &r, &allow), 200);
+    assert_int_equal(erps_api_route("POST",
+                                    "/api/v1/Agents/ErpSync/GetEngineStatus",
+                                    &r, &allow),
+                     200);
     assert_int_equal(r, ERPS_ROUTE_GET_STATUS);
-    assert_int_equal(erps_api_route("GET", "/api/v1/Agents/ErpSync/ChangeEngineStatus",
-                                    &r, &allow), 405);
+    assert_int_equal(erps_api_route("GET",
+                                    "/api/v1/Agents/ErpSync/ChangeEngineStatus",
+                                    &r, &allow),
+                     405);
     assert_string_equal(allow, "POST");
-    assert_int_equal(erps_api_route("POST", "/api/v1/Agents/ErpSync/Nope", &r, &allow),
-                     404);
-    assert_int_equal(erps_api_route("POST", "/api/v1/Agents/ErpSync/ChangeEngineStatus/x",
-                                    &r, &allow), 404);
+    assert_int_equal(
+        erps_api_route("POST", "/api/v1/Agents/ErpSync/Nope", &r, &allow), 404);
+    assert_int_equal(
+        erps_api_route("POST", "/api/v1/Agents/ErpSync/ChangeEngineStatus/x",
+                       &r, &allow),
+        404);
     assert_int_equal(erps_api_route("GET", "/healthz", &r, &allow), 200);
     assert_int_equal(r, ERPS_ROUTE_HEALTHZ);
     assert_int_equal(erps_api_route("HEAD", "/readyz", &r, &allow), 200);
@@ -78,8 +88,10 @@ static void change_status_bodies(void **state) {
     static const struct {
         erps_media_t media;
         int kind;
-    } medias[] = {{ERPS_MEDIA_JSON, J},       {ERPS_MEDIA_JSON_PATCH, J},
-                  {ERPS_MEDIA_MERGE_PATCH, J}, {ERPS_MEDIA_FORM, F},
+    } medias[] = {{ERPS_MEDIA_JSON, J},
+                  {ERPS_MEDIA_JSON_PATCH, J},
+                  {ERPS_MEDIA_MERGE_PATCH, J},
+                  {ERPS_MEDIA_FORM, F},
                   {ERPS_MEDIA_XML, X}};
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -115,19 +127,26 @@ static void change_interval_bodies(void **state) {
     int64_t s;
     char err[256];
     (void)state;
-    assert_int_equal(interval("{\"Interval\": \"00:15:00\"}", &s, err, sizeof(err)), 0);
+    assert_int_equal(
+        interval("{\"Interval\": \"00:15:00\"}", &s, err, sizeof(err)), 0);
     assert_int_equal(s, 900);
-    assert_int_equal(interval("{\"interval\": \"PT2H\"}", &s, err, sizeof(err)), 0);
+    assert_int_equal(interval("{\"interval\": \"PT2H\"}", &s, err, sizeof(err)),
+                     0);
     assert_int_equal(s, 7200);
-    assert_int_equal(interval("{\"Interval\": \"00:00:30\"}", &s, err, sizeof(err)), 400);
+    assert_int_equal(
+        interval("{\"Interval\": \"00:00:30\"}", &s, err, sizeof(err)), 400);
     assert_non_null(strstr(err, "between 00:01:00 and 7.00:00:00"));
-    assert_int_equal(interval("{\"Interval\": \"8.00:00:00\"}", &s, err, sizeof(err)), 400);
-    assert_int_equal(interval("{\"Interval\": 900}", &s, err, sizeof(err)), 400);
+    assert_int_equal(
+        interval("{\"Interval\": \"8.00:00:00\"}", &s, err, sizeof(err)), 400);
+    assert_int_equal(interval("{\"Interval\": 900}", &s, err, sizeof(err)),
+                     400);
     assert_non_null(strstr(err, "must be a string"));
-    assert_int_equal(interval("{\"Interval\": \"often\"}", &s, err, sizeof(err)), 400);
+    assert_int_equal(
+        interval("{\"Interval\": \"often\"}", &s, err, sizeof(err)), 400);
     assert_non_null(strstr(err, "often"));
     /* the default request object, unpatched */
-    assert_int_equal(interval("{\"Interval\": null}", &s, err, sizeof(err)), 400);
+    assert_int_equal(interval("{\"Interval\": null}", &s, err, sizeof(err)),
+                     400);
     assert_non_null(strstr(err, "missing"));
 }
 
@@ -142,7 +161,8 @@ static void method_table(void **state) {
         const erps_api_method_t *m = erps_api_method((erps_route_t)r);
         assert_non_null(m);
         assert_int_equal(m->route, r);
-        assert_int_equal(erps_api_route_changes((erps_route_t)r), m->command != 0);
+        assert_int_equal(erps_api_route_changes((erps_route_t)r),
+                         m->command != 0);
         assert_true(!m->command || (m->decode && m->member));
         assert_true(!m->operational || !m->command);
     }
@@ -152,7 +172,8 @@ static void method_table(void **state) {
     erps_command_t cmd;
     memset(&cmd, 0, sizeof(cmd));
     cJSON *req = cJSON_Parse("{\"run\": true}");
-    assert_int_equal(m->decode(req, ERPS_MEDIA_JSON, &lim, &cmd, err, sizeof(err)), 0);
+    assert_int_equal(
+        m->decode(req, ERPS_MEDIA_JSON, &lim, &cmd, err, sizeof(err)), 0);
     assert_int_equal(m->command, ERPS_CMD_CHANGE_STATUS);
     assert_true(cmd.run);
     assert_int_equal(cmd.interval_s, 0);
@@ -162,7 +183,8 @@ static void method_table(void **state) {
     m = erps_api_method(ERPS_ROUTE_CHANGE_INTERVAL);
     memset(&cmd, 0, sizeof(cmd));
     req = cJSON_Parse("{\"Interval\": \"00:02:00\"}");
-    assert_int_equal(m->decode(req, ERPS_MEDIA_JSON, &lim, &cmd, err, sizeof(err)), 0);
+    assert_int_equal(
+        m->decode(req, ERPS_MEDIA_JSON, &lim, &cmd, err, sizeof(err)), 0);
     assert_int_equal(m->command, ERPS_CMD_CHANGE_INTERVAL);
     assert_int_equal(cmd.interval_s, 120);
     assert_false(cmd.run);
@@ -171,7 +193,8 @@ static void method_table(void **state) {
     /* The limits come from the caller, not from the table. */
     lim.interval_min_s = 300;
     req = cJSON_Parse("{\"Interval\": \"00:02:00\"}");
-    assert_int_equal(m->decode(req, ERPS_MEDIA_JSON, &lim, &cmd, err, sizeof(err)), 400);
+    assert_int_equal(
+        m->decode(req, ERPS_MEDIA_JSON, &lim, &cmd, err, sizeof(err)), 400);
     assert_non_null(strstr(err, "between 00:05:00"));
     cJSON_Delete(req);
     assert_string_equal(erps_command_type_name(m->command), m->name);
@@ -217,11 +240,14 @@ static void status_answer_reflects_the_role(void **state) {
     st.state = ERPS_STATE_RUNNING;
     st.interval_s = 93784;
     strcpy(st.message, "the agent's English");
-    cJSON *a = parse_free(render(erps_api_status_obj(&st, ERPS_ROLE_ADMIN, "running", "why"),
-                                 ERPS_FMT_JSON, "x"));
+    cJSON *a = parse_free(
+        render(erps_api_status_obj(&st, ERPS_ROLE_ADMIN, "running", "why"),
+               ERPS_FMT_JSON, "x"));
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(a, "IsRunning")));
-    assert_string_equal(cJSON_GetObjectItem(a, "Interval")->valuestring, "1.02:03:04");
-    assert_string_equal(cJSON_GetObjectItem(a, "StatusMessage")->valuestring, "running");
+    assert_string_equal(cJSON_GetObjectItem(a, "Interval")->valuestring,
+                        "1.02:03:04");
+    assert_string_equal(cJSON_GetObjectItem(a, "StatusMessage")->valuestring,
+                        "running");
     cJSON *tr = cJSON_GetObjectItem(a, "TableRight");
     assert_string_equal(cJSON_GetObjectItem(tr, "Mask")->valuestring, "FULL");
     cJSON *fp = cJSON_GetObjectItem(a, "FieldProperties");
@@ -229,22 +255,26 @@ static void status_answer_reflects_the_role(void **state) {
     assert_string_equal(cJSON_GetObjectItem(ir, "FieldType")->valuestring,
                         "System.Boolean");
     assert_string_equal(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(ir, "FieldRight"), "Mask")->valuestring,
+        cJSON_GetObjectItem(cJSON_GetObjectItem(ir, "FieldRight"), "Mask")
+            ->valuestring,
         "Update"); /* EFieldRight 3: Read and Write */
     /* Only the five WebAPI fields: machine fields stay on Kafka. */
     assert_int_equal(cJSON_GetArraySize(a), 5);
     cJSON_Delete(a);
 
-    cJSON *r = parse_free(render(erps_api_status_obj(&st, ERPS_ROLE_READER, "running", "why"),
-                                 ERPS_FMT_JSON, "x"));
+    cJSON *r = parse_free(
+        render(erps_api_status_obj(&st, ERPS_ROLE_READER, "running", "why"),
+               ERPS_FMT_JSON, "x"));
     tr = cJSON_GetObjectItem(r, "TableRight");
     assert_string_equal(cJSON_GetObjectItem(tr, "Mask")->valuestring, "RF");
     assert_string_equal(cJSON_GetObjectItem(tr, "Reason")->valuestring, "why");
     fp = cJSON_GetObjectItem(r, "FieldProperties");
     assert_string_equal(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(fp, "Interval"),
-                                                "FieldRight"),
-                            "Mask")->valuestring,
+        cJSON_GetObjectItem(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(fp, "Interval"),
+                                "FieldRight"),
+            "Mask")
+            ->valuestring,
         "Read");
     cJSON_Delete(r);
 }
@@ -256,7 +286,7 @@ static void xml_answers_write_interval_as_duration(void **state) {
     st.is_running = true;
     st.interval_s = 93784;
     char *x = render(erps_api_status_obj(&st, ERPS_ROLE_READER, "a < b", "why"),
-                              ERPS_FMT_XML, "ErpSyncEngineStatus");
+                     ERPS_FMT_XML, "ErpSyncEngineStatus");
     assert_non_null(x);
     assert_non_null(strstr(x, "<ErpSyncEngineStatus"));
     assert_non_null(strstr(x, "<IsRunning>true</IsRunning>"));
@@ -264,8 +294,7 @@ static void xml_answers_write_interval_as_duration(void **state) {
     assert_non_null(strstr(x, "<Interval>P1DT2H3M4S</Interval>"));
     assert_non_null(strstr(x, "<Mask>RF</Mask>"));
     free(x);
-    x = render(erps_api_error_obj(406, "no"), ERPS_FMT_XML,
-                        "ErrorInformation");
+    x = render(erps_api_error_obj(406, "no"), ERPS_FMT_XML, "ErrorInformation");
     assert_non_null(x);
     assert_non_null(strstr(x, "<ErrorType>NotAcceptable</ErrorType>"));
     assert_non_null(strstr(x, "<Error>true</Error>"));
@@ -273,12 +302,13 @@ static void xml_answers_write_interval_as_duration(void **state) {
 }
 
 static void errors_keep_the_webapi_shape(void **state) {
-    static const int codes[] = {400, 401, 403, 404, 405, 406, 413, 415, 429,
-                                503, 504};
+    static const int codes[] = {400, 401, 403, 404, 405, 406,
+                                413, 415, 429, 503, 504};
     (void)state;
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-        cJSON *e = parse_free(render(erps_api_error_obj(codes[i], "what \"went\" wrong"),
-                                     ERPS_FMT_JSON, "x"));
+        cJSON *e = parse_free(
+            render(erps_api_error_obj(codes[i], "what \"went\" wrong"),
+                   ERPS_FMT_JSON, "x"));
         assert_true(cJSON_IsTrue(cJSON_GetObjectItem(e, "Error")));
         assert_string_equal(cJSON_GetObjectItem(e, "ErrorType")->valuestring,
                             erps_api_error_type(codes[i]));

@@ -31,8 +31,7 @@ static void hash_and_verify(void **state) {
     assert_true(strncmp(h1, "$y$", 3) == 0);
     assert_string_not_equal(h1, h2); /* salted */
     snprintf(text, sizeof(text),
-             "# users\nalice:%s:acme:admin\n\nbob:%s:acme:reader\n",
-             h1, h2);
+             "# users\nalice:%s:acme:admin\n\nbob:%s:acme:reader\n", h1, h2);
     write_users(text);
     erps_users_t *u = erps_users_load(path, err, sizeof(err));
     unlink(path);
@@ -80,7 +79,7 @@ static void bad_users_files(void **state) {
         "alice:$y$j9T$abc::admin\n",           /* empty tenant */
         ":$y$j9T$abc:acme:admin\n",            /* empty name */
         "alice:$y$j9T$abc:acme:admin:extra\n",
-        "alice:$y$j9T$abc:acme:erp:admin\n",   /* the old five fields */
+        "alice:$y$j9T$abc:acme:erp:admin\n", /* the old five fields */
         "alice:$y$j9T$salt$hash:acme:demo:admin:extra\n", /* fuzzing */
     };
     char err[256];
@@ -124,10 +123,14 @@ static void tenants_file(void **state) {
     erps_tenants_destroy(t);
 
     static const char *const bad[] = {
-        "acme\n", "acme:erp:x\n", "acme:bad engine\n", "a cme:erp\n",
+        "acme\n",
+        "acme:erp:x\n",
+        "acme:bad engine\n",
+        "a cme:erp\n",
         ":erp\n",
         /* one tenant, two engines; two tenants, one engine */
-        "acme:erp-1\nacme:erp-2\n", "acme:erp-1\nglobex:erp-1\n",
+        "acme:erp-1\nacme:erp-2\n",
+        "acme:erp-1\nglobex:erp-1\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         write_users(bad[i]);
@@ -162,38 +165,44 @@ static void basic_headers(void **state) {
     char name[64], pw[64];
     (void)state;
     /* "alice:s3cret" */
-    assert_int_equal(erps_basic_parse("Basic YWxpY2U6czNjcmV0", name, sizeof(name), pw,
-                                      sizeof(pw)), 0);
+    assert_int_equal(erps_basic_parse("Basic YWxpY2U6czNjcmV0", name,
+                                      sizeof(name), pw, sizeof(pw)),
+                     0);
     assert_string_equal(name, "alice");
     assert_string_equal(pw, "s3cret");
-    assert_int_equal(erps_basic_parse("basic   YWxpY2U6czNjcmV0  ", name, sizeof(name),
-                                      pw, sizeof(pw)), 0);
+    assert_int_equal(erps_basic_parse("basic   YWxpY2U6czNjcmV0  ", name,
+                                      sizeof(name), pw, sizeof(pw)),
+                     0);
     /* "a:b:c": the password may contain colons */
-    assert_int_equal(erps_basic_parse("Basic YTpiOmM=", name, sizeof(name), pw,
-                                      sizeof(pw)), 0);
+    assert_int_equal(
+        erps_basic_parse("Basic YTpiOmM=", name, sizeof(name), pw, sizeof(pw)),
+        0);
     assert_string_equal(pw, "b:c");
     /* "alice:" : empty password is parsed, and then fails verification */
-    assert_int_equal(erps_basic_parse("Basic YWxpY2U6", name, sizeof(name), pw,
-                                      sizeof(pw)), 0);
+    assert_int_equal(
+        erps_basic_parse("Basic YWxpY2U6", name, sizeof(name), pw, sizeof(pw)),
+        0);
     assert_string_equal(pw, "");
     static const char *const bad[] = {
-        "Bearer abc", "Basic", "Basic ", "Basic !!!!", "Basic YWxpY2U",
-        "Basic YWxpY2U=x", "Basic Og==", "BasicYWxpY2U6czNjcmV0", "Basic YW=x",
+        "Bearer abc",    "Basic",
+        "Basic ",        "Basic !!!!",
+        "Basic YWxpY2U", "Basic YWxpY2U=x",
+        "Basic Og==",    "BasicYWxpY2U6czNjcmV0",
+        "Basic YW=x",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (erps_basic_parse(bad[i], name, sizeof(name), pw, sizeof(pw)) == 0)
             fail_msg("accepted: %s", bad[i]);
     /* Too long for the caller's buffers. */
-    assert_int_equal(erps_basic_parse("Basic YWxpY2U6czNjcmV0", name, 3, pw, sizeof(pw)),
-                     -1);
+    assert_int_equal(
+        erps_basic_parse("Basic YWxpY2U6czNjcmV0", name, 3, pw, sizeof(pw)),
+        -1);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(hash_and_verify),
-        cmocka_unit_test(bad_users_files),
-        cmocka_unit_test(tenants_file),
-        cmocka_unit_test(names),
+        cmocka_unit_test(hash_and_verify), cmocka_unit_test(bad_users_files),
+        cmocka_unit_test(tenants_file),    cmocka_unit_test(names),
         cmocka_unit_test(basic_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,15 +22,15 @@
 
 #include "body.h"
 
-#define JSON ERPS_MEDIA_JSON
-#define XML ERPS_MEDIA_XML
-#define FORM ERPS_MEDIA_FORM
+#define JSON   ERPS_MEDIA_JSON
+#define XML    ERPS_MEDIA_XML
+#define FORM   ERPS_MEDIA_FORM
 #define JPATCH ERPS_MEDIA_JSON_PATCH
 #define MPATCH ERPS_MEDIA_MERGE_PATCH
 
 #define BASE "{\"Run\": false, \"Interval\": null}"
-#define XSI "xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\""
-#define ARR "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
+#define XSI  "xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\""
+#define ARR  "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
 
 static char err[512];
 static int status;
@@ -47,7 +47,8 @@ static cJSON *dec(erps_media_t media, const char *cs, const char *body,
     char *before = base ? cJSON_PrintUnformatted(base) : NULL;
     status = 0;
     err[0] = '\0';
-    cJSON *v = erps_body_decode(&ct, body, len, base, &status, err, sizeof(err));
+    cJSON *v =
+        erps_body_decode(&ct, body, len, base, &status, err, sizeof(err));
     if (base) { /* base is only read */
         char *after = cJSON_PrintUnformatted(base);
         assert_string_equal(before, after);
@@ -63,7 +64,8 @@ static void ok_n(erps_media_t media, const char *cs, const char *body,
                  size_t len, const char *base, const char *want) {
     cJSON *v = dec(media, cs, body, len, base);
     if (!v)
-        fail_msg("decode of \"%.*s\" failed: %d %s", (int)len, body, status, err);
+        fail_msg("decode of \"%.*s\" failed: %d %s", (int)len, body, status,
+                 err);
     char *got = cJSON_PrintUnformatted(v);
     if (strcmp(got, want) != 0)
         fail_msg("\"%.*s\" -> %s, want %s", (int)len, body, got, want);
@@ -74,8 +76,11 @@ static void ok_n(erps_media_t media, const char *cs, const char *body,
 static int utf8_valid(const char *s) {
     const unsigned char *u = (const unsigned char *)s;
     while (*u) {
-        size_t k = *u < 0x80 ? 1 : (*u & 0xE0) == 0xC0 ? 2 : (*u & 0xF0) == 0xE0 ? 3
-                                  : (*u & 0xF8) == 0xF0 ? 4 : 0;
+        size_t k = *u < 0x80             ? 1
+                   : (*u & 0xE0) == 0xC0 ? 2
+                   : (*u & 0xF0) == 0xE0 ? 3
+                   : (*u & 0xF8) == 0xF0 ? 4
+                                         : 0;
         if (!k)
             return 0;
         for (size_t i = 1; i < k; i++)
@@ -99,11 +104,13 @@ static void bad_n(erps_media_t media, const char *cs, const char *body,
         fail_msg("\"%.*s\": got %d \"%s\", want %d \"%s\"", (int)len, body,
                  status, err, want_status, want_msg);
     if (!utf8_valid(err))
-        fail_msg("\"%.*s\": the reason \"%s\" is not UTF-8", (int)len, body, err);
+        fail_msg("\"%.*s\": the reason \"%s\" is not UTF-8", (int)len, body,
+                 err);
 }
 
 #define OK(m, cs, lit, base, want) ok_n(m, cs, lit, sizeof(lit) - 1, base, want)
-#define BAD(m, cs, lit, base, st, msg) bad_n(m, cs, lit, sizeof(lit) - 1, base, st, msg)
+#define BAD(m, cs, lit, base, st, msg)                                         \
+    bad_n(m, cs, lit, sizeof(lit) - 1, base, st, msg)
 
 /* ---------------------------------------------------------------- JSON */
 
@@ -113,8 +120,9 @@ static void json_objects(void **state) {
     OK(JSON, "", " \r\n\t{\"Interval\": \"00:15:00\"} \n", BASE,
        "{\"Interval\":\"00:15:00\"}"); /* base ignored */
     OK(JSON, "", "\xEF\xBB\xBF{\"Run\":false}", NULL, "{\"Run\":false}");
-    OK(JSON, "", "{\"a\":{\"b\":[1,2.5,-0.5e3,null,\"x\"]},\"c\":\"\\u00e9\\n\"}",
-       NULL, "{\"a\":{\"b\":[1,2.5,-500,null,\"x\"]},\"c\":\"\xC3\xA9\\n\"}");
+    OK(JSON, "",
+       "{\"a\":{\"b\":[1,2.5,-0.5e3,null,\"x\"]},\"c\":\"\\u00e9\\n\"}", NULL,
+       "{\"a\":{\"b\":[1,2.5,-500,null,\"x\"]},\"c\":\"\xC3\xA9\\n\"}");
     OK(JSON, "utf-8", "{\"x\":\"Caf\xC3\xA9 \xF0\x9F\x98\x80\"}", NULL,
        "{\"x\":\"Caf\xC3\xA9 \xF0\x9F\x98\x80\"}");
     OK(JSON, "utf8", "{}", NULL, "{}");
@@ -129,7 +137,8 @@ static void json_malformed(void **state) {
     BAD(JSON, "", "", NULL, 400, "the request body is empty");
     BAD(JSON, "", " \r\n\t", NULL, 400, "the request body is empty");
     BAD(JSON, "", "{\"Run\": tru}", NULL, 400, "not valid JSON (at byte 8)");
-    BAD(JSON, "", "{\"Run\": true} x", NULL, 400, "not valid JSON (at byte 14)");
+    BAD(JSON, "", "{\"Run\": true} x", NULL, 400,
+        "not valid JSON (at byte 14)");
     BAD(JSON, "", "{} {}", NULL, 400, "not valid JSON (at byte 3)");
     /* What cJSON lets through and RFC 8259 does not. */
     BAD(JSON, "", "{\"a\": 01}", NULL, 400, "(at byte 7)");
@@ -138,7 +147,10 @@ static void json_malformed(void **state) {
     BAD(JSON, "", "{\"a\": \"x\ty\"}", NULL, 400, "(at byte 8)");
     BAD(JSON, "", "{\"a\": \"x\\u0000y\"}", NULL, 400, "(at byte 8)");
     BAD(JSON, "", "\x01{}", NULL, 400, "(at byte 0)");
-    BAD(JSON, "", "{\"a\":\x0b" "1}", NULL, 400, "(at byte 5)");
+    BAD(JSON, "",
+        "{\"a\":\x0b"
+        "1}",
+        NULL, 400, "(at byte 5)");
     BAD(JSON, "", "{}\0", NULL, 400, "(at byte 2)");
     BAD(JSON, "", "{\"a\":1}\xEF\xBB\xBF", NULL, 400, "(at byte 7)");
     /* Offsets count the skipped byte order mark. */
@@ -231,25 +243,31 @@ static void charsets(void **state) {
         "not valid UTF-8 (byte 6)");
     BAD(JSON, "", "{\"a\":\"\xF4\x90\x80\x80\"}", NULL, 400,
         "not valid UTF-8 (byte 6)");
-    BAD(JSON, "", "{\"a\":\"\xE2\x82\"}", NULL, 400, "not valid UTF-8 (byte 6)");
+    BAD(JSON, "", "{\"a\":\"\xE2\x82\"}", NULL, 400,
+        "not valid UTF-8 (byte 6)");
     BAD(JSON, "us-ascii", "{\"a\":\"\xE9\"}", NULL, 400, "not valid UTF-8");
     BAD(FORM, "", "a=\xFF", NULL, 400, "not valid UTF-8 (byte 2)");
     BAD(MPATCH, "", "{\"a\":\"\xFF\"}", NULL, 400, "not valid UTF-8 (byte 6)");
 
     /* Bytes the charset does not have. */
-    BAD(JSON, "utf-16le", "{\0}", NULL, 400, "the body ends inside a utf-16le character");
-    BAD(JSON, "utf-16le", "{\0\x00\xDC}\0", NULL, 400, "the body is not valid utf-16le (byte 2)");
+    BAD(JSON, "utf-16le", "{\0}", NULL, 400,
+        "the body ends inside a utf-16le character");
+    BAD(JSON, "utf-16le", "{\0\x00\xDC}\0", NULL, 400,
+        "the body is not valid utf-16le (byte 2)");
     BAD(JSON, "windows-1252", "{\"a\":\"\x81\"}", NULL, 400,
         "the body is not valid windows-1252 (byte 6)");
     BAD(JSON, "us", "{\"a\":\"\xE9\"}", NULL, 400, "not valid us (byte 6)");
 
     /* Charsets iconv does not know, or names with iconv's suffixes. */
-    BAD(JSON, "klingon", "{}", NULL, 415, "charset \"klingon\" is not supported");
+    BAD(JSON, "klingon", "{}", NULL, 415,
+        "charset \"klingon\" is not supported");
     BAD(JSON, "utf-16//translit", "{}", NULL, 415, "is not supported");
     BAD(JSON, "iso-8859-1//ignore", "{}", NULL, 415, "is not supported");
     BAD(JSON, "latin1,x", "{}", NULL, 415, "is not supported");
-    BAD(XML, "klingon", "<a/>", NULL, 415, "charset \"klingon\" is not supported");
-    BAD(FORM, "klingon", "a=1", NULL, 415, "charset \"klingon\" is not supported");
+    BAD(XML, "klingon", "<a/>", NULL, 415,
+        "charset \"klingon\" is not supported");
+    BAD(FORM, "klingon", "a=1", NULL, 415,
+        "charset \"klingon\" is not supported");
     BAD(FORM, "klingon", "", NULL, 415, "not supported");
     BAD(JPATCH, "klingon", "[]", BASE, 415, "not supported");
     BAD(MPATCH, "klingon", "{}", BASE, 415, "not supported");
@@ -279,19 +297,24 @@ static void xml_bodies(void **state) {
        "XMLSchema-instance\"><p:Run>false</p:Run><Interval xsi:nil=\"true\"/>"
        "<A xsi:nil=\" 1 \"><B>x</B></A><C xsi:nil=\"false\">c</C>"
        "<D nil=\"true\">d</D></p:req>",
-       NULL, "{\"Run\":\"false\",\"Interval\":null,\"A\":null,\"C\":\"c\",\"D\":\"d\"}");
+       NULL,
+       "{\"Run\":\"false\",\"Interval\":null,\"A\":null,\"C\":\"c\",\"D\":"
+       "\"d\"}");
     /* Nested objects, text from entities, character references, CDATA,
      * comments and processing instructions; blanks trimmed, inner kept. */
     OK(XML, "",
        "<r><Table><Mask>R&amp;W</Mask><Reason> a &lt; b </Reason></Table>"
        "<T>Caf&#xE9; <![CDATA[<raw>]]><!-- c --><?pi x?> !</T><E/><F></F>"
        "<G>  </G></r>",
-       NULL, "{\"Table\":{\"Mask\":\"R&W\",\"Reason\":\"a < b\"},"
+       NULL,
+       "{\"Table\":{\"Mask\":\"R&W\",\"Reason\":\"a < b\"},"
        "\"T\":\"Caf\xC3\xA9 <raw> !\",\"E\":\"\",\"F\":\"\",\"G\":\"\"}");
     /* Names escaped the way .NET's XmlConvert does. */
-    OK(XML, "", "<r><a_x0020_b>1</a_x0020_b><_x0031_st>2</_x0031_st>"
+    OK(XML, "",
+       "<r><a_x0020_b>1</a_x0020_b><_x0031_st>2</_x0031_st>"
        "<x_x005F_x0041_>3</x_x005F_x0041_><_x0000_>4</_x0000_></r>",
-       NULL, "{\"a b\":\"1\",\"1st\":\"2\",\"x_x0041_\":\"3\",\"_x0000_\":\"4\"}");
+       NULL,
+       "{\"a b\":\"1\",\"1st\":\"2\",\"x_x0041_\":\"3\",\"_x0000_\":\"4\"}");
     /* Lists as DataContract writes them. */
     OK(XML, "",
        "<r><L xmlns:d2p1=\"" ARR "\"><d2p1:string>a</d2p1:string>"
@@ -302,7 +325,8 @@ static void xml_bodies(void **state) {
     /* The root's name does not matter; an empty root is an empty object. */
     OK(XML, "", "<x/>", NULL, "{}");
     /* A UTF-8 BOM and no declaration. */
-    OK(XML, "", "\xEF\xBB\xBF<r><a>\xC3\xA9</a></r>", NULL, "{\"a\":\"\xC3\xA9\"}");
+    OK(XML, "", "\xEF\xBB\xBF<r><a>\xC3\xA9</a></r>", NULL,
+       "{\"a\":\"\xC3\xA9\"}");
 }
 
 static void xml_charsets(void **state) {
@@ -310,7 +334,8 @@ static void xml_charsets(void **state) {
     /* No charset: libxml2 reads the BOM or the declaration. */
     OK(XML, "", "\xFF\xFE<\0r\0>\0<\0a\0>\0\xE9\0<\0/\0a\0>\0<\0/\0r\0>\0",
        NULL, "{\"a\":\"\xC3\xA9\"}");
-    OK(XML, "", "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r><a>Caf\xE9</a></r>",
+    OK(XML, "",
+       "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r><a>Caf\xE9</a></r>",
        NULL, "{\"a\":\"Caf\xC3\xA9\"}");
     BAD(XML, "", "<r><a>Caf\xE9</a></r>", NULL, 400, "not well-formed XML");
     /* A charset in Content-Type wins over the declaration. */
@@ -318,7 +343,8 @@ static void xml_charsets(void **state) {
        "<?xml version=\"1.0\" encoding=\"utf-8\"?><r><a>Caf\xE9</a></r>", NULL,
        "{\"a\":\"Caf\xC3\xA9\"}");
     OK(XML, "utf-8",
-       "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r><a>Caf\xC3\xA9</a></r>",
+       "<?xml version=\"1.0\" "
+       "encoding=\"ISO-8859-1\"?><r><a>Caf\xC3\xA9</a></r>",
        NULL, "{\"a\":\"Caf\xC3\xA9\"}");
     OK(XML, "utf-16",
        "\xFF\xFE<\0?\0x\0m\0l\0 \0v\0e\0r\0s\0i\0o\0n\0=\0\"\0001\0.\0000\0\"\0"
@@ -331,13 +357,15 @@ static void xml_charsets(void **state) {
 
 static void xml_refused(void **state) {
     (void)state;
-    BAD(XML, "", "", NULL, 400, "the body is not well-formed XML: Document is empty, line 1");
+    BAD(XML, "", "", NULL, 400,
+        "the body is not well-formed XML: Document is empty, line 1");
     BAD(XML, "", "<r>\n<a></b>\n</r>", NULL, 400,
         "the body is not well-formed XML: Opening and ending tag mismatch: a "
         "line 2 and b, line 2");
     BAD(XML, "", "<r><a>&nbsp;</a></r>", NULL, 400,
         "the body is not well-formed XML: Entity 'nbsp' not defined, line 1");
-    BAD(XML, "", "<r/><s/>", NULL, 400, "Extra content at the end of the document");
+    BAD(XML, "", "<r/><s/>", NULL, 400,
+        "Extra content at the end of the document");
     /* The first error, which names the cause, not what followed from it. */
     BAD(XML, "", "<r><a><b>x</a></r>", NULL, 400,
         "the body is not well-formed XML: Opening and ending tag mismatch: b "
@@ -346,8 +374,12 @@ static void xml_refused(void **state) {
      * later messages (found by fuzzing): the reason stays UTF-8. */
     BAD(XML, "", "<ChangeEngineS\xFF\xFF\xFFtatus/>", NULL, 400,
         "the body is not well-formed XML: Input is not proper UTF-8");
-    BAD(XML, "", "<r><ab\xFF\xFF" "cd></ab\xFF\xFF" "cd></ab\xFF\xFF" "cd></r>", NULL,
-        400, "the body is not well-formed XML: ");
+    BAD(XML, "",
+        "<r><ab\xFF\xFF"
+        "cd></ab\xFF\xFF"
+        "cd></ab\xFF\xFF"
+        "cd></r>",
+        NULL, 400, "the body is not well-formed XML: ");
     BAD(XML, "", "{\"Run\":true}", NULL, 400, "Start tag expected");
     BAD(XML, "", "<r><a>&#0;</a></r>", NULL, 400, "not well-formed XML");
     BAD(XML, "", "<r><p:a>1</p:a></r>", NULL, 400,
@@ -378,7 +410,8 @@ static void xml_refused(void **state) {
     s = nested("<a>", "x", "</a>", 17);
     assert_null(dec(XML, "", s, strlen(s), NULL));
     assert_int_equal(status, 400);
-    assert_non_null(strstr(err, "element 'a' (line 1) is nested deeper than 16 levels"));
+    assert_non_null(
+        strstr(err, "element 'a' (line 1) is nested deeper than 16 levels"));
     free(s);
     /* At most 10000 elements, the root included. */
     size_t cap = 10001 * 16 + 16, n = 0;
@@ -406,28 +439,39 @@ static void xml_refused(void **state) {
 
 static void xml_doctype(void **state) {
     (void)state;
-    BAD(XML, "", "<!DOCTYPE r><r/>", NULL, 400, "DOCTYPE is not allowed in XML bodies");
+    BAD(XML, "", "<!DOCTYPE r><r/>", NULL, 400,
+        "DOCTYPE is not allowed in XML bodies");
     BAD(XML, "", "<!DOCTYPE r [<!ENTITY x \"y\">]><r><a>&x;</a></r>", NULL, 400,
         "DOCTYPE is not allowed in XML bodies");
-    BAD(XML, "", "<?xml version=\"1.0\"?>\n<!DOCTYPE r [\n<!ENTITY xxe SYSTEM "
-        "\"file:///etc/passwd\">]>\n<r><a>&xxe;</a></r>", NULL, 400,
-        "DOCTYPE is not allowed in XML bodies");
+    BAD(XML, "",
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE r [\n<!ENTITY xxe SYSTEM "
+        "\"file:///etc/passwd\">]>\n<r><a>&xxe;</a></r>",
+        NULL, 400, "DOCTYPE is not allowed in XML bodies");
     assert_null(strstr(err, "root:"));
-    BAD(XML, "utf-8", "<!DOCTYPE r PUBLIC \"-//x//y\" \"http://example.com/r.dtd\"><r/>",
+    BAD(XML, "utf-8",
+        "<!DOCTYPE r PUBLIC \"-//x//y\" \"http://example.com/r.dtd\"><r/>",
         NULL, 400, "DOCTYPE is not allowed");
 
     /* Billion laughs: refused at once, nothing expanded. */
     static const char lol[] =
         "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">"
         "<!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">"
-        "<!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">"
-        "<!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">"
-        "<!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">"
-        "<!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">"
-        "<!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">"
-        "<!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">"
-        "<!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">"
-        "<!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">"
+        "<!ENTITY lol2 "
+        "\"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">"
+        "<!ENTITY lol3 "
+        "\"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">"
+        "<!ENTITY lol4 "
+        "\"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">"
+        "<!ENTITY lol5 "
+        "\"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">"
+        "<!ENTITY lol6 "
+        "\"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">"
+        "<!ENTITY lol7 "
+        "\"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">"
+        "<!ENTITY lol8 "
+        "\"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">"
+        "<!ENTITY lol9 "
+        "\"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">"
         "]><lolz><a>&lol9;</a></lolz>";
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -511,7 +555,8 @@ static void xml_no_network(void **state) {
 
     static const char *const forms[] = {
         "<!DOCTYPE r SYSTEM \"http://127.0.0.1:@/r.dtd\"><r/>",
-        "<!DOCTYPE r PUBLIC \"-//x//DTD r//EN\" \"http://127.0.0.1:@/r.dtd\"><r/>",
+        "<!DOCTYPE r PUBLIC \"-//x//DTD r//EN\" "
+        "\"http://127.0.0.1:@/r.dtd\"><r/>",
         "<!DOCTYPE r [<!ENTITY x SYSTEM \"http://127.0.0.1:@/x\">]><r>&x;</r>",
         "<!DOCTYPE r [<!ENTITY % p SYSTEM \"http://127.0.0.1:@/p\"> %p;]><r/>",
     };
@@ -544,7 +589,9 @@ static void form_bodies(void **state) {
        "{\"Name\":\"Caf\xC3\xA9\",\"N2\":\"Caf\xC3\xA9\",\"\xC3\xA9\":\"1\"}");
     OK(FORM, "windows-1252", "p=%80", NULL, "{\"p\":\"\xE2\x82\xAC\"}");
     /* UTF-16: converted first; escapes are UTF-8. */
-    OK(FORM, "utf-16le", "\xFF\xFE" "a\0=\0%\0C\0003\0%\0A\0009\0&\0b\0=\0\xE9\0",
+    OK(FORM, "utf-16le",
+       "\xFF\xFE"
+       "a\0=\0%\0C\0003\0%\0A\0009\0&\0b\0=\0\xE9\0",
        NULL, "{\"a\":\"\xC3\xA9\",\"b\":\"\xC3\xA9\"}");
 }
 
@@ -556,13 +603,15 @@ static void form_refused(void **state) {
     BAD(FORM, "", "a=1%", NULL, 400, "malformed %-escape at byte 3");
     BAD(FORM, "", "a=1&%G1=2", NULL, 400, "malformed %-escape at byte 4");
     BAD(FORM, "", "=1", NULL, 400, "a form field has an empty name (byte 0)");
-    BAD(FORM, "", "a=1&=2", NULL, 400, "a form field has an empty name (byte 4)");
+    BAD(FORM, "", "a=1&=2", NULL, 400,
+        "a form field has an empty name (byte 4)");
     BAD(FORM, "", "Run=1&run=2", NULL, 400, "form field 'run' appears twice");
     BAD(FORM, "", "a=%00", NULL, 400,
         "the value of form field 'a' contains a NUL character");
     BAD(FORM, "", "a%00=1", NULL, 400,
         "the form field name at byte 0 contains a NUL character");
-    BAD(FORM, "", "a=%FF", NULL, 400, "the value of form field 'a' is not valid UTF-8");
+    BAD(FORM, "", "a=%FF", NULL, 400,
+        "the value of form field 'a' is not valid UTF-8");
     BAD(FORM, "", "x=1&%C3=1", NULL, 400,
         "the form field name at byte 4 is not valid UTF-8");
     BAD(FORM, "windows-1252", "a=%81", NULL, 400,
@@ -582,7 +631,8 @@ static void json_patch_ops(void **state) {
     OK(JPATCH, "", "[{\"op\":\"add\",\"path\":\"\",\"value\":{\"Run\":true}}]",
        BASE, "{\"Run\":true}");
     /* add into arrays: index, end, "-". */
-    OK(JPATCH, "", "[{\"op\":\"add\",\"path\":\"/a/1\",\"value\":9},"
+    OK(JPATCH, "",
+       "[{\"op\":\"add\",\"path\":\"/a/1\",\"value\":9},"
        "{\"op\":\"add\",\"path\":\"/a/3\",\"value\":8},"
        "{\"op\":\"add\",\"path\":\"/a/-\",\"value\":7},"
        "{\"op\":\"add\",\"path\":\"/a/0\",\"value\":6}]",
@@ -593,13 +643,15 @@ static void json_patch_ops(void **state) {
     OK(JPATCH, "", "[{\"op\":\"remove\",\"path\":\"/a/0\"}]", "{\"a\":[1,2]}",
        "{\"a\":[2]}");
     /* replace keeps the spelling. */
-    OK(JPATCH, "", "[{\"op\":\"replace\",\"path\":\"/interval\",\"value\":\"PT15M\"}]",
+    OK(JPATCH, "",
+       "[{\"op\":\"replace\",\"path\":\"/interval\",\"value\":\"PT15M\"}]",
        BASE, "{\"Run\":false,\"Interval\":\"PT15M\"}");
     OK(JPATCH, "", "[{\"op\":\"replace\",\"path\":\"/a/1\",\"value\":0}]",
        "{\"a\":[1,2]}", "{\"a\":[1,0]}");
     /* move and copy. */
-    OK(JPATCH, "", "[{\"op\":\"move\",\"from\":\"/interval\",\"path\":\"/Iv\"}]",
-       BASE, "{\"Run\":false,\"Iv\":null}");
+    OK(JPATCH, "",
+       "[{\"op\":\"move\",\"from\":\"/interval\",\"path\":\"/Iv\"}]", BASE,
+       "{\"Run\":false,\"Iv\":null}");
     OK(JPATCH, "", "[{\"op\":\"move\",\"from\":\"/a/0\",\"path\":\"/a/-\"}]",
        "{\"a\":[1,2,3]}", "{\"a\":[2,3,1]}");
     OK(JPATCH, "", "[{\"op\":\"move\",\"from\":\"/Run\",\"path\":\"/run\"}]",
@@ -609,30 +661,36 @@ static void json_patch_ops(void **state) {
     OK(JPATCH, "", "[{\"op\":\"copy\",\"from\":\"\",\"path\":\"/self\"}]",
        "{\"a\":1}", "{\"a\":1,\"self\":{\"a\":1}}");
     /* test: numbers by value, objects in any order, then apply. */
-    OK(JPATCH, "", "[{\"op\":\"test\",\"path\":\"/Run\",\"value\":false},"
-       "{\"op\":\"test\",\"path\":\"/x\",\"value\":{\"b\":1.0,\"a\":[null,\"s\"]}},"
-       "{\"op\":\"test\",\"path\":\"\",\"value\":{\"x\":{\"a\":[null,\"s\"],\"b\":1},\"Run\":false}},"
+    OK(JPATCH, "",
+       "[{\"op\":\"test\",\"path\":\"/Run\",\"value\":false},"
+       "{\"op\":\"test\",\"path\":\"/"
+       "x\",\"value\":{\"b\":1.0,\"a\":[null,\"s\"]}},"
+       "{\"op\":\"test\",\"path\":\"\",\"value\":{\"x\":{\"a\":[null,\"s\"],"
+       "\"b\":1},\"Run\":false}},"
        "{\"op\":\"replace\",\"path\":\"/Run\",\"value\":true}]",
        "{\"Run\":false,\"x\":{\"a\":[null,\"s\"],\"b\":1}}",
        "{\"Run\":true,\"x\":{\"a\":[null,\"s\"],\"b\":1}}");
     /* Pointer escapes ~0 and ~1. */
-    OK(JPATCH, "", "[{\"op\":\"add\",\"path\":\"/a~1b~0c\",\"value\":1},"
-       "{\"op\":\"test\",\"path\":\"/A~1B~0C\",\"value\":1}]", "{}",
-       "{\"a/b~c\":1}");
+    OK(JPATCH, "",
+       "[{\"op\":\"add\",\"path\":\"/a~1b~0c\",\"value\":1},"
+       "{\"op\":\"test\",\"path\":\"/A~1B~0C\",\"value\":1}]",
+       "{}", "{\"a/b~c\":1}");
     /* Unknown members are ignored (RFC 6902 section 4). */
-    OK(JPATCH, "", "[{\"op\":\"add\",\"path\":\"/a\",\"value\":1,\"x\":2}]", "{}",
-       "{\"a\":1}");
+    OK(JPATCH, "", "[{\"op\":\"add\",\"path\":\"/a\",\"value\":1,\"x\":2}]",
+       "{}", "{\"a\":1}");
     OK(JPATCH, "", "[]", BASE, "{\"Run\":false,\"Interval\":null}");
     OK(JPATCH, "", "[]", NULL, "{}");
 }
 
 static void json_patch_errors(void **state) {
     (void)state;
-    BAD(JPATCH, "", "[{\"op\":\"test\",\"path\":\"/Run\",\"value\":false},"
-        "{\"op\":\"replace\",\"path\":\"/Foo\",\"value\":true}]", BASE, 400,
+    BAD(JPATCH, "",
+        "[{\"op\":\"test\",\"path\":\"/Run\",\"value\":false},"
+        "{\"op\":\"replace\",\"path\":\"/Foo\",\"value\":true}]",
+        BASE, 400,
         "JSON patch operation 1 (replace): path \"/Foo\" does not exist");
-    BAD(JPATCH, "", "[{\"op\":\"test\",\"path\":\"/Run\",\"value\":true}]", BASE,
-        400, "JSON patch operation 0 (test): value differs");
+    BAD(JPATCH, "", "[{\"op\":\"test\",\"path\":\"/Run\",\"value\":true}]",
+        BASE, 400, "JSON patch operation 0 (test): value differs");
     BAD(JPATCH, "", "[{\"op\":\"test\",\"path\":\"/x\",\"value\":{\"A\":1}}]",
         "{\"x\":{\"a\":1}}", 400, "(test): value differs"); /* names exact */
     BAD(JPATCH, "", "[{\"op\":\"test\",\"path\":\"/x\",\"value\":[1,2]}]",
@@ -643,8 +701,8 @@ static void json_patch_errors(void **state) {
         400, "JSON patch operation 0 (test): path \"/nope\" does not exist");
     BAD(JPATCH, "", "[{\"op\":\"frob\",\"path\":\"/Run\"}]", BASE, 400,
         "JSON patch operation 0: unknown op \"frob\"");
-    BAD(JPATCH, "", "[{\"op\":\"ADD\",\"path\":\"/Run\",\"value\":1}]", BASE, 400,
-        "unknown op \"ADD\"");
+    BAD(JPATCH, "", "[{\"op\":\"ADD\",\"path\":\"/Run\",\"value\":1}]", BASE,
+        400, "unknown op \"ADD\"");
     BAD(JPATCH, "", "[{\"op\":\"add\",\"path\":\"/Run\"}]", BASE, 400,
         "JSON patch operation 0 (add): 'value' is missing");
     BAD(JPATCH, "", "[{\"op\":\"replace\",\"path\":\"/Run\"}]", BASE, 400,
@@ -661,44 +719,46 @@ static void json_patch_errors(void **state) {
         "(remove): 'path' must be a string");
     BAD(JPATCH, "", "[{\"op\":\"move\",\"path\":\"/a\"}]", BASE, 400,
         "JSON patch operation 0 (move): 'from' is missing");
-    BAD(JPATCH, "", "[{\"op\":\"copy\",\"path\":\"/a\",\"from\":null}]", BASE, 400,
-        "(copy): 'from' must be a string");
-    BAD(JPATCH, "", "[{\"op\":\"move\",\"from\":\"/nope\",\"path\":\"/a\"}]", BASE,
-        400, "(move): from \"/nope\" does not exist");
-    BAD(JPATCH, "", "[{\"op\":\"copy\",\"from\":\"/nope\",\"path\":\"/a\"}]", BASE,
-        400, "(copy): from \"/nope\" does not exist");
+    BAD(JPATCH, "", "[{\"op\":\"copy\",\"path\":\"/a\",\"from\":null}]", BASE,
+        400, "(copy): 'from' must be a string");
+    BAD(JPATCH, "", "[{\"op\":\"move\",\"from\":\"/nope\",\"path\":\"/a\"}]",
+        BASE, 400, "(move): from \"/nope\" does not exist");
+    BAD(JPATCH, "", "[{\"op\":\"copy\",\"from\":\"/nope\",\"path\":\"/a\"}]",
+        BASE, 400, "(copy): from \"/nope\" does not exist");
     BAD(JPATCH, "", "[{\"op\":\"move\",\"from\":\"/x\",\"path\":\"/X/y\"}]",
         "{\"x\":{}}", 400, "(move): cannot move \"/x\" into itself");
     BAD(JPATCH, "", "[{\"op\":\"remove\",\"path\":\"/nope\"}]", BASE, 400,
         "JSON patch operation 0 (remove): path \"/nope\" does not exist");
-    BAD(JPATCH, "", "[{\"op\":\"add\",\"path\":\"/a/b\",\"value\":1}]", BASE, 400,
-        "(add): path \"/a/b\" does not exist");
-    BAD(JPATCH, "", "[{\"op\":\"add\",\"path\":\"/Run/b\",\"value\":1}]", BASE, 400,
-        "(add): path \"/Run/b\" does not exist");
+    BAD(JPATCH, "", "[{\"op\":\"add\",\"path\":\"/a/b\",\"value\":1}]", BASE,
+        400, "(add): path \"/a/b\" does not exist");
+    BAD(JPATCH, "", "[{\"op\":\"add\",\"path\":\"/Run/b\",\"value\":1}]", BASE,
+        400, "(add): path \"/Run/b\" does not exist");
     BAD(JPATCH, "", "[{\"op\":\"add\",\"path\":\"/a/3\",\"value\":1}]",
-        "{\"a\":[1,2]}", 400, "(add): path \"/a/3\" is not an index into an array of 2 items");
+        "{\"a\":[1,2]}", 400,
+        "(add): path \"/a/3\" is not an index into an array of 2 items");
     BAD(JPATCH, "", "[{\"op\":\"add\",\"path\":\"/a/01\",\"value\":1}]",
         "{\"a\":[1,2]}", 400, "path \"/a/01\" is not an index");
-    BAD(JPATCH, "", "[{\"op\":\"remove\",\"path\":\"/a/-\"}]", "{\"a\":[1]}", 400,
-        "path \"/a/-\" does not exist");
+    BAD(JPATCH, "", "[{\"op\":\"remove\",\"path\":\"/a/-\"}]", "{\"a\":[1]}",
+        400, "path \"/a/-\" does not exist");
     BAD(JPATCH, "", "[{\"op\":\"replace\",\"path\":\"/a/2\",\"value\":1}]",
         "{\"a\":[1,2]}", 400, "path \"/a/2\" does not exist");
-    BAD(JPATCH, "", "[{\"op\":\"add\",\"path\":\"Run\",\"value\":1}]", BASE, 400,
-        "(add): path \"Run\" is not a JSON pointer");
-    BAD(JPATCH, "", "[{\"op\":\"add\",\"path\":\"/a~2\",\"value\":1}]", BASE, 400,
-        "is not a JSON pointer");
-    BAD(JPATCH, "", "[{\"op\":\"copy\",\"from\":\"~\",\"path\":\"/a\"}]", BASE, 400,
-        "(copy): from \"~\" is not a JSON pointer");
+    BAD(JPATCH, "", "[{\"op\":\"add\",\"path\":\"Run\",\"value\":1}]", BASE,
+        400, "(add): path \"Run\" is not a JSON pointer");
+    BAD(JPATCH, "", "[{\"op\":\"add\",\"path\":\"/a~2\",\"value\":1}]", BASE,
+        400, "is not a JSON pointer");
+    BAD(JPATCH, "", "[{\"op\":\"copy\",\"from\":\"~\",\"path\":\"/a\"}]", BASE,
+        400, "(copy): from \"~\" is not a JSON pointer");
     BAD(JPATCH, "", "[1]", BASE, 400,
         "JSON patch operation 0: an operation must be a JSON object");
     BAD(JPATCH, "", "{\"op\":\"add\"}", BASE, 400,
         "a JSON patch must be a JSON array of operations");
-    BAD(JPATCH, "", "[{\"op\":\"replace\",\"path\":\"\",\"value\":[1]}]", BASE, 400,
-        "the result of the JSON patch is not a JSON object");
+    BAD(JPATCH, "", "[{\"op\":\"replace\",\"path\":\"\",\"value\":[1]}]", BASE,
+        400, "the result of the JSON patch is not a JSON object");
     BAD(JPATCH, "", "[{\"op\":\"remove\",\"path\":\"\"}]", BASE, 400,
         "the result of the JSON patch is not a JSON object");
-    BAD(JPATCH, "", "[{\"op\":\"add\",\"path\":\"/x\",\"value\":{\"a\":1,\"A\":2}}]",
-        BASE, 400, "member 'A' appears twice (in 'x')");
+    BAD(JPATCH, "",
+        "[{\"op\":\"add\",\"path\":\"/x\",\"value\":{\"a\":1,\"A\":2}}]", BASE,
+        400, "member 'A' appears twice (in 'x')");
     BAD(JPATCH, "", "[{\"op\":\"add\",\"path\":\"/\",\"value\":1}]", BASE, 400,
         "a member name is empty");
     BAD(JPATCH, "", "[{\"op\":\"add\",\"path\":\"/a\",\"value\":1}", BASE, 400,
@@ -713,22 +773,26 @@ static void json_patch_limits(void **state) {
     assert_non_null(s);
     n += (size_t)sprintf(s, "[");
     for (int i = 0; i < 40; i++)
-        n += (size_t)sprintf(s + n, "%s{\"op\":\"copy\",\"from\":\"\",\"path\":\"/c%d\"}",
-                             i ? "," : "", i);
+        n += (size_t)sprintf(
+            s + n, "%s{\"op\":\"copy\",\"from\":\"\",\"path\":\"/c%d\"}",
+            i ? "," : "", i);
     sprintf(s + n, "]");
     cJSON *v = dec(JPATCH, "", s, strlen(s), BASE);
     assert_null(v);
     assert_int_equal(status, 400);
-    assert_non_null(strstr(err, "(copy): the copies make the result too large"));
+    assert_non_null(
+        strstr(err, "(copy): the copies make the result too large"));
 
     /* Copying into a child deepens it: stopped at 32 levels. */
     n = (size_t)sprintf(s, "[");
     for (int i = 0; i < 40; i++)
-        n += (size_t)sprintf(s + n, "%s{\"op\":\"move\",\"from\":\"\",\"path\":\"\"},"
-                             "{\"op\":\"add\",\"path\":\"/n\",\"value\":{}},"
-                             "{\"op\":\"move\",\"from\":\"/Run\",\"path\":\"/n/Run\"},"
-                             "{\"op\":\"move\",\"from\":\"/n\",\"path\":\"/Run\"}",
-                             i ? "," : "");
+        n += (size_t)sprintf(
+            s + n,
+            "%s{\"op\":\"move\",\"from\":\"\",\"path\":\"\"},"
+            "{\"op\":\"add\",\"path\":\"/n\",\"value\":{}},"
+            "{\"op\":\"move\",\"from\":\"/Run\",\"path\":\"/n/Run\"},"
+            "{\"op\":\"move\",\"from\":\"/n\",\"path\":\"/Run\"}",
+            i ? "," : "");
     sprintf(s + n, "]");
     v = dec(JPATCH, "", s, strlen(s), BASE);
     assert_null(v);
@@ -738,7 +802,8 @@ static void json_patch_limits(void **state) {
     /* At most 1000 operations. */
     n = (size_t)sprintf(s, "[");
     for (int i = 0; i < 1001; i++)
-        n += (size_t)sprintf(s + n, "%s{\"op\":\"test\",\"path\":\"\",\"value\":{}}",
+        n += (size_t)sprintf(s + n,
+                             "%s{\"op\":\"test\",\"path\":\"\",\"value\":{}}",
                              i ? "," : "");
     sprintf(s + n, "]");
     assert_null(dec(JPATCH, "", s, strlen(s), "{}"));
@@ -754,30 +819,36 @@ static void merge_patch(void **state) {
     OK(MPATCH, "", "{\"Interval\":\"PT15M\"}", BASE,
        "{\"Run\":false,\"Interval\":\"PT15M\"}");
     OK(MPATCH, "", "{\"run\":true,\"interval\":null}", BASE, "{\"Run\":true}");
-    OK(MPATCH, "", "{\"gone\":null}", BASE, "{\"Run\":false,\"Interval\":null}");
+    OK(MPATCH, "", "{\"gone\":null}", BASE,
+       "{\"Run\":false,\"Interval\":null}");
     OK(MPATCH, "", "{}", BASE, "{\"Run\":false,\"Interval\":null}");
     OK(MPATCH, "", "{}", NULL, "{}");
     /* Nested: merged, nulls inside new objects dropped, arrays replaced. */
     OK(MPATCH, "",
        "{\"t\":{\"MASK\":\"RW\",\"Reason\":null,\"n\":{\"x\":1,\"y\":null}},"
        "\"a\":[{\"z\":null}],\"s\":{\"k\":1}}",
-       "{\"t\":{\"Mask\":\"R\",\"Reason\":\"r\",\"Keep\":1},\"a\":[1,2],\"s\":\"str\"}",
-       "{\"t\":{\"Mask\":\"RW\",\"Keep\":1,\"n\":{\"x\":1}},\"a\":[{\"z\":null}],"
+       "{\"t\":{\"Mask\":\"R\",\"Reason\":\"r\",\"Keep\":1},\"a\":[1,2],\"s\":"
+       "\"str\"}",
+       "{\"t\":{\"Mask\":\"RW\",\"Keep\":1,\"n\":{\"x\":1}},\"a\":[{\"z\":null}"
+       "],"
        "\"s\":{\"k\":1}}");
     /* An object replaced by a scalar. */
     OK(MPATCH, "", "{\"t\":5}", "{\"t\":{\"a\":1}}", "{\"t\":5}");
     /* RFC 7396 appendix A, the object cases. */
     OK(MPATCH, "", "{\"a\":{\"bb\":{\"ccc\":null}}}", "{\"a\":{\"b\":\"c\"}}",
        "{\"a\":{\"b\":\"c\",\"bb\":{}}}");
-    OK(MPATCH, "", "{\"a\":\"b\",\"b\":null}", "{\"a\":\"c\",\"b\":1}", "{\"a\":\"b\"}");
+    OK(MPATCH, "", "{\"a\":\"b\",\"b\":null}", "{\"a\":\"c\",\"b\":1}",
+       "{\"a\":\"b\"}");
 
     BAD(MPATCH, "", "[1]", BASE, 400, "a merge patch must be a JSON object");
     BAD(MPATCH, "", "null", BASE, 400, "a merge patch must be a JSON object");
     BAD(MPATCH, "", "\"x\"", BASE, 400, "a merge patch must be a JSON object");
     BAD(MPATCH, "", "{\"run\":true,\"RUN\":false}", BASE, 400,
         "member 'RUN' appears twice");
-    BAD(MPATCH, "", "{\"x\":{\"a\":1,\"A\":2}}", BASE, 400, "appears twice (in 'x')");
-    BAD(MPATCH, "", "{\"Run\":tru}", BASE, 400, "the body is not valid JSON (at byte 7)");
+    BAD(MPATCH, "", "{\"x\":{\"a\":1,\"A\":2}}", BASE, 400,
+        "appears twice (in 'x')");
+    BAD(MPATCH, "", "{\"Run\":tru}", BASE, 400,
+        "the body is not valid JSON (at byte 7)");
     BAD(MPATCH, "", "{\"\":1}", BASE, 400, "a member name is empty");
 }
 
@@ -835,74 +906,103 @@ static void enc_is(const char *json, const char *root, const char *want) {
 
 static void xml_encode(void **state) {
     (void)state;
-    enc_is("{\"IsRunning\":true,\"StatusMessage\":\"a < b & c > \\\"d\\\" 'e'\","
-           "\"Interval\":null,\"TableRight\":{\"Mask\":\"FULL\",\"Reason\":\"\"},"
-           "\"FieldLength\":0,\"Off\":false}",
-           "ErpSyncEngineStatus",
-           ROOT_OPEN("ErpSyncEngineStatus") "><IsRunning>true</IsRunning>"
-           "<StatusMessage>a &lt; b &amp; c &gt; &quot;d&quot; 'e'</StatusMessage>"
-           "<Interval i:nil=\"true\"/><TableRight><Mask>FULL</Mask><Reason></Reason>"
-           "</TableRight><FieldLength>0</FieldLength><Off>false</Off>"
-           "</ErpSyncEngineStatus>");
+    enc_is(
+        "{\"IsRunning\":true,\"StatusMessage\":\"a < b & c > \\\"d\\\" 'e'\","
+        "\"Interval\":null,\"TableRight\":{\"Mask\":\"FULL\",\"Reason\":\"\"},"
+        "\"FieldLength\":0,\"Off\":false}",
+        "ErpSyncEngineStatus",
+        ROOT_OPEN(
+            "ErpSyncEngineStatus") "><IsRunning>true</IsRunning>"
+                                   "<StatusMessage>a &lt; b &amp; c &gt; "
+                                   "&quot;d&quot; 'e'</StatusMessage>"
+                                   "<Interval "
+                                   "i:nil=\"true\"/><TableRight><Mask>FULL</"
+                                   "Mask><Reason></Reason>"
+                                   "</TableRight><FieldLength>0</"
+                                   "FieldLength><Off>false</Off>"
+                                   "</ErpSyncEngineStatus>");
     /* Numbers: integral without a fraction, others shortest. */
     enc_is("{\"a\":1,\"b\":-5,\"c\":3.0,\"d\":1e15,\"e\":0.1,\"f\":-2.5,"
            "\"g\":1e300,\"h\":123456789012,\"i\":-0.0}",
            "r",
            ROOT_OPEN("r") "><a>1</a><b>-5</b><c>3</c><d>1000000000000000</d>"
-           "<e>0.1</e><f>-2.5</f><g>1e+300</g><h>123456789012</h><i>-0</i></r>");
+                          "<e>0.1</e><f>-2.5</f><g>1e+300</g><h>123456789012</"
+                          "h><i>-0</i></r>");
     /* Control characters, U+FFFE/U+FFFF and invalid UTF-8: U+FFFD; tab, LF
      * kept, CR as a reference so parsing keeps it. */
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "s", "a\x01" "b\x1F" "c\td\ne\rf\xEF\xBF\xBE"
-                                    "g\xEF\xBF\xBF" "h\xFF" "i\xC3" "j\xED\xA0\x80"
-                                    "k\xF0\x9F\x98\x80");
+    cJSON_AddStringToObject(o, "s",
+                            "a\x01"
+                            "b\x1F"
+                            "c\td\ne\rf\xEF\xBF\xBE"
+                            "g\xEF\xBF\xBF"
+                            "h\xFF"
+                            "i\xC3"
+                            "j\xED\xA0\x80"
+                            "k\xF0\x9F\x98\x80");
     cJSON_AddItemToObject(o, "nan", cJSON_CreateNumber(NAN));
     cJSON_AddItemToObject(o, "inf", cJSON_CreateNumber(INFINITY));
     cJSON_AddItemToObject(o, "ninf", cJSON_CreateNumber(-INFINITY));
     char *x = erps_xml_encode(o, "r", NULL);
     assert_non_null(x);
     assert_string_equal(
-        x, ROOT_OPEN("r") "><s>a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\td\ne&#13;f"
-        "\xEF\xBF\xBD" "g\xEF\xBF\xBD" "h\xEF\xBF\xBD" "i\xEF\xBF\xBD"
-        "j\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" "k\xF0\x9F\x98\x80</s>"
-        "<nan>NaN</nan><inf>INF</inf><ninf>-INF</ninf></r>");
+        x, ROOT_OPEN("r") "><s>a\xEF\xBF\xBD"
+                          "b\xEF\xBF\xBD"
+                          "c\td\ne&#13;f"
+                          "\xEF\xBF\xBD"
+                          "g\xEF\xBF\xBD"
+                          "h\xEF\xBF\xBD"
+                          "i\xEF\xBF\xBD"
+                          "j\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+                          "k\xF0\x9F\x98\x80</s>"
+                          "<nan>NaN</nan><inf>INF</inf><ninf>-INF</ninf></r>");
     free(x);
     cJSON_Delete(o);
     /* Lists as DataContract writes them, by item type; nested lists. */
-    enc_is("{\"StatusArguments\":[\"a\",\"b<\",null],\"Ints\":[1,-2],"
-           "\"Longs\":[1,5000000000],\"D\":[1.5,2],\"B\":[true],\"E\":[],"
-           "\"M\":[1,\"x\"],\"O\":[{\"k\":\"v\"},[\"n\"]]}",
-           "r",
-           ROOT_OPEN("r") "><StatusArguments xmlns:d2p1=\"" ARR "\">"
-           "<d2p1:string>a</d2p1:string><d2p1:string>b&lt;</d2p1:string>"
-           "<d2p1:string i:nil=\"true\"/></StatusArguments>"
-           "<Ints xmlns:d2p1=\"" ARR "\"><d2p1:int>1</d2p1:int><d2p1:int>-2</d2p1:int></Ints>"
-           "<Longs xmlns:d2p1=\"" ARR "\"><d2p1:long>1</d2p1:long>"
-           "<d2p1:long>5000000000</d2p1:long></Longs>"
-           "<D xmlns:d2p1=\"" ARR "\"><d2p1:double>1.5</d2p1:double>"
-           "<d2p1:double>2</d2p1:double></D>"
-           "<B xmlns:d2p1=\"" ARR "\"><d2p1:boolean>true</d2p1:boolean></B>"
-           "<E xmlns:d2p1=\"" ARR "\"/>"
-           "<M xmlns:d2p1=\"" ARR "\"><d2p1:anyType>1</d2p1:anyType>"
-           "<d2p1:anyType>x</d2p1:anyType></M>"
-           "<O xmlns:d2p1=\"" ARR "\"><d2p1:anyType><k>v</k></d2p1:anyType>"
-           "<d2p1:anyType xmlns:d3p1=\"" ARR "\"><d3p1:string>n</d3p1:string>"
-           "</d2p1:anyType></O></r>");
+    enc_is(
+        "{\"StatusArguments\":[\"a\",\"b<\",null],\"Ints\":[1,-2],"
+        "\"Longs\":[1,5000000000],\"D\":[1.5,2],\"B\":[true],\"E\":[],"
+        "\"M\":[1,\"x\"],\"O\":[{\"k\":\"v\"},[\"n\"]]}",
+        "r",
+        ROOT_OPEN(
+            "r") "><StatusArguments xmlns:d2p1=\"" ARR "\">"
+                 "<d2p1:string>a</d2p1:string><d2p1:string>b&lt;</d2p1:string>"
+                 "<d2p1:string i:nil=\"true\"/></StatusArguments>"
+                 "<Ints xmlns:d2p1=\"" ARR
+                 "\"><d2p1:int>1</d2p1:int><d2p1:int>-2</d2p1:int></Ints>"
+                 "<Longs xmlns:d2p1=\"" ARR "\"><d2p1:long>1</d2p1:long>"
+                 "<d2p1:long>5000000000</d2p1:long></Longs>"
+                 "<D xmlns:d2p1=\"" ARR "\"><d2p1:double>1.5</d2p1:double>"
+                 "<d2p1:double>2</d2p1:double></D>"
+                 "<B xmlns:d2p1=\"" ARR
+                 "\"><d2p1:boolean>true</d2p1:boolean></B>"
+                 "<E xmlns:d2p1=\"" ARR "\"/>"
+                 "<M xmlns:d2p1=\"" ARR "\"><d2p1:anyType>1</d2p1:anyType>"
+                 "<d2p1:anyType>x</d2p1:anyType></M>"
+                 "<O xmlns:d2p1=\"" ARR
+                 "\"><d2p1:anyType><k>v</k></d2p1:anyType>"
+                 "<d2p1:anyType xmlns:d3p1=\"" ARR
+                 "\"><d3p1:string>n</d3p1:string>"
+                 "</d2p1:anyType></O></r>");
     /* Names that are not XML names, escaped as XmlConvert does. */
-    enc_is("{\"1st\":1,\"a b\":2,\"x:y\":3,\"_x0041_\":4,\"-\":5,\"\xC3\xA9t\xC3\xA9\":6,"
-           "\"ok.name-1\":7}",
-           "r",
-           ROOT_OPEN("r") "><_x0031_st>1</_x0031_st><a_x0020_b>2</a_x0020_b>"
-           "<x_x003A_y>3</x_x003A_y><_x005F_x0041_>4</_x005F_x0041_>"
-           "<_x002D_>5</_x002D_><\xC3\xA9t\xC3\xA9>6</\xC3\xA9t\xC3\xA9>"
-           "<ok.name-1>7</ok.name-1></r>");
+    enc_is(
+        "{\"1st\":1,\"a "
+        "b\":2,\"x:y\":3,\"_x0041_\":4,\"-\":5,\"\xC3\xA9t\xC3\xA9\":6,"
+        "\"ok.name-1\":7}",
+        "r",
+        ROOT_OPEN(
+            "r") "><_x0031_st>1</_x0031_st><a_x0020_b>2</a_x0020_b>"
+                 "<x_x003A_y>3</x_x003A_y><_x005F_x0041_>4</_x005F_x0041_>"
+                 "<_x002D_>5</_x002D_><\xC3\xA9t\xC3\xA9>6</\xC3\xA9t\xC3\xA9>"
+                 "<ok.name-1>7</ok.name-1></r>");
     /* Root: default name, escaped name, non-object content. */
     enc_is("{}", NULL, ROOT_OPEN("root") "/>");
     enc_is("{}", "", ROOT_OPEN("root") "/>");
     enc_is("{}", "My Root", ROOT_OPEN("My_x0020_Root") "/>");
     enc_is("\"text\"", "r", ROOT_OPEN("r") ">text</r>");
     enc_is("null", "r", ROOT_OPEN("r") " i:nil=\"true\"/>");
-    enc_is("[1]", "r", ROOT_OPEN("r") " xmlns:d1p1=\"" ARR "\"><d1p1:int>1</d1p1:int></r>");
+    enc_is("[1]", "r",
+           ROOT_OPEN("r") " xmlns:d1p1=\"" ARR "\"><d1p1:int>1</d1p1:int></r>");
     x = erps_xml_encode(NULL, "r", NULL);
     assert_string_equal(x, ROOT_OPEN("r") " i:nil=\"true\"/>");
     free(x);
@@ -937,8 +1037,10 @@ static void xml_round_trip(void **state) {
         "{\"1st\":\"x\",\"a b\":\"y\",\"x:y\":\"z\",\"_x0041_\":\"w\","
         "\"_x005F_\":\"v\",\"\xE2\x82\xAC\":\"u\",\"xmlns\":\"t\"}",
         /* Found by fuzzing: the escape of '"' closed a "_x0030" before it. */
-        "{\"a_x0030\\\"b\":\"1\",\"_x12345\":\"2\",\"_x1234 \":\"3\",\"_xABCDEF01 \":\"4\"}",
-        "{\"T\":{\"Mask\":\"R\",\"Reason\":\"\",\"F\":{\"G\":\"h\"}},\"N\":null}",
+        "{\"a_x0030\\\"b\":\"1\",\"_x12345\":\"2\",\"_x1234 "
+        "\":\"3\",\"_xABCDEF01 \":\"4\"}",
+        "{\"T\":{\"Mask\":\"R\",\"Reason\":\"\",\"F\":{\"G\":\"h\"}},\"N\":"
+        "null}",
         "{\"StatusArguments\":[\"a\",\"b\",\"a\",null],\"E\":[]}",
     };
     (void)state;
@@ -965,9 +1067,11 @@ static void xml_round_trip(void **state) {
 /* ------------------------------------------------------------- threads */
 
 static void *worker(void *arg) {
-    static const char xml[] = "<r " XSI "><Run>true</Run><Interval i:nil=\"1\"/>"
-                              "<L xmlns:d=\"" ARR "\"><d:string>x</d:string></L></r>";
-    static const char patch[] = "[{\"op\":\"replace\",\"path\":\"/run\",\"value\":true}]";
+    static const char xml[] =
+        "<r " XSI "><Run>true</Run><Interval i:nil=\"1\"/>"
+        "<L xmlns:d=\"" ARR "\"><d:string>x</d:string></L></r>";
+    static const char patch[] =
+        "[{\"op\":\"replace\",\"path\":\"/run\",\"value\":true}]";
     static const char utf16[] = "\xFF\xFE{\0}\0";
     static const char lol[] = "<!DOCTYPE r [<!ENTITY a \"b\">]><r>&a;</r>";
     cJSON *base = cJSON_Parse(BASE);
@@ -977,21 +1081,25 @@ static void *worker(void *arg) {
         erps_ctype_t ct = {ERPS_MEDIA_XML, ""};
         char e[256];
         int st = 0;
-        cJSON *v = erps_body_decode(&ct, xml, sizeof(xml) - 1, base, &st, e, sizeof(e));
+        cJSON *v = erps_body_decode(&ct, xml, sizeof(xml) - 1, base, &st, e,
+                                    sizeof(e));
         bad += !v || !cJSON_IsString(cJSON_GetObjectItem(v, "Run")) ||
                strcmp(cJSON_GetObjectItem(v, "Run")->valuestring, "true") != 0;
         char *x = v ? erps_xml_encode(v, "r", NULL) : NULL;
         bad += !x;
         free(x);
         cJSON_Delete(v);
-        bad += erps_body_decode(&ct, lol, sizeof(lol) - 1, base, &st, e, sizeof(e)) != NULL;
+        bad += erps_body_decode(&ct, lol, sizeof(lol) - 1, base, &st, e,
+                                sizeof(e)) != NULL;
         ct.media = ERPS_MEDIA_JSON_PATCH;
-        v = erps_body_decode(&ct, patch, sizeof(patch) - 1, base, &st, e, sizeof(e));
+        v = erps_body_decode(&ct, patch, sizeof(patch) - 1, base, &st, e,
+                             sizeof(e));
         bad += !v || !cJSON_IsTrue(cJSON_GetObjectItem(v, "Run"));
         cJSON_Delete(v);
         ct.media = ERPS_MEDIA_JSON;
         strcpy(ct.charset, "utf-16");
-        v = erps_body_decode(&ct, utf16, sizeof(utf16) - 1, base, &st, e, sizeof(e));
+        v = erps_body_decode(&ct, utf16, sizeof(utf16) - 1, base, &st, e,
+                             sizeof(e));
         bad += !v;
         cJSON_Delete(v);
     }
@@ -1025,17 +1133,28 @@ static int teardown(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(json_objects),      cmocka_unit_test(json_malformed),
-        cmocka_unit_test(json_names),        cmocka_unit_test(json_depth),
-        cmocka_unit_test(charsets),          cmocka_unit_test(xml_bodies),
-        cmocka_unit_test(xml_charsets),      cmocka_unit_test(xml_refused),
-        cmocka_unit_test(xml_doctype),       cmocka_unit_test(xml_xxe_never_reads),
-        cmocka_unit_test(xml_no_network),    cmocka_unit_test(form_bodies),
-        cmocka_unit_test(form_refused),      cmocka_unit_test(json_patch_ops),
-        cmocka_unit_test(json_patch_errors), cmocka_unit_test(json_patch_limits),
-        cmocka_unit_test(merge_patch),       cmocka_unit_test(unknown_media),
-        cmocka_unit_test(small_errstr),      cmocka_unit_test(xml_encode),
-        cmocka_unit_test(xml_encode_deep),   cmocka_unit_test(xml_round_trip),
+        cmocka_unit_test(json_objects),
+        cmocka_unit_test(json_malformed),
+        cmocka_unit_test(json_names),
+        cmocka_unit_test(json_depth),
+        cmocka_unit_test(charsets),
+        cmocka_unit_test(xml_bodies),
+        cmocka_unit_test(xml_charsets),
+        cmocka_unit_test(xml_refused),
+        cmocka_unit_test(xml_doctype),
+        cmocka_unit_test(xml_xxe_never_reads),
+        cmocka_unit_test(xml_no_network),
+        cmocka_unit_test(form_bodies),
+        cmocka_unit_test(form_refused),
+        cmocka_unit_test(json_patch_ops),
+        cmocka_unit_test(json_patch_errors),
+        cmocka_unit_test(json_patch_limits),
+        cmocka_unit_test(merge_patch),
+        cmocka_unit_test(unknown_media),
+        cmocka_unit_test(small_errstr),
+        cmocka_unit_test(xml_encode),
+        cmocka_unit_test(xml_encode_deep),
+        cmocka_unit_test(xml_round_trip),
         cmocka_unit_test(threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -24,20 +24,27 @@ static void allowed(void **state) {
 static void preflight(void **state) {
     char err[160];
     (void)state;
+    assert_int_equal(
+        erps_cors_preflight(LIST, "https://app.example", "POST",
+                            "Authorization,content-type, SO-Language", err,
+                            sizeof(err)),
+        0);
     assert_int_equal(erps_cors_preflight(LIST, "https://app.example", "POST",
-                                         "Authorization,content-type, SO-Language",
-                                         err, sizeof(err)), 0);
-    assert_int_equal(erps_cors_preflight(LIST, "https://app.example", "POST",
-                                         NULL, err, sizeof(err)), 0);
+                                         NULL, err, sizeof(err)),
+                     0);
     assert_int_equal(erps_cors_preflight(LIST, "https://evil.example", "POST",
-                                         NULL, err, sizeof(err)), 403);
+                                         NULL, err, sizeof(err)),
+                     403);
     assert_int_equal(erps_cors_preflight(LIST, "https://app.example", "post",
-                                         NULL, err, sizeof(err)), 403);
+                                         NULL, err, sizeof(err)),
+                     403);
     assert_int_equal(erps_cors_preflight(LIST, "https://app.example", NULL,
-                                         NULL, err, sizeof(err)), 403);
+                                         NULL, err, sizeof(err)),
+                     403);
     assert_int_equal(erps_cors_preflight(LIST, "https://app.example", "POST",
                                          "authorization, x-evil", err,
-                                         sizeof(err)), 403);
+                                         sizeof(err)),
+                     403);
 }
 
 static void cross_site(void **state) {
@@ -45,25 +52,33 @@ static void cross_site(void **state) {
     const char *host = "shim.example:8080";
     (void)state;
     /* no browser markers: an API client */
-    assert_int_equal(erps_cors_cross_site(LIST, NULL, NULL, host, err, sizeof(err)), 0);
-    assert_int_equal(erps_cors_cross_site(LIST, "https://app.example", NULL, host,
-                                          err, sizeof(err)), 0);
-    assert_int_equal(erps_cors_cross_site(LIST, "http://shim.example:8080", NULL,
-                                          host, err, sizeof(err)), 0);
-    assert_int_equal(erps_cors_cross_site(LIST, "https://evil.example", NULL, host,
-                                          err, sizeof(err)), 403);
-    assert_int_equal(erps_cors_cross_site(LIST, "null", NULL, host, err,
-                                          sizeof(err)), 403);
-    assert_int_equal(erps_cors_cross_site("", "https://evil.example", NULL, NULL,
-                                          err, sizeof(err)), 403);
-    assert_int_equal(erps_cors_cross_site(LIST, NULL, "cross-site", host, err,
-                                          sizeof(err)), 403);
-    assert_int_equal(erps_cors_cross_site(LIST, NULL, "same-site", host, err,
-                                          sizeof(err)), 403);
-    assert_int_equal(erps_cors_cross_site(LIST, NULL, "same-origin", host, err,
-                                          sizeof(err)), 0);
-    assert_int_equal(erps_cors_cross_site(LIST, NULL, "none", host, err,
-                                          sizeof(err)), 0);
+    assert_int_equal(
+        erps_cors_cross_site(LIST, NULL, NULL, host, err, sizeof(err)), 0);
+    assert_int_equal(erps_cors_cross_site(LIST, "https://app.example", NULL,
+                                          host, err, sizeof(err)),
+                     0);
+    assert_int_equal(erps_cors_cross_site(LIST, "http://shim.example:8080",
+                                          NULL, host, err, sizeof(err)),
+                     0);
+    assert_int_equal(erps_cors_cross_site(LIST, "https://evil.example", NULL,
+                                          host, err, sizeof(err)),
+                     403);
+    assert_int_equal(
+        erps_cors_cross_site(LIST, "null", NULL, host, err, sizeof(err)), 403);
+    assert_int_equal(erps_cors_cross_site("", "https://evil.example", NULL,
+                                          NULL, err, sizeof(err)),
+                     403);
+    assert_int_equal(
+        erps_cors_cross_site(LIST, NULL, "cross-site", host, err, sizeof(err)),
+        403);
+    assert_int_equal(
+        erps_cors_cross_site(LIST, NULL, "same-site", host, err, sizeof(err)),
+        403);
+    assert_int_equal(
+        erps_cors_cross_site(LIST, NULL, "same-origin", host, err, sizeof(err)),
+        0);
+    assert_int_equal(
+        erps_cors_cross_site(LIST, NULL, "none", host, err, sizeof(err)), 0);
 }
 
 int main(void) {

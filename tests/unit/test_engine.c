@@ -17,8 +17,8 @@ typedef struct seen {
     char cause[32][40];
 } seen_t;
 
-static void record(void *opaque, const erps_engine_t *eng, erps_engine_event_t ev,
-                   const char *cause) {
+static void record(void *opaque, const erps_engine_t *eng,
+                   erps_engine_event_t ev, const char *cause) {
     seen_t *s = opaque;
     assert_true(s->n < 32);
     s->ev[s->n] = ev;
@@ -103,7 +103,8 @@ static void iterations_follow_the_interval(void **state) {
 }
 
 /* A runner whose job keeps running until the test says it ended. */
-static int background_runner(void *opaque, int64_t number, erps_iteration_t *res) {
+static int background_runner(void *opaque, int64_t number,
+                             erps_iteration_t *res) {
     (void)opaque;
     (void)number;
     (void)res;
@@ -227,7 +228,8 @@ static void resume_after_restart(void **state) {
     erps_engine_destroy(eng);
 }
 
-static int failing_sync_runner(void *opaque, int64_t number, erps_iteration_t *res) {
+static int failing_sync_runner(void *opaque, int64_t number,
+                               erps_iteration_t *res) {
     (void)opaque;
     (void)number;
     strcpy(res->outcome, "Failed");

@@ -133,7 +133,7 @@ static void stop_wakes_the_asker(void **state) {
 
 /* Readers on four threads, one asker, one thread moving the view on and
  * taking ready reads, one taking expired ones: every read is answered once. */
-#define ADDERS 4
+#define ADDERS    4
 #define PER_ADDER 2000
 static erps_waiter_t reads[ADDERS * PER_ADDER];
 static atomic_int answered_once[ADDERS * PER_ADDER];
@@ -197,7 +197,8 @@ static void every_read_is_answered_once(void **state) {
         pthread_create(&add[i], NULL, adder, (void *)(intptr_t)i);
     for (int i = 0; i < ADDERS; i++)
         pthread_join(add[i], NULL);
-    for (int i = 0; i < 10000 && atomic_load(&answered) < ADDERS * PER_ADDER; i++) {
+    for (int i = 0; i < 10000 && atomic_load(&answered) < ADDERS * PER_ADDER;
+         i++) {
         struct timespec ts = {0, 1000000L};
         nanosleep(&ts, NULL);
     }

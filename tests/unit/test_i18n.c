@@ -13,7 +13,7 @@
 
 #include "i18n.h"
 
-#define NBSP "\u00A0"
+#define NBSP  "\u00A0"
 #define NNBSP "\u202F"
 
 /* 2026-11-28T13:45:00Z: winter, Oslo is +01:00. */
@@ -22,9 +22,8 @@
 #define JUL01_MS INT64_C(1782900000000)
 
 static const char *const ids[] = {
-    "SR_ERPSYNC_STOPPED",  "SR_ERPSYNC_STARTING",
-    "SR_ERPSYNC_RUNNING",  "SR_ERPSYNC_RUNNING_ITERATING",
-    "SR_ERPSYNC_STOPPING", "SR_ERPSYNC_FAILED"};
+    "SR_ERPSYNC_STOPPED",           "SR_ERPSYNC_STARTING", "SR_ERPSYNC_RUNNING",
+    "SR_ERPSYNC_RUNNING_ITERATING", "SR_ERPSYNC_STOPPING", "SR_ERPSYNC_FAILED"};
 
 /* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
 static int utf8_valid(const char *str) {
@@ -136,11 +135,9 @@ static void every_language_every_id(void **state) {
 /* The catalog's English reads as the agent's text (proto/src/status.c),
  * where the two format alike. */
 static void english_is_the_agents(void **state) {
-    static const erps_state_t states[] = {ERPS_STATE_STOPPED,
-                                          ERPS_STATE_STARTING,
-                                          ERPS_STATE_STOPPING,
-                                          ERPS_STATE_FAILED,
-                                          ERPS_STATE_RUNNING};
+    static const erps_state_t states[] = {
+        ERPS_STATE_STOPPED, ERPS_STATE_STARTING, ERPS_STATE_STOPPING,
+        ERPS_STATE_FAILED, ERPS_STATE_RUNNING};
     char out[ERPS_I18N_MESSAGE_MAX];
     erps_i18n_req_t r = req("en", "", "", false);
     (void)state;
@@ -231,7 +228,8 @@ static void headers_to_text(void **state) {
     erps_i18n_req_t r = req("nb", "", "", false);
     assert_int_equal(erps_i18n_culture_parse("nb-NO", r.culture,
                                              sizeof(r.culture), err,
-                                             sizeof(err)), 0);
+                                             sizeof(err)),
+                     0);
     assert_int_equal(erps_i18n_zone_parse("Europe/Oslo, includeTZOffset",
                                           r.zone, sizeof(r.zone),
                                           &r.include_offset, err, sizeof(err)),
@@ -243,19 +241,21 @@ static void headers_to_text(void **state) {
 
     /* English words, German dates, New York time. */
     assert_int_equal(erps_i18n_culture_parse("de-DE", culture, sizeof(culture),
-                                             err, sizeof(err)), 0);
+                                             err, sizeof(err)),
+                     0);
     assert_int_equal(erps_i18n_zone_parse("US/Eastern,includetzoffset", zone,
                                           sizeof(zone), &offset, err,
-                                          sizeof(err)), 0);
+                                          sizeof(err)),
+                     0);
     r = req("en", culture, zone, offset);
     st = running(NOV28_MS);
     assert_string_equal(render(&st, &r, out, sizeof(out)),
                         "The ERP sync engine is running every 00:15:00; next "
                         "iteration at 28.11.2026, 08:45:00 -05:00.");
     /* A culture brings its own calendar: Thailand counts Buddhist years. */
-    assert_int_equal(erps_i18n_culture_parse("th-TH", culture,
-                                             sizeof(culture), err,
-                                             sizeof(err)), 0);
+    assert_int_equal(erps_i18n_culture_parse("th-TH", culture, sizeof(culture),
+                                             err, sizeof(err)),
+                     0);
     r = req("en", culture, "Asia/Bangkok", false);
     assert_string_equal(render(&st, &r, out, sizeof(out)),
                         "The ERP sync engine is running every 00:15:00; next "
@@ -562,25 +562,25 @@ static void culture_refuses(void **state) {
     strcpy(tag, "en-US");
     for (size_t n = strlen(tag); n + 9 < sizeof(tag); n += 9)
         memcpy(tag + n, "-abcdefgh", 9);
-    assert_int_equal(erps_i18n_culture_parse(tag, out, sizeof(out), err,
-                                             sizeof(err)), 400);
+    assert_int_equal(
+        erps_i18n_culture_parse(tag, out, sizeof(out), err, sizeof(err)), 400);
     assert_non_null(strstr(err, "is too long for a culture name"));
     assert_non_null(strstr(err, "SO-Culture \"en-US-abcdefgh"));
     assert_non_null(strstr(err, "...\""));
     assert_true(strlen(err) < 120);
-    assert_int_equal(erps_i18n_culture_parse("zh-Hans-CN", out, 10, err,
-                                             sizeof(err)), 400);
+    assert_int_equal(
+        erps_i18n_culture_parse("zh-Hans-CN", out, 10, err, sizeof(err)), 400);
     assert_string_equal(err,
                         "SO-Culture \"zh-Hans-CN\" is too long for a culture "
                         "name");
-    assert_int_equal(erps_i18n_culture_parse("zh-Hans-CN", out, 11, err,
-                                             sizeof(err)), 0);
+    assert_int_equal(
+        erps_i18n_culture_parse("zh-Hans-CN", out, 11, err, sizeof(err)), 0);
     assert_string_equal(out, "zh_Hans_CN");
     /* A short errstr is cut, never overrun. */
     char small[8];
     memset(small, 'z', sizeof(small));
-    assert_int_equal(erps_i18n_culture_parse("xx-YY", out, sizeof(out), small,
-                                             5), 400);
+    assert_int_equal(
+        erps_i18n_culture_parse("xx-YY", out, sizeof(out), small, 5), 400);
     assert_string_equal(small, "SO-C");
     assert_int_equal(small[5], 'z');
 }
@@ -611,8 +611,8 @@ static void zone_accepts(void **state) {
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         err[0] = '\0';
         offset = !ok[i].offset;
-        if (erps_i18n_zone_parse(ok[i].header, zone, sizeof(zone), &offset,
-                                 err, sizeof(err)) != 0)
+        if (erps_i18n_zone_parse(ok[i].header, zone, sizeof(zone), &offset, err,
+                                 sizeof(err)) != 0)
             fail_msg("\"%s\" refused: %s", ok[i].header, err);
         assert_string_equal(zone, ok[i].zone);
         assert_int_equal(offset, ok[i].offset);
@@ -638,8 +638,7 @@ static void zone_refuses(void **state) {
          "SO-TimeZone option \"includeOffset\" is not known (the one option "
          "is \"includeTZOffset\")"},
         {"UTC,", "SO-TimeZone option \"\" is not known"},
-        {"UTC, includeTZOffset, x",
-         "SO-TimeZone option \"x\" is not known"},
+        {"UTC, includeTZOffset, x", "SO-TimeZone option \"x\" is not known"},
         {", includeTZOffset",
          "SO-TimeZone names no time zone before its option"},
         {"Europe/Oslo_Europe/Oslo_Europe/Oslo_Europe/Oslo_Europe/Oslo_Europe/"
@@ -653,9 +652,8 @@ static void zone_refuses(void **state) {
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
         offset = true;
-        assert_int_equal(erps_i18n_zone_parse(bad[i].header, zone,
-                                              sizeof(zone), &offset, err,
-                                              sizeof(err)),
+        assert_int_equal(erps_i18n_zone_parse(bad[i].header, zone, sizeof(zone),
+                                              &offset, err, sizeof(err)),
                          400);
         if (strncmp(err, bad[i].want, strlen(bad[i].want)) != 0)
             fail_msg("\"%s\": \"%s\", want \"%s\"", bad[i].header, err,
@@ -664,13 +662,15 @@ static void zone_refuses(void **state) {
         assert_false(offset);
     }
     /* The canonical id must fit the caller's buffer. */
-    assert_int_equal(erps_i18n_zone_parse("Europe/Oslo", zone, 11, &offset,
-                                          err, sizeof(err)), 400);
+    assert_int_equal(erps_i18n_zone_parse("Europe/Oslo", zone, 11, &offset, err,
+                                          sizeof(err)),
+                     400);
     assert_string_equal(err,
                         "SO-TimeZone \"Europe/Oslo\" is too long for a time "
                         "zone");
-    assert_int_equal(erps_i18n_zone_parse("Europe/Oslo", zone, 12, &offset,
-                                          err, sizeof(err)), 0);
+    assert_int_equal(erps_i18n_zone_parse("Europe/Oslo", zone, 12, &offset, err,
+                                          sizeof(err)),
+                     0);
     assert_string_equal(zone, "Europe/Oslo");
 }
 
@@ -718,9 +718,11 @@ static void threads(void **state) {
         erps_status_t st = running(NOV28_MS);
         assert_int_equal(erps_i18n_culture_parse(jobs[i].culture, culture,
                                                  sizeof(culture), err,
-                                                 sizeof(err)), 0);
+                                                 sizeof(err)),
+                         0);
         assert_int_equal(erps_i18n_zone_parse(jobs[i].zone, zone, sizeof(zone),
-                                              &offset, err, sizeof(err)), 0);
+                                              &offset, err, sizeof(err)),
+                         0);
         erps_i18n_req_t r = req(jobs[i].lang, culture, zone, offset);
         render(&st, &r, jobs[i].want, sizeof(jobs[i].want));
     }
@@ -737,7 +739,7 @@ static void culture_gives_a_language(void **state) {
     (void)state;
     static const char *const cases[][2] = {{"de_DE", "de"}, {"nb", "nb"},
                                            {"fr-CA", "fr"}, {"ja_JP", "en"},
-                                           {"", "en"}, {"nl_BE", "nl"}};
+                                           {"", "en"},      {"nl_BE", "nl"}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         strcpy(lang, "en");
         erps_i18n_culture_language(cases[i][0], lang, sizeof(lang));
@@ -764,15 +766,17 @@ static void texts_by_language(void **state) {
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         memset(&req, 0, sizeof(req));
         erps_strlcpy(req.language, cases[i].lang, sizeof(req.language));
-        assert_int_equal(erps_i18n_text(&req, "SR_ERPSYNC_READER_REASON", out,
-                                        sizeof(out)), 0);
+        assert_int_equal(
+            erps_i18n_text(&req, "SR_ERPSYNC_READER_REASON", out, sizeof(out)),
+            0);
         assert_string_equal(out, cases[i].want);
     }
     assert_int_equal(erps_i18n_text(&req, "SR_NOPE", out, sizeof(out)), -1);
     assert_string_equal(out, "");
     erps_strlcpy(req.language, "nb", sizeof(req.language));
-    assert_int_equal(erps_i18n_text(&req, "SR_ERPSYNC_READER_REASON", small,
-                                    sizeof(small)), -1);
+    assert_int_equal(
+        erps_i18n_text(&req, "SR_ERPSYNC_READER_REASON", small, sizeof(small)),
+        -1);
     assert_string_equal(small, "");
 }
 

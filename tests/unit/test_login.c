@@ -62,9 +62,9 @@ static erps_shim_conf_t conf_for(int restricted, int sessions) {
 }
 
 /* "Basic " + base64("alice:s3cret") */
-#define ALICE "Basic YWxpY2U6czNjcmV0"
+#define ALICE       "Basic YWxpY2U6czNjcmV0"
 #define ALICE_WRONG "Basic YWxpY2U6d3Jvbmc=" /* alice:wrong */
-#define BOB "Basic Ym9iOnMzY3JldA=="         /* bob:s3cret */
+#define BOB         "Basic Ym9iOnMzY3JldA==" /* bob:s3cret */
 
 static int check(erps_login_t *lg, const char *auth, const char *addr,
                  erps_login_out_t *out, char *err) {
@@ -184,14 +184,15 @@ static void a_password_login_earns_a_session(void **state) {
     assert_non_null(strstr(sess, "HttpOnly"));
     assert_null(strstr(xsrf, "HttpOnly")); /* the page's script reads it */
     /* The cookie and the token, as a browser sends them back. */
-    assert_int_equal(sscanf(sess, ERPS_SESSION_COOKIE_NAME "=%1023[^;]", cookie),
+    assert_int_equal(
+        sscanf(sess, ERPS_SESSION_COOKIE_NAME "=%1023[^;]", cookie), 1);
+    assert_int_equal(sscanf(xsrf, ERPS_XSRF_COOKIE_NAME "=%1023[^;]", token),
                      1);
-    assert_int_equal(sscanf(xsrf, ERPS_XSRF_COOKIE_NAME "=%1023[^;]", token), 1);
     char header[ERPS_SET_COOKIE_MAX + 32];
-    snprintf(header, sizeof(header), "theme=dark; " ERPS_SESSION_COOKIE_NAME
-             "=%s", cookie);
-    erps_login_in_t in = {.cookie = header, .xsrf = token,
-                          .client_addr = "10.0.0.7"};
+    snprintf(header, sizeof(header),
+             "theme=dark; " ERPS_SESSION_COOKIE_NAME "=%s", cookie);
+    erps_login_in_t in = {
+        .cookie = header, .xsrf = token, .client_addr = "10.0.0.7"};
     assert_int_equal(erps_login_check(lg, &in, &again, err, sizeof(err)), 0);
     assert_string_equal(again.who.name, "alice");
     assert_string_equal(again.who.engine_id, "erp-acme");

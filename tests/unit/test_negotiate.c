@@ -79,9 +79,11 @@ static void ctype_parameters(void **state) {
     ctype_ok("application/json;", ERPS_MEDIA_JSON, "");
     ctype_ok("application/json; ;charset=utf-8;", ERPS_MEDIA_JSON, "utf-8");
     /* charset of exactly 39 characters. */
-    ctype_ok("application/json; charset=abcdefghijklmnopqrstuvwxyz0123456789abc",
-             ERPS_MEDIA_JSON, "abcdefghijklmnopqrstuvwxyz0123456789abc");
-    ctype_ok("application/json; charset=\"abcdefghijklmnopqrstuvwxyz012345678\\9abc\"",
+    ctype_ok(
+        "application/json; charset=abcdefghijklmnopqrstuvwxyz0123456789abc",
+        ERPS_MEDIA_JSON, "abcdefghijklmnopqrstuvwxyz0123456789abc");
+    ctype_ok("application/json; "
+             "charset=\"abcdefghijklmnopqrstuvwxyz012345678\\9abc\"",
              ERPS_MEDIA_JSON, "abcdefghijklmnopqrstuvwxyz0123456789abc");
 }
 
@@ -103,15 +105,17 @@ static void ctype_missing_and_unknown(void **state) {
 static void ctype_malformed(void **state) {
     (void)state;
     ctype_bad("application", "malformed: expected type/subtype at position 12");
-    ctype_bad("application/", "malformed: expected type/subtype at position 13");
+    ctype_bad("application/",
+              "malformed: expected type/subtype at position 13");
     ctype_bad("/json", "malformed: expected type/subtype at position 1");
     ctype_bad("application /json", "expected type/subtype at position 12");
     ctype_bad("application/json charset=utf-8",
               "malformed: unexpected character at position 18");
     ctype_bad("application/json, text/json",
               "malformed: unexpected character at position 17");
-    ctype_bad("application/json; charset",
-              "malformed: expected '=' after the parameter name at position 26");
+    ctype_bad(
+        "application/json; charset",
+        "malformed: expected '=' after the parameter name at position 26");
     ctype_bad("application/json; charset =utf-8",
               "expected '=' after the parameter name at position 26");
     ctype_bad("application/json; charset= utf-8",
@@ -138,9 +142,11 @@ static void ctype_malformed(void **state) {
 static void ctype_bad_charset(void **state) {
     (void)state;
     ctype_bad("application/json; charset=\"\"", "charset is empty");
-    ctype_bad("application/json; charset=abcdefghijklmnopqrstuvwxyz0123456789abcd",
-              "charset is longer than 39 characters");
-    ctype_bad("application/json; charset=\"abcdefghijklmnopqrstuvwxyz0123456789abcd\"",
+    ctype_bad(
+        "application/json; charset=abcdefghijklmnopqrstuvwxyz0123456789abcd",
+        "charset is longer than 39 characters");
+    ctype_bad("application/json; "
+              "charset=\"abcdefghijklmnopqrstuvwxyz0123456789abcd\"",
               "charset is longer than 39 characters");
     ctype_bad("application/json; charset=\"utf 8\"",
               "charset is not a charset name");
@@ -216,7 +222,8 @@ static void accept_examples(void **state) {
     accept_is("application/json;q=0, */*", TJ);
     /* A browser. */
     accept_is("text/html,application/xhtml+xml,application/xml;q=0.9,"
-              "image/avif,image/webp,*/*;q=0.8", AX);
+              "image/avif,image/webp,*/*;q=0.8",
+              AX);
     accept_is("application/json, text/plain, */*", AJ);
 }
 
@@ -249,7 +256,8 @@ static void accept_specificity(void **state) {
     accept_is("application/json;q=0, application/*;q=1, */*;q=0.5", AX);
     /* Equally specific ranges: the highest q counts. */
     accept_is("application/json;q=0.2, text/json;q=0.5, "
-              "application/json;q=0.9", AJ);
+              "application/json;q=0.9",
+              AJ);
     /* Parameters other than q do not take part in matching. */
     accept_is("application/xml;charset=utf-8", AX);
     accept_is("application/xml; odata.metadata=minimal; q=0.5, text/xml;q=0.4",
@@ -342,8 +350,8 @@ static void lang_is(const char *al, const char *so, const char *want) {
     erps_lang_choose(al, so, langs, N(langs), "en", out, sizeof(out));
     if (strcmp(out, want) != 0)
         fail_msg("Accept-Language \"%.200s\", SO-Language \"%s\": got \"%s\", "
-                 "want \"%s\"", al ? al : "(null)", so ? so : "(null)", out,
-                 want);
+                 "want \"%s\"",
+                 al ? al : "(null)", so ? so : "(null)", out, want);
 }
 
 static void lang_defaults(void **state) {
@@ -412,7 +420,7 @@ static void lang_malformed(void **state) {
     lang_is("d@, sv", NULL, "sv");
     lang_is("en-GB;q=abc, sv", NULL, "sv");
     lang_is("en;q=2, sv", NULL, "sv");
-    lang_is("abcdefghi, sv", NULL, "sv");  /* primary subtag > 8 */
+    lang_is("abcdefghi, sv", NULL, "sv"); /* primary subtag > 8 */
     lang_is("de-abcdefghi, sv", NULL, "sv");
     lang_is("de-, sv", NULL, "sv");
     lang_is("-de, sv", NULL, "sv");
@@ -499,7 +507,8 @@ static void lang_limits(void **state) {
 /* ---- $select ---- */
 
 static const char answer[] =
-    "{\"IsRunning\":true,\"StatusMessage\":\"Running\",\"Interval\":\"00:15:00\","
+    "{\"IsRunning\":true,\"StatusMessage\":\"Running\",\"Interval\":\"00:15:"
+    "00\","
     "\"TableRight\":{\"Mask\":\"FULL\",\"Reason\":\"\"},"
     "\"FieldProperties\":{\"IsRunning\":{\"FieldRight\":{\"Mask\":\"FULL\","
     "\"Reason\":\"\"},\"FieldType\":\"System.Boolean\",\"FieldLength\":0}}}";
@@ -607,8 +616,8 @@ static void select_parse_limits(void **state) {
     (void)state;
 
     for (int i = 0; i < 32; i++)
-        n += (size_t)snprintf(text + n, sizeof(text) - n, "%sf%d",
-                              i ? "," : "", i);
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "%sf%d", i ? "," : "",
+                              i);
     erps_select_t *sel = erps_select_parse(text, err, sizeof(err));
     assert_non_null(sel);
     erps_select_free(sel);

@@ -25,7 +25,8 @@ typedef struct record {
 static cJSON *load_json(const char *name) {
     char path[1024], *buf;
     const char *dir = getenv("ERPSYNC_PROTO_DIR");
-    snprintf(path, sizeof(path), "%s/examples/%s", dir ? dir : "../proto", name);
+    snprintf(path, sizeof(path), "%s/examples/%s", dir ? dir : "../proto",
+             name);
     FILE *fp = fopen(path, "rb");
     assert_non_null(fp);
     buf = calloc(1, 65536);
@@ -99,7 +100,8 @@ static void command_examples(void **state) {
         erps_msg_t out;
         char err[256];
         record_from_example(&r, files[f]);
-        assert_int_equal(erps_command_decode(&r.msg, &cmd, err, sizeof(err)), 0);
+        assert_int_equal(erps_command_decode(&r.msg, &cmd, err, sizeof(err)),
+                         0);
         assert_string_equal(cmd.ce.subject, "demo");
         assert_string_equal(cmd.principal, "alice");
         assert_true(cmd.deadline_ms > cmd.ce.time_ms);
@@ -165,17 +167,20 @@ static void command_types(void **state) {
  * command's encoding; malformed ones are dropped, not refused. */
 static void trace_context(void **state) {
     (void)state;
-    const char *good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const char *good =
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     assert_true(erps_traceparent_valid(good));
     assert_false(erps_traceparent_valid(""));
     assert_false(erps_traceparent_valid(
         "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01")); /* upper */
     assert_false(erps_traceparent_valid(
-        "00-00000000000000000000000000000000-00f067aa0ba902b7-01")); /* zero id */
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01")); /* zero id
+                                                                      */
     assert_false(erps_traceparent_valid(
         "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01"));
     assert_false(erps_traceparent_valid(
-        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")); /* version */
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")); /* version
+                                                                      */
     assert_false(erps_traceparent_valid(
         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x"));
     assert_true(erps_request_id_valid("req-42.a_b:c"));
@@ -235,18 +240,21 @@ static void command_signatures(void **state) {
     assert_non_null(strstr(err, "not signed"));
     assert_int_equal(erps_command_sign(&out, key, 32), 0);
     assert_int_equal(erps_command_verify(&out, key, 32, err, sizeof(err)), 0);
-    assert_int_equal(erps_command_verify(&out, other, 32, err, sizeof(err)), -1);
+    assert_int_equal(erps_command_verify(&out, other, 32, err, sizeof(err)),
+                     -1);
     assert_non_null(strstr(err, "does not match"));
     /* Every field it covers: changed, the signature no longer holds. */
     static const char *const fields[][2] = {
-        {"ce_principal", "ceo"}, {"ce_subject", "other"},
+        {"ce_principal", "ceo"},
+        {"ce_subject", "other"},
         {"ce_id", "00000000-0000-4000-8000-000000000000"},
         {"ce_type", ERPS_TYPE_CHANGE_INTERVAL},
         {"ce_deadline", "2099-01-01T00:00:00.000Z"}};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         erps_msg_t m = out;
         hdr_set(&m, fields[i][0], fields[i][1]);
-        assert_int_equal(erps_command_verify(&m, key, 32, err, sizeof(err)), -1);
+        assert_int_equal(erps_command_verify(&m, key, 32, err, sizeof(err)),
+                         -1);
     }
     erps_msg_t m = out;
     m.value = "{\"Run\":false}";
@@ -292,7 +300,8 @@ static void status_fields(void **state) {
     record_from_example(&r, "status.running.json");
     assert_int_equal(erps_status_decode(&r.msg, &st, err, sizeof(err)), 0);
     assert_int_equal(st.sequence, 3);
-    assert_string_equal(st.correlation_id, "5f0c8a3e-2b1d-4c6e-9a7f-0d1e2f3a4b5c");
+    assert_string_equal(st.correlation_id,
+                        "5f0c8a3e-2b1d-4c6e-9a7f-0d1e2f3a4b5c");
     assert_int_equal(st.state, ERPS_STATE_RUNNING);
     assert_true(st.is_running);
     assert_int_equal(st.interval_s, 900);
@@ -469,7 +478,12 @@ static void status_rejects(void **state) {
     (void)state;
     record_from_example(&r, "status.running.json");
     static const char *const bad_seq[] = {
-        "x", "-1", "+1", "", "1 ", "99999999999999999999",
+        "x",
+        "-1",
+        "+1",
+        "",
+        "1 ",
+        "99999999999999999999",
         "9223372036854775808",   /* INT64_MAX + 1, 19 digits */
         "00000000000000000004"}; /* 20 digits, even if small */
     for (size_t i = 0; i < sizeof(bad_seq) / sizeof(bad_seq[0]); i++) {
@@ -490,8 +504,8 @@ static void status_rejects(void **state) {
 /* ce_sequence sorts as text the way it sorts as a number (CloudEvents
  * sequence extension), and readers still take the unpadded form. */
 static void status_sequence_sorts_as_text(void **state) {
-    static const int64_t seqs[] = {0, 9, 10, 99, 100, 314, 999999999,
-                                   INT64_MAX - 1, INT64_MAX};
+    static const int64_t seqs[] = {
+        0, 9, 10, 99, 100, 314, 999999999, INT64_MAX - 1, INT64_MAX};
     char prev[32] = "", err[256];
     record_t r;
     erps_status_t st;
@@ -525,15 +539,16 @@ static void timespans(void **state) {
     static const struct {
         const char *in;
         int64_t secs;
-    } ok[] = {{"00:15:00", 900},     {"1.00:00:00", 86400}, {"7.00:00:00", 604800},
-              {"23:59:59", 86399},   {"00:01", 60},         {"2", 172800},
-              {"PT15M", 900},        {"PT1H30M", 5400},     {"P1D", 86400},
-              {"P1DT2H", 93600},     {"pt45s", 45},         {"P1W", 604800},
-              {"-00:00:10", -10}};
-    static const char *const bad[] = {"", "00:60:00", "24:00:00",
-                                      "00:15:00.5", "P", "PT", "PT1.5M",
-                                      "PT1M1H", "P1H", "abc", "1.2.3:00:00",
-                                      "PT99999999999999999999S"};
+    } ok[] = {
+        {"00:15:00", 900},   {"1.00:00:00", 86400}, {"7.00:00:00", 604800},
+        {"23:59:59", 86399}, {"00:01", 60},         {"2", 172800},
+        {"PT15M", 900},      {"PT1H30M", 5400},     {"P1D", 86400},
+        {"P1DT2H", 93600},   {"pt45s", 45},         {"P1W", 604800},
+        {"-00:00:10", -10}};
+    static const char *const bad[] = {
+        "",    "00:60:00", "24:00:00",    "00:15:00.5",
+        "P",   "PT",       "PT1.5M",      "PT1M1H",
+        "P1H", "abc",      "1.2.3:00:00", "PT99999999999999999999S"};
     char out[ERPS_TIMESPAN_LEN], err[256];
     int64_t s;
     (void)state;
@@ -570,23 +585,41 @@ static void rights(void **state) {
     static const struct {
         unsigned mask;
         const char *text;
-    } table[] = {
-        {0, "None"},        {1, "Select"},    {2, "Update"},     {3, "UR"},
-        {4, "Insert"},      {5, "RI"},        {7, "URI"},        {8, "Delete"},
-        {11, "UDR"},        {15, "FULL"},     {16, "Filtering"}, {17, "RF"},
-        {20, "FI"},         {32, "RestrictedUpdate"},            {34, "URU"},
-        {38, "WRITE"},
-        {6, "Update, Insert"},       /* no name: the parts, smallest first */
-        {31, "UDR, FI"},             /* greedy from the largest, as .NET */
-        {40, "Delete, RestrictedUpdate"},
-        {63, "Delete, RF, WRITE"},      /* WRITE (38) first, then RF, Delete */
-        {64, "64"},                  /* a bit with no name: the number */
-    }, field[] = {
-        {0, "None"}, {1, "Read"}, {2, "Write"}, {3, "Update"},
-        {64, "UIHintMandatory"}, {128, "UIHintReadOnly"},
-        {129, "Read, UIHintReadOnly"}, {195, "Update, UIHintMandatory, UIHintReadOnly"},
-        {4, "4"},
-    };
+    } table[] =
+        {
+            {0, "None"},
+            {1, "Select"},
+            {2, "Update"},
+            {3, "UR"},
+            {4, "Insert"},
+            {5, "RI"},
+            {7, "URI"},
+            {8, "Delete"},
+            {11, "UDR"},
+            {15, "FULL"},
+            {16, "Filtering"},
+            {17, "RF"},
+            {20, "FI"},
+            {32, "RestrictedUpdate"},
+            {34, "URU"},
+            {38, "WRITE"},
+            {6, "Update, Insert"}, /* no name: the parts, smallest first */
+            {31, "UDR, FI"},       /* greedy from the largest, as .NET */
+            {40, "Delete, RestrictedUpdate"},
+            {63, "Delete, RF, WRITE"}, /* WRITE (38) first, then RF, Delete */
+            {64, "64"},                /* a bit with no name: the number */
+        },
+      field[] = {
+          {0, "None"},
+          {1, "Read"},
+          {2, "Write"},
+          {3, "Update"},
+          {64, "UIHintMandatory"},
+          {128, "UIHintReadOnly"},
+          {129, "Read, UIHintReadOnly"},
+          {195, "Update, UIHintMandatory, UIHintReadOnly"},
+          {4, "4"},
+      };
     char out[96];
     (void)state;
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -618,15 +651,21 @@ static void engine_ids(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(command_examples), cmocka_unit_test(command_fields),
-        cmocka_unit_test(command_types), cmocka_unit_test(trace_context),
-        cmocka_unit_test(status_examples),  cmocka_unit_test(status_fields),
-        cmocka_unit_test(audit_example),    cmocka_unit_test(command_rejects),
+        cmocka_unit_test(command_examples),
+        cmocka_unit_test(command_fields),
+        cmocka_unit_test(command_types),
+        cmocka_unit_test(trace_context),
+        cmocka_unit_test(status_examples),
+        cmocka_unit_test(status_fields),
+        cmocka_unit_test(audit_example),
+        cmocka_unit_test(command_rejects),
         cmocka_unit_test(command_rejects_repeated_headers),
         cmocka_unit_test(command_signatures),
-        cmocka_unit_test(command_rejects_values), cmocka_unit_test(status_rejects),
+        cmocka_unit_test(command_rejects_values),
+        cmocka_unit_test(status_rejects),
         cmocka_unit_test(status_sequence_sorts_as_text),
-        cmocka_unit_test(timespans),        cmocka_unit_test(rights),
+        cmocka_unit_test(timespans),
+        cmocka_unit_test(rights),
         cmocka_unit_test(engine_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

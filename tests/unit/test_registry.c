@@ -40,7 +40,8 @@ static void one_engine(void **state) {
     erps_engine_list_t l;
     char err[256];
     (void)state;
-    assert_int_equal(erps_engine_list_load("demo", "", &l, err, sizeof(err)), 0);
+    assert_int_equal(erps_engine_list_load("demo", "", &l, err, sizeof(err)),
+                     0);
     assert_int_equal(l.cnt, 1);
     assert_string_equal(l.ids[0], "demo");
     erps_engine_list_free(&l);
@@ -52,7 +53,8 @@ static void list_and_file_in_order(void **state) {
     (void)state;
     write_file("# customer databases\n  c-1 \n\nc-2 # moved here in May\r\n"
                "c.3\n   # indented comment\nc_4");
-    assert_int_equal(erps_engine_list_load(" a , b,", file, &l, err, sizeof(err)), 0);
+    assert_int_equal(
+        erps_engine_list_load(" a , b,", file, &l, err, sizeof(err)), 0);
     assert_int_equal(l.cnt, 6);
     const char *want[] = {"a", "b", "c-1", "c-2", "c.3", "c_4"};
     for (int i = 0; i < 6; i++)
@@ -64,14 +66,18 @@ static void bad_lists_are_refused(void **state) {
     erps_engine_list_t l;
     char err[256];
     (void)state;
-    assert_int_equal(erps_engine_list_load("a,b,a", "", &l, err, sizeof(err)), -1);
+    assert_int_equal(erps_engine_list_load("a,b,a", "", &l, err, sizeof(err)),
+                     -1);
     assert_non_null(strstr(err, "engine a is listed twice"));
-    assert_int_equal(erps_engine_list_load("a,b c", "", &l, err, sizeof(err)), -1);
+    assert_int_equal(erps_engine_list_load("a,b c", "", &l, err, sizeof(err)),
+                     -1);
     assert_non_null(strstr(err, "\"b c\""));
-    assert_int_equal(erps_engine_list_load(" , ,", "", &l, err, sizeof(err)), -1);
+    assert_int_equal(erps_engine_list_load(" , ,", "", &l, err, sizeof(err)),
+                     -1);
     assert_non_null(strstr(err, "no engine"));
     assert_int_equal(erps_engine_list_load("a", "/nonexistent/engines", &l, err,
-                                           sizeof(err)), -1);
+                                           sizeof(err)),
+                     -1);
     assert_non_null(strstr(err, "/nonexistent/engines"));
     write_file("x\ny\nx\n");
     assert_int_equal(erps_engine_list_load("", file, &l, err, sizeof(err)), -1);
@@ -82,7 +88,8 @@ static void bad_lists_are_refused(void **state) {
     char longid[200];
     memset(longid, 'a', sizeof(longid) - 1);
     longid[sizeof(longid) - 1] = '\0';
-    assert_int_equal(erps_engine_list_load(longid, "", &l, err, sizeof(err)), -1);
+    assert_int_equal(erps_engine_list_load(longid, "", &l, err, sizeof(err)),
+                     -1);
 }
 
 /* ERPS_AGENT_ENGINES_MAX engines: every id is found by its key, and none
@@ -110,16 +117,19 @@ static void index_finds_every_engine(void **state) {
     assert_int_equal(erps_engine_index_find(&ix, "", 0), -1);
     erps_engine_index_free(&ix);
     erps_engine_list_free(&l);
-    assert_int_equal(erps_engine_list_load("one-more", file, &l, err, sizeof(err)), -1);
+    assert_int_equal(
+        erps_engine_list_load("one-more", file, &l, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "more than 10000 engines"));
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(one_engine),
-        cmocka_unit_test_setup_teardown(list_and_file_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(list_and_file_in_order, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(bad_lists_are_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(index_finds_every_engine, setup, teardown),
+        cmocka_unit_test_setup_teardown(index_finds_every_engine, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

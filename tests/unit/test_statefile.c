@@ -100,12 +100,16 @@ static void round_trip(void **state) {
     assert_int_equal(b->engines[0].engine.last.number, 12);
     assert_int_equal(b->engines[0].engine.last.start_ms, 1795852233123);
     assert_int_equal(b->engines[0].engine.last.exit_code, 3);
-    assert_string_equal(b->engines[0].engine.last.detail, "connection refused \"erp\"");
+    assert_string_equal(b->engines[0].engine.last.detail,
+                        "connection refused \"erp\"");
     assert_int_equal(b->engines[0].sequence, 99);
     assert_int_equal(b->parts[0].committed, 4242);
-    assert_true(erps_state_applied_has(b, "5f0c8a3e-2b1d-4c6e-9a7f-0d1e2f3a4b5c"));
-    assert_true(erps_state_applied_has(b, "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"));
-    assert_false(erps_state_applied_has(b, "00000000-0000-4000-8000-000000000000"));
+    assert_true(
+        erps_state_applied_has(b, "5f0c8a3e-2b1d-4c6e-9a7f-0d1e2f3a4b5c"));
+    assert_true(
+        erps_state_applied_has(b, "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"));
+    assert_false(
+        erps_state_applied_has(b, "00000000-0000-4000-8000-000000000000"));
     free_state(a);
     free_state(b);
 }
@@ -121,17 +125,22 @@ static void applied_ring_forgets_the_oldest(void **state) {
         erps_state_applied_add(a, id);
     }
     assert_int_equal(a->applied_cnt, ERPS_APPLIED_MAX);
-    assert_false(erps_state_applied_has(a, "00000000-0000-4000-8000-000000000009"));
-    assert_true(erps_state_applied_has(a, "00000000-0000-4000-8000-000000000010"));
+    assert_false(
+        erps_state_applied_has(a, "00000000-0000-4000-8000-000000000009"));
+    assert_true(
+        erps_state_applied_has(a, "00000000-0000-4000-8000-000000000010"));
     assert_int_equal(erps_state_save(path, a, err, sizeof(err)), 0);
     assert_int_equal(erps_state_load(path, b, &found, err, sizeof(err)), 0);
     assert_int_equal(b->applied_cnt, ERPS_APPLIED_MAX);
-    snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012d", ERPS_APPLIED_MAX + 9);
+    snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012d",
+             ERPS_APPLIED_MAX + 9);
     assert_true(erps_state_applied_has(b, id));
     /* Order survives: the next add evicts the oldest that is left. */
     erps_state_applied_add(b, "11111111-0000-4000-8000-000000000000");
-    assert_false(erps_state_applied_has(b, "00000000-0000-4000-8000-000000000010"));
-    assert_true(erps_state_applied_has(b, "00000000-0000-4000-8000-000000000011"));
+    assert_false(
+        erps_state_applied_has(b, "00000000-0000-4000-8000-000000000010"));
+    assert_true(
+        erps_state_applied_has(b, "00000000-0000-4000-8000-000000000011"));
     free_state(a);
     free_state(b);
 }
@@ -168,8 +177,8 @@ static void unwritable_dir_is_an_error(void **state) {
     char err[256];
     (void)state;
     st->engines[0].engine.interval_s = 60;
-    assert_int_equal(erps_state_save("/nonexistent-dir/x.json", st, err,
-                                     sizeof(err)), -1);
+    assert_int_equal(
+        erps_state_save("/nonexistent-dir/x.json", st, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "nonexistent-dir"));
     free_state(st);
 }
@@ -245,7 +254,8 @@ static void batch_in_flight_round_trip(void **state) {
         b->pending[i].recovered = 0;
     erps_state_pending_confirm(b);
     assert_int_equal(b->applied_cnt, ERPS_BATCH_MAX);
-    assert_true(erps_state_applied_has(b, "00000000-0000-4000-8000-000000000999"));
+    assert_true(
+        erps_state_applied_has(b, "00000000-0000-4000-8000-000000000999"));
     free_state(a);
     free_state(b);
 }
@@ -325,15 +335,22 @@ static void single_engine_file_joins_a_fleet(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(missing_file_keeps_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(missing_file_keeps_defaults, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(batch_in_flight_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(applied_ring_forgets_the_oldest, setup, teardown),
-        cmocka_unit_test_setup_teardown(corrupt_file_is_an_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(unwritable_dir_is_an_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(pending_until_confirmed, setup, teardown),
+        cmocka_unit_test_setup_teardown(batch_in_flight_round_trip, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(applied_ring_forgets_the_oldest, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(corrupt_file_is_an_error, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(unwritable_dir_is_an_error, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(pending_until_confirmed, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(fleet_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(single_engine_file_joins_a_fleet, setup, teardown),
+        cmocka_unit_test_setup_teardown(single_engine_file_joins_a_fleet, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

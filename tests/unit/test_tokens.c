@@ -25,8 +25,8 @@
 #include "tokens.h"
 #include "tokens_internal.h"
 
-#define NOW_S INT64_C(1795852800) /* 2026-11-28T08:00:00Z */
-#define NOW_MS (NOW_S * 1000)
+#define NOW_S   INT64_C(1795852800) /* 2026-11-28T08:00:00Z */
+#define NOW_MS  (NOW_S * 1000)
 #define SKEW_MS 30000
 
 static const char HS_KEY[] = "0123456789abcdef0123456789abcdef-hs"; /* 35 */
@@ -110,8 +110,8 @@ static void write_pem_files(EVP_PKEY *k, const char *pub, const char *priv) {
     BIO_free(b);
     b = BIO_new_file(path_in(priv), "w");
     assert_non_null(b);
-    assert_int_equal(
-        PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL), 1);
+    assert_int_equal(PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL),
+                     1);
     BIO_free(b);
 }
 
@@ -747,9 +747,9 @@ static void tickets_issue_and_check(void **state) {
     assert_null(strstr(text, tk + 3)); /* no secret in the file */
     free(text);
 
-    assert_int_equal(erps_tickets_check(t, tk, NOW_MS, user, sizeof(user), err,
-                                        sizeof(err)),
-                     0);
+    assert_int_equal(
+        erps_tickets_check(t, tk, NOW_MS, user, sizeof(user), err, sizeof(err)),
+        0);
     assert_string_equal(user, "alice");
     assert_int_equal(erps_tickets_check(t, tk2, NOW_MS + 3599999, user,
                                         sizeof(user), err, sizeof(err)),
@@ -776,9 +776,9 @@ static void tickets_issue_and_check(void **state) {
                      -1);
     assert_string_equal(err, "the ticket is not known");
     assert_null(strstr(err, bad));
-    assert_int_equal(erps_tickets_check(t, "", NOW_MS, user, sizeof(user), err,
-                                        sizeof(err)),
-                     -1);
+    assert_int_equal(
+        erps_tickets_check(t, "", NOW_MS, user, sizeof(user), err, sizeof(err)),
+        -1);
     assert_int_equal(erps_tickets_check(t, NULL, NOW_MS, user, sizeof(user),
                                         err, sizeof(err)),
                      -1);
@@ -802,8 +802,8 @@ static void tickets_reload(void **state) {
                                         sizeof(tk), err, sizeof(err)),
                      0);
     erps_tickets_t *every = erps_tickets_open_every(p, 0, err, sizeof(err));
-    erps_tickets_t *slow = erps_tickets_open_every(p, 3600000, err,
-                                                   sizeof(err));
+    erps_tickets_t *slow =
+        erps_tickets_open_every(p, 3600000, err, sizeof(err));
     assert_non_null(every);
     assert_non_null(slow);
 
@@ -880,16 +880,16 @@ static void tickets_real_interval(void **state) {
                                         sizeof(tk), err, sizeof(err)),
                      0);
     /* Within the interval the store does not look again ... */
-    int rc = erps_tickets_check(t, tk, NOW_MS, user, sizeof(user), err,
-                                sizeof(err));
+    int rc =
+        erps_tickets_check(t, tk, NOW_MS, user, sizeof(user), err, sizeof(err));
     /* ... (unless the test was slow to get here) ... */
     if (rc != 0)
         assert_int_equal(rc, -1);
     /* ... after it, it does. */
     usleep(150 * 1000);
-    assert_int_equal(erps_tickets_check(t, tk, NOW_MS, user, sizeof(user), err,
-                                        sizeof(err)),
-                     0);
+    assert_int_equal(
+        erps_tickets_check(t, tk, NOW_MS, user, sizeof(user), err, sizeof(err)),
+        0);
     assert_string_equal(user, "carol");
     erps_tickets_destroy(t);
 }
@@ -920,15 +920,15 @@ static void tickets_file_formats(void **state) {
 
     /* Issuing onto a file without a final newline starts a new line. */
     char tk[ERPS_TICKET_LEN + 1];
-    assert_int_equal(erps_tickets_issue(p, "erin", 1000, NOW_MS, tk,
-                                        sizeof(tk), err, sizeof(err)),
+    assert_int_equal(erps_tickets_issue(p, "erin", 1000, NOW_MS, tk, sizeof(tk),
+                                        err, sizeof(err)),
                      0);
     t = erps_tickets_open(p, err, sizeof(err));
     if (!t)
         fail_msg("%s", err);
-    assert_int_equal(erps_tickets_check(t, tk, NOW_MS, user, sizeof(user), err,
-                                        sizeof(err)),
-                     0);
+    assert_int_equal(
+        erps_tickets_check(t, tk, NOW_MS, user, sizeof(user), err, sizeof(err)),
+        0);
     assert_string_equal(user, "erin");
     erps_tickets_destroy(t);
 
@@ -952,8 +952,8 @@ static void tickets_file_formats(void **state) {
         if (t)
             fail_msg("accepted: %s", body);
         assert_non_null(strstr(err, "tickets-bad:2: expected"));
-        assert_null(erps_tickets_from_text(body, strlen(body), err,
-                                           sizeof(err)));
+        assert_null(
+            erps_tickets_from_text(body, strlen(body), err, sizeof(err)));
     }
     /* A NUL inside a line. */
     snprintf(body, sizeof(body), "%s:alice:2026-11-28T10:00:00Z\n", hex);
@@ -977,8 +977,8 @@ static void tickets_issue_errors(void **state) {
     assert_int_equal(erps_tickets_issue(p, "", 1000, NOW_MS, tk, sizeof(tk),
                                         err, sizeof(err)),
                      -1);
-    assert_int_equal(erps_tickets_issue(p, "a\nb", 1000, NOW_MS, tk,
-                                        sizeof(tk), err, sizeof(err)),
+    assert_int_equal(erps_tickets_issue(p, "a\nb", 1000, NOW_MS, tk, sizeof(tk),
+                                        err, sizeof(err)),
                      -1);
     assert_int_equal(erps_tickets_issue(p, "alice", 0, NOW_MS, tk, sizeof(tk),
                                         err, sizeof(err)),
@@ -1008,8 +1008,8 @@ static void *race_reader(void *arg) {
     race_t *r = arg;
     char err[256], user[ERPS_PRINCIPAL_MAX + 1];
     for (int i = 0; i < 300; i++)
-        if (erps_tickets_check(r->t, r->ticket, NOW_MS, user, sizeof(user),
-                               err, sizeof(err)) != 0 ||
+        if (erps_tickets_check(r->t, r->ticket, NOW_MS, user, sizeof(user), err,
+                               sizeof(err)) != 0 ||
             strcmp(user, "alice") != 0)
             r->failures++;
     return NULL;
@@ -1057,8 +1057,8 @@ static erps_session_t *make_session(const char *name, const char *key,
     return s;
 }
 
-static const erps_principal_t ALICE = {.name = "alice", .tenant = "acme",
-                                       .role = ERPS_ROLE_ADMIN};
+static const erps_principal_t ALICE = {
+    .name = "alice", .tenant = "acme", .role = ERPS_ROLE_ADMIN};
 
 static void expect_session_fail(const erps_session_t *s, const char *cookie,
                                 const char *xsrf, int64_t now,
@@ -1102,15 +1102,16 @@ static void session_issue_and_check(void **state) {
         char std[ERPS_SESSION_COOKIE_MAX];
         size_t n = strlen(payload);
         for (size_t i = 0; i < n; i++)
-            std[i] = payload[i] == '-' ? '+' : payload[i] == '_' ? '/'
-                                                                 : payload[i];
+            std[i] = payload[i] == '-'   ? '+'
+                     : payload[i] == '_' ? '/'
+                                         : payload[i];
         while (n % 4)
             std[n++] = '=';
         std[n] = '\0';
         json = calloc(1, n);
         assert_non_null(json);
-        assert_true(EVP_DecodeBlock((unsigned char *)json,
-                                    (unsigned char *)std, (int)n) > 0);
+        assert_true(EVP_DecodeBlock((unsigned char *)json, (unsigned char *)std,
+                                    (int)n) > 0);
     }
     cJSON *o = cJSON_Parse(json);
     assert_non_null(o);
@@ -1135,10 +1136,12 @@ static void session_issue_and_check(void **state) {
     erps_session_destroy(other);
 
     /* A reader, and a UTF-8 name from the users file. */
-    erps_principal_t bob = {.name = "j\xc3\xbcrgen", .tenant = "acme corp",
-                            .engine_id = "erp-1", .role = ERPS_ROLE_READER};
-    assert_int_equal(erps_session_issue(s, &bob, NOW_MS, cookie,
-                                        sizeof(cookie), xsrf, sizeof(xsrf)),
+    erps_principal_t bob = {.name = "j\xc3\xbcrgen",
+                            .tenant = "acme corp",
+                            .engine_id = "erp-1",
+                            .role = ERPS_ROLE_READER};
+    assert_int_equal(erps_session_issue(s, &bob, NOW_MS, cookie, sizeof(cookie),
+                                        xsrf, sizeof(xsrf)),
                      0);
     assert_int_equal(
         erps_session_check(s, cookie, xsrf, NOW_MS, &who, err, sizeof(err)), 0);
@@ -1164,20 +1167,20 @@ static void session_issue_and_check(void **state) {
     /* What cannot be carried, and buffers too small. */
     erps_principal_t bad = ALICE;
     strcpy(bad.name, "a:b");
-    assert_int_equal(erps_session_issue(s, &bad, NOW_MS, cookie,
-                                        sizeof(cookie), xsrf, sizeof(xsrf)),
+    assert_int_equal(erps_session_issue(s, &bad, NOW_MS, cookie, sizeof(cookie),
+                                        xsrf, sizeof(xsrf)),
                      -1);
     bad = ALICE;
     bad.role = 0;
-    assert_int_equal(erps_session_issue(s, &bad, NOW_MS, cookie,
-                                        sizeof(cookie), xsrf, sizeof(xsrf)),
+    assert_int_equal(erps_session_issue(s, &bad, NOW_MS, cookie, sizeof(cookie),
+                                        xsrf, sizeof(xsrf)),
                      -1);
     assert_int_equal(
         erps_session_issue(s, &ALICE, NOW_MS, cookie, 40, xsrf, sizeof(xsrf)),
         -1);
-    assert_int_equal(erps_session_issue(s, &ALICE, NOW_MS, cookie,
-                                        sizeof(cookie), xsrf, 66),
-                     -1);
+    assert_int_equal(
+        erps_session_issue(s, &ALICE, NOW_MS, cookie, sizeof(cookie), xsrf, 66),
+        -1);
     erps_session_destroy(s);
 }
 
@@ -1185,7 +1188,8 @@ static void session_issue_and_check(void **state) {
  * shim compares it with erps_session_bind of the user's hash now. */
 static void session_binding(void **state) {
     char cookie[ERPS_SESSION_COOKIE_MAX], xsrf[ERPS_XSRF_MAX], err[256];
-    char b1[ERPS_BINDING_LEN + 1], b2[ERPS_BINDING_LEN + 1], b3[ERPS_BINDING_LEN + 1];
+    char b1[ERPS_BINDING_LEN + 1], b2[ERPS_BINDING_LEN + 1],
+        b3[ERPS_BINDING_LEN + 1];
     erps_principal_t who, bound = ALICE;
     (void)state;
     erps_session_t *s = make_session("bind.key", HS_KEY, 3600000);
@@ -1201,17 +1205,15 @@ static void session_binding(void **state) {
     assert_int_equal(erps_session_issue(s, &bound, NOW_MS, cookie,
                                         sizeof(cookie), xsrf, sizeof(xsrf)),
                      0);
-    assert_int_equal(erps_session_check(s, cookie, xsrf, NOW_MS, &who, err,
-                                        sizeof(err)),
-                     0);
+    assert_int_equal(
+        erps_session_check(s, cookie, xsrf, NOW_MS, &who, err, sizeof(err)), 0);
     assert_string_equal(who.binding, b1);
     /* without one, none comes back */
     assert_int_equal(erps_session_issue(s, &ALICE, NOW_MS, cookie,
                                         sizeof(cookie), xsrf, sizeof(xsrf)),
                      0);
-    assert_int_equal(erps_session_check(s, cookie, xsrf, NOW_MS, &who, err,
-                                        sizeof(err)),
-                     0);
+    assert_int_equal(
+        erps_session_check(s, cookie, xsrf, NOW_MS, &who, err, sizeof(err)), 0);
     assert_string_equal(who.binding, "");
     erps_session_destroy(s);
     erps_session_destroy(other);
@@ -1283,8 +1285,8 @@ static void session_failures(void **state) {
 
     /* Expiry: the last millisecond is good, the next one not. Expiry is
      * told before a missing header. */
-    assert_int_equal(erps_session_check(s, cookie, xsrf, NOW_MS + 3599999,
-                                        &who, err, sizeof(err)),
+    assert_int_equal(erps_session_check(s, cookie, xsrf, NOW_MS + 3599999, &who,
+                                        err, sizeof(err)),
                      0);
     expect_session_fail(s, cookie, xsrf, NOW_MS + 3600000,
                         "the session expired");
@@ -1331,19 +1333,16 @@ static void cookie_header(void **state) {
     assert_int_equal(erps_cookie_get("s=\"\"", "s", v, sizeof(v)), 0);
     assert_string_equal(v, "");
     /* Blanks around pairs and '=', tabs; empty value; '=' inside a value. */
-    assert_int_equal(erps_cookie_get("  a = 1 ;\tb=2\t", "a", v, sizeof(v)),
-                     0);
+    assert_int_equal(erps_cookie_get("  a = 1 ;\tb=2\t", "a", v, sizeof(v)), 0);
     assert_string_equal(v, "1");
-    assert_int_equal(erps_cookie_get("  a = 1 ;\tb=2\t", "b", v, sizeof(v)),
-                     0);
+    assert_int_equal(erps_cookie_get("  a = 1 ;\tb=2\t", "b", v, sizeof(v)), 0);
     assert_string_equal(v, "2");
     assert_int_equal(erps_cookie_get("a=; b=2", "a", v, sizeof(v)), 0);
     assert_string_equal(v, "");
     assert_int_equal(erps_cookie_get("t=a=b==", "t", v, sizeof(v)), 0);
     assert_string_equal(v, "a=b==");
     /* Pairs without '=' and empty pairs are skipped; the first of two wins. */
-    assert_int_equal(erps_cookie_get("junk;; a=1; a=2;", "a", v, sizeof(v)),
-                     0);
+    assert_int_equal(erps_cookie_get("junk;; a=1; a=2;", "a", v, sizeof(v)), 0);
     assert_string_equal(v, "1");
     assert_int_equal(erps_cookie_get("a", "a", v, sizeof(v)), -1);
     assert_int_equal(erps_cookie_get("", "a", v, sizeof(v)), -1);
@@ -1378,8 +1377,8 @@ static void apptokens(void **state) {
             *c = (char)(*c - 'a' + 'A');
     char body[512];
     snprintf(body, sizeof(body),
-             "# registered apps\n%s:Invoice Sync (prod)\r\n\n%s\n%s:\n", h1,
-             h2, h3);
+             "# registered apps\n%s:Invoice Sync (prod)\r\n\n%s\n%s:\n", h1, h2,
+             h3);
     const char *p = write_file("apps", body, strlen(body));
     erps_apptokens_t *a = erps_apptokens_load(p, err, sizeof(err));
     if (!a)
@@ -1394,9 +1393,8 @@ static void apptokens(void **state) {
         erps_apptokens_check(a, "app-token-three", app, sizeof(app)), 0);
     assert_string_equal(app, "");
     assert_int_equal(erps_apptokens_check(a, "app-token-one", NULL, 0), 0);
-    assert_int_equal(erps_apptokens_check(a, "app-token-four", app,
-                                          sizeof(app)),
-                     -1);
+    assert_int_equal(
+        erps_apptokens_check(a, "app-token-four", app, sizeof(app)), -1);
     assert_int_equal(erps_apptokens_check(a, h1, app, sizeof(app)), -1);
     assert_int_equal(erps_apptokens_check(a, "", app, sizeof(app)), -1);
     assert_int_equal(erps_apptokens_check(a, NULL, app, sizeof(app)), -1);
@@ -1404,11 +1402,7 @@ static void apptokens(void **state) {
     erps_apptokens_destroy(a);
 
     static const char *const bad[] = {
-        "abc\n",
-        "%s;app\n",
-        "%sff\n",
-        "%s:a\tb\n",
-        "zz%s\n",
+        "abc\n", "%s;app\n", "%sff\n", "%s:a\tb\n", "zz%s\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char line[256], text[400];

@@ -110,12 +110,17 @@ static void json_escapes(void **state) {
         {"plain", "plain"},
         {"say \"hi\" \\ bye", "say \\\"hi\\\" \\\\ bye"},
         {"tab\tnl\ncr\r\x01\x7f", "tab\\u0009nl\\u000acr\\u000d\\u0001\\u007f"},
-        {"k\xc3\xb8" "benhavn \xe2\x82\xac \xf0\x9f\x98\x80", "k\xc3\xb8" "benhavn \xe2\x82\xac \xf0\x9f\x98\x80"},
+        {"k\xc3\xb8"
+         "benhavn \xe2\x82\xac \xf0\x9f\x98\x80",
+         "k\xc3\xb8"
+         "benhavn \xe2\x82\xac \xf0\x9f\x98\x80"},
         {"bad \xff end", "bad \\ufffd end"},
-        {"cut \xc3", "cut \\ufffd"},                 /* truncated sequence */
-        {"over \xc0\xaf", "over \\ufffd\\ufffd"},       /* overlong '/' */
-        {"surr \xed\xa0\x80", "surr \\ufffd\\ufffd\\ufffd"}, /* UTF-16 surrogate */
-        {"big \xf4\x90\x80\x80", "big \\ufffd\\ufffd\\ufffd\\ufffd"}, /* > U+10FFFF */
+        {"cut \xc3", "cut \\ufffd"},              /* truncated sequence */
+        {"over \xc0\xaf", "over \\ufffd\\ufffd"}, /* overlong '/' */
+        {"surr \xed\xa0\x80",
+         "surr \\ufffd\\ufffd\\ufffd"}, /* UTF-16 surrogate */
+        {"big \xf4\x90\x80\x80",
+         "big \\ufffd\\ufffd\\ufffd\\ufffd"}, /* > U+10FFFF */
     };
     char out[256];
     (void)state;
@@ -160,8 +165,9 @@ static void log_formats(void **state) {
     assert_int_equal(strncmp(line, "{\"time\":\"20", 11), 0);
     const char *rest = strstr(line, "Z\",\"program\"");
     assert_non_null(rest);
-    assert_string_equal(rest, "Z\",\"program\":\"erpsync-test\",\"level\":\"info\","
-                              "\"msg\":\"engine \\\"demo\\\": started\\u000a\\ufffd\"}\n");
+    assert_string_equal(
+        rest, "Z\",\"program\":\"erpsync-test\",\"level\":\"info\","
+              "\"msg\":\"engine \\\"demo\\\": started\\u000a\\ufffd\"}\n");
     assert_int_equal(erps_log_set_format("text"), 0);
     log_capture("plain", line, sizeof(line));
     assert_non_null(strstr(line, "Z erpsync-test info: plain\n"));
@@ -169,10 +175,14 @@ static void log_formats(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(time_round_trip), cmocka_unit_test(time_offsets_and_fractions),
-        cmocka_unit_test(time_rejects),    cmocka_unit_test(uuids),
-        cmocka_unit_test(strings),         cmocka_unit_test(clocks),
-        cmocka_unit_test(base64_digits),   cmocka_unit_test(json_escapes),
+        cmocka_unit_test(time_round_trip),
+        cmocka_unit_test(time_offsets_and_fractions),
+        cmocka_unit_test(time_rejects),
+        cmocka_unit_test(uuids),
+        cmocka_unit_test(strings),
+        cmocka_unit_test(clocks),
+        cmocka_unit_test(base64_digits),
+        cmocka_unit_test(json_escapes),
         cmocka_unit_test(log_formats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

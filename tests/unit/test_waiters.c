@@ -53,7 +53,8 @@ static void concurrent_takers_never_share(void **state) {
     (void)state;
     shared = erps_waiters_new();
     for (int i = 0; i < N; i++) {
-        snprintf(many[i].id, sizeof(many[i].id), "00000000-0000-4000-8000-%012d", i);
+        snprintf(many[i].id, sizeof(many[i].id),
+                 "00000000-0000-4000-8000-%012d", i);
         many[i].deadline_mono_ms = INT64_MAX;
         erps_waiters_add(shared, &many[i]);
     }
