@@ -1,8 +1,8 @@
 /*
- * server.c - the HTTP side: routing, negotiation, authentication, bodies,
- * suspend/resume, answers. Every rule it applies lives in a pure module
- * (api, negotiate, body, i18n, auth, tokens, guard); this file only orders
- * them and talks to libmicrohttpd and the bus.
+ * server.c - the HTTP side: the order of the checks from a request's
+ * headers to its answer, suspend and resume. Every rule it applies lives in
+ * a pure module (api, negotiate, body, login, i18n); this file only orders
+ * them and talks to libmicrohttpd and the bus (server_int.h).
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server_int.h"
+
 #include "api.h"
 #include "body.h"
 #include "bus.h"
@@ -29,406 +31,6 @@
 #include "negotiate.h"
 #include "shim.h"
 #include "waiters.h"
-
-#define CODES                  600
-#define ERPS_HEADER_COMMAND_ID "X-ErpSync-Command-Id"
-
-struct erps_shim {
-    const erps_shim_conf_t *conf;
-    struct MHD_Daemon *d;
-    erps_login_t *login;
-    char default_zone[64]; /* i18n.default.timezone, canonical */
-    bool default_offset;
-    erps_waiters_t *waiters;
-    erps_bus_t *bus;
-    int listen_fd;               /* until the daemon owns it; then -1 */
-    erps_deadlines_t *deadlines; /* http.head.timeout.ms */
-    _Atomic uint64_t responses[CODES];
-};
-
-/* PH_FIRST: the headers' call; an answer decided there is held (PH_HELD)
- * and sent once the body is read, as libmicrohttpd closes a keep-alive
- * connection whose answer came before its request was read. */
-enum { PH_FIRST = 1, PH_HELD, PH_BODY, PH_WAIT, PH_ANSWERED };
-
-#define EXTRA_HEADERS 12
-/* A body behind an answer already decided is read and dropped up to this,
- * so the answer is not lost to a reset; past it the connection closes. */
-#define DRAIN_MAX (16u * 1024 * 1024)
-
-/* What an answer carries besides its body: decided while the request is
- * read, sent with whatever answer comes. */
-typedef struct reply {
-    erps_accept_t accept;
-    int n;
-    const char *name[EXTRA_HEADERS];
-    char *value[EXTRA_HEADERS];
-} reply_t;
-
-typedef struct req {
-    erps_shim_t *shim;
-    struct MHD_Connection *conn;
-    erps_route_t route;
-    int phase;
-    char *body;
-    size_t len, cap;
-    int too_large;
-    erps_ctype_t ctype;
-    erps_login_out_t login; /* who is calling */
-    char client_addr[64];
-    erps_i18n_req_t lang;
-    erps_select_t *select;
-    reply_t reply;
-    int held_code; /* PH_HELD: the answer to send */
-    char *held_body;
-    const char *held_ctype;
-    size_t dropped;      /* PH_HELD: body bytes read and dropped */
-    int expect_continue; /* Expect: 100-continue: answer at once, no 100 */
-    char target_err[80]; /* the raw target was refused (see on_uri) */
-    int plain;           /* /healthz, /readyz, /metrics: no WebAPI headers */
-    erps_waiter_t w;
-    /* For the access line (on_completed). */
-    struct timespec began;
-    char method[16];
-    int code; /* the status sent, 0 for none */
-} req_t;
-
-const erps_cfg_opt_t erps_shim_conf_table[] = {
-#define O(f) offsetof(erps_shim_conf_t, f)
-    {"listen.address", ERPS_CFG_STR, "127.0.0.1", 0, 0, O(listen_addr), 64,
-     "IPv4 address to listen on (0.0.0.0 for all)"},
-    {"listen.port", ERPS_CFG_INT, "8080", 0, 65535, O(port), 0, "HTTP port"},
-    {"bootstrap.servers", ERPS_CFG_STR, "127.0.0.1:9092", 0, 0, O(bootstrap),
-     1024, "Kafka bootstrap servers"},
-    ERPS_CFG_TOPICS(erps_shim_conf_t, topics, topic_policy),
-    {"users.file", ERPS_CFG_STR, "", 0, 0, O(users_file), 1024,
-     "users file: name:hash:tenant:role per line (required)"},
-    {"tenants.file", ERPS_CFG_STR, "", 0, 0, O(tenants_file), 1024,
-     "tenants file: tenant:engine per line (required)"},
-    {"command.signing.key.file", ERPS_CFG_STR, "", 0, 0, O(sign_key_file), 1024,
-     "sign every command with this key (32+ bytes, shared with the agents; "
-     "empty: unsigned)"},
-    {"auth.tickets.file", ERPS_CFG_STR, "", 0, 0, O(tickets_file), 1024,
-     "SOTicket store (sha256:user:expiry per line); empty: SOTicket off"},
-    {"auth.jwt.hs256.key.file", ERPS_CFG_STR, "", 0, 0, O(jwt_hs256_key_file),
-     1024, "HS256 secret for Bearer tokens (at least 32 bytes)"},
-    {"auth.jwt.rs256.key.file", ERPS_CFG_STR, "", 0, 0, O(jwt_rs256_key_file),
-     1024, "RS256 public key (PEM) for Bearer tokens"},
-    {"auth.jwt.issuer", ERPS_CFG_STR, "", 0, 0, O(jwt_issuer), 256,
-     "required iss of Bearer tokens"},
-    {"auth.jwt.audience", ERPS_CFG_STR, "erpsync", 0, 0, O(jwt_audience), 256,
-     "required aud of Bearer tokens"},
-    {"auth.jwt.clock.skew.ms", ERPS_CFG_INT, "60000", 0, 3600000,
-     O(jwt_skew_ms), 0, "leeway on exp, nbf and iat"},
-    {"auth.jwt.tenant.claim", ERPS_CFG_STR, "tenant", 0, 0, O(jwt_tenant_claim),
-     64, "claim naming the caller's tenant"},
-    {"auth.jwt.role.claim", ERPS_CFG_STR, "role", 0, 0, O(jwt_role_claim), 64,
-     "claim naming the caller's role (admin or reader; absent: reader)"},
-    {"auth.session.key.file", ERPS_CFG_STR, "", 0, 0, O(session_key_file), 1024,
-     "secret (>= 32 bytes) signing session cookies and XSRF tokens; empty: "
-     "no sessions"},
-    {"auth.session.ttl.ms", ERPS_CFG_INT, "28800000", 60000, 604800000,
-     O(session_ttl_ms), 0, "how long a session cookie is valid"},
-    {"auth.session.cookie.secure", ERPS_CFG_BOOL, "true", 0, 1,
-     O(session_secure), 0,
-     "mark cookies Secure (HTTPS only; put TLS in front)"},
-    {"auth.apptokens.file", ERPS_CFG_STR, "", 0, 0, O(apptokens_file), 1024,
-     "registered SO-AppTokens (sha256[:app] per line)"},
-    {"auth.restricted", ERPS_CFG_BOOL, "false", 0, 1, O(restricted), 0,
-     "only callers with a registered SO-AppToken may use the agent"},
-    {"auth.failures.max", ERPS_CFG_INT, "10", 0, 1000000, O(login_failures_max),
-     0, "failed logins per client address per window before 429 (0: no limit)"},
-    {"auth.failures.window.ms", ERPS_CFG_INT, "60000", 1000, 86400000,
-     O(login_failures_window_ms), 0, "the window of auth.failures.max"},
-    {"auth.account.failures.max", ERPS_CFG_INT, "20", 0, 1000000,
-     O(account_failures_max), 0,
-     "failed logins per account per window, from "
-     "any addresses, before its passwords wait (429) (0: no limit)"},
-    {"auth.account.failures.window.ms", ERPS_CFG_INT, "60000", 1000, 86400000,
-     O(account_failures_window_ms), 0,
-     "the window of auth.account.failures.max"},
-    {"auth.cache.ttl.ms", ERPS_CFG_INT, "60000", 0, 3600000,
-     O(credential_cache_ms), 0,
-     "a verified Basic credential is trusted this long (0: check every call)"},
-    {"i18n.default.language", ERPS_CFG_STR, "en", 0, 0, O(default_language), 16,
-     "StatusMessage language when the caller asks for none we have"},
-    {"i18n.default.timezone", ERPS_CFG_STR, "UTC", 0, 0, O(default_timezone),
-     64, "time zone of times in StatusMessage without SO-TimeZone"},
-    {"source", ERPS_CFG_STR, "/erpsync/shim", 0, 0, O(source),
-     ERPS_SOURCE_MAX + 1, "ce_source of the commands this shim sends"},
-    {"request.timeout.ms", ERPS_CFG_INT, "10000", 500, 300000,
-     O(request_timeout_ms), 0,
-     "how long a call waits for the agent before 504"},
-    {"status.read.cached", ERPS_CFG_BOOL, "false", 0, 1, O(status_read_cached),
-     0,
-     "GetEngineStatus answers from this shim's view at once, without first "
-     "reading the status topic to its end: no Kafka round trip, but it may "
-     "miss a change another shim has just answered"},
-    {"http.body.max.bytes", ERPS_CFG_INT, "65536", 16, 16777216, O(body_max), 0,
-     "larger request bodies get 413"},
-    {"http.headers.max.bytes", ERPS_CFG_INT, "16384", 1024, 65536,
-     O(headers_max), 0, "larger request headers (all of them) get 431"},
-    {"http.url.max.bytes", ERPS_CFG_INT, "8192", 256, 65536, O(url_max), 0,
-     "a longer path and query get 414"},
-    {"http.threads", ERPS_CFG_INT, "2", 1, 256, O(threads), 0,
-     "HTTP event-loop threads (requests waiting for Kafka hold none)"},
-    {"http.connection.limit", ERPS_CFG_INT, "4096", 1, 1000000, O(conn_limit),
-     0, "concurrent connections"},
-    {"http.connection.timeout.s", ERPS_CFG_INT, "30", 1, 3600,
-     O(conn_timeout_s), 0, "idle keep-alive connections are closed after"},
-    ERPS_CFG_INTERVAL_BOUNDS(erps_shim_conf_t, interval_min_s, interval_max_s),
-    {"log.level", ERPS_CFG_STR, "info", 0, 0, O(log_level), 16,
-     "error, warn, info or debug"},
-    {"log.format", ERPS_CFG_STR, "text", 0, 0, O(log_format), 8,
-     "text (time program level: message) or json (one object per line)"},
-    {"log.file", ERPS_CFG_STR, "", 0, 0, O(log_file), 1024,
-     "append log lines to this file instead of standard error; SIGHUP reopens "
-     "it"},
-    /* front door (HTTP guards) */
-    {"listen.reuseport", ERPS_CFG_BOOL, "false", 0, 1, O(listen_reuseport), 0,
-     "share listen.port with other processes that set it (SO_REUSEPORT)"},
-    {"http.connection.per.address.limit", ERPS_CFG_INT, "64", 0, 1000000,
-     O(per_addr_limit), 0,
-     "concurrent connections from one client address "
-     "(0: no limit)"},
-    {"http.head.timeout.ms", ERPS_CFG_INT, "10000", 100, 3600000,
-     O(head_timeout_ms), 0,
-     "a request line and headers not complete this "
-     "long after the request line began are closed"},
-    {"cors.origins", ERPS_CFG_STR, "", 0, 0, O(cors_origins), 1024,
-     "origins allowed to call from a browser, comma-separated (empty: none)"},
-    ERPS_CFG_END
-#undef O
-};
-
-/* ---- answers ---- */
-
-static void reply_header(reply_t *rp, const char *name, const char *value) {
-    if (rp->n < EXTRA_HEADERS && (rp->value[rp->n] = strdup(value)))
-        rp->name[rp->n++] = name;
-}
-
-static void reply_clear(reply_t *rp) {
-    for (int i = 0; i < rp->n; i++)
-        free(rp->value[i]);
-    rp->n = 0;
-}
-
-static enum MHD_Result queue(erps_shim_t *shim, struct MHD_Connection *c,
-                             int code, char *body, const char *ctype,
-                             const reply_t *rp) {
-    static const char fallback[] = "out of memory\n";
-    struct MHD_Response *resp;
-    if (body) {
-        resp = MHD_create_response_from_buffer(strlen(body), body,
-                                               MHD_RESPMEM_MUST_FREE);
-    } else {
-        code = 500;
-        ctype = "text/plain";
-        resp = MHD_create_response_from_buffer(
-            sizeof(fallback) - 1, (void *)fallback, MHD_RESPMEM_PERSISTENT);
-    }
-    if (!resp) {
-        free(body);
-        return MHD_NO;
-    }
-    /* A 204 has no content, so no type for it (RFC 9110 15.3.5). */
-    if (code != 204 && ctype)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    /* The answer's language and format depend on these request headers. */
-    if (rp)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY,
-                                "Accept, Accept-Language, SO-Language, "
-                                "SO-Culture, SO-TimeZone");
-    for (int i = 0; rp && i < rp->n; i++)
-        MHD_add_response_header(resp, rp->name[i], rp->value[i]);
-    enum MHD_Result rc = MHD_queue_response(c, (unsigned)code, resp);
-    MHD_destroy_response(resp);
-    if (code >= 0 && code < CODES)
-        shim->responses[code]++;
-    return rc;
-}
-
-static enum MHD_Result answer(req_t *r, int code, char *body,
-                              const char *ctype) {
-    r->code = code;
-    /* A client waiting for 100 Continue gets the final answer instead
-     * (RFC 9110 10.1.1): it sends no body, libmicrohttpd no 100. */
-    if (r->phase == PH_FIRST && !r->expect_continue) {
-        r->phase = PH_HELD;
-        r->held_code = code;
-        r->held_body = body;
-        r->held_ctype = ctype;
-        return MHD_YES;
-    }
-    r->phase = PH_ANSWERED;
-    return queue(r->shim, r->conn, code, body, ctype,
-                 r->plain ? NULL : &r->reply);
-}
-
-static enum MHD_Result send_text(req_t *r, int code, const char *text,
-                                 const char *ctype) {
-    return answer(r, code, strdup(text), ctype);
-}
-
-/* An object in the format the caller accepts. */
-static enum MHD_Result send_obj(req_t *r, int code, cJSON *obj,
-                                const char *root) {
-    char *body = erps_api_render(obj, r->reply.accept.fmt, root);
-    cJSON_Delete(obj);
-    return answer(r, code, body, r->reply.accept.content_type);
-}
-
-static enum MHD_Result send_error(req_t *r, int code, const char *msg) {
-    if (code == 401) {
-        const char *challenge[3];
-        int n = erps_login_challenges(r->shim->login, challenge);
-        for (int i = 0; i < n; i++)
-            reply_header(&r->reply, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                         challenge[i]);
-    }
-    return send_obj(r, code, erps_api_error_obj(code, msg), "ErrorInformation");
-}
-
-/* Copies text as printable ASCII ('?' for anything else), cut to fit: for
- * bytes from outside (a path, the agent's text) put into an answer. */
-static void ascii_clip(char *out, size_t size, const char *in) {
-    size_t i = 0;
-    for (; in[i] && i < size - 1; i++) {
-        unsigned char ch = (unsigned char)in[i];
-        out[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
-    }
-    out[i] = '\0';
-}
-
-/* StatusMessage in the caller's language, then $select. */
-static enum MHD_Result send_status(req_t *r, const erps_status_t *st) {
-    char msg[ERPS_I18N_MESSAGE_MAX], err[512], reason[256];
-    if (erps_i18n_render(st, &r->lang, msg, sizeof(msg)))
-        ascii_clip(msg, sizeof(msg), st->message); /* ICU failed: English */
-    if (erps_i18n_text(&r->lang, "SR_ERPSYNC_READER_REASON", reason,
-                       sizeof(reason)))
-        erps_strlcpy(reason, "the caller may only read the engine status",
-                     sizeof(reason));
-    cJSON *obj = erps_api_status_obj(st, r->login.who.role, msg, reason);
-    if (!obj)
-        return send_error(r, 500, "out of memory");
-    if (r->select) {
-        int code = erps_select_apply(r->select, obj, err, sizeof(err));
-        if (code) {
-            cJSON_Delete(obj);
-            return send_error(r, code, err);
-        }
-    }
-    return send_obj(r, 200, obj, "ErpSyncEngineStatus");
-}
-
-/* ---- observability ---- */
-
-/* The status view's order guard and read your writes (bus.h). */
-static size_t read_metrics(char *buf, size_t cap, const erps_bus_stats_t *s) {
-    int n = snprintf(
-        buf, cap,
-        "# HELP erpsync_shim_statuses_stale_total Status events ignored: their "
-        "ce_sequence was not newer than the engine's status already read.\n"
-        "# TYPE erpsync_shim_statuses_stale_total counter\n"
-        "erpsync_shim_statuses_stale_total %" PRIu64 "\n"
-        "# HELP erpsync_shim_reads_total GetEngineStatus calls that waited for "
-        "the view to catch up with the status topic.\n"
-        "# TYPE erpsync_shim_reads_total counter\n"
-        "erpsync_shim_reads_total %" PRIu64 "\n"
-        "# HELP erpsync_shim_read_queries_total Queries of where the status "
-        "topic ends, each shared by the reads that arrived together.\n"
-        "# TYPE erpsync_shim_read_queries_total counter\n"
-        "erpsync_shim_read_queries_total %" PRIu64 "\n"
-        "# HELP erpsync_shim_reads_failed_total Reads answered 503 (the query "
-        "failed) or 504 (the view did not catch up in time).\n"
-        "# TYPE erpsync_shim_reads_failed_total counter\n"
-        "erpsync_shim_reads_failed_total{code=\"503\"} %" PRIu64 "\n"
-        "erpsync_shim_reads_failed_total{code=\"504\"} %" PRIu64 "\n",
-        s->statuses_stale, s->reads, s->read_queries, s->read_failures,
-        s->read_timeouts);
-    return n < 0 ? 0 : (size_t)n;
-}
-
-static enum MHD_Result send_metrics(req_t *r) {
-    erps_shim_t *shim = r->shim;
-    erps_bus_stats_t s;
-    size_t cap = 8192, used = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        return send_text(r, 500, "out of memory\n", "text/plain");
-    erps_login_stats_t ls;
-    erps_bus_stats(shim->bus, &s);
-    erps_login_stats(shim->login, &ls);
-#define P(...)                                                                 \
-    do {                                                                       \
-        if (used < cap)                                                        \
-            used += (size_t)snprintf(buf + used, cap - used, __VA_ARGS__);     \
-    } while (0)
-    P("# HELP erpsync_shim_http_responses_total HTTP responses by status "
-      "code.\n"
-      "# TYPE erpsync_shim_http_responses_total counter\n");
-    for (int i = 100; i < CODES; i++)
-        if (shim->responses[i])
-            P("erpsync_shim_http_responses_total{code=\"%d\"} %" PRIu64 "\n", i,
-              (uint64_t)shim->responses[i]);
-    P("# HELP erpsync_shim_commands_sent_total Commands handed to Kafka.\n"
-      "# TYPE erpsync_shim_commands_sent_total counter\n"
-      "erpsync_shim_commands_sent_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_commands_failed_total Commands Kafka did not take.\n"
-      "# TYPE erpsync_shim_commands_failed_total counter\n"
-      "erpsync_shim_commands_failed_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_statuses_received_total Status events read.\n"
-      "# TYPE erpsync_shim_statuses_received_total counter\n"
-      "erpsync_shim_statuses_received_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_statuses_invalid_total Status events that failed "
-      "to decode.\n"
-      "# TYPE erpsync_shim_statuses_invalid_total counter\n"
-      "erpsync_shim_statuses_invalid_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_requests_timed_out_total Calls answered 504.\n"
-      "# TYPE erpsync_shim_requests_timed_out_total counter\n"
-      "erpsync_shim_requests_timed_out_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_requests_waiting Calls waiting for a status.\n"
-      "# TYPE erpsync_shim_requests_waiting gauge\n"
-      "erpsync_shim_requests_waiting %zu\n"
-      "# HELP erpsync_shim_engines_known Engines with a known status.\n"
-      "# TYPE erpsync_shim_engines_known gauge\n"
-      "erpsync_shim_engines_known %" PRIu64 "\n"
-      "# HELP erpsync_shim_login_failures_total Calls refused 401 for "
-      "credentials that did not check out.\n"
-      "# TYPE erpsync_shim_login_failures_total counter\n"
-      "erpsync_shim_login_failures_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_logins_limited_total Calls refused 429 after too "
-      "many failed logins.\n"
-      "# TYPE erpsync_shim_logins_limited_total counter\n"
-      "erpsync_shim_logins_limited_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_credential_cache_hits_total Basic credentials "
-      "found in the cache (no password hash computed).\n"
-      "# TYPE erpsync_shim_credential_cache_hits_total counter\n"
-      "erpsync_shim_credential_cache_hits_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_kafka_up 1 while the cluster answers.\n"
-      "# TYPE erpsync_shim_kafka_up gauge\n"
-      "erpsync_shim_kafka_up %d\n",
-      s.commands_sent, s.commands_failed, s.statuses_received,
-      s.statuses_invalid, s.timeouts, erps_waiters_count(shim->waiters),
-      s.engines_known, ls.failures, ls.limited, ls.cache_hits,
-      erps_bus_kafka_up(shim->bus) ? 1 : 0);
-    P("# HELP erpsync_shim_http_heads_late_total Connections closed for a "
-      "request head not complete within http.head.timeout.ms.\n"
-      "# TYPE erpsync_shim_http_heads_late_total counter\n"
-      "erpsync_shim_http_heads_late_total %" PRIu64 "\n",
-      erps_deadlines_closed(shim->deadlines));
-    if (used < cap)
-        used += read_metrics(buf + used, cap - used, &s);
-#undef P
-    if (used >= cap) {
-        free(buf);
-        return send_text(r, 500, "metrics buffer too small\n", "text/plain");
-    }
-    return answer(r, 200, buf, "text/plain; version=0.0.4");
-}
 
 /* ---- the waiting part ---- */
 
@@ -479,7 +81,7 @@ static enum MHD_Result start_command(req_t *r) {
         snprintf(err, sizeof(err),
                  "the request body is larger than %" PRId64 " bytes",
                  conf->body_max);
-        return send_error(r, 413, err);
+        return http_send_error(r, 413, err);
     }
     cJSON *base = erps_api_request_base(r->route);
     cJSON *req = base ? erps_body_decode(&r->ctype, r->body ? r->body : "",
@@ -487,14 +89,15 @@ static enum MHD_Result start_command(req_t *r) {
                       : NULL;
     cJSON_Delete(base);
     if (!req)
-        return send_error(r, base ? code : 500, base ? err : "out of memory");
+        return http_send_error(r, base ? code : 500,
+                               base ? err : "out of memory");
     const erps_api_method_t *m = erps_api_method(r->route);
     erps_api_limits_t lim = {conf->interval_min_s, conf->interval_max_s};
     cmd.type = m->command;
     code = m->decode(req, r->ctype.media, &lim, &cmd, err, sizeof(err));
     cJSON_Delete(req);
     if (code)
-        return send_error(r, code, err);
+        return http_send_error(r, code, err);
 
     erps_ce_init(&cmd.ce, conf->source, r->login.who.engine_id);
     /* The deadline is the moment this call gives up with 504; agents stop
@@ -548,20 +151,20 @@ static enum MHD_Result start_read(req_t *r) {
 static enum MHD_Result finish_read(req_t *r) {
     r->phase = PH_FIRST;
     if (r->w.code != 200)
-        return send_error(r, r->w.code, r->w.detail);
-    return send_status(r, &r->w.status);
+        return http_send_error(r, r->w.code, r->w.detail);
+    return http_send_status(r, &r->w.status);
 }
 
 /* Every answer to a change names its command: the key to the status and
  * audit events on Kafka, and what to quote when asking what happened. */
 static enum MHD_Result finish_command(req_t *r) {
     r->phase = PH_ANSWERED;
-    reply_header(&r->reply, ERPS_HEADER_COMMAND_ID, r->w.id);
+    http_reply_header(&r->reply, ERPS_HEADER_COMMAND_ID, r->w.id);
     if (r->w.code != 200)
-        return send_error(r, r->w.code, r->w.detail);
+        return http_send_error(r, r->w.code, r->w.detail);
     if (erps_api_method(r->route)->answer == ERPS_ANSWER_EMPTY)
-        return answer(r, 204, strdup(""), r->reply.accept.content_type);
-    return send_status(r, &r->w.status);
+        return http_answer(r, 204, strdup(""), r->reply.accept.content_type);
+    return http_send_status(r, &r->w.status);
 }
 
 /* ---- who is calling ---- */
@@ -586,7 +189,7 @@ static int authenticate(req_t *r, char *err, size_t err_size) {
     if (code == 429) {
         char secs[24];
         snprintf(secs, sizeof(secs), "%" PRId64, r->login.retry_after_s);
-        reply_header(&r->reply, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+        http_reply_header(&r->reply, MHD_HTTP_HEADER_RETRY_AFTER, secs);
     }
     return code;
 }
@@ -595,8 +198,8 @@ static void issue_session(req_t *r) {
     char session[ERPS_SET_COOKIE_MAX], xsrf[ERPS_SET_COOKIE_MAX];
     if (erps_login_session_cookies(r->shim->login, &r->login.who, session,
                                    xsrf) == 0) {
-        reply_header(&r->reply, MHD_HTTP_HEADER_SET_COOKIE, session);
-        reply_header(&r->reply, MHD_HTTP_HEADER_SET_COOKIE, xsrf);
+        http_reply_header(&r->reply, MHD_HTTP_HEADER_SET_COOKIE, session);
+        http_reply_header(&r->reply, MHD_HTTP_HEADER_SET_COOKIE, xsrf);
         explicit_bzero(session, sizeof(session));
     }
 }
@@ -772,9 +375,9 @@ static int framing_refused(req_t *r, const char *version) {
     if (erps_accept_choose(header(r->conn, MHD_HTTP_HEADER_ACCEPT),
                            &r->reply.accept, NULL, 0))
         erps_accept_choose(NULL, &r->reply.accept, NULL, 0);
-    reply_header(&r->reply, MHD_HTTP_HEADER_CONNECTION, "close");
+    http_reply_header(&r->reply, MHD_HTTP_HEADER_CONNECTION, "close");
     r->phase = PH_ANSWERED;
-    send_error(r, code, err);
+    http_send_error(r, code, err);
     return 1;
 }
 
@@ -782,14 +385,15 @@ static int framing_refused(req_t *r, const char *version) {
 static enum MHD_Result ops_call(req_t *r) {
     erps_shim_t *shim = r->shim;
     if (r->route == ERPS_ROUTE_HEALTHZ)
-        return send_text(r, 200, "ok\n", "text/plain");
+        return http_send_text(r, 200, "ok\n", "text/plain");
     if (r->route == ERPS_ROUTE_METRICS)
-        return send_metrics(r);
+        return http_send_metrics(r);
     if (!erps_bus_kafka_up(shim->bus))
-        return send_text(r, 503, "Kafka unreachable\n", "text/plain");
+        return http_send_text(r, 503, "Kafka unreachable\n", "text/plain");
     if (!erps_bus_caught_up(shim->bus))
-        return send_text(r, 503, "reading the status topic\n", "text/plain");
-    return send_text(r, 200, "ready\n", "text/plain");
+        return http_send_text(r, 503, "reading the status topic\n",
+                              "text/plain");
+    return http_send_text(r, 200, "ready\n", "text/plain");
 }
 
 static enum MHD_Result get_status(req_t *r) {
@@ -800,9 +404,9 @@ static enum MHD_Result get_status(req_t *r) {
                  "no agent has reported a status for "
                  "engine %s yet",
                  r->login.who.engine_id);
-        return send_error(r, 503, err);
+        return http_send_error(r, 503, err);
     }
-    return send_status(r, &st);
+    return http_send_status(r, &st);
 }
 
 /* A change: its Content-Type and size, then on to reading the body. */
@@ -812,7 +416,7 @@ static enum MHD_Result body_start(req_t *r) {
     int code = erps_ctype_parse(header(r->conn, MHD_HTTP_HEADER_CONTENT_TYPE),
                                 &r->ctype, err, sizeof(err));
     if (code)
-        return send_error(r, code, err);
+        return http_send_error(r, code, err);
     const char *cl = header(r->conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
     unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
     if (len > (unsigned long long)conf->body_max) {
@@ -821,7 +425,7 @@ static enum MHD_Result body_start(req_t *r) {
                  conf->body_max);
         if (len > DRAIN_MAX) /* at once, and close: not worth reading */
             r->phase = PH_ANSWERED;
-        return send_error(r, 413, err);
+        return http_send_error(r, 413, err);
     }
     r->phase = PH_BODY;
     return MHD_YES;
@@ -836,9 +440,10 @@ static enum MHD_Result route_error(req_t *r, const char *url,
     char err[512];
     if (rcode == 404) {
         char shown[201];
-        ascii_clip(shown, sizeof(shown), url); /* answers stay valid UTF-8 */
+        http_ascii_clip(shown, sizeof(shown),
+                        url); /* answers stay valid UTF-8 */
         snprintf(err, sizeof(err), "no such resource: %s", shown);
-        return send_error(r, 404, err);
+        return http_send_error(r, 404, err);
     }
     /* A preflight names an origin and a method; a bare OPTIONS, or one on
      * a path of ours (not a WebAPI call), is just another method. */
@@ -847,8 +452,8 @@ static enum MHD_Result route_error(req_t *r, const char *url,
         header(r->conn, "Access-Control-Request-Method"))
         return preflight(r);
     snprintf(err, sizeof(err), "%s is not allowed here; use %s", method, allow);
-    reply_header(&r->reply, MHD_HTTP_HEADER_ALLOW, allow);
-    return send_error(r, 405, err);
+    http_reply_header(&r->reply, MHD_HTTP_HEADER_ALLOW, allow);
+    return http_send_error(r, 405, err);
 }
 
 /* An allowed browser origin may read every answer, errors included, with
@@ -857,13 +462,13 @@ static void cors_allow(req_t *r) {
     const char *origin = header(r->conn, "Origin");
     if (!r->shim->conf->cors_origins[0])
         return;
-    reply_header(&r->reply, MHD_HTTP_HEADER_VARY, "Origin");
+    http_reply_header(&r->reply, MHD_HTTP_HEADER_VARY, "Origin");
     if (!erps_cors_allowed(r->shim->conf->cors_origins, origin))
         return;
-    reply_header(&r->reply, "Access-Control-Allow-Origin", origin);
-    reply_header(&r->reply, "Access-Control-Allow-Credentials", "true");
-    reply_header(&r->reply, "Access-Control-Expose-Headers",
-                 ERPS_CORS_EXPOSE_HEADERS);
+    http_reply_header(&r->reply, "Access-Control-Allow-Origin", origin);
+    http_reply_header(&r->reply, "Access-Control-Allow-Credentials", "true");
+    http_reply_header(&r->reply, "Access-Control-Expose-Headers",
+                      ERPS_CORS_EXPOSE_HEADERS);
 }
 
 /* OPTIONS on a call, with cors.origins set: the CORS preflight. */
@@ -874,12 +479,12 @@ static enum MHD_Result preflight(req_t *r) {
         header(r->conn, "Access-Control-Request-Method"),
         header(r->conn, "Access-Control-Request-Headers"), err, sizeof(err));
     if (code)
-        return send_error(r, code, err);
-    reply_header(&r->reply, "Access-Control-Allow-Methods", "POST");
-    reply_header(&r->reply, "Access-Control-Allow-Headers",
-                 ERPS_CORS_ALLOW_HEADERS);
-    reply_header(&r->reply, "Access-Control-Max-Age", ERPS_CORS_MAX_AGE);
-    return answer(r, 204, strdup(""), NULL);
+        return http_send_error(r, code, err);
+    http_reply_header(&r->reply, "Access-Control-Allow-Methods", "POST");
+    http_reply_header(&r->reply, "Access-Control-Allow-Headers",
+                      ERPS_CORS_ALLOW_HEADERS);
+    http_reply_header(&r->reply, "Access-Control-Max-Age", ERPS_CORS_MAX_AGE);
+    return http_answer(r, 204, strdup(""), NULL);
 }
 
 static enum MHD_Result first_call(req_t *r, const char *url, const char *method,
@@ -907,10 +512,10 @@ static enum MHD_Result first_call(req_t *r, const char *url, const char *method,
                                    &r->reply.accept, err, sizeof(err));
     if (acode) { /* answered in the default format, as nothing else is */
         erps_accept_choose(NULL, &r->reply.accept, NULL, 0);
-        return send_error(r, acode, err);
+        return http_send_error(r, acode, err);
     }
     if ((code = request_size(r, url, err, sizeof(err))))
-        return send_error(r, code, err);
+        return http_send_error(r, code, err);
     if (rcode != 200)
         return route_error(r, url, method, rcode, allow);
     /* Before credentials are looked at: a page on another site gets
@@ -920,15 +525,15 @@ static enum MHD_Result first_call(req_t *r, const char *url, const char *method,
              shim->conf->cors_origins, header(c, "Origin"),
              header(c, "Sec-Fetch-Site"), header(c, MHD_HTTP_HEADER_HOST), err,
              sizeof(err))))
-        return send_error(r, code, err);
+        return http_send_error(r, code, err);
     if ((code = authenticate(r, err, sizeof(err))))
-        return send_error(r, code, err);
+        return http_send_error(r, code, err);
     if (erps_api_route_changes(route) && r->login.who.role != ERPS_ROLE_ADMIN)
-        return send_error(r, 403,
-                          "the caller may read the engine status but "
-                          "not change it");
+        return http_send_error(r, 403,
+                               "the caller may read the engine status but "
+                               "not change it");
     if ((code = read_options(r, err, sizeof(err))))
-        return send_error(r, code, err);
+        return http_send_error(r, code, err);
     /* Issued only once the caller is known to be allowed this call. */
     if (r->login.basic)
         issue_session(r);
@@ -987,7 +592,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
             *upload_data_size = 0;
             char *body = r->held_body;
             r->held_body = NULL;
-            return answer(r, r->held_code, body, r->held_ctype);
+            return http_answer(r, r->held_code, body, r->held_ctype);
         }
         *upload_data_size = 0;
         return MHD_YES;
@@ -1035,7 +640,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     else if (r->phase == PH_WAIT)
         erps_waiters_take(r->shim->waiters, r->w.id);
     erps_select_free(r->select);
-    reply_clear(&r->reply);
+    http_reply_clear(&r->reply);
     free(r->held_body);
     free(r->body);
     free(r);

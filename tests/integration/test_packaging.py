@@ -378,18 +378,18 @@ def test_openapi_covers_every_route_and_answer():
                 assert allow.lower() == method, (path, allow)
     assert "NotFound" in responses
     # Answers to a change that sent its command name it in a header.
-    header = re.search(r'#define ERPS_HEADER_COMMAND_ID "([^"]+)"',
-                       read("shim/server.c"))
-    if header:
-        for path, op in doc["paths"].items():
-            if path.endswith(("/ChangeEngineStatus", "/ChangeEngineInterval")):
-                for code in ("200", "204", "503", "504"):
-                    resp = op["post"]["responses"].get(code)
-                    if resp is None:
-                        continue
-                    if "$ref" in resp:
-                        resp = responses[resp["$ref"].rsplit("/", 1)[-1]]
-                    assert header[1] in resp.get("headers", {}), (path, code)
+    header = re.search(r'#define ERPS_HEADER_COMMAND_ID\s+"([^"]+)"',
+                       read("shim/server_int.h"))
+    assert header, "ERPS_HEADER_COMMAND_ID not in shim/server_int.h"
+    for path, op in doc["paths"].items():
+        if path.endswith(("/ChangeEngineStatus", "/ChangeEngineInterval")):
+            for code in ("200", "204", "503", "504"):
+                resp = op["post"]["responses"].get(code)
+                if resp is None:
+                    continue
+                if "$ref" in resp:
+                    resp = responses[resp["$ref"].rsplit("/", 1)[-1]]
+                assert header[1] in resp.get("headers", {}), (path, code)
     status = doc["components"]["schemas"]["ErpSyncEngineStatus"]
     assert set(status["required"]) == set(status["properties"]) == {
         "IsRunning", "StatusMessage", "Interval", "TableRight", "FieldProperties"}
@@ -492,7 +492,7 @@ def test_configuration_md_lists_the_agent_exit_codes():
 
 def test_operations_md_names_every_metric():
     metrics = set(re.findall(r"\b(erpsync_shim_\w+?)(?:\{|\s|\\n| %)",
-                             read("shim/server.c")))
+                             read("shim/answer.c")))
     assert len(metrics) >= 9, metrics
     ops = read("docs/operations.md")
     api = read("docs/openapi.yaml")
