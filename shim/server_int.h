@@ -28,6 +28,7 @@
 #include "i18n.h"
 #include "login.h"
 #include "negotiate.h"
+#include "select.h"
 #include "shim.h"
 #include "waiters.h"
 

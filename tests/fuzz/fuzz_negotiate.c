@@ -19,6 +19,7 @@
  */
 #include "fuzz_common.h"
 #include "negotiate.h"
+#include "select.h"
 
 #define MAX_PATHS    ERPS_SELECT_MAX_PATHS
 #define MAX_DEPTH    ERPS_SELECT_MAX_DEPTH

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "negotiate.h"
+#include "select.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
