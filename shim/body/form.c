@@ -86,92 +86,87 @@ static char *form_text(char *raw, size_t n, iconv_t cd, const char *cs,
     return raw;
 }
 
+typedef struct form {
+    const char *cs;
+    iconv_t cd; /* legacy charsets; (iconv_t)-1 for Unicode ones */
+    text_t t;
+    cJSON *obj;
+    nameset_t set;
+    berr_t *e;
+} form_t;
+
+/* The pair at t[i..amp) ("name=value", or "name") into the object.
+ * @returns 0, or -1 with the error set. */
+static int form_pair(form_t *f, size_t i, size_t amp) {
+    char c1[CLIP_MAX + 4];
+    const text_t *t = &f->t;
+    const char *s = t->p + i;
+    const char *eq = memchr(s, '=', amp - i);
+    size_t nl = eq ? (size_t)(eq - s) : amp - i, rn, vn;
+    char *name = pct_decode(s, nl, i, t, &rn, f->e), *val = NULL;
+    if (name)
+        name = form_text(name, rn, f->cd, f->cs, NULL, i + t->skipped, f->e);
+    if (!name)
+        return -1;
+    if (!name[0]) {
+        body_fail(f->e, 400, "a form field has an empty name (byte %zu%s)",
+                  i + t->skipped, body_where_note(t));
+        free(name);
+        return -1;
+    }
+    if (eq)
+        val = pct_decode(eq + 1, amp - i - nl - 1, i + nl + 1, t, &vn, f->e);
+    else
+        val = pct_decode("", 0, i, t, &vn, f->e);
+    if (val)
+        val = form_text(val, vn, f->cd, f->cs, name, i + t->skipped, f->e);
+    cJSON *v = val ? cJSON_CreateString(val) : NULL;
+    free(val);
+    if (v && cJSON_AddItemToObject(f->obj, name, v)) {
+        free(name);
+        int r = body_nameset_add(&f->set, v->string, v);
+        if (r > 0)
+            body_fail(f->e, 400, "form field '%s' appears twice",
+                      body_clip(v->string, c1));
+        else if (r < 0)
+            body_fail_oom(f->e);
+        return r == 0 ? 0 : -1;
+    }
+    if (val) /* decoded, but no memory for the member */
+        body_fail_oom(f->e);
+    cJSON_Delete(v);
+    free(name);
+    return -1;
+}
+
 cJSON *body_decode_form(const char *cs, const char *body, size_t len,
                         berr_t *e) {
-    char c1[CLIP_MAX + 4];
-    text_t t;
-    iconv_t cd = (iconv_t)-1;
-    nameset_t set = {0};
-    cJSON *obj = NULL;
-
+    form_t f = {.cs = cs, .cd = (iconv_t)-1, .e = e};
     /* Legacy charsets: split the raw bytes (ASCII-compatible), decode the
      * escapes, then convert, so "Caf%E9" and a raw "Caf\xE9" both read as
      * Café. Unicode charsets: convert first; escapes are UTF-8 then. */
     if (!body_cs_is_utf8(cs) && !body_cs_is_unicode(cs)) {
-        cd = body_cs_open(cs, e);
-        if (cd == (iconv_t)-1)
+        f.cd = body_cs_open(cs, e);
+        if (f.cd == (iconv_t)-1)
             return NULL;
-        memset(&t, 0, sizeof(t));
-        t.p = body;
-        t.n = len;
-    } else if (body_text_from_body(cs, body, len, &t, e)) {
+        f.t.p = body;
+        f.t.n = len;
+    } else if (body_text_from_body(cs, body, len, &f.t, e)) {
         return NULL;
     }
-    obj = cJSON_CreateObject();
-    if (!obj) {
+    if (!(f.obj = cJSON_CreateObject()))
         body_fail_oom(e);
-        goto err;
-    }
-    for (size_t i = 0, amp; i < t.n; i = amp + 1) {
-        const char *s = t.p + i;
-        const char *a = memchr(s, '&', t.n - i);
-        amp = a ? (size_t)(a - t.p) : t.n;
-        if (amp == i)
-            continue; /* "a=1&&b=2" */
-        const char *eq = memchr(s, '=', amp - i);
-        size_t nl = eq ? (size_t)(eq - s) : amp - i, rn, vn;
-        char *name = pct_decode(s, nl, i, &t, &rn, e), *val = NULL;
-        if (!name)
-            goto err;
-        name = form_text(name, rn, cd, cs, NULL, i + t.skipped, e);
-        if (!name)
-            goto err;
-        if (!name[0]) {
-            body_fail(e, 400, "a form field has an empty name (byte %zu%s)",
-                      i + t.skipped, body_where_note(&t));
-            free(name);
-            goto err;
-        }
-        if (eq)
-            val = pct_decode(eq + 1, amp - i - nl - 1, i + nl + 1, &t, &vn, e);
-        else
-            val = pct_decode("", 0, i, &t, &vn, e);
-        if (val)
-            val = form_text(val, vn, cd, cs, name, i + t.skipped, e);
-        if (!val) {
-            free(name);
-            goto err;
-        }
-        cJSON *v = cJSON_CreateString(val);
-        free(val);
-        if (!v || !cJSON_AddItemToObject(obj, name, v)) {
-            cJSON_Delete(v);
-            free(name);
-            body_fail_oom(e);
-            goto err;
-        }
-        free(name);
-        int r = body_nameset_add(&set, v->string, v);
-        if (r < 0) {
-            body_fail_oom(e);
-            goto err;
-        }
-        if (r > 0) {
-            body_fail(e, 400, "form field '%s' appears twice",
-                      body_clip(v->string, c1));
-            goto err;
+    for (size_t i = 0, amp; f.obj && i < f.t.n; i = amp + 1) {
+        const char *a = memchr(f.t.p + i, '&', f.t.n - i);
+        amp = a ? (size_t)(a - f.t.p) : f.t.n;
+        if (amp > i && form_pair(&f, i, amp)) { /* amp == i: "a=1&&b=2" */
+            cJSON_Delete(f.obj);
+            f.obj = NULL;
         }
     }
-    body_nameset_free(&set);
-    if (cd != (iconv_t)-1)
-        iconv_close(cd);
-    free(t.owned);
-    return obj;
-err:
-    body_nameset_free(&set);
-    if (cd != (iconv_t)-1)
-        iconv_close(cd);
-    free(t.owned);
-    cJSON_Delete(obj);
-    return NULL;
+    body_nameset_free(&f.set);
+    if (f.cd != (iconv_t)-1)
+        iconv_close(f.cd);
+    free(f.t.owned);
+    return f.obj;
 }

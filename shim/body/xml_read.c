@@ -165,12 +165,76 @@ out:
     return rc;
 }
 
+/* An element holding list items: an array of their values. */
+static cJSON *xml_list(xmlNode *el, int depth, berr_t *e) {
+    cJSON *v = cJSON_CreateArray();
+    if (!v) {
+        body_fail_oom(e);
+        return NULL;
+    }
+    for (xmlNode *c = el->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        cJSON *iv = xml_value(c, depth + 1, e);
+        if (!iv) {
+            cJSON_Delete(v);
+            return NULL;
+        }
+        cJSON_AddItemToArray(v, iv);
+    }
+    return v;
+}
+
+/* An element holding members: an object of them. */
+static cJSON *xml_object(xmlNode *el, int depth, berr_t *e) {
+    cJSON *v = cJSON_CreateObject();
+    if (!v) {
+        body_fail_oom(e);
+        return NULL;
+    }
+    if (xml_members(el, v, depth, e)) {
+        cJSON_Delete(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* An element holding text: its text and CDATA children joined, XML blanks
+ * trimmed, as a string. */
+static cJSON *xml_text(xmlNode *el, const char *nm, berr_t *e) {
+    sbuf_t b = {0};
+    cJSON *v = NULL;
+    for (xmlNode *c = el->children; c; c = c->next)
+        if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) &&
+            c->content)
+            body_sb_put(&b, c->content, strlen((const char *)c->content));
+    char *s = body_sb_take(&b);
+    if (!s) {
+        body_fail_oom(e);
+        return NULL;
+    }
+    size_t a = 0, z = strlen(s);
+    while (a < z && xml_blank_char((unsigned char)s[a]))
+        a++;
+    while (z > a && xml_blank_char((unsigned char)s[z - 1]))
+        z--;
+    s[z] = '\0';
+    if (body_utf8_invalid_at(s + a, z - a) < z - a) {
+        body_fail(e, 400,
+                  "element '%s' (line %ld) holds text that is not valid UTF-8",
+                  nm, xmlGetLineNo(el));
+    } else if (!(v = cJSON_CreateString(s + a))) {
+        body_fail_oom(e);
+    }
+    free(s);
+    return v;
+}
+
 static cJSON *xml_value(xmlNode *el, int depth, berr_t *e) {
     char c1[CLIP_MAX + 4];
     const char *nm = body_clip((const char *)el->name, c1);
     size_t elems = 0, items = 0;
     int text = 0;
-    cJSON *v = NULL;
 
     if (depth > ERPS_BODY_XML_MAX_DEPTH) {
         body_fail(e, 400,
@@ -178,14 +242,14 @@ static cJSON *xml_value(xmlNode *el, int depth, berr_t *e) {
                   xmlGetLineNo(el), ERPS_BODY_XML_MAX_DEPTH);
         return NULL;
     }
-    switch (xml_nil(el, e)) {
-    case 1:
-        v = cJSON_CreateNull();
+    int nil = xml_nil(el, e);
+    if (nil < 0)
+        return NULL;
+    if (nil) {
+        cJSON *v = cJSON_CreateNull();
         if (!v)
             body_fail_oom(e);
         return v;
-    case -1:
-        return NULL;
     }
     for (xmlNode *c = el->children; c; c = c->next) {
         if (c->type == XML_ELEMENT_NODE) {
@@ -210,64 +274,11 @@ static cJSON *xml_value(xmlNode *el, int depth, berr_t *e) {
                   nm, xmlGetLineNo(el), ERPS_XML_ARRAYS_NS);
         return NULL;
     }
-    if (elems && !items) {
-        v = cJSON_CreateObject();
-        if (!v) {
-            body_fail_oom(e);
-            return NULL;
-        }
-        if (xml_members(el, v, depth, e)) {
-            cJSON_Delete(v);
-            return NULL;
-        }
-        return v;
-    }
-    if (items || (!text && xml_declares_arrays(el))) {
-        v = cJSON_CreateArray();
-        if (!v) {
-            body_fail_oom(e);
-            return NULL;
-        }
-        for (xmlNode *c = el->children; c; c = c->next) {
-            if (c->type != XML_ELEMENT_NODE)
-                continue;
-            cJSON *iv = xml_value(c, depth + 1, e);
-            if (!iv) {
-                cJSON_Delete(v);
-                return NULL;
-            }
-            cJSON_AddItemToArray(v, iv);
-        }
-        return v;
-    }
-    /* Text: text and CDATA children joined, XML blanks trimmed. */
-    sbuf_t b = {0};
-    for (xmlNode *c = el->children; c; c = c->next)
-        if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) &&
-            c->content)
-            body_sb_put(&b, c->content, strlen((const char *)c->content));
-    char *s = body_sb_take(&b);
-    if (!s) {
-        body_fail_oom(e);
-        return NULL;
-    }
-    size_t a = 0, z = strlen(s);
-    while (a < z && xml_blank_char((unsigned char)s[a]))
-        a++;
-    while (z > a && xml_blank_char((unsigned char)s[z - 1]))
-        z--;
-    s[z] = '\0';
-    if (body_utf8_invalid_at(s + a, z - a) < z - a) {
-        body_fail(e, 400,
-                  "element '%s' (line %ld) holds text that is not valid UTF-8",
-                  nm, xmlGetLineNo(el));
-    } else {
-        v = cJSON_CreateString(s + a);
-        if (!v)
-            body_fail_oom(e);
-    }
-    free(s);
-    return v;
+    if (elems && !items)
+        return xml_object(el, depth, e);
+    if (items || (!text && xml_declares_arrays(el)))
+        return xml_list(el, depth, e);
+    return xml_text(el, nm, e);
 }
 
 static cJSON *xml_root(xmlNode *root, berr_t *e) {
