@@ -211,10 +211,139 @@ static void control(rd_kafka_mock_cluster_t *mc, char *line) {
               err ? rd_kafka_err2str(err) : "");
 }
 
+/* Listens first: a taken port fails fast, before any mock is built.
+ * @returns the socket with *la its address, or -1. */
+static int listen_on(const devbroker_conf_t *conf, struct sockaddr_in *la) {
+    int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    memset(la, 0, sizeof(*la));
+    la->sin_family = AF_INET;
+    la->sin_port = htons((uint16_t)conf->port);
+    if (lfd < 0 ||
+        setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+        inet_pton(AF_INET, conf->listen_addr, &la->sin_addr) != 1 ||
+        bind(lfd, (struct sockaddr *)la, sizeof(*la)) || listen(lfd, 64)) {
+        erps_err("cannot listen on %s:%d: %s", conf->listen_addr,
+                 (int)conf->port, strerror(errno));
+        if (lfd >= 0)
+            close(lfd);
+        return -1;
+    }
+    socklen_t lalen = sizeof(*la);
+    getsockname(lfd, (struct sockaddr *)la, &lalen);
+    return lfd;
+}
+
+/* The mock cluster with its topics, on a client of its own (-X settings
+ * apply to it). @returns the cluster, or NULL with the reason logged. */
+static rd_kafka_mock_cluster_t *
+mock_new(devbroker_conf_t *conf, const erps_kprops_t *kp, rd_kafka_t **rkp) {
+    char err[512];
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    rd_kafka_conf_set(kc, "client.id", "erpsync-devbroker", NULL, 0);
+    for (int i = 0; i < kp->cnt; i++)
+        if (rd_kafka_conf_set(kc, kp->name[i], kp->value[i], err,
+                              sizeof(err))) {
+            erps_err("-X %s: %s", kp->name[i], err);
+            rd_kafka_conf_destroy(kc);
+            return NULL;
+        }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, err, sizeof(err));
+    if (!rk) {
+        erps_err("%s", err);
+        return NULL;
+    }
+    rd_kafka_mock_cluster_t *mc =
+        rd_kafka_mock_cluster_new(rk, (int)conf->brokers);
+    const char *bootstraps = mc ? rd_kafka_mock_cluster_bootstraps(mc) : "";
+    if (!mc) {
+        erps_err("cannot create the mock cluster");
+        goto fail;
+    }
+    if (parse_hostport(bootstraps, &upstream)) {
+        erps_err("unexpected mock bootstrap list \"%s\"", bootstraps);
+        goto fail;
+    }
+    int rf = conf->brokers >= 3 ? 3 : (int)conf->brokers;
+    for (char *save = NULL, *t = strtok_r(conf->topics, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
+        rd_kafka_resp_err_t e =
+            rd_kafka_mock_topic_create(mc, t, (int)conf->partitions, rf);
+        if (e) {
+            erps_err("creating topic %s: %s", t, rd_kafka_err2str(e));
+            goto fail;
+        }
+    }
+    *rkp = rk;
+    return mc;
+fail:
+    if (mc)
+        rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(rk);
+    return NULL;
+}
+
+/* host:port for scripts, replaced atomically (rename). */
+static int write_port_file(const char *path, const char *addr) {
+    char tmp[1100];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *fp = fopen(tmp, "w");
+    if (!fp || fprintf(fp, "%s\n", addr) < 0 || fclose(fp) ||
+        rename(tmp, path)) {
+        erps_err("port.file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Control lines from standard input (see control()). @returns 0 once the
+ * input closed: the broker keeps serving. */
+static int read_control(rd_kafka_mock_cluster_t *mc, char *cline, size_t size,
+                        size_t *clen) {
+    ssize_t n = read(0, cline + *clen, size - 1 - *clen);
+    if (n <= 0)
+        return 0;
+    *clen += (size_t)n;
+    cline[*clen] = '\0';
+    char *nl;
+    while ((nl = strchr(cline, '\n'))) {
+        *nl = '\0';
+        control(mc, cline);
+        *clen -= (size_t)(nl + 1 - cline);
+        memmove(cline, nl + 1, *clen + 1);
+    }
+    if (*clen == size - 1)
+        *clen = 0; /* an over-long line is dropped */
+    return 1;
+}
+
+/* One relay thread per client connection, until a stop signal. */
+static void serve(int lfd, rd_kafka_mock_cluster_t *mc, int ctl) {
+    char cline[512];
+    size_t clen = 0;
+    while (!stop_asap) {
+        struct pollfd p[2] = {{lfd, POLLIN, 0}, {ctl ? 0 : -1, POLLIN, 0}};
+        if (poll(p, 2, 500) <= 0)
+            continue;
+        if (p[1].revents & (POLLIN | POLLHUP))
+            ctl = read_control(mc, cline, sizeof(cline), &clen);
+        if (!(p[0].revents & POLLIN))
+            continue;
+        int cfd = accept(lfd, NULL, NULL);
+        if (cfd < 0)
+            continue;
+        pthread_t th;
+        if (pthread_create(&th, NULL, relay, (void *)(intptr_t)cfd) == 0)
+            pthread_detach(th);
+        else
+            close(cfd);
+    }
+}
+
 int main(int argc, char **argv) {
     devbroker_conf_t conf;
     erps_kprops_t kp = {0};
-    char err[512];
+    struct sockaddr_in la;
+    rd_kafka_t *rk = NULL;
 
     memset(&conf, 0, sizeof(conf));
     int rc = erps_cfg_startup(
@@ -229,112 +358,28 @@ int main(int argc, char **argv) {
         return 0;
     erps_signals_on_stop(on_signal);
 
-    /* Listen first: a taken port fails fast, before any mock is built. */
-    int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-    struct sockaddr_in la;
-    memset(&la, 0, sizeof(la));
-    la.sin_family = AF_INET;
-    la.sin_port = htons((uint16_t)conf.port);
-    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (inet_pton(AF_INET, conf.listen_addr, &la.sin_addr) != 1 ||
-        bind(lfd, (struct sockaddr *)&la, sizeof(la)) || listen(lfd, 64)) {
-        erps_err("cannot listen on %s:%d: %s", conf.listen_addr, (int)conf.port,
-                 strerror(errno));
+    int lfd = listen_on(&conf, &la);
+    if (lfd < 0)
         return 1;
-    }
-    socklen_t lalen = sizeof(la);
-    getsockname(lfd, (struct sockaddr *)&la, &lalen);
-
-    rd_kafka_conf_t *kc = rd_kafka_conf_new();
-    rd_kafka_conf_set(kc, "client.id", "erpsync-devbroker", NULL, 0);
-    for (int i = 0; i < kp.cnt; i++)
-        if (rd_kafka_conf_set(kc, kp.name[i], kp.value[i], err, sizeof(err))) {
-            erps_err("-X %s: %s", kp.name[i], err);
-            return 2;
-        }
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, err, sizeof(err));
-    if (!rk) {
-        erps_err("%s", err);
-        return 1;
-    }
-    rd_kafka_mock_cluster_t *mc =
-        rd_kafka_mock_cluster_new(rk, (int)conf.brokers);
+    rd_kafka_mock_cluster_t *mc = mock_new(&conf, &kp, &rk);
     if (!mc) {
-        erps_err("cannot create the mock cluster");
+        close(lfd);
         return 1;
     }
-    const char *bootstraps = rd_kafka_mock_cluster_bootstraps(mc);
-    if (parse_hostport(bootstraps, &upstream)) {
-        erps_err("unexpected mock bootstrap list \"%s\"", bootstraps);
-        return 1;
-    }
-    int rf = conf.brokers >= 3 ? 3 : (int)conf.brokers;
-    for (char *save = NULL, *t = strtok_r(conf.topics, ",", &save); t;
-         t = strtok_r(NULL, ",", &save)) {
-        rd_kafka_resp_err_t e =
-            rd_kafka_mock_topic_create(mc, t, (int)conf.partitions, rf);
-        if (e) {
-            erps_err("creating topic %s: %s", t, rd_kafka_err2str(e));
-            return 1;
-        }
-    }
-
     char addr[96];
     snprintf(addr, sizeof(addr), "%s:%d", conf.listen_addr, ntohs(la.sin_port));
-    if (conf.port_file[0]) {
-        char tmp[1100];
-        snprintf(tmp, sizeof(tmp), "%s.tmp", conf.port_file);
-        FILE *fp = fopen(tmp, "w");
-        if (!fp || fprintf(fp, "%s\n", addr) < 0 || fclose(fp) ||
-            rename(tmp, conf.port_file)) {
-            erps_err("port.file %s: %s", conf.port_file, strerror(errno));
-            return 1;
-        }
+    if (conf.port_file[0] && write_port_file(conf.port_file, addr)) {
+        rc = 1;
+    } else {
+        printf("erpsync-devbroker: bootstrap.servers=%s (mock brokers %s)\n",
+               addr, rd_kafka_mock_cluster_bootstraps(mc));
+        fflush(stdout);
+        serve(lfd, mc, (int)conf.control);
+        erps_info("stopping");
     }
-    printf("erpsync-devbroker: bootstrap.servers=%s (mock brokers %s)\n", addr,
-           bootstraps);
-    fflush(stdout);
-
-    char cline[512];
-    size_t clen = 0;
-    int ctl = conf.control;
-    while (!stop_asap) {
-        struct pollfd p[2] = {{lfd, POLLIN, 0}, {ctl ? 0 : -1, POLLIN, 0}};
-        if (poll(p, 2, 500) <= 0)
-            continue;
-        if (p[1].revents & (POLLIN | POLLHUP)) {
-            ssize_t n = read(0, cline + clen, sizeof(cline) - 1 - clen);
-            if (n <= 0) {
-                ctl = 0; /* control input closed: keep serving */
-            } else {
-                clen += (size_t)n;
-                cline[clen] = '\0';
-                char *nl;
-                while ((nl = strchr(cline, '\n'))) {
-                    *nl = '\0';
-                    control(mc, cline);
-                    clen -= (size_t)(nl + 1 - cline);
-                    memmove(cline, nl + 1, clen + 1);
-                }
-                if (clen == sizeof(cline) - 1)
-                    clen = 0; /* an over-long line is dropped */
-            }
-        }
-        if (!(p[0].revents & POLLIN))
-            continue;
-        int cfd = accept(lfd, NULL, NULL);
-        if (cfd < 0)
-            continue;
-        pthread_t th;
-        if (pthread_create(&th, NULL, relay, (void *)(intptr_t)cfd) == 0)
-            pthread_detach(th);
-        else
-            close(cfd);
-    }
-    erps_info("stopping");
     close(lfd);
     rd_kafka_mock_cluster_destroy(mc);
     rd_kafka_destroy(rk);
     erps_kprops_clear(&kp);
-    return 0;
+    return rc;
 }
