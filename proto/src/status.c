@@ -182,53 +182,66 @@ int erps_status_encode(const erps_status_t *st, erps_msg_t *out, char *errstr,
     return erps_json_finish(root, out, errstr, errstr_size);
 }
 
-int erps_status_decode(const erps_msg_t *in, erps_status_t *st, char *errstr,
-                       size_t errstr_size) {
-    char type[128], buf[64];
-    cJSON *root = NULL;
-    int ret = -1;
-    int64_t v;
-
-    memset(st, 0, sizeof(*st));
-    if (erps_ce_decode(in, &st->ce, type, sizeof(type), errstr, errstr_size))
-        goto out;
-    if (strcmp(type, ERPS_TYPE_STATUS) != 0) {
-        snprintf(errstr, errstr_size, "not a status event: \"%s\"", type);
-        goto out;
-    }
-    if (erps_msg_header_str(in, "ce_sequence", buf, sizeof(buf), 1, errstr,
-                            errstr_size) ||
-        erps_msg_header_str(in, "ce_correlationid", st->correlation_id,
-                            sizeof(st->correlation_id), 0, errstr, errstr_size))
-        goto out;
-    /* Digits only (zero-padded or not): no sign. At most 19 of them and
-     * no more than INT64_MAX, so strtoll cannot overflow. */
+/* ce_sequence: digits only (zero-padded or not), no sign, at most 19 of
+ * them and no more than INT64_MAX, so strtoll cannot overflow. */
+static int sequence_parse(const char *buf, int64_t *seq, char *errstr,
+                          size_t errstr_size) {
     size_t ndig = strspn(buf, "0123456789");
     if (ndig == 0 || ndig > ERPS_SEQUENCE_DIGITS || buf[ndig] != '\0' ||
         (ndig == ERPS_SEQUENCE_DIGITS &&
          strcmp(buf, "9223372036854775807") > 0)) {
         snprintf(errstr, errstr_size, "ce_sequence is not a number");
-        goto out;
+        return -1;
     }
-    st->sequence = strtoll(buf, NULL, 10);
-    if (!(root = erps_json_parse_value(in, errstr, errstr_size)))
-        goto out;
+    *seq = strtoll(buf, NULL, 10);
+    return 0;
+}
+
+/* LastIteration, when the engine has run one (null before). */
+static int last_iteration_parse(const cJSON *li, erps_status_t *st,
+                                char *errstr, size_t errstr_size) {
+    int64_t code, sig;
+    if (!cJSON_IsObject(li))
+        return 0;
+    if (erps_json_get_int(li, "Number", &st->last.number, errstr,
+                          errstr_size) ||
+        erps_json_get_time(li, "StartedAt", &st->last.start_ms, errstr,
+                           errstr_size) ||
+        erps_json_get_time(li, "EndedAt", &st->last.end_ms, errstr,
+                           errstr_size) ||
+        erps_json_get_str(li, "Outcome", st->last.outcome,
+                          sizeof(st->last.outcome), errstr, errstr_size) ||
+        erps_json_get_int(li, "ExitCode", &code, errstr, errstr_size) ||
+        erps_json_get_int(li, "Signal", &sig, errstr, errstr_size) ||
+        erps_json_get_str(li, "Detail", st->last.detail,
+                          sizeof(st->last.detail), errstr, errstr_size))
+        return -1;
+    st->last.exit_code = (int)code;
+    st->last.signal = (int)sig;
+    return 0;
+}
+
+/* The body's fields (the WebAPI's and ours). */
+static int status_body_parse(const cJSON *root, erps_status_t *st, char *errstr,
+                             size_t errstr_size) {
+    char state[64];
     if (erps_json_get_bool(root, "IsRunning", &st->is_running, errstr,
                            errstr_size) ||
         erps_json_get_str(root, "StatusMessage", st->message,
                           sizeof(st->message), errstr, errstr_size) ||
-        erps_json_get_str(root, "State", buf, sizeof(buf), errstr, errstr_size))
-        goto out;
-    if (erps_state_parse(buf, &st->state)) {
-        snprintf(errstr, errstr_size, "unknown State \"%s\"", buf);
-        goto out;
+        erps_json_get_str(root, "State", state, sizeof(state), errstr,
+                          errstr_size))
+        return -1;
+    if (erps_state_parse(state, &st->state)) {
+        snprintf(errstr, errstr_size, "unknown State \"%s\"", state);
+        return -1;
     }
     if (erps_json_get_int(root, "IntervalSeconds", &st->interval_s, errstr,
                           errstr_size))
-        goto out;
+        return -1;
     if (st->interval_s < 1 || st->interval_s > ERPS_INTERVAL_MAX_S) {
         snprintf(errstr, errstr_size, "\"IntervalSeconds\" is out of range");
-        goto out;
+        return -1;
     }
     if (erps_json_get_int(root, "Generation", &st->generation, errstr,
                           errstr_size) ||
@@ -238,27 +251,34 @@ int erps_status_decode(const erps_msg_t *in, erps_status_t *st, char *errstr,
                            errstr, errstr_size) ||
         erps_json_get_str(root, "StatusResourceId", st->message_id,
                           sizeof(st->message_id), errstr, errstr_size))
+        return -1;
+    return last_iteration_parse(cJSON_GetObjectItem(root, "LastIteration"), st,
+                                errstr, errstr_size);
+}
+
+int erps_status_decode(const erps_msg_t *in, erps_status_t *st, char *errstr,
+                       size_t errstr_size) {
+    char type[128], seq[64];
+    cJSON *root = NULL;
+    int ret = -1;
+
+    memset(st, 0, sizeof(*st));
+    if (erps_ce_decode(in, &st->ce, type, sizeof(type), errstr, errstr_size))
         goto out;
-    const cJSON *li = cJSON_GetObjectItem(root, "LastIteration");
-    if (cJSON_IsObject(li)) {
-        if (erps_json_get_int(li, "Number", &st->last.number, errstr,
-                              errstr_size) ||
-            erps_json_get_time(li, "StartedAt", &st->last.start_ms, errstr,
-                               errstr_size) ||
-            erps_json_get_time(li, "EndedAt", &st->last.end_ms, errstr,
-                               errstr_size) ||
-            erps_json_get_str(li, "Outcome", st->last.outcome,
-                              sizeof(st->last.outcome), errstr, errstr_size) ||
-            erps_json_get_int(li, "ExitCode", &v, errstr, errstr_size))
-            goto out;
-        st->last.exit_code = (int)v;
-        if (erps_json_get_int(li, "Signal", &v, errstr, errstr_size) ||
-            erps_json_get_str(li, "Detail", st->last.detail,
-                              sizeof(st->last.detail), errstr, errstr_size))
-            goto out;
-        st->last.signal = (int)v;
+    if (strcmp(type, ERPS_TYPE_STATUS) != 0) {
+        snprintf(errstr, errstr_size, "not a status event: \"%s\"", type);
+        goto out;
     }
-    ret = 0;
+    if (erps_msg_header_str(in, "ce_sequence", seq, sizeof(seq), 1, errstr,
+                            errstr_size) ||
+        erps_msg_header_str(in, "ce_correlationid", st->correlation_id,
+                            sizeof(st->correlation_id), 0, errstr,
+                            errstr_size) ||
+        sequence_parse(seq, &st->sequence, errstr, errstr_size))
+        goto out;
+    if (!(root = erps_json_parse_value(in, errstr, errstr_size)))
+        goto out;
+    ret = status_body_parse(root, st, errstr, errstr_size);
 out:
     cJSON_Delete(root);
     return ret;
