@@ -289,14 +289,63 @@ static int write_all(int fd, const char *p, size_t n) {
     return 0;
 }
 
+/* A new ticket ("7T:" and 32 random bytes in base64url) and the hex of
+ * its SHA-256, which is all the file keeps. */
+static int ticket_new(char text[ERPS_TICKET_LEN + 1],
+                      char hex[2 * SHA256_LEN + 1], char *errstr,
+                      size_t errstr_size) {
+    unsigned char rnd[32], h[SHA256_LEN];
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        snprintf(errstr, errstr_size, "no random bytes for a ticket");
+        return -1;
+    }
+    memcpy(text, "7T:", 3);
+    secret_b64url_encode(rnd, sizeof(rnd), text + 3);
+    OPENSSL_cleanse(rnd, sizeof(rnd));
+    if (secret_sha256(text, strlen(text), h)) {
+        snprintf(errstr, errstr_size, "SHA-256 is not available");
+        return -1;
+    }
+    secret_hex_encode(h, SHA256_LEN, hex);
+    return 0;
+}
+
+/* Appends line (n bytes, with one byte of room before it) to the file in
+ * one write(): O_APPEND keeps the lines of shims issuing at the same time
+ * apart. A hand-edited file may lack its last newline; ours must not be
+ * glued to that line. */
+static int append_line(const char *path, char *line, size_t n, char *errstr,
+                       size_t errstr_size) {
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    struct stat st;
+    char last = '\n';
+    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+        int rfd = open(path, O_RDONLY | O_CLOEXEC);
+        if (rfd >= 0) {
+            if (pread(rfd, &last, 1, st.st_size - 1) != 1)
+                last = '\n';
+            close(rfd);
+        }
+    }
+    line[0] = '\n';
+    const char *from = last == '\n' ? line + 1 : line;
+    int bad = fd < 0 || write_all(fd, from, n + (size_t)(line + 1 - from)) ||
+              fsync(fd);
+    if (fd >= 0 && close(fd))
+        bad = 1;
+    if (bad)
+        snprintf(errstr, errstr_size, "tickets file %s: %s", path,
+                 strerror(errno));
+    return bad ? -1 : 0;
+}
+
 int erps_tickets_issue(const char *path, const char *user, int64_t ttl_ms,
                        int64_t now_ms, char *ticket, size_t ticket_size,
                        char *errstr, size_t errstr_size) {
-    unsigned char rnd[32], h[SHA256_LEN];
     char text[ERPS_TICKET_LEN + 1], hex[2 * SHA256_LEN + 1];
     char when[ERPS_TIME_LEN],
         line[2 * SHA256_LEN + ERPS_PRINCIPAL_MAX + ERPS_TIME_LEN + 8];
-    int rc = -1, fd = -1;
+    int rc = -1;
 
     if (ticket_size < sizeof(text)) {
         snprintf(errstr, errstr_size, "the ticket buffer is too small");
@@ -304,8 +353,8 @@ int erps_tickets_issue(const char *path, const char *user, int64_t ttl_ms,
     }
     if (!user || !erps_name_valid(user)) {
         snprintf(errstr, errstr_size,
-                 "a ticket user name has 1 to %d bytes, "
-                 "without ':' or control characters",
+                 "a ticket user name has 1 to %d bytes, without ':' or "
+                 "control characters",
                  ERPS_PRINCIPAL_MAX);
         return -1;
     }
@@ -316,18 +365,8 @@ int erps_tickets_issue(const char *path, const char *user, int64_t ttl_ms,
                  "and end before the year 10000");
         return -1;
     }
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-        snprintf(errstr, errstr_size, "no random bytes for a ticket");
-        return -1;
-    }
-    memcpy(text, "7T:", 3);
-    secret_b64url_encode(rnd, sizeof(rnd), text + 3);
-    OPENSSL_cleanse(rnd, sizeof(rnd));
-    if (secret_sha256(text, strlen(text), h)) {
-        snprintf(errstr, errstr_size, "SHA-256 is not available");
+    if (ticket_new(text, hex, errstr, errstr_size))
         goto out;
-    }
-    secret_hex_encode(h, SHA256_LEN, hex);
     erps_time_format(now_ms + ttl_ms, when);
     /* Room for a newline in front, for a file whose last line lacks one. */
     int n = snprintf(line + 1, sizeof(line) - 1, "%s:%s:%s\n", hex, user, when);
@@ -335,41 +374,11 @@ int erps_tickets_issue(const char *path, const char *user, int64_t ttl_ms,
         snprintf(errstr, errstr_size, "the ticket line does not fit");
         goto out;
     }
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        snprintf(errstr, errstr_size, "tickets file %s: %s", path,
-                 strerror(errno));
+    if (append_line(path, line, (size_t)n, errstr, errstr_size))
         goto out;
-    }
-    /* A hand-edited file may lack its last newline; our line must not be
-     * glued to that one. One write() per line: O_APPEND keeps the lines of
-     * shims issuing at the same time apart. */
-    struct stat st;
-    char last = '\n';
-    if (fstat(fd, &st) == 0 && st.st_size > 0) {
-        int rfd = open(path, O_RDONLY | O_CLOEXEC);
-        if (rfd >= 0) {
-            if (pread(rfd, &last, 1, st.st_size - 1) != 1)
-                last = '\n';
-            close(rfd);
-        }
-    }
-    line[0] = '\n';
-    const char *from = last == '\n' ? line + 1 : line;
-    if (write_all(fd, from, (size_t)n + (size_t)(line + 1 - from)) ||
-        fsync(fd)) {
-        snprintf(errstr, errstr_size, "tickets file %s: %s", path,
-                 strerror(errno));
-        goto out;
-    }
     memcpy(ticket, text, sizeof(text));
     rc = 0;
 out:
-    if (fd >= 0 && close(fd) && rc == 0) {
-        snprintf(errstr, errstr_size, "tickets file %s: %s", path,
-                 strerror(errno));
-        rc = -1;
-    }
     OPENSSL_cleanse(text, sizeof(text));
     return rc;
 }
