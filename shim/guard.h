@@ -54,6 +54,8 @@ void erps_guard_failed(erps_guard_t *g, const char *addr, const char *name,
 int erps_guard_cache_get(erps_guard_t *g, const char *name,
                          const char *password, int64_t now_ms,
                          erps_principal_t *who);
+/** Forgets every cached credential (the users file was read again). */
+void erps_guard_cache_clear(erps_guard_t *g);
 /** Remembers a verified credential. */
 void erps_guard_cache_put(erps_guard_t *g, const char *name,
                           const char *password, int64_t now_ms,

@@ -72,10 +72,21 @@ int erps_login_check(erps_login_t *lg, const erps_login_in_t *in,
  * the HttpOnly session cookie and the XSRF cookie a page's script echoes.
  * @returns 0, or -1 when sessions are off or who's user is gone.
  */
-int erps_login_session_cookies(const erps_login_t *lg,
-                               const erps_principal_t *who,
+int erps_login_session_cookies(erps_login_t *lg, const erps_principal_t *who,
                                char session[ERPS_SET_COOKIE_MAX],
                                char xsrf[ERPS_SET_COOKIE_MAX]);
+
+/**
+ * Reads the users, tenants and app tokens files again (SIGHUP). All or
+ * nothing: when one is unreadable or they disagree, the ones read before
+ * stay and errstr says why. Cached Basic credentials are forgotten, so a
+ * changed password or a removed user takes effect at once; sessions check
+ * the users file on every call anyway. The tickets file is read again
+ * whenever it changes, without a signal.
+ * @returns 0, or -1 with errstr.
+ * @locality any thread; calls in flight finish on the files they began with
+ */
+int erps_login_reload(erps_login_t *lg, char *errstr, size_t errstr_size);
 
 /** WWW-Authenticate challenges for a 401: n of them in out. */
 int erps_login_challenges(const erps_login_t *lg, const char *out[3]);
@@ -83,6 +94,6 @@ int erps_login_challenges(const erps_login_t *lg, const char *out[3]);
 void erps_login_stats(const erps_login_t *lg, erps_login_stats_t *st);
 
 /** For the start-up line: "3 users, 1 tenants; SOTicket on, ...". */
-void erps_login_describe(const erps_login_t *lg, char *out, size_t size);
+void erps_login_describe(erps_login_t *lg, char *out, size_t size);
 
 #endif

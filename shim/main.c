@@ -168,9 +168,16 @@ int main(int argc, char **argv) {
         erps_kprops_clear(&kp);
         return 1;
     }
+    /* SIGHUP (counted by the handler) reads the credential files again
+     * here, outside the signal handler. */
+    sig_atomic_t hangups = erps_hangups;
     while (!stop_asap) {
         struct timespec ts = {0, 200 * 1000000L};
         nanosleep(&ts, NULL);
+        if (erps_hangups != hangups) {
+            hangups = erps_hangups;
+            erps_shim_reload(shim);
+        }
     }
     erps_info("stopping");
     erps_shim_stop(shim);

@@ -765,6 +765,18 @@ fail:
     return NULL;
 }
 
+void erps_shim_reload(erps_shim_t *shim) {
+    char err[512], what[200];
+    if (erps_login_reload(shim->login, err, sizeof(err))) {
+        erps_err("reload: %s; keeping the files read before", err);
+        return;
+    }
+    erps_login_describe(shim->login, what, sizeof(what));
+    erps_info("reload: read the users, tenants and app tokens files again "
+              "(%s)",
+              what);
+}
+
 void erps_shim_stop(erps_shim_t *shim) {
     if (!shim)
         return;

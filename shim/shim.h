@@ -72,6 +72,9 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
                              const erps_kprops_t *kp, int listen_fd,
                              char *errstr, size_t errstr_size);
 /** Answers every waiting request (503), then stops the HTTP daemon. */
+/** Reads the users, tenants and app tokens files again (SIGHUP); logs what
+ *  it read, or why it kept the ones it had. */
+void erps_shim_reload(erps_shim_t *shim);
 void erps_shim_stop(erps_shim_t *shim);
 
 #endif

@@ -240,6 +240,12 @@ int erps_guard_cache_get(erps_guard_t *g, const char *name,
     return found;
 }
 
+void erps_guard_cache_clear(erps_guard_t *g) {
+    pthread_mutex_lock(&g->lock);
+    OPENSSL_cleanse(g->cache, CACHE_SLOTS * sizeof(*g->cache));
+    pthread_mutex_unlock(&g->lock);
+}
+
 void erps_guard_cache_put(erps_guard_t *g, const char *name,
                           const char *password, int64_t now_ms,
                           const erps_principal_t *who) {

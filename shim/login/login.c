@@ -9,6 +9,7 @@
 #include "../login.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,9 @@
 
 struct erps_login {
     const erps_shim_conf_t *conf;
+    /* Read-held by every check, write-held while a reload swaps the files
+     * read again: a check sees one generation of them from start to end. */
+    pthread_rwlock_t lock;
     erps_users_t *users;
     erps_tenants_t *tenants;
     erps_tickets_t *tickets; /* NULL: SOTicket off */
@@ -94,6 +98,7 @@ erps_login_t *erps_login_new(const erps_shim_conf_t *conf, char *errstr,
         return NULL;
     }
     lg->conf = conf;
+    pthread_rwlock_init(&lg->lock, NULL);
     if (open_files(lg, errstr, errstr_size)) {
         erps_login_destroy(lg);
         return NULL;
@@ -120,7 +125,44 @@ void erps_login_destroy(erps_login_t *lg) {
     erps_session_destroy(lg->session);
     erps_apptokens_destroy(lg->apptokens);
     erps_guard_destroy(lg->guard);
+    pthread_rwlock_destroy(&lg->lock);
     free(lg);
+}
+
+/* The files SIGHUP reads again, read into a blank login. */
+static int reread(const erps_shim_conf_t *conf, erps_login_t *fresh,
+                  char *errstr, size_t n) {
+    if (!(fresh->users = erps_users_load(conf->users_file, errstr, n)) ||
+        !(fresh->tenants = erps_tenants_load(conf->tenants_file, errstr, n)) ||
+        erps_users_check_tenants(fresh->users, fresh->tenants, errstr, n))
+        return -1;
+    if (conf->apptokens_file[0] && !(fresh->apptokens = erps_apptokens_load(
+                                         conf->apptokens_file, errstr, n)))
+        return -1;
+    return 0;
+}
+
+int erps_login_reload(erps_login_t *lg, char *errstr, size_t errstr_size) {
+    erps_login_t fresh = {0};
+    int rc = reread(lg->conf, &fresh, errstr, errstr_size);
+    if (rc == 0) {
+        pthread_rwlock_wrlock(&lg->lock);
+        erps_users_t *u = lg->users;
+        erps_tenants_t *t = lg->tenants;
+        erps_apptokens_t *a = lg->apptokens;
+        lg->users = fresh.users;
+        lg->tenants = fresh.tenants;
+        lg->apptokens = fresh.apptokens;
+        fresh.users = u, fresh.tenants = t, fresh.apptokens = a;
+        /* Under the lock: no check that began on the old files can put a
+         * credential into the cache after it was cleared. */
+        erps_guard_cache_clear(lg->guard);
+        pthread_rwlock_unlock(&lg->lock);
+    }
+    erps_users_destroy(fresh.users);
+    erps_tenants_destroy(fresh.tenants);
+    erps_apptokens_destroy(fresh.apptokens);
+    return rc;
 }
 
 /* "Basic, SOTicket or Bearer", naming only the schemes this shim takes:
@@ -148,7 +190,8 @@ void erps_login_stats(const erps_login_t *lg, erps_login_stats_t *st) {
     st->cache_hits = lg->cache_hits;
 }
 
-void erps_login_describe(const erps_login_t *lg, char *out, size_t size) {
+void erps_login_describe(erps_login_t *lg, char *out, size_t size) {
+    pthread_rwlock_rdlock(&lg->lock);
     snprintf(out, size,
              "%d users, %d tenants; SOTicket %s, Bearer %s, "
              "sessions %s, restricted %s",
@@ -345,8 +388,8 @@ static int credentials(erps_login_t *lg, const erps_login_in_t *in,
     return code;
 }
 
-int erps_login_check(erps_login_t *lg, const erps_login_in_t *in,
-                     erps_login_out_t *out, char *err, size_t err_size) {
+static int check_locked(erps_login_t *lg, const erps_login_in_t *in,
+                        erps_login_out_t *out, char *err, size_t err_size) {
     int64_t mono = erps_mono_ms(); /* limits and the cache: no wall clock */
     memset(out, 0, sizeof(*out));
     int64_t wait = erps_guard_blocked(lg->guard, in->client_addr, mono);
@@ -379,10 +422,18 @@ int erps_login_check(erps_login_t *lg, const erps_login_in_t *in,
     return app_allowed(lg, in->app_token, err, err_size);
 }
 
-int erps_login_session_cookies(const erps_login_t *lg,
-                               const erps_principal_t *who,
-                               char session[ERPS_SET_COOKIE_MAX],
-                               char xsrf[ERPS_SET_COOKIE_MAX]) {
+int erps_login_check(erps_login_t *lg, const erps_login_in_t *in,
+                     erps_login_out_t *out, char *err, size_t err_size) {
+    pthread_rwlock_rdlock(&lg->lock);
+    int code = check_locked(lg, in, out, err, err_size);
+    pthread_rwlock_unlock(&lg->lock);
+    return code;
+}
+
+static int session_cookies_locked(const erps_login_t *lg,
+                                  const erps_principal_t *who,
+                                  char session[ERPS_SET_COOKIE_MAX],
+                                  char xsrf[ERPS_SET_COOKIE_MAX]) {
     char cookie[ERPS_SESSION_COOKIE_MAX], token[ERPS_XSRF_MAX];
     if (!lg->session)
         return -1;
@@ -406,4 +457,13 @@ int erps_login_session_cookies(const erps_login_t *lg,
              token, max_age, secure);
     explicit_bzero(cookie, sizeof(cookie));
     return 0;
+}
+
+int erps_login_session_cookies(erps_login_t *lg, const erps_principal_t *who,
+                               char session[ERPS_SET_COOKIE_MAX],
+                               char xsrf[ERPS_SET_COOKIE_MAX]) {
+    pthread_rwlock_rdlock(&lg->lock);
+    int rc = session_cookies_locked(lg, who, session, xsrf);
+    pthread_rwlock_unlock(&lg->lock);
+    return rc;
 }

@@ -95,6 +95,37 @@ def test_sighup_reopens_the_log_file_and_kills_nothing(tmp_path):
     assert codes["agent"] == 0 and codes["shim"] == 0, codes
 
 
+def test_sighup_reloads_users_and_tenants(tmp_path):
+    """The operator edits the users file and sends SIGHUP: a new user logs
+    in, a removed one is refused at once (no cached credential survives),
+    and a broken file keeps the files read before, with an error line."""
+    c = Cluster(tmp_path)
+    c.start()
+    try:
+        assert c.change(True).status == 200  # cached: the next one hits it
+        users = tmp_path / "users"
+        users.write_text(f"dora:{c._hash('d0ra-pass')}:acme:admin\n")
+        assert c.change(False).status == 200  # not read yet
+        c.procs["shim"].p.send_signal(signal.SIGHUP)
+        wait_for(lambda: c.post("GetEngineStatus", user="dora",
+                                password="d0ra-pass").status == 200, 10,
+                 "dora logs in after SIGHUP")
+        assert c.change(True).status == 401, "a removed user still logged in"
+        log = tmp_path / "shim.log"
+        assert "reload: read the users, tenants and app tokens files again (1 users" \
+            in log.read_text()
+        users.write_text("dora:not-a-hash:acme\n")
+        c.procs["shim"].p.send_signal(signal.SIGHUP)
+        wait_for(lambda: "keeping the files read before" in log.read_text(), 10,
+                 "the reload's error line")
+        assert c.post("GetEngineStatus", user="dora",
+                      password="d0ra-pass").status == 200
+        assert c.procs["shim"].alive()
+    finally:
+        codes = c.stop()
+    assert codes["shim"] == 0, codes
+
+
 def test_one_access_line_per_request_and_no_secret(tmp_path):
     """Method, route, status, duration, principal and command id, one line
     a request; a wrong password and the right one never appear; probes only

@@ -203,6 +203,52 @@ static void a_password_login_earns_a_session(void **state) {
     remove_files();
 }
 
+/* SIGHUP's reload: a new password takes effect at once (the cached
+ * credential is forgotten), a new user can log in, and a broken file keeps
+ * the files read before. */
+static void reload_reads_the_files_again(void **state) {
+    (void)state;
+    erps_shim_conf_t c = conf_for(0, 0);
+    c.credential_cache_ms = 60000; /* the cache must not outlive a reload */
+    char err[256], hash[256], text[1024];
+    erps_login_t *lg = erps_login_new(&c, err, sizeof(err));
+    assert_non_null(lg);
+    erps_login_out_t out;
+    erps_login_stats_t st;
+    assert_int_equal(check(lg, ALICE, "10.0.1.1", &out, err), 0);
+    assert_int_equal(check(lg, ALICE, "10.0.1.1", &out, err), 0);
+    erps_login_stats(lg, &st);
+    assert_int_equal(st.cache_hits, 1);
+
+    /* alice's password is now "wrong"; bob is gone; carol (admin) came. */
+    assert_int_equal(erps_password_hash("wrong", hash, sizeof(hash)), 0);
+    snprintf(text, sizeof(text), "alice:%s:acme:admin\ncarol:%s:acme:admin\n",
+             hash, hash);
+    FILE *fp = fopen(c.users_file, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    assert_int_equal(check(lg, BOB, "10.0.1.2", &out, err), 0); /* not yet */
+    assert_int_equal(erps_login_reload(lg, err, sizeof(err)), 0);
+    assert_int_equal(check(lg, ALICE, "10.0.1.3", &out, err), 401);
+    assert_int_equal(check(lg, ALICE_WRONG, "10.0.1.3", &out, err), 0);
+    assert_int_equal(check(lg, BOB, "10.0.1.4", &out, err), 401);
+    assert_int_equal(check(lg, "Basic Y2Fyb2w6d3Jvbmc=", "10.0.1.5", &out, err),
+                     0); /* carol:wrong */
+    assert_string_equal(out.who.engine_id, "erp-acme");
+
+    /* A user of a tenant the tenants file lacks: all or nothing. */
+    fp = fopen(c.users_file, "w");
+    assert_non_null(fp);
+    fprintf(fp, "dave:%s:initech:admin\n", hash);
+    fclose(fp);
+    assert_int_equal(erps_login_reload(lg, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "initech"));
+    assert_int_equal(check(lg, ALICE_WRONG, "10.0.1.6", &out, err), 0);
+    erps_login_destroy(lg);
+    remove_files();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(basic_gives_principal_and_engine),
@@ -210,6 +256,7 @@ int main(void) {
         cmocka_unit_test(address_limit_is_429_with_retry_after),
         cmocka_unit_test(restricted_mode_needs_a_registered_app),
         cmocka_unit_test(a_password_login_earns_a_session),
+        cmocka_unit_test(reload_reads_the_files_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
