@@ -11,7 +11,7 @@ set -eu
 DEB_PKGS=$("$(dirname "$0")/packages.sh" build test)
 PY_MODS="jsonschema:jsonschema pytest:pytest yaml:pyyaml jwt:pyjwt
 cryptography:cryptography openapi_spec_validator:openapi-spec-validator
-kafka:kafka-python"
+kafka:kafka-python prometheus_client:prometheus-client"
 if [ "${1:-}" = "--kafka" ]; then
     # A JRE and Maven from elsewhere (SDKMAN, a vendor's JDK) will do.
     for p in $("$(dirname "$0")/packages.sh" kafka); do

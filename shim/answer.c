@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "body.h"
+#include "erpsync/config.h"
 #include "erpsync/log.h"
 
 void http_reply_header(reply_t *rp, const char *name, const char *value) {
@@ -56,8 +57,6 @@ static enum MHD_Result queue(erps_shim_t *shim, struct MHD_Connection *c,
         MHD_add_response_header(resp, rp->name[i], rp->value[i]);
     enum MHD_Result rc = MHD_queue_response(c, (unsigned)code, resp);
     MHD_destroy_response(resp);
-    if (code >= 0 && code < CODES)
-        shim->responses[code]++;
     return rc;
 }
 
@@ -139,106 +138,158 @@ enum MHD_Result http_send_status(req_t *r, const erps_status_t *st) {
 /* ---- observability ---- */
 
 /* The status view's order guard and read your writes (bus.h). */
-static size_t read_metrics(char *buf, size_t cap, const erps_bus_stats_t *s) {
-    int n = snprintf(
-        buf, cap,
-        "# HELP erpsync_shim_statuses_stale_total Status events ignored: their "
-        "ce_sequence was not newer than the engine's status already read.\n"
-        "# TYPE erpsync_shim_statuses_stale_total counter\n"
-        "erpsync_shim_statuses_stale_total %" PRIu64 "\n"
-        "# HELP erpsync_shim_reads_total GetEngineStatus calls that waited for "
-        "the view to catch up with the status topic.\n"
-        "# TYPE erpsync_shim_reads_total counter\n"
-        "erpsync_shim_reads_total %" PRIu64 "\n"
-        "# HELP erpsync_shim_read_queries_total Queries of where the status "
-        "topic ends, each shared by the reads that arrived together.\n"
-        "# TYPE erpsync_shim_read_queries_total counter\n"
-        "erpsync_shim_read_queries_total %" PRIu64 "\n"
-        "# HELP erpsync_shim_reads_failed_total Reads answered 503 (the query "
-        "failed) or 504 (the view did not catch up in time).\n"
-        "# TYPE erpsync_shim_reads_failed_total counter\n"
-        "erpsync_shim_reads_failed_total{code=\"503\"} %" PRIu64 "\n"
-        "erpsync_shim_reads_failed_total{code=\"504\"} %" PRIu64 "\n",
-        s->statuses_stale, s->reads, s->read_queries, s->read_failures,
-        s->read_timeouts);
-    return n < 0 ? 0 : (size_t)n;
+/* One counter or gauge with its HELP and TYPE lines. */
+static void metric(FILE *f, const char *name, const char *type,
+                   const char *help, uint64_t v) {
+    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", name, help, name,
+            type, name, v);
 }
 
-enum MHD_Result http_send_metrics(req_t *r) {
+/* API calls by route and status, their latency, and the probes apart. */
+static void write_calls(FILE *f, erps_shim_t *shim) {
+    fprintf(f, "# HELP erpsync_shim_http_responses_total WebAPI answers by "
+               "status code (probes not included).\n"
+               "# TYPE erpsync_shim_http_responses_total counter\n");
+    for (int c = 100; c < CODES; c++) {
+        uint64_t n = 0;
+        for (int r = 0; r < ERPS_ROUTE_COUNT; r++)
+            n += atomic_load(&shim->calls[r][c]);
+        if (n)
+            fprintf(f,
+                    "erpsync_shim_http_responses_total{code=\"%d\"} %" PRIu64
+                    "\n",
+                    c, n);
+    }
+    fprintf(f, "# HELP erpsync_shim_http_requests_total WebAPI calls by "
+               "method (route) and status code; for the change methods the "
+               "code is the command's outcome: 200/204 applied, 503 not "
+               "delivered, 504 no status in time, 4xx refused before it was "
+               "sent.\n# TYPE erpsync_shim_http_requests_total counter\n");
+    for (int r = 0; r < ERPS_ROUTE_COUNT; r++) {
+        const erps_api_method_t *m = erps_api_method((erps_route_t)r);
+        for (int c = 100; !(m && m->operational) && c < CODES; c++)
+            if (atomic_load(&shim->calls[r][c]))
+                fprintf(f,
+                        "erpsync_shim_http_requests_total{route=\"%s\","
+                        "code=\"%d\"} %" PRIu64 "\n",
+                        m ? m->name : "other", c,
+                        (uint64_t)atomic_load(&shim->calls[r][c]));
+    }
+    fprintf(f, "# HELP erpsync_shim_http_request_duration_seconds Time from "
+               "a WebAPI call's headers to its answer, by route.\n"
+               "# TYPE erpsync_shim_http_request_duration_seconds "
+               "histogram\n");
+    for (int r = 0; r < ERPS_ROUTE_COUNT; r++) {
+        const erps_api_method_t *m = erps_api_method((erps_route_t)r);
+        char labels[64];
+        if (m && m->operational)
+            continue;
+        snprintf(labels, sizeof(labels), "route=\"%s\"", m ? m->name : "other");
+        erps_histogram_write(f, "erpsync_shim_http_request_duration_seconds",
+                             labels, &shim->latency[r]);
+    }
+    fprintf(f, "# HELP erpsync_shim_probe_requests_total Calls of /healthz, "
+               "/readyz and /metrics (not counted with the WebAPI's).\n"
+               "# TYPE erpsync_shim_probe_requests_total counter\n");
+    for (int r = 0; r < ERPS_ROUTE_COUNT; r++) {
+        const erps_api_method_t *m = erps_api_method((erps_route_t)r);
+        if (m && m->operational)
+            fprintf(f,
+                    "erpsync_shim_probe_requests_total{path=\"%s\"} %" PRIu64
+                    "\n",
+                    m->name, (uint64_t)atomic_load(&shim->probes[r]));
+    }
+}
+
+void http_count(req_t *r, int64_t us) {
     erps_shim_t *shim = r->shim;
+    const erps_api_method_t *m = erps_api_method(r->route);
+    int route = (int)r->route;
+    if (route < 0 || route >= ERPS_ROUTE_COUNT)
+        route = ERPS_ROUTE_NONE;
+    if (m && m->operational) {
+        atomic_fetch_add(&shim->probes[route], 1);
+        return;
+    }
+    if (r->code >= 100 && r->code < CODES)
+        atomic_fetch_add(&shim->calls[route][r->code], 1);
+    erps_histogram_observe(&shim->latency[route], us);
+}
+
+/* The bus's and the login's counters. */
+static void write_counters(FILE *f, erps_shim_t *shim) {
     erps_bus_stats_t s;
-    size_t cap = 8192, used = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        return http_send_text(r, 500, "out of memory\n", "text/plain");
     erps_login_stats_t ls;
     erps_bus_stats(shim->bus, &s);
     erps_login_stats(shim->login, &ls);
-#define P(...)                                                                 \
-    do {                                                                       \
-        if (used < cap)                                                        \
-            used += (size_t)snprintf(buf + used, cap - used, __VA_ARGS__);     \
-    } while (0)
-    P("# HELP erpsync_shim_http_responses_total HTTP responses by status "
-      "code.\n"
-      "# TYPE erpsync_shim_http_responses_total counter\n");
-    for (int i = 100; i < CODES; i++)
-        if (shim->responses[i])
-            P("erpsync_shim_http_responses_total{code=\"%d\"} %" PRIu64 "\n", i,
-              (uint64_t)shim->responses[i]);
-    P("# HELP erpsync_shim_commands_sent_total Commands handed to Kafka.\n"
-      "# TYPE erpsync_shim_commands_sent_total counter\n"
-      "erpsync_shim_commands_sent_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_commands_failed_total Commands Kafka did not take.\n"
-      "# TYPE erpsync_shim_commands_failed_total counter\n"
-      "erpsync_shim_commands_failed_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_statuses_received_total Status events read.\n"
-      "# TYPE erpsync_shim_statuses_received_total counter\n"
-      "erpsync_shim_statuses_received_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_statuses_invalid_total Status events that failed "
-      "to decode.\n"
-      "# TYPE erpsync_shim_statuses_invalid_total counter\n"
-      "erpsync_shim_statuses_invalid_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_requests_timed_out_total Calls answered 504.\n"
-      "# TYPE erpsync_shim_requests_timed_out_total counter\n"
-      "erpsync_shim_requests_timed_out_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_requests_waiting Calls waiting for a status.\n"
-      "# TYPE erpsync_shim_requests_waiting gauge\n"
-      "erpsync_shim_requests_waiting %zu\n"
-      "# HELP erpsync_shim_engines_known Engines with a known status.\n"
-      "# TYPE erpsync_shim_engines_known gauge\n"
-      "erpsync_shim_engines_known %" PRIu64 "\n"
-      "# HELP erpsync_shim_login_failures_total Calls refused 401 for "
-      "credentials that did not check out.\n"
-      "# TYPE erpsync_shim_login_failures_total counter\n"
-      "erpsync_shim_login_failures_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_logins_limited_total Calls refused 429 after too "
-      "many failed logins.\n"
-      "# TYPE erpsync_shim_logins_limited_total counter\n"
-      "erpsync_shim_logins_limited_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_credential_cache_hits_total Basic credentials "
-      "found in the cache (no password hash computed).\n"
-      "# TYPE erpsync_shim_credential_cache_hits_total counter\n"
-      "erpsync_shim_credential_cache_hits_total %" PRIu64 "\n"
-      "# HELP erpsync_shim_kafka_up 1 while the cluster answers.\n"
-      "# TYPE erpsync_shim_kafka_up gauge\n"
-      "erpsync_shim_kafka_up %d\n",
-      s.commands_sent, s.commands_failed, s.statuses_received,
-      s.statuses_invalid, s.timeouts, erps_waiters_count(shim->waiters),
-      s.engines_known, ls.failures, ls.limited, ls.cache_hits,
-      erps_bus_kafka_up(shim->bus) ? 1 : 0);
-    P("# HELP erpsync_shim_http_heads_late_total Connections closed for a "
-      "request head not complete within http.head.timeout.ms.\n"
-      "# TYPE erpsync_shim_http_heads_late_total counter\n"
-      "erpsync_shim_http_heads_late_total %" PRIu64 "\n",
-      erps_deadlines_closed(shim->deadlines));
-    if (used < cap)
-        used += read_metrics(buf + used, cap - used, &s);
-#undef P
-    if (used >= cap) {
+    metric(f, "erpsync_shim_commands_sent_total", "counter",
+           "Commands handed to Kafka.", s.commands_sent);
+    metric(f, "erpsync_shim_commands_failed_total", "counter",
+           "Commands Kafka did not take.", s.commands_failed);
+    metric(f, "erpsync_shim_statuses_received_total", "counter",
+           "Status events read.", s.statuses_received);
+    metric(f, "erpsync_shim_statuses_invalid_total", "counter",
+           "Status events that failed to decode.", s.statuses_invalid);
+    metric(f, "erpsync_shim_statuses_stale_total", "counter",
+           "Status events ignored: their ce_sequence was not newer than the "
+           "engine's status already read.",
+           s.statuses_stale);
+    metric(f, "erpsync_shim_requests_timed_out_total", "counter",
+           "Calls answered 504.", s.timeouts);
+    metric(f, "erpsync_shim_requests_waiting", "gauge",
+           "Calls waiting for a status.", erps_waiters_count(shim->waiters));
+    metric(f, "erpsync_shim_engines_known", "gauge",
+           "Engines with a known status.", s.engines_known);
+    metric(f, "erpsync_shim_reads_total", "counter",
+           "GetEngineStatus calls that waited for the view to catch up with "
+           "the status topic.",
+           s.reads);
+    metric(f, "erpsync_shim_read_queries_total", "counter",
+           "Queries of where the status topic ends, each shared by the reads "
+           "that arrived together.",
+           s.read_queries);
+    fprintf(f,
+            "# HELP erpsync_shim_reads_failed_total Reads answered 503 (the "
+            "query failed) or 504 (the view did not catch up in time).\n"
+            "# TYPE erpsync_shim_reads_failed_total counter\n"
+            "erpsync_shim_reads_failed_total{code=\"503\"} %" PRIu64 "\n"
+            "erpsync_shim_reads_failed_total{code=\"504\"} %" PRIu64 "\n",
+            s.read_failures, s.read_timeouts);
+    metric(f, "erpsync_shim_login_failures_total", "counter",
+           "Calls refused 401 for credentials that did not check out.",
+           ls.failures);
+    metric(f, "erpsync_shim_logins_limited_total", "counter",
+           "Calls refused 429 after too many failed logins.", ls.limited);
+    metric(f, "erpsync_shim_credential_cache_hits_total", "counter",
+           "Basic credentials found in the cache (no password hash "
+           "computed).",
+           ls.cache_hits);
+    metric(f, "erpsync_shim_kafka_up", "gauge", "1 while the cluster answers.",
+           erps_bus_kafka_up(shim->bus) ? 1 : 0);
+    metric(f, "erpsync_shim_http_heads_late_total", "counter",
+           "Connections closed for a request head not complete within "
+           "http.head.timeout.ms.",
+           erps_deadlines_closed(shim->deadlines));
+}
+
+enum MHD_Result http_send_metrics(req_t *r) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return http_send_text(r, 500, "out of memory\n", "text/plain");
+    fprintf(f,
+            "# HELP erpsync_build_info The program and its version.\n"
+            "# TYPE erpsync_build_info gauge\n"
+            "erpsync_build_info{program=\"erpsync-shim\",version=\"%s\"} "
+            "1\n",
+            erps_version());
+    write_calls(f, r->shim);
+    write_counters(f, r->shim);
+    erps_process_metrics_write(f);
+    if (fclose(f) || !buf) {
         free(buf);
-        return http_send_text(r, 500, "metrics buffer too small\n",
-                              "text/plain");
+        return http_send_text(r, 500, "out of memory\n", "text/plain");
     }
     return http_answer(r, 200, buf, "text/plain; version=0.0.4");
 }

@@ -25,6 +25,7 @@ typedef enum erps_route {
     ERPS_ROUTE_HEALTHZ,
     ERPS_ROUTE_READYZ,
     ERPS_ROUTE_METRICS,
+    ERPS_ROUTE_COUNT /* not a route: how many there are, NONE included */
 } erps_route_t;
 
 /** How a method answers once its command's status came back. */

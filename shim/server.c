@@ -604,11 +604,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 /* One line per request: method, route, status, duration, who, and the
  * command it sent. Never a header or a body (they may hold secrets), nor
  * the path (an unknown one is the caller's text). Probes log at debug. */
-static void access_line(const req_t *r, enum MHD_RequestTerminationCode toe) {
+static int64_t elapsed_us(const req_t *r) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    double ms = (double)(now.tv_sec - r->began.tv_sec) * 1e3 +
-                (double)(now.tv_nsec - r->began.tv_nsec) / 1e6;
+    return (int64_t)(now.tv_sec - r->began.tv_sec) * 1000000 +
+           (now.tv_nsec - r->began.tv_nsec) / 1000;
+}
+
+static void access_line(const req_t *r, enum MHD_RequestTerminationCode toe,
+                        int64_t us) {
+    double ms = (double)us / 1e3;
     const erps_api_method_t *m = erps_api_method(r->route);
     int probe = m && m->operational;
     int sent_command = erps_api_route_changes(r->route) && r->w.id[0];
@@ -633,7 +638,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     erps_deadlines_idle(shim->deadlines, c);
     if (!r)
         return;
-    access_line(r, toe);
+    int64_t us = elapsed_us(r);
+    access_line(r, toe, us);
+    http_count(r, us);
     /* Not answered yet (connection failed while waiting): unregister. */
     if (r->phase == PH_WAIT && !erps_api_route_changes(r->route))
         erps_bus_read_cancel(r->shim->bus, &r->w);

@@ -27,6 +27,7 @@
 #include "http_deadline.h"
 #include "i18n.h"
 #include "login.h"
+#include "metrics.h"
 #include "negotiate.h"
 #include "select.h"
 #include "shim.h"
@@ -45,7 +46,11 @@ struct erps_shim {
     erps_bus_t *bus;
     int listen_fd;               /* until the daemon owns it; then -1 */
     erps_deadlines_t *deadlines; /* http.head.timeout.ms */
-    _Atomic uint64_t responses[CODES];
+    /* /metrics: API calls by route and status, their latency by route;
+     * probes (/healthz, /readyz, /metrics) apart. */
+    _Atomic uint64_t calls[ERPS_ROUTE_COUNT][CODES];
+    erps_histogram_t latency[ERPS_ROUTE_COUNT];
+    _Atomic uint64_t probes[ERPS_ROUTE_COUNT];
 };
 
 /* PH_FIRST: the headers' call; an answer decided there is held (PH_HELD)
@@ -111,6 +116,8 @@ enum MHD_Result http_send_error(req_t *r, int code, const char *msg);
 /* The ErpSyncEngineStatus for the caller's role and language. */
 enum MHD_Result http_send_status(req_t *r, const erps_status_t *st);
 enum MHD_Result http_send_metrics(req_t *r);
+/* Counts a finished request in the metrics (on_completed). */
+void http_count(req_t *r, int64_t us);
 /* Printable ASCII of in ('?' for anything else), cut to fit. */
 void http_ascii_clip(char *out, size_t size, const char *in);
 

@@ -198,6 +198,7 @@ void erps_login_describe(erps_login_t *lg, char *out, size_t size) {
              erps_users_count(lg->users), erps_tenants_count(lg->tenants),
              lg->tickets ? "on" : "off", lg->jwt ? "on" : "off",
              lg->session ? "on" : "off", lg->conf->restricted ? "on" : "off");
+    pthread_rwlock_unlock(&lg->lock);
 }
 
 /* ---- the schemes ---- */

@@ -207,14 +207,56 @@ def test_protocol_errors(cluster):
     assert cluster.change(True).status == 200
 
 
+def metrics(cluster):
+    """/metrics read by Prometheus' own parser: {name: {labels: value}}."""
+    parser = pytest.importorskip("prometheus_client.parser")
+    m = cluster.get("/metrics")
+    assert m.status == 200
+    assert m.headers["Content-Type"] == "text/plain; version=0.0.4"
+    out = {}
+    for fam in parser.text_string_to_metric_families(m.body.decode()):
+        for s in fam.samples:
+            key = tuple(sorted(s.labels.items()))
+            out.setdefault(s.name, {})[key] = s.value
+    return out
+
+
 def test_health_ready_metrics(cluster):
     assert cluster.get("/healthz").status == 200
     assert cluster.get("/readyz").status == 200
-    m = cluster.get("/metrics")
-    assert m.status == 200
-    text = m.body.decode()
-    assert 'erpsync_shim_http_responses_total{code="200"}' in text
-    assert "erpsync_shim_kafka_up 1" in text
+    before = metrics(cluster)
+    assert cluster.change(True).status == 200
+    assert cluster.post("GetEngineStatus").status == 200
+    assert cluster.post("NoSuchCall", "{}").status == 404
+    for _ in range(3):
+        cluster.get("/healthz")
+    after = metrics(cluster)
+
+    def grew(name, labels):
+        key = tuple(sorted(labels.items()))
+        return after[name].get(key, 0) - before.get(name, {}).get(key, 0)
+
+    req = "erpsync_shim_http_requests_total"
+    assert grew(req, {"route": "ChangeEngineStatus", "code": "200"}) == 1
+    assert grew(req, {"route": "GetEngineStatus", "code": "200"}) == 1
+    assert grew(req, {"route": "other", "code": "404"}) == 1
+    # Probes apart: three /healthz and the first /metrics, none an API call.
+    assert grew("erpsync_shim_probe_requests_total", {"path": "/healthz"}) == 3
+    assert grew("erpsync_shim_probe_requests_total", {"path": "/metrics"}) >= 1
+    assert not any("/healthz" in dict(k).get("route", "") for k in after[req])
+    # The latency histogram: _count is its +Inf bucket, one per call.
+    lat = "erpsync_shim_http_request_duration_seconds"
+    route = {"route": "ChangeEngineStatus"}
+    assert grew(lat + "_count", route) == 1
+    assert after[lat + "_bucket"][tuple(sorted(dict(route, le="+Inf").items()))] \
+        == after[lat + "_count"][tuple(route.items())]
+    assert grew(lat + "_sum", route) > 0
+    assert after["erpsync_shim_kafka_up"][()] == 1
+    info = after["erpsync_build_info"]
+    assert list(info.values()) == [1.0]
+    assert dict(next(iter(info)))["program"] == "erpsync-shim"
+    assert after["process_resident_memory_bytes"][()] > 1e6
+    assert after["process_open_fds"][()] >= 3
 
 
 def test_secrets_never_reach_kafka_or_logs(cluster):

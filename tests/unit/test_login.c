@@ -229,7 +229,12 @@ static void reload_reads_the_files_again(void **state) {
     fputs(text, fp);
     fclose(fp);
     assert_int_equal(check(lg, BOB, "10.0.1.2", &out, err), 0); /* not yet */
+    char what[200];
+    erps_login_describe(lg, what, sizeof(what)); /* takes the lock too */
+    assert_non_null(strstr(what, "2 users, 2 tenants"));
     assert_int_equal(erps_login_reload(lg, err, sizeof(err)), 0);
+    erps_login_describe(lg, what, sizeof(what));
+    assert_non_null(strstr(what, "2 users, 2 tenants"));
     assert_int_equal(check(lg, ALICE, "10.0.1.3", &out, err), 401);
     assert_int_equal(check(lg, ALICE_WRONG, "10.0.1.3", &out, err), 0);
     assert_int_equal(check(lg, BOB, "10.0.1.4", &out, err), 401);
