@@ -19,11 +19,27 @@
 #include "shim.h"
 #include "tokens.h"
 
-static volatile sig_atomic_t stop_asap;
+static volatile sig_atomic_t stop_asap; /* signals received */
 
 static void on_signal(int sig) {
     (void)sig;
-    stop_asap = 1;
+    stop_asap++;
+}
+
+/* /readyz turns 503 at once; calls are served for shutdown.drain.ms more,
+ * or until a second signal. */
+static void drain(erps_shim_t *shim, int64_t ms) {
+    erps_shim_drain(shim);
+    if (ms <= 0)
+        return;
+    erps_info("draining: /readyz answers 503, calls are served for %" PRId64
+              " ms more",
+              ms);
+    for (int64_t end = erps_mono_ms() + ms;
+         stop_asap < 2 && erps_mono_ms() < end;) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* Reads one line from stdin (no echo handling: meant for pipes and scripts)
@@ -179,6 +195,7 @@ int main(int argc, char **argv) {
             erps_shim_reload(shim);
         }
     }
+    drain(shim, conf.drain_ms);
     erps_info("stopping");
     erps_shim_stop(shim);
     erps_body_cleanup();

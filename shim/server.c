@@ -388,6 +388,8 @@ static enum MHD_Result ops_call(req_t *r) {
         return http_send_text(r, 200, "ok\n", "text/plain");
     if (r->route == ERPS_ROUTE_METRICS)
         return http_send_metrics(r);
+    if (atomic_load(&shim->draining))
+        return http_send_text(r, 503, "shutting down\n", "text/plain");
     if (!erps_bus_kafka_up(shim->bus))
         return http_send_text(r, 503, "Kafka unreachable\n", "text/plain");
     if (!erps_bus_caught_up(shim->bus))
@@ -770,6 +772,10 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
 fail:
     erps_shim_stop(shim);
     return NULL;
+}
+
+void erps_shim_drain(erps_shim_t *shim) {
+    atomic_store(&shim->draining, true);
 }
 
 void erps_shim_reload(erps_shim_t *shim) {

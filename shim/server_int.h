@@ -46,6 +46,7 @@ struct erps_shim {
     erps_bus_t *bus;
     int listen_fd;               /* until the daemon owns it; then -1 */
     erps_deadlines_t *deadlines; /* http.head.timeout.ms */
+    atomic_bool draining;        /* shutdown began: /readyz answers 503 */
     /* /metrics: API calls by route and status, their latency by route;
      * probes (/healthz, /readyz, /metrics) apart. */
     _Atomic uint64_t calls[ERPS_ROUTE_COUNT][CODES];

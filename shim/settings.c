@@ -113,6 +113,10 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
      O(head_timeout_ms), 0,
      "a request line and headers not complete this "
      "long after the request line began are closed"},
+    {"shutdown.drain.ms", ERPS_CFG_INT, "0", 0, 600000, O(drain_ms), 0,
+     "on SIGINT or SIGTERM, answer /readyz 503 but keep serving calls this "
+     "long before stopping (time for a load balancer to notice; a second "
+     "signal stops at once)"},
     {"cors.origins", ERPS_CFG_STR, "", 0, 0, O(cors_origins), 1024,
      "origins allowed to call from a browser, comma-separated (empty: none)"},
     ERPS_CFG_END

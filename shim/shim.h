@@ -59,6 +59,7 @@ typedef struct erps_shim_conf {
     int listen_reuseport;
     int64_t per_addr_limit;
     int64_t head_timeout_ms;
+    int64_t drain_ms; /* shutdown.drain.ms */
     char cors_origins[1024];
 } erps_shim_conf_t;
 
@@ -72,6 +73,9 @@ erps_shim_t *erps_shim_start(const erps_shim_conf_t *conf,
                              const erps_kprops_t *kp, int listen_fd,
                              char *errstr, size_t errstr_size);
 /** Answers every waiting request (503), then stops the HTTP daemon. */
+/** Shutdown began: /readyz answers 503 from now on, so load balancers
+ *  stop sending calls; everything else is served until erps_shim_stop. */
+void erps_shim_drain(erps_shim_t *shim);
 /** Reads the users, tenants and app tokens files again (SIGHUP); logs what
  *  it read, or why it kept the ones it had. */
 void erps_shim_reload(erps_shim_t *shim);

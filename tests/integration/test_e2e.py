@@ -443,6 +443,36 @@ def test_clean_shutdown(fresh_cluster):
     assert set(codes) >= {"shim", "agent"} and set(codes.values()) == {0}, codes
 
 
+def test_sigterm_turns_readyz_503_while_calls_are_still_served(fresh_cluster):
+    """shutdown.drain.ms: from SIGTERM on /readyz says 503 shutting down
+    (the load balancer takes the shim out), calls are served for the drain
+    time, then the shim stops with 0; a second signal cuts the drain short."""
+    c = fresh_cluster
+    c.procs["shim"].stop()
+    c.start_shim("--shutdown.drain.ms=4000")
+    shim = c.procs["shim"]
+    assert c.get("/readyz").status == 200
+    t0 = time.monotonic()
+    shim.p.send_signal(signal.SIGTERM)
+    wait_for(lambda: c.get("/readyz").body == b"shutting down\n", 3,
+             "/readyz 503 after SIGTERM")
+    assert c.get("/readyz").status == 503
+    assert c.change(True).status == 200  # still served while draining
+    assert shim.alive()
+    assert shim.p.wait(15) == 0
+    took = time.monotonic() - t0
+    assert took >= 3.5, f"stopped after {took:.1f} s, before the drain ended"
+
+    c.start_shim("--shutdown.drain.ms=60000")
+    shim = c.procs["shim"]
+    t0 = time.monotonic()
+    shim.p.send_signal(signal.SIGTERM)
+    wait_for(lambda: c.get("/readyz").status == 503, 3, "/readyz 503")
+    shim.p.send_signal(signal.SIGTERM)  # the operator insists
+    assert shim.p.wait(15) == 0
+    assert time.monotonic() - t0 < 15
+
+
 def test_restart_resumes_after_the_last_committed_command(fresh_cluster):
     c = fresh_cluster
     for run in (True, False, True):
