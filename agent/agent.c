@@ -83,6 +83,9 @@ const erps_cfg_opt_t erps_agent_conf_table[] = {
     {"log.file", ERPS_CFG_STR, "", 0, 0, O(log_file), 1024,
      "append log lines to this file instead of standard error; SIGHUP reopens "
      "it"},
+    {"metrics.listen", ERPS_CFG_STR, "", 0, 0, O(metrics_listen), 64,
+     "serve /metrics, /healthz and /readyz over HTTP on this IPv4 "
+     "address:port (empty: no listener)"},
     ERPS_CFG_END
 #undef O
 };
@@ -132,6 +135,9 @@ static int flush(erps_agent_t *ag, volatile sig_atomic_t *stop) {
     int events = ag->out.cnt;
     if (erps_txn_commit(ag, stop))
         return -1;
+    atomic_fetch_add(&ag->stats->transactions, 1);
+    erps_histogram_observe(&ag->stats->commit_latency,
+                           (erps_mono_ms() - t1) * 1000);
     erps_dbg("batch of %d commands: %d events, state %" PRId64
              " ms, transaction %" PRId64 " ms",
              ag->batch_cmds, events, t1 - t0, erps_mono_ms() - t1);
@@ -322,8 +328,8 @@ static int connect_kafka(erps_agent_t *ag, char *errstr, size_t n) {
 
 erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
                              erps_engine_list_t *engines,
-                             const erps_kprops_t *kp, int *exit_code,
-                             char *errstr, size_t errstr_size) {
+                             const erps_kprops_t *kp, erps_agent_stats_t *stats,
+                             int *exit_code, char *errstr, size_t errstr_size) {
     erps_agent_t *ag = calloc(1, sizeof(*ag));
     *exit_code = ERPS_AGENT_EXIT_FATAL;
     if (!ag || !(ag->state = calloc(1, sizeof(*ag->state)))) {
@@ -333,6 +339,7 @@ erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
         return NULL;
     }
     ag->conf = conf;
+    ag->stats = stats;
     ag->kp = kp;
     ag->list = *engines;
     engines->ids = NULL;
@@ -470,10 +477,41 @@ static int start(erps_agent_t *ag, volatile sig_atomic_t *stop) {
     return 0;
 }
 
+/* What the metrics listener shows of the loop: it turns, the engines'
+ * states, and how far behind the command partitions it reads. The high
+ * watermarks are the ones the last fetches brought (no broker call). */
+static void observe(erps_agent_t *ag) {
+    erps_agent_stats_t *st = ag->stats;
+    int by_state[ERPS_STATE_SLOTS] = {0};
+    int64_t lag = 0, lo, hi;
+    atomic_store(&st->alive_ms, erps_mono_ms());
+    for (int i = 0; i < ag->list.cnt; i++) {
+        int s = (int)erps_engine_state(ag->srv[i].eng);
+        if (s >= 0 && s < ERPS_STATE_SLOTS)
+            by_state[s]++;
+    }
+    for (int s = 0; s < ERPS_STATE_SLOTS; s++)
+        atomic_store(&st->engines[s], by_state[s]);
+    for (int i = 0; i < ag->part_cnt && lag >= 0; i++) {
+        const erps_cmd_part_t *p = &ag->part[i];
+        int64_t at = p->next >= 0 ? p->next : p->committed;
+        if (rd_kafka_get_watermark_offsets(ag->consumer,
+                                           ag->conf->topics.commands,
+                                           p->partition, &lo, &hi) ||
+            hi < 0 || at < 0)
+            lag = -1;
+        else if (hi > at)
+            lag += hi - at;
+    }
+    atomic_store(&st->command_lag, lag);
+}
+
 int erps_agent_run(erps_agent_t *ag, volatile sig_atomic_t *stop) {
     if (start(ag, stop))
         return ag->fatal_exit;
+    atomic_store(&ag->stats->phase, ERPS_PHASE_SERVING);
     while (!*stop) {
+        observe(ag);
         if (erps_agent_alive(ag))
             return ag->fatal_exit;
         int64_t next = engines_turn(ag);
@@ -487,6 +525,7 @@ int erps_agent_run(erps_agent_t *ag, volatile sig_atomic_t *stop) {
             return ag->fatal_exit;
         rd_kafka_poll(ag->producer, 0);
     }
+    atomic_store(&ag->stats->phase, ERPS_PHASE_STOPPING);
     stop_jobs(ag);
     erps_info("stopping: committing what is in hand");
     if (flush(ag, stop) || (ag->state_dirty && save_state(ag)))

@@ -38,6 +38,7 @@ typedef struct erps_agent_conf {
     char log_level[16];
     char log_format[8];
     char log_file[1024];
+    char metrics_listen[64]; /* "" : no /metrics, /healthz, /readyz */
 } erps_agent_conf_t;
 
 extern const erps_cfg_opt_t erps_agent_conf_table[];
@@ -53,14 +54,17 @@ enum {
 typedef struct erps_agent erps_agent_t;
 
 struct erps_engine_list;
+struct erps_agent_stats;
 
 /** @returns the agent, or NULL with errstr and *exit_code (FENCED when
  *  another agent serves one of the engines, else FATAL). Takes the engine
  *  list (emptied either way). Connects, fences older processes of this
- *  agent, reads what Kafka holds for its engines. */
+ *  agent, reads what Kafka holds for its engines. Counts what it does in
+ *  *stats (observe.h), which must outlive it. */
 erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
                              struct erps_engine_list *engines,
-                             const erps_kprops_t *kp, int *exit_code,
+                             const erps_kprops_t *kp,
+                             struct erps_agent_stats *stats, int *exit_code,
                              char *errstr, size_t errstr_size);
 /** Runs until *stop is set or a fatal error. @returns an exit code. */
 int erps_agent_run(erps_agent_t *ag, volatile sig_atomic_t *stop);

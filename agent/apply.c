@@ -117,6 +117,7 @@ static void audit(erps_served_t *s, erps_outcome_t outcome,
         return;
     }
     erps_outbox_add(&ag->out, ag->conf->topics.audit, &msg);
+    erps_stats_outcome(ag->stats, cmd ? (int)cmd->type : 0, (int)outcome);
 }
 
 /* Appends one header (name and value copied into dl's arena, the value cut

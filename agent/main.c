@@ -6,10 +6,14 @@
 #include <string.h>
 
 #include "agent.h"
+#include "observe.h"
 #include "registry.h"
 #include "erpsync/log.h"
 
 static volatile sig_atomic_t stop_asap;
+
+/* What the metrics listener reads; it outlives the agent. */
+static erps_agent_stats_t stats = {.command_lag = -1};
 
 /* Only a flag: the loop finishes the command in hand and commits. */
 static void on_signal(int sig) {
@@ -95,10 +99,23 @@ int main(int argc, char **argv) {
     erps_exit_watchdog(&stop_asap, conf.shutdown_timeout_ms,
                        ERPS_AGENT_EXIT_FATAL);
 
+    /* The listener first: /healthz answers while the start reads Kafka. */
+    erps_observer_t *obs = NULL;
+    if (conf.metrics_listen[0]) {
+        if (!(obs = erps_observer_start(conf.metrics_listen, &stats, err,
+                                        sizeof(err)))) {
+            erps_err("%s", err);
+            erps_engine_list_free(&engines);
+            erps_kprops_clear(&kp);
+            return ERPS_AGENT_EXIT_CONFIG;
+        }
+        erps_info("metrics on http://%s/metrics", conf.metrics_listen);
+    }
     erps_agent_t *ag =
-        erps_agent_new(&conf, &engines, &kp, &rc, err, sizeof(err));
+        erps_agent_new(&conf, &engines, &kp, &stats, &rc, err, sizeof(err));
     if (!ag) {
         erps_err("%s", err);
+        erps_observer_stop(obs);
         erps_kprops_clear(&kp);
         erps_info("exit %d", rc);
         return rc;
@@ -106,6 +123,7 @@ int main(int argc, char **argv) {
     erps_info("agent %s started (bootstrap %s)", conf.agent_id, conf.bootstrap);
     rc = erps_agent_run(ag, &stop_asap);
     erps_agent_destroy(ag);
+    erps_observer_stop(obs);
     erps_kprops_clear(&kp);
     erps_info("exit %d", rc);
     return rc;

@@ -11,6 +11,7 @@
 
 #include "agent.h"
 #include "batch.h"
+#include "observe.h"
 #include "erpsync/engine.h"
 #include "registry.h"
 #include "statefile.h"
@@ -67,7 +68,8 @@ struct erps_agent {
     int state_dirty;   /* confirmed commands not yet in the state file */
     int64_t txn_began; /* mono ms of the last begin_transaction() */
     int64_t alive_ms;  /* mono ms the loop last showed it was not paused */
-    int fatal_exit;    /* set when the agent must stop */
+    erps_agent_stats_t *stats; /* for the metrics listener (observe.h) */
+    int fatal_exit;            /* set when the agent must stop */
 };
 
 /* apply.c: commands and engine events into the outbox. */

@@ -27,7 +27,7 @@
 #include "http_deadline.h"
 #include "i18n.h"
 #include "login.h"
-#include "metrics.h"
+#include "erpsync/metrics.h"
 #include "negotiate.h"
 #include "select.h"
 #include "shim.h"

@@ -10,11 +10,13 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 import uuid
 
 import pytest
 
-from conftest import BASE, BROKER, Cluster, structured, wait_for
+from conftest import BASE, BROKER, BUILD, Cluster, Proc, structured, wait_for
 
 WEBAPI_FIELDS = {"IsRunning", "StatusMessage", "Interval", "TableRight",
                  "FieldProperties"}
@@ -471,6 +473,62 @@ def test_sigterm_turns_readyz_503_while_calls_are_still_served(fresh_cluster):
     shim.p.send_signal(signal.SIGTERM)  # the operator insists
     assert shim.p.wait(15) == 0
     assert time.monotonic() - t0 < 15
+
+
+def test_agent_metrics_listener(fresh_cluster):
+    """metrics.listen: the agent's /healthz, /readyz and /metrics, read by
+    Prometheus' parser; commands counted by type and outcome, engines by
+    state, a commit latency histogram, the command lag."""
+    parser = pytest.importorskip("prometheus_client.parser")
+    from conftest import free_port
+    c = fresh_cluster
+    port = free_port()
+    c.procs["agent"].stop()
+    c.start_agent(f"--metrics.listen=127.0.0.1:{port}")
+
+    def get(path):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}",
+                                        timeout=5) as r:
+                return r.status, r.read().decode(), r.headers
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode(), e.headers
+
+    wait_for(lambda: get("/readyz")[0] == 200, 20, "the agent's /readyz")
+    assert get("/healthz")[:2] == (200, "ok\n")
+    assert c.change(True).status == 200
+    assert c.change(True).status == 200  # no change
+    assert c.post("ChangeEngineInterval", '{"Interval": "00:05:00"}').status == 204
+    code, text, headers = get("/metrics")
+    assert code == 200
+    assert headers["Content-Type"] == "text/plain; version=0.0.4"
+    m = {}
+    for fam in parser.text_string_to_metric_families(text):
+        for smp in fam.samples:
+            m[(smp.name, tuple(sorted(smp.labels.items())))] = smp.value
+    cmd = "erpsync_agent_commands_total"
+    assert m[(cmd, (("outcome", "Applied"), ("type", "ChangeEngineStatus")))] == 1
+    assert m[(cmd, (("outcome", "NoChange"), ("type", "ChangeEngineStatus")))] == 1
+    assert m[(cmd, (("outcome", "Applied"), ("type", "ChangeEngineInterval")))] == 1
+    running = m[("erpsync_agent_engines", (("state", "Running"),))]
+    starting = m[("erpsync_agent_engines", (("state", "Starting"),))]
+    assert running + starting == 1
+    assert m[("erpsync_agent_transactions_total", ())] >= 3
+    assert m[("erpsync_agent_commit_duration_seconds_count", ())] \
+        == m[("erpsync_agent_transactions_total", ())]
+    assert m[("erpsync_agent_command_lag", ())] == 0
+    assert m[("erpsync_agent_ready", ())] == 1
+    info = [(dict(k[1]), v) for k, v in m.items() if k[0] == "erpsync_build_info"]
+    assert len(info) == 1 and info[0][1] == 1, info
+    assert info[0][0]["program"] == "erpsync-agent" and info[0][0]["version"]
+    assert m[("process_open_fds", ())] > 3
+    assert get("/nope")[0] == 404
+    # A port already taken is a configuration error, said at start.
+    busy = Proc("agent-busy", [str(BUILD / "agent/erpsync-agent"),
+                               "--engine.id=other", "--bootstrap.servers=x:1",
+                               f"--metrics.listen=127.0.0.1:{port}"], c.tmp)
+    assert busy.p.wait(15) == 2
+    assert "cannot listen there" in (c.tmp / "agent-busy.log").read_text()
 
 
 def test_restart_resumes_after_the_last_committed_command(fresh_cluster):

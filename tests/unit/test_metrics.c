@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "metrics.h"
+#include "erpsync/metrics.h"
 
 static char *written(erps_histogram_t *h, const char *labels) {
     char *buf = NULL;

@@ -1,13 +1,13 @@
 /*
- * metrics.h - what /metrics is made of, in the Prometheus text format
- * (version 0.0.4): latency histograms, and the process_* metrics every
- * Prometheus client library exports (from /proc). Lock-free: a histogram
- * is atomics, so any HTTP thread observes while another writes /metrics.
- * No sockets, no HTTP: unit-tested directly, and the output is checked
- * with Prometheus' own parser in the integration tests.
+ * metrics.h - what the shim's and the agent's /metrics are made of, in the
+ * Prometheus text format (version 0.0.4): latency histograms, and the
+ * process_* metrics every Prometheus client library exports (from /proc).
+ * Lock-free: a histogram is atomics, so any thread observes while another
+ * writes /metrics. No sockets, no HTTP: unit-tested directly, and the
+ * output is checked with Prometheus' own parser in the integration tests.
  */
-#ifndef ERPSYNC_SHIM_METRICS_H
-#define ERPSYNC_SHIM_METRICS_H
+#ifndef ERPSYNC_METRICS_H
+#define ERPSYNC_METRICS_H
 
 #include <stdatomic.h>
 #include <stdint.h>

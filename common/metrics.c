@@ -2,7 +2,7 @@
  * metrics.c - latency histograms and process metrics for /metrics. See
  * metrics.h.
  */
-#include "metrics.h"
+#include "erpsync/metrics.h"
 
 #include <dirent.h>
 #include <inttypes.h>
