@@ -130,62 +130,46 @@ static int hash_token(const char *app) {
     return 0;
 }
 
-int main(int argc, char **argv) {
-    erps_shim_conf_t conf;
-    erps_kprops_t kp = {0};
-    char err[1024];
-
+/* The commands that help set up the files, before any setting is read.
+ * @returns their exit code, or -1 when argv is not one of them. */
+static int tool_command(int argc, char **argv) {
     if (argc == 2 && strcmp(argv[1], "--hash-password") == 0)
         return hash_password();
     if ((argc == 4 || argc == 5) && strcmp(argv[1], "--issue-ticket") == 0)
         return issue_ticket(argv[2], argv[3], argc == 5 ? argv[4] : "3600");
     if ((argc == 2 || argc == 3) && strcmp(argv[1], "--hash-token") == 0)
         return hash_token(argc == 3 ? argv[2] : NULL);
+    return -1;
+}
 
-    memset(&conf, 0, sizeof(conf));
+/* Settings from files, ERPSYNC_* and flags. @returns -1 to go on, else the
+ * exit code (2 for bad settings, 0 after --help, --version or --check). */
+static int read_settings(int argc, char **argv, erps_shim_conf_t *conf,
+                         erps_kprops_t *kp) {
+    memset(conf, 0, sizeof(*conf));
     int rc = erps_cfg_startup(
-        erps_shim_conf_table, &conf, &kp, argc, argv, "erpsync-shim",
+        erps_shim_conf_table, conf, kp, argc, argv, "erpsync-shim",
         "usage: erpsync-shim [-c FILE] [-X prop=value] --users.file=FILE "
         "--tenants.file=FILE [--name=value ...]\n"
         "       erpsync-shim --hash-password < password\n"
         "       erpsync-shim --issue-ticket TICKETS_FILE USER [TTL_SECONDS]\n"
         "       erpsync-shim --hash-token [APP_NAME] < token");
     if (rc) {
-        erps_kprops_clear(&kp);
+        erps_kprops_clear(kp);
         return rc < 0 ? 2 : 0;
     }
-    if (!conf.users_file[0] || !conf.tenants_file[0]) {
+    if (!conf->users_file[0] || !conf->tenants_file[0]) {
         fprintf(stderr, "erpsync-shim: users.file and tenants.file are "
                         "required\n");
-        erps_kprops_clear(&kp);
+        erps_kprops_clear(kp);
         return 2;
     }
-    if (erps_cfg_checked("erpsync-shim", &kp))
-        return 0;
+    return erps_cfg_checked("erpsync-shim", kp) ? 0 : -1;
+}
 
-    erps_signals_on_stop(on_signal);
-    erps_body_init(); /* libxml2, before any HTTP thread */
-
-    /* First: a busy port is the commonest mistake, and says so at once. */
-    int in_use;
-    int fd =
-        erps_listener_open(conf.listen_addr, (int)conf.port,
-                           conf.listen_reuseport, &in_use, err, sizeof(err));
-    if (fd < 0) {
-        erps_err("%s", err);
-        erps_body_cleanup();
-        erps_kprops_clear(&kp);
-        return in_use ? ERPS_SHIM_EXIT_PORT_IN_USE : 1;
-    }
-    erps_shim_t *shim = erps_shim_start(&conf, &kp, fd, err, sizeof(err));
-    if (!shim) {
-        erps_err("%s", err);
-        erps_body_cleanup();
-        erps_kprops_clear(&kp);
-        return 1;
-    }
-    /* SIGHUP (counted by the handler) reads the credential files again
-     * here, outside the signal handler. */
+/* Until SIGINT or SIGTERM; SIGHUP (counted by the handler) reads the
+ * credential files again here, outside the signal handler. */
+static void serve(erps_shim_t *shim) {
     sig_atomic_t hangups = erps_hangups;
     while (!stop_asap) {
         struct timespec ts = {0, 200 * 1000000L};
@@ -195,6 +179,31 @@ int main(int argc, char **argv) {
             erps_shim_reload(shim);
         }
     }
+}
+
+int main(int argc, char **argv) {
+    erps_shim_conf_t conf;
+    erps_kprops_t kp = {0};
+    char err[1024];
+    int rc = tool_command(argc, argv), in_use;
+
+    if (rc >= 0 || (rc = read_settings(argc, argv, &conf, &kp)) >= 0)
+        return rc;
+    erps_signals_on_stop(on_signal);
+    erps_body_init(); /* libxml2, before any HTTP thread */
+    /* First: a busy port is the commonest mistake, and says so at once. */
+    int fd =
+        erps_listener_open(conf.listen_addr, (int)conf.port,
+                           conf.listen_reuseport, &in_use, err, sizeof(err));
+    erps_shim_t *shim =
+        fd < 0 ? NULL : erps_shim_start(&conf, &kp, fd, err, sizeof(err));
+    if (!shim) {
+        erps_err("%s", err);
+        erps_body_cleanup();
+        erps_kprops_clear(&kp);
+        return fd < 0 && in_use ? ERPS_SHIM_EXIT_PORT_IN_USE : 1;
+    }
+    serve(shim);
     drain(shim, conf.drain_ms);
     erps_info("stopping");
     erps_shim_stop(shim);
