@@ -52,46 +52,51 @@ static int check_identity(erps_agent_conf_t *conf,
     return 0;
 }
 
+/* Settings, the engine list and the checks between them. @returns -1 to
+ * go on (engines loaded), else the exit code (2, or 0 after --help,
+ * --version or --check). */
+static int read_settings(int argc, char **argv, erps_agent_conf_t *conf,
+                         erps_kprops_t *kp, erps_engine_list_t *engines) {
+    char err[1024];
+    memset(conf, 0, sizeof(*conf));
+    int rc = erps_cfg_startup(erps_agent_conf_table, conf, kp, argc, argv,
+                              "erpsync-agent",
+                              "usage: erpsync-agent [-c FILE] [-X prop=value] "
+                              "--engine.id=ID[,ID...] [--name=value ...]");
+    if (rc) {
+        erps_kprops_clear(kp);
+        return rc < 0 ? ERPS_AGENT_EXIT_CONFIG : 0;
+    }
+    if (erps_engine_list_load(conf->engine_ids, conf->engines_file, engines,
+                              err, sizeof(err)) ||
+        erps_interval_bounds_check(conf->interval_min_s, conf->interval_max_s,
+                                   err, sizeof(err)))
+        fprintf(stderr, "erpsync-agent: %s\n", err);
+    else if (check_identity(conf, engines) == 0)
+        rc = -1;
+    if (rc == -1) {
+        if (conf->source[0] == '\0')
+            snprintf(conf->source, sizeof(conf->source), "/erpsync/agent/%s",
+                     conf->agent_id);
+        if (!erps_cfg_checked("erpsync-agent", kp))
+            return -1;
+        rc = 0;
+    } else {
+        rc = ERPS_AGENT_EXIT_CONFIG;
+    }
+    erps_engine_list_free(engines);
+    erps_kprops_clear(kp);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     erps_agent_conf_t conf;
     erps_kprops_t kp = {0};
-    char err[1024];
-    int rc;
-
-    memset(&conf, 0, sizeof(conf));
-    rc = erps_cfg_startup(erps_agent_conf_table, &conf, &kp, argc, argv,
-                          "erpsync-agent",
-                          "usage: erpsync-agent [-c FILE] [-X prop=value] "
-                          "--engine.id=ID[,ID...] [--name=value ...]");
-    if (rc) {
-        erps_kprops_clear(&kp);
-        return rc < 0 ? ERPS_AGENT_EXIT_CONFIG : 0;
-    }
     erps_engine_list_t engines = {0};
-    if (erps_engine_list_load(conf.engine_ids, conf.engines_file, &engines, err,
-                              sizeof(err))) {
-        fprintf(stderr, "erpsync-agent: %s\n", err);
-        erps_kprops_clear(&kp);
-        return ERPS_AGENT_EXIT_CONFIG;
-    }
-    if (check_identity(&conf, &engines)) {
-        erps_engine_list_free(&engines);
-        erps_kprops_clear(&kp);
-        return ERPS_AGENT_EXIT_CONFIG;
-    }
-    if (erps_interval_bounds_check(conf.interval_min_s, conf.interval_max_s,
-                                   err, sizeof(err))) {
-        fprintf(stderr, "erpsync-agent: %s\n", err);
-        erps_engine_list_free(&engines);
-        return ERPS_AGENT_EXIT_CONFIG;
-    }
-    if (conf.source[0] == '\0')
-        snprintf(conf.source, sizeof(conf.source), "/erpsync/agent/%s",
-                 conf.agent_id);
-    if (erps_cfg_checked("erpsync-agent", &kp)) {
-        erps_engine_list_free(&engines);
-        return 0;
-    }
+    char err[1024];
+    int rc = read_settings(argc, argv, &conf, &kp, &engines);
+    if (rc >= 0)
+        return rc;
 
     erps_signals_on_stop(on_signal);
     /* librdkafka 2.0.2's send_offsets_to_transaction() can wait forever
