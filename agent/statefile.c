@@ -358,70 +358,86 @@ static int add_engines_and_parts(cJSON *root, const erps_agent_state_t *st) {
     return 0;
 }
 
-int erps_state_save(const char *path, const erps_agent_state_t *st,
-                    char *errstr, size_t errstr_size) {
-    char tmp[4096];
-    int ret = -1, fd = -1;
-    char *json = NULL;
+/* The applied ring, oldest first (a reload rebuilds the same order), and
+ * the pending commands. @returns 0, or -1 out of memory. */
+static int add_commands(cJSON *root, const erps_agent_state_t *st) {
+    cJSON *ids = cJSON_AddArrayToObject(root, "AppliedCommands");
+    cJSON *pend = cJSON_AddArrayToObject(root, "PendingCommands");
+    if (!ids || !pend)
+        return -1;
+    for (int i = 0; i < st->applied_cnt; i++) {
+        int k = (st->applied_next - st->applied_cnt + i + ERPS_APPLIED_MAX) %
+                ERPS_APPLIED_MAX;
+        if (!cJSON_AddItemToArray(ids, cJSON_CreateString(st->applied[k])))
+            return -1;
+    }
+    for (int i = 0; i < st->pending_cnt; i++) {
+        const erps_pending_t *p = &st->pending[i];
+        cJSON *pe = cJSON_CreateObject();
+        if (!pe)
+            return -1;
+        cJSON_AddItemToArray(pend, pe); /* owned by root from here */
+        if (!cJSON_AddStringToObject(pe, "Id", p->id) ||
+            !cJSON_AddNumberToObject(pe, "Outcome", p->outcome) ||
+            !cJSON_AddStringToObject(pe, "BeforeState",
+                                     erps_state_name(p->before_state)) ||
+            !cJSON_AddNumberToObject(pe, "BeforeIntervalSeconds",
+                                     (double)p->before_interval_s) ||
+            /* The batch this file is written for, not a crash's leftovers. */
+            !cJSON_AddBoolToObject(pe, "InFlight", !p->recovered))
+            return -1;
+    }
+    return 0;
+}
 
+/* The whole file as text (the caller frees it), or NULL out of memory. */
+static char *state_json(const erps_agent_state_t *st) {
+    cJSON *root = cJSON_CreateObject();
+    char *json = NULL;
+    if (root && cJSON_AddNumberToObject(root, "Version", 1) &&
+        add_engines_and_parts(root, st) == 0 && add_commands(root, st) == 0)
+        /* Unformatted: a fleet's file is rewritten once per batch. */
+        json = st->engine_cnt == 1 ? cJSON_Print(root)
+                                   : cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return json;
+}
+
+/* text to path through path.tmp, fsync'd, renamed, the directory fsync'd:
+ * a crash leaves the old file or the new one, never half of one. */
+static int write_atomically(const char *path, const char *text, char *errstr,
+                            size_t errstr_size) {
+    char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
         snprintf(errstr, errstr_size, "state path too long");
         return -1;
     }
-    cJSON *root = cJSON_CreateObject();
-    if (!root)
-        goto oom;
-    cJSON_AddNumberToObject(root, "Version", 1);
-    if (add_engines_and_parts(root, st))
-        goto oom;
-    cJSON *ids = cJSON_AddArrayToObject(root, "AppliedCommands");
-    /* Oldest first, so a reload rebuilds the same ring order. */
-    for (int i = 0; i < st->applied_cnt; i++) {
-        int k = (st->applied_next - st->applied_cnt + i + ERPS_APPLIED_MAX) %
-                ERPS_APPLIED_MAX;
-        cJSON_AddItemToArray(ids, cJSON_CreateString(st->applied[k]));
-    }
-    cJSON *pend = cJSON_AddArrayToObject(root, "PendingCommands");
-    for (int i = 0; i < st->pending_cnt; i++) {
-        cJSON *pe = cJSON_CreateObject();
-        cJSON_AddStringToObject(pe, "Id", st->pending[i].id);
-        cJSON_AddNumberToObject(pe, "Outcome", st->pending[i].outcome);
-        cJSON_AddStringToObject(pe, "BeforeState",
-                                erps_state_name(st->pending[i].before_state));
-        cJSON_AddNumberToObject(pe, "BeforeIntervalSeconds",
-                                (double)st->pending[i].before_interval_s);
-        /* The batch this file is written for, not a crash's leftovers. */
-        cJSON_AddBoolToObject(pe, "InFlight", !st->pending[i].recovered);
-        cJSON_AddItemToArray(pend, pe);
-    }
-    /* Unformatted: a fleet's file is rewritten once per batch. */
-    json =
-        st->engine_cnt == 1 ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    if (!json)
-        goto oom;
-
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, json, strlen(json)) || write_all(fd, "\n", 1) ||
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || write_all(fd, text, strlen(text)) || write_all(fd, "\n", 1) ||
         fsync(fd)) {
         snprintf(errstr, errstr_size, "%s: %s", tmp, strerror(errno));
-        goto out;
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        return -1;
     }
     close(fd);
-    fd = -1;
     if (rename(tmp, path) || fsync_dir_of(path)) {
         snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
-        goto out;
+        return -1;
     }
-    ret = 0;
-    goto out;
-oom:
-    snprintf(errstr, errstr_size, "out of memory writing state");
-out:
-    if (fd >= 0) {
-        close(fd);
-        unlink(tmp);
+    return 0;
+}
+
+int erps_state_save(const char *path, const erps_agent_state_t *st,
+                    char *errstr, size_t errstr_size) {
+    char *json = state_json(st);
+    if (!json) {
+        snprintf(errstr, errstr_size, "out of memory writing state");
+        return -1;
     }
+    int rc = write_atomically(path, json, errstr, errstr_size);
     free(json);
-    return ret;
+    return rc;
 }
