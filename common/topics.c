@@ -29,13 +29,12 @@ static rd_kafka_event_t *wait_result(rd_kafka_queue_t *q, int timeout_ms) {
     return rd_kafka_queue_poll(q, timeout_ms);
 }
 
-static int create_missing(rd_kafka_t *rk, spec_t *missing[], int n,
-                          const erps_topic_policy_t *p, int timeout_ms,
-                          char *errstr, size_t errstr_size) {
-    rd_kafka_NewTopic_t *nt[4];
+/* The NewTopic of each missing topic, with its cleanup and retention.
+ * @returns 0, or -1 with errstr (nothing left to free). */
+static int new_topics(rd_kafka_NewTopic_t *nt[], spec_t *missing[], int n,
+                      const erps_topic_policy_t *p, char *errstr,
+                      size_t errstr_size) {
     char err[256], ret[32];
-    int ok = -1;
-
     for (int i = 0; i < n; i++) {
         nt[i] = rd_kafka_NewTopic_new(missing[i]->name, (int)p->partitions,
                                       (int)p->replication, err, sizeof(err));
@@ -52,6 +51,47 @@ static int create_missing(rd_kafka_t *rk, spec_t *missing[], int n,
             rd_kafka_NewTopic_set_config(nt[i], "retention.ms", ret);
         }
     }
+    return 0;
+}
+
+/* Each topic's result: created, or already there (another agent or shim
+ * was quicker). @returns 0, or -1 with errstr. */
+static int created(rd_kafka_event_t *ev, int timeout_ms, char *errstr,
+                   size_t errstr_size) {
+    if (!ev) {
+        snprintf(errstr, errstr_size, "creating topics: no answer in %d ms",
+                 timeout_ms);
+        return -1;
+    }
+    if (rd_kafka_event_error(ev)) {
+        snprintf(errstr, errstr_size, "creating topics: %s",
+                 rd_kafka_event_error_string(ev));
+        return -1;
+    }
+    size_t cnt;
+    const rd_kafka_topic_result_t **res = rd_kafka_CreateTopics_result_topics(
+        rd_kafka_event_CreateTopics_result(ev), &cnt);
+    for (size_t i = 0; i < cnt; i++) {
+        rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+        const char *name = rd_kafka_topic_result_name(res[i]);
+        if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+            snprintf(errstr, errstr_size, "creating topic %s: %s", name,
+                     rd_kafka_topic_result_error_string(res[i]));
+            return -1;
+        }
+        if (!e)
+            erps_info("created topic %s", name);
+    }
+    return 0;
+}
+
+static int create_missing(rd_kafka_t *rk, spec_t *missing[], int n,
+                          const erps_topic_policy_t *p, int timeout_ms,
+                          char *errstr, size_t errstr_size) {
+    rd_kafka_NewTopic_t *nt[4];
+    char err[256];
+    if (new_topics(nt, missing, n, p, errstr, errstr_size))
+        return -1;
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_AdminOptions_t *opts =
         rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
@@ -59,38 +99,45 @@ static int create_missing(rd_kafka_t *rk, spec_t *missing[], int n,
                                               sizeof(err));
     rd_kafka_CreateTopics(rk, nt, (size_t)n, opts, q);
     rd_kafka_event_t *ev = wait_result(q, timeout_ms + 1000);
-    if (!ev) {
-        snprintf(errstr, errstr_size, "creating topics: no answer in %d ms",
-                 timeout_ms);
-    } else if (rd_kafka_event_error(ev)) {
-        snprintf(errstr, errstr_size, "creating topics: %s",
-                 rd_kafka_event_error_string(ev));
-    } else {
-        size_t cnt;
-        const rd_kafka_topic_result_t **res =
-            rd_kafka_CreateTopics_result_topics(
-                rd_kafka_event_CreateTopics_result(ev), &cnt);
-        ok = 0;
-        for (size_t i = 0; i < cnt; i++) {
-            rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
-            const char *name = rd_kafka_topic_result_name(res[i]);
-            if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-                continue; /* another agent or shim was quicker */
-            } else if (e) {
-                snprintf(errstr, errstr_size, "creating topic %s: %s", name,
-                         rd_kafka_topic_result_error_string(res[i]));
-                ok = -1;
-                break;
-            }
-            erps_info("created topic %s", name);
-        }
-    }
+    int ok = created(ev, timeout_ms, errstr, errstr_size);
     if (ev)
         rd_kafka_event_destroy(ev);
     rd_kafka_AdminOptions_destroy(opts);
     rd_kafka_queue_destroy(q);
     rd_kafka_NewTopic_destroy_array(nt, (size_t)n);
     return ok;
+}
+
+/* One topic's described configs against the cleanup.policy it needs.
+ * @returns 0, or -1 with errstr saying how to fix it. */
+static int cleanup_ok(const rd_kafka_ConfigResource_t *rr, spec_t *existing[],
+                      int n, char *errstr, size_t errstr_size) {
+    const char *name = rd_kafka_ConfigResource_name(rr), *want = NULL;
+    for (int k = 0; k < n; k++)
+        if (strcmp(existing[k]->name, name) == 0)
+            want = existing[k]->cleanup;
+    if (rd_kafka_ConfigResource_error(rr)) {
+        erps_warn("cannot check cleanup.policy of %s: %s", name,
+                  rd_kafka_ConfigResource_error_string(rr));
+        return 0;
+    }
+    size_t ccnt;
+    const rd_kafka_ConfigEntry_t **ce =
+        rd_kafka_ConfigResource_configs(rr, &ccnt);
+    for (size_t j = 0; j < ccnt; j++) {
+        if (strcmp(rd_kafka_ConfigEntry_name(ce[j]), "cleanup.policy"))
+            continue;
+        const char *have = rd_kafka_ConfigEntry_value(ce[j]);
+        if (want && (!have || strcmp(have, want) != 0)) {
+            snprintf(errstr, errstr_size,
+                     "topic %s has cleanup.policy=%s but erpsync needs %s; "
+                     "fix it with: kafka-configs.sh --alter --entity-type "
+                     "topics --entity-name %s --add-config cleanup.policy=%s",
+                     name, have ? have : "(none)", want, name, want);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static int check_cleanup(rd_kafka_t *rk, spec_t *existing[], int n,
@@ -117,35 +164,8 @@ static int check_cleanup(rd_kafka_t *rk, spec_t *existing[], int n,
         const rd_kafka_ConfigResource_t **rr =
             rd_kafka_DescribeConfigs_result_resources(
                 rd_kafka_event_DescribeConfigs_result(ev), &cnt);
-        for (size_t i = 0; i < cnt && ok == 0; i++) {
-            const char *name = rd_kafka_ConfigResource_name(rr[i]);
-            const char *want = NULL;
-            for (int k = 0; k < n; k++)
-                if (strcmp(existing[k]->name, name) == 0)
-                    want = existing[k]->cleanup;
-            if (rd_kafka_ConfigResource_error(rr[i])) {
-                erps_warn("cannot check cleanup.policy of %s: %s", name,
-                          rd_kafka_ConfigResource_error_string(rr[i]));
-                continue;
-            }
-            size_t ccnt;
-            const rd_kafka_ConfigEntry_t **ce =
-                rd_kafka_ConfigResource_configs(rr[i], &ccnt);
-            for (size_t j = 0; j < ccnt; j++) {
-                if (strcmp(rd_kafka_ConfigEntry_name(ce[j]), "cleanup.policy"))
-                    continue;
-                const char *have = rd_kafka_ConfigEntry_value(ce[j]);
-                if (want && (!have || strcmp(have, want) != 0)) {
-                    snprintf(errstr, errstr_size,
-                             "topic %s has cleanup.policy=%s but erpsync needs "
-                             "%s; fix it with: kafka-configs.sh --alter "
-                             "--entity-type topics --entity-name %s "
-                             "--add-config cleanup.policy=%s",
-                             name, have ? have : "(none)", want, name, want);
-                    ok = -1;
-                }
-            }
-        }
+        for (size_t i = 0; i < cnt && ok == 0; i++)
+            ok = cleanup_ok(rr[i], existing, n, errstr, errstr_size);
     }
     if (ev)
         rd_kafka_event_destroy(ev);
@@ -155,25 +175,31 @@ static int check_cleanup(rd_kafka_t *rk, spec_t *existing[], int n,
     return ok;
 }
 
-int erps_kafka_ensure_topics(rd_kafka_t *rk, const erps_topics_t *topics,
-                             const erps_topic_policy_t *policy, int timeout_ms,
-                             char *errstr, size_t errstr_size) {
-    spec_t specs[4], *missing[4], *existing[4];
-    int nmissing = 0, nexisting = 0;
-    const struct rd_kafka_metadata *md = NULL;
-
-    specs_of(topics, policy, specs);
+/* The four roles name four topics. */
+static int distinct(const spec_t specs[4], char *errstr, size_t errstr_size) {
     static const char *const role[] = {"topic.commands", "topic.status",
                                        "topic.audit", "topic.dlq"};
     for (int i = 0; i < 4; i++)
         for (int j = i + 1; j < 4; j++)
             if (strcmp(specs[i].name, specs[j].name) == 0) {
                 snprintf(errstr, errstr_size,
-                         "%s and %s name the same topic "
-                         "%s; each needs its own",
+                         "%s and %s name the same topic %s; each needs its "
+                         "own",
                          role[i], role[j], specs[i].name);
                 return -1;
             }
+    return 0;
+}
+
+/* Sorts the specs into those the cluster has and those it lacks, and says
+ * whether it has a controller for admin requests: librdkafka's mock
+ * cluster (the devbroker) names one that is not among its brokers, and
+ * each request would wait for it until its timeout. */
+static int classify(rd_kafka_t *rk, spec_t specs[4], spec_t *existing[],
+                    int *nexisting, spec_t *missing[], int *nmissing,
+                    int *has_controller, int timeout_ms, char *errstr,
+                    size_t errstr_size) {
+    const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
     if (err) {
         snprintf(errstr, errstr_size, "listing topics: %s",
@@ -183,24 +209,32 @@ int erps_kafka_ensure_topics(rd_kafka_t *rk, const erps_topics_t *topics,
     for (int i = 0; i < 4; i++) {
         int found = 0;
         for (int t = 0; t < md->topic_cnt; t++)
-            if (strcmp(md->topics[t].topic, specs[i].name) == 0 &&
-                md->topics[t].err == RD_KAFKA_RESP_ERR_NO_ERROR)
-                found = 1;
+            found |= strcmp(md->topics[t].topic, specs[i].name) == 0 &&
+                     md->topics[t].err == RD_KAFKA_RESP_ERR_NO_ERROR;
         if (found)
-            existing[nexisting++] = &specs[i];
+            existing[(*nexisting)++] = &specs[i];
         else
-            missing[nmissing++] = &specs[i];
+            missing[(*nmissing)++] = &specs[i];
     }
-    /* Admin requests go to the controller. librdkafka's mock cluster (the
-     * devbroker) names a controller that is not among its brokers, and each
-     * request would wait for it until its timeout. */
     int32_t controller = rd_kafka_controllerid(rk, 0);
-    int has_controller = 0;
+    *has_controller = 0;
     for (int b = 0; b < md->broker_cnt; b++)
-        if (md->brokers[b].id == controller)
-            has_controller = 1;
+        *has_controller |= md->brokers[b].id == controller;
     rd_kafka_metadata_destroy(md);
+    return 0;
+}
 
+int erps_kafka_ensure_topics(rd_kafka_t *rk, const erps_topics_t *topics,
+                             const erps_topic_policy_t *policy, int timeout_ms,
+                             char *errstr, size_t errstr_size) {
+    spec_t specs[4], *missing[4], *existing[4];
+    int nmissing = 0, nexisting = 0, has_controller;
+
+    specs_of(topics, policy, specs);
+    if (distinct(specs, errstr, errstr_size) ||
+        classify(rk, specs, existing, &nexisting, missing, &nmissing,
+                 &has_controller, timeout_ms, errstr, errstr_size))
+        return -1;
     if (nmissing > 0 && !policy->create) {
         snprintf(errstr, errstr_size,
                  "topic %s does not exist: create it (docs/operations.md) or "
