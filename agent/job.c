@@ -108,35 +108,19 @@ static char **build_env(const erps_job_t *job, int64_t number, const char *prev,
     return env;
 }
 
-int erps_job_start(erps_job_t *job, int64_t number, const char *prev_outcome,
-                   erps_iteration_t *res) {
-    int pfd[2];
-    char store[3][320];
+/* posix_spawn with the job's stderr into the pipe, stdin from /dev/null,
+ * in a process group of its own (timeouts and stops reach the job's
+ * children too) with default signal dispositions (the agent's handlers are
+ * not the job's). @returns posix_spawn's result. */
+static int spawn(const erps_job_t *job, int err_fd, char **env, pid_t *pid) {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
-
-    memset(res, 0, sizeof(*res));
-    if (job->pid > 0) {
-        erps_strlcpy(res->outcome, "NotStarted", sizeof(res->outcome));
-        erps_strlcpy(res->detail, "the previous iteration is still running",
-                     sizeof(res->detail));
-        return -1;
-    }
-    if (pipe(pfd) || fcntl(pfd[0], F_SETFD, FD_CLOEXEC) ||
-        fcntl(pfd[1], F_SETFD, FD_CLOEXEC)) {
-        erps_strlcpy(res->outcome, "NotStarted", sizeof(res->outcome));
-        snprintf(res->detail, sizeof(res->detail), "pipe: %s", strerror(errno));
-        return -1;
-    }
-    char **env = build_env(job, number, prev_outcome, store);
+    sigset_t all, none;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, pfd[1], STDERR_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO);
     posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY,
                                      0);
     posix_spawnattr_init(&attr);
-    /* Own process group: timeouts and stops reach the job's children too.
-     * Default signal dispositions: the agent's handlers are not the job's. */
-    sigset_t all, none;
     sigfillset(&all);
     sigemptyset(&none);
     posix_spawnattr_setsigdefault(&attr, &all);
@@ -145,32 +129,51 @@ int erps_job_start(erps_job_t *job, int64_t number, const char *prev_outcome,
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
                                         POSIX_SPAWN_SETSIGDEF |
                                         POSIX_SPAWN_SETSIGMASK);
-    pid_t pid = 0;
-    int rc =
-        env ? posix_spawn(&pid, job->conf.command, &fa, &attr, job->argv, env)
-            : ENOMEM;
+    int rc = posix_spawn(pid, job->conf.command, &fa, &attr, job->argv, env);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
+    return rc;
+}
+
+static int not_started(erps_iteration_t *res) {
+    erps_strlcpy(res->outcome, "NotStarted", sizeof(res->outcome));
+    return -1;
+}
+
+int erps_job_start(erps_job_t *job, int64_t number, const char *prev_outcome,
+                   erps_iteration_t *res) {
+    int pfd[2];
+    char store[3][320];
+    pid_t pid = 0;
+
+    memset(res, 0, sizeof(*res));
+    if (job->pid > 0) {
+        erps_strlcpy(res->detail, "the previous iteration is still running",
+                     sizeof(res->detail));
+        return not_started(res);
+    }
+    if (pipe(pfd) || fcntl(pfd[0], F_SETFD, FD_CLOEXEC) ||
+        fcntl(pfd[1], F_SETFD, FD_CLOEXEC)) {
+        snprintf(res->detail, sizeof(res->detail), "pipe: %s", strerror(errno));
+        return not_started(res);
+    }
+    char **env = build_env(job, number, prev_outcome, store);
+    int rc = env ? spawn(job, pfd[1], env, &pid) : ENOMEM;
     free(env);
     close(pfd[1]);
     if (rc != 0) {
         close(pfd[0]);
-        erps_strlcpy(res->outcome, "NotStarted", sizeof(res->outcome));
         /* The reason first: the path may be long, the reason must show. */
         snprintf(res->detail, sizeof(res->detail),
-                 "cannot start the sync job "
-                 "(%s): %.180s",
-                 strerror(rc), job->conf.command);
-        return -1;
+                 "cannot start the sync job (%s): %.180s", strerror(rc),
+                 job->conf.command);
+        return not_started(res);
     }
     fcntl(pfd[0], F_SETFL, O_NONBLOCK);
     job->pid = pid;
     job->err_fd = pfd[0];
     job->start_mono = erps_mono_ms();
-    job->term_sent = 0;
-    job->kill_sent = 0;
-    job->timed_out = 0;
-    job->terminated = 0;
+    job->term_sent = job->kill_sent = job->timed_out = job->terminated = 0;
     job->line[0] = '\0';
     job->partial_len = 0;
     erps_info("iteration %lld: started %s (pid %d)", (long long)number,
