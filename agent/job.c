@@ -216,6 +216,54 @@ void erps_job_terminate(erps_job_t *job, int64_t now) {
     job->term_sent = now > 0 ? now : 1;
 }
 
+/* A running job past its timeout gets SIGTERM; one that ignores SIGTERM
+ * for kill_grace_ms gets SIGKILL. */
+static void enforce_deadlines(erps_job_t *job, int64_t now) {
+    if (!job->term_sent && job->conf.timeout_ms > 0 &&
+        now - job->start_mono > job->conf.timeout_ms) {
+        erps_warn("sync job over its %lld ms timeout",
+                  (long long)job->conf.timeout_ms);
+        job->timed_out = 1;
+        erps_job_terminate(job, now);
+    } else if (job->term_sent && !job->kill_sent &&
+               now - job->term_sent > job->conf.kill_grace_ms) {
+        erps_warn("sync job ignored SIGTERM for %lld ms; SIGKILL",
+                  (long long)job->conf.kill_grace_ms);
+        signal_group(job, SIGKILL);
+        job->kill_sent = 1;
+    }
+}
+
+/* The iteration's outcome from waitpid's answer r and status. */
+static void outcome_of(const erps_job_t *job, pid_t r, int status,
+                       erps_iteration_t *res) {
+    if (r < 0) {
+        erps_strlcpy(res->outcome, "Failed", sizeof(res->outcome));
+        snprintf(res->detail, sizeof(res->detail), "waitpid: %s",
+                 strerror(errno));
+        res->exit_code = -1;
+        return;
+    }
+    const char *outcome;
+    if (WIFEXITED(status)) {
+        res->exit_code = WEXITSTATUS(status);
+        outcome = job->timed_out        ? "TimedOut"
+                  : res->exit_code == 0 ? "Succeeded"
+                                        : "Failed";
+    } else {
+        res->exit_code = -1;
+        res->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+        outcome = job->timed_out    ? "TimedOut"
+                  : job->terminated ? "Terminated"
+                                    : "Failed";
+    }
+    erps_strlcpy(res->outcome, outcome, sizeof(res->outcome));
+    if (job->timed_out && res->detail[0] == '\0')
+        snprintf(res->detail, sizeof(res->detail),
+                 "terminated after the %lld ms timeout",
+                 (long long)job->conf.timeout_ms);
+}
+
 int erps_job_poll(erps_job_t *job, int64_t now, erps_iteration_t *res) {
     int status;
     if (job->pid <= 0)
@@ -223,19 +271,7 @@ int erps_job_poll(erps_job_t *job, int64_t now, erps_iteration_t *res) {
     drain_stderr(job);
     pid_t r = waitpid(job->pid, &status, WNOHANG);
     if (r == 0) {
-        if (!job->term_sent && job->conf.timeout_ms > 0 &&
-            now - job->start_mono > job->conf.timeout_ms) {
-            erps_warn("sync job over its %lld ms timeout",
-                      (long long)job->conf.timeout_ms);
-            job->timed_out = 1;
-            erps_job_terminate(job, now);
-        } else if (job->term_sent && !job->kill_sent &&
-                   now - job->term_sent > job->conf.kill_grace_ms) {
-            erps_warn("sync job ignored SIGTERM for %lld ms; SIGKILL",
-                      (long long)job->conf.kill_grace_ms);
-            signal_group(job, SIGKILL);
-            job->kill_sent = 1;
-        }
+        enforce_deadlines(job, now);
         return 0;
     }
     /* Ended (or vanished): whatever is left of its process group goes too. */
@@ -249,34 +285,9 @@ int erps_job_poll(erps_job_t *job, int64_t now, erps_iteration_t *res) {
     close(job->err_fd);
     job->err_fd = -1;
     job->pid = 0;
-
     memset(res, 0, sizeof(*res));
     erps_strlcpy(res->detail, job->line, sizeof(res->detail));
-    if (r < 0) {
-        erps_strlcpy(res->outcome, "Failed", sizeof(res->outcome));
-        snprintf(res->detail, sizeof(res->detail), "waitpid: %s",
-                 strerror(errno));
-        res->exit_code = -1;
-    } else if (WIFEXITED(status)) {
-        res->exit_code = WEXITSTATUS(status);
-        erps_strlcpy(res->outcome,
-                     job->timed_out        ? "TimedOut"
-                     : res->exit_code == 0 ? "Succeeded"
-                                           : "Failed",
-                     sizeof(res->outcome));
-    } else {
-        res->exit_code = -1;
-        res->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-        erps_strlcpy(res->outcome,
-                     job->timed_out    ? "TimedOut"
-                     : job->terminated ? "Terminated"
-                                       : "Failed",
-                     sizeof(res->outcome));
-    }
-    if (job->timed_out && res->detail[0] == '\0')
-        snprintf(res->detail, sizeof(res->detail),
-                 "terminated after the %lld ms timeout",
-                 (long long)job->conf.timeout_ms);
+    outcome_of(job, r, status, res);
     erps_info("sync job ended: %s (exit %d, signal %d)%s%s", res->outcome,
               res->exit_code, res->signal, res->detail[0] ? ": " : "",
               res->detail);
