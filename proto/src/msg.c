@@ -171,13 +171,66 @@ static int headers_once(const erps_msg_t *in, char *errstr,
     return 0;
 }
 
+/* ce_source, ce_type and ce_subject, which must be the record's key. */
+static int ce_names(const erps_msg_t *in, erps_ce_t *ce, char *type,
+                    size_t type_size, char *errstr, size_t errstr_size) {
+    if (erps_msg_header_str(in, "ce_source", ce->source, sizeof(ce->source), 1,
+                            errstr, errstr_size) ||
+        erps_msg_header_str(in, "ce_type", type, type_size, 1, errstr,
+                            errstr_size) ||
+        erps_msg_header_str(in, "ce_subject", ce->subject, sizeof(ce->subject),
+                            1, errstr, errstr_size))
+        return -1;
+    const char *bad = ce->source[0] == '\0' ? "ce_source is empty"
+                      : !erps_engine_id_valid(ce->subject)
+                          ? "ce_subject is not a valid engine id"
+                      : in->key_len != strlen(ce->subject) ||
+                              memcmp(in->key, ce->subject, in->key_len) != 0
+                          ? "record key does not match ce_subject"
+                          : NULL;
+    if (bad)
+        snprintf(errstr, errstr_size, "%s", bad);
+    return bad ? -1 : 0;
+}
+
+/* content-type: absent means application/json (CloudEvents' JSON
+ * default); parameters such as charset may follow the media type. */
+static int ce_content_type(const erps_msg_t *in, char *errstr,
+                           size_t errstr_size) {
+    char buf[ERPS_TIME_LEN + 16];
+    if (erps_msg_header_str(in, "content-type", buf, sizeof(buf), 0, errstr,
+                            errstr_size))
+        return -1;
+    size_t jl = strlen(ERPS_CONTENT_TYPE_JSON);
+    if (buf[0] && (strncmp(buf, ERPS_CONTENT_TYPE_JSON, jl) != 0 ||
+                   (buf[jl] != '\0' && buf[jl] != ';' && buf[jl] != ' '))) {
+        snprintf(errstr, errstr_size, "unsupported content-type \"%s\"", buf);
+        return -1;
+    }
+    return 0;
+}
+
+/* Trace context is the caller's: one that is not well formed is dropped
+ * (W3C: restart the trace), never a reason to refuse. */
+static void ce_trace(const erps_msg_t *in, erps_ce_t *ce) {
+    char tmp[ERPS_REQUEST_ID_MAX + 2], err[8];
+    ce->traceparent[0] = ce->request_id[0] = '\0';
+    if (erps_msg_header_str(in, "ce_traceparent", tmp, sizeof(tmp), 0, err,
+                            sizeof(err)) == 0 &&
+        erps_traceparent_valid(tmp))
+        erps_strlcpy(ce->traceparent, tmp, sizeof(ce->traceparent));
+    if (erps_msg_header_str(in, "ce_requestid", tmp, sizeof(tmp), 0, err,
+                            sizeof(err)) == 0 &&
+        erps_request_id_valid(tmp))
+        erps_strlcpy(ce->request_id, tmp, sizeof(ce->request_id));
+}
+
 int erps_ce_decode(const erps_msg_t *in, erps_ce_t *ce, char *type,
                    size_t type_size, char *errstr, size_t errstr_size) {
     char buf[ERPS_TIME_LEN + 16];
 
-    if (headers_once(in, errstr, errstr_size))
-        return -1;
-    if (erps_msg_header_str(in, "ce_specversion", buf, sizeof(buf), 1, errstr,
+    if (headers_once(in, errstr, errstr_size) ||
+        erps_msg_header_str(in, "ce_specversion", buf, sizeof(buf), 1, errstr,
                             errstr_size))
         return -1;
     if (strcmp(buf, ERPS_CE_SPECVERSION) != 0) {
@@ -191,56 +244,17 @@ int erps_ce_decode(const erps_msg_t *in, erps_ce_t *ce, char *type,
         snprintf(errstr, errstr_size, "ce_id is not a UUID");
         return -1;
     }
-    if (erps_msg_header_str(in, "ce_source", ce->source, sizeof(ce->source), 1,
-                            errstr, errstr_size) ||
-        erps_msg_header_str(in, "ce_type", type, type_size, 1, errstr,
-                            errstr_size) ||
-        erps_msg_header_str(in, "ce_subject", ce->subject, sizeof(ce->subject),
-                            1, errstr, errstr_size))
-        return -1;
-    if (ce->source[0] == '\0') {
-        snprintf(errstr, errstr_size, "ce_source is empty");
-        return -1;
-    }
-    if (!erps_engine_id_valid(ce->subject)) {
-        snprintf(errstr, errstr_size, "ce_subject is not a valid engine id");
-        return -1;
-    }
-    if (in->key_len != strlen(ce->subject) ||
-        memcmp(in->key, ce->subject, in->key_len) != 0) {
-        snprintf(errstr, errstr_size, "record key does not match ce_subject");
-        return -1;
-    }
-    if (erps_msg_header_str(in, "ce_time", buf, sizeof(buf), 1, errstr,
+    if (ce_names(in, ce, type, type_size, errstr, errstr_size) ||
+        erps_msg_header_str(in, "ce_time", buf, sizeof(buf), 1, errstr,
                             errstr_size))
         return -1;
     if (erps_time_parse(buf, &ce->time_ms)) {
         snprintf(errstr, errstr_size, "ce_time is not RFC 3339");
         return -1;
     }
-    if (erps_msg_header_str(in, "content-type", buf, sizeof(buf), 0, errstr,
-                            errstr_size))
+    if (ce_content_type(in, errstr, errstr_size))
         return -1;
-    /* Absent means application/json (CloudEvents' JSON default); parameters
-     * such as charset may follow the media type. */
-    size_t jl = strlen(ERPS_CONTENT_TYPE_JSON);
-    if (buf[0] && (strncmp(buf, ERPS_CONTENT_TYPE_JSON, jl) != 0 ||
-                   (buf[jl] != '\0' && buf[jl] != ';' && buf[jl] != ' '))) {
-        snprintf(errstr, errstr_size, "unsupported content-type \"%s\"", buf);
-        return -1;
-    }
-    /* Trace context is the caller's: one that is not well formed is
-     * dropped (W3C: restart the trace), never a reason to refuse. */
-    ce->traceparent[0] = ce->request_id[0] = '\0';
-    char tmp[ERPS_REQUEST_ID_MAX + 2];
-    if (erps_msg_header_str(in, "ce_traceparent", tmp, sizeof(tmp), 0, errstr,
-                            errstr_size) == 0 &&
-        erps_traceparent_valid(tmp))
-        erps_strlcpy(ce->traceparent, tmp, sizeof(ce->traceparent));
-    if (erps_msg_header_str(in, "ce_requestid", tmp, sizeof(tmp), 0, errstr,
-                            errstr_size) == 0 &&
-        erps_request_id_valid(tmp))
-        erps_strlcpy(ce->request_id, tmp, sizeof(ce->request_id));
+    ce_trace(in, ce);
     return 0;
 }
 
