@@ -106,67 +106,93 @@ int erps_session_bind(const erps_session_t *s, const char *text,
     return 0;
 }
 
+/* Only a principal a session can carry, and an expiry JSON keeps exact. */
+static int issuable(const erps_session_t *s, const erps_principal_t *who,
+                    int64_t now_ms) {
+    return erps_name_valid(who->name) &&
+           secret_text_ok(who->tenant, ERPS_TENANT_MAX) &&
+           strnlen(who->binding, sizeof(who->binding)) < sizeof(who->binding) &&
+           (!who->binding[0] ||
+            secret_text_ok(who->binding, ERPS_BINDING_LEN)) &&
+           (who->role == ERPS_ROLE_ADMIN || who->role == ERPS_ROLE_READER) &&
+           now_ms >= 0 && s->ttl_ms <= JSON_INT_MAX - now_ms;
+}
+
+/* The cookie's claims as compact JSON (the caller frees it), or NULL. */
+static char *claims_json(const erps_session_t *s, const erps_principal_t *who,
+                         int64_t now_ms) {
+    unsigned char jti[SESSION_JTI_LEN];
+    char jti_hex[2 * SESSION_JTI_LEN + 1], *json = NULL;
+    if (RAND_bytes(jti, sizeof(jti)) != 1)
+        return NULL;
+    secret_hex_encode(jti, sizeof(jti), jti_hex);
+    cJSON *o = cJSON_CreateObject();
+    if (o && cJSON_AddStringToObject(o, "n", who->name) &&
+        cJSON_AddStringToObject(o, "t", who->tenant) &&
+        cJSON_AddStringToObject(o, "r", erps_role_name(who->role)) &&
+        cJSON_AddNumberToObject(o, "e", (double)(now_ms + s->ttl_ms)) &&
+        cJSON_AddStringToObject(o, "j", jti_hex) &&
+        (!who->binding[0] || cJSON_AddStringToObject(o, "b", who->binding)))
+        json = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return json;
+}
+
+/* "payload.mac" of json into cookie. @returns 0, or -1 when it does not
+ * fit (erps_session_check refuses what exceeds ERPS_SESSION_COOKIE_MAX). */
+static int sign_cookie(const erps_session_t *s, const char *json, char *cookie,
+                       size_t cookie_size) {
+    unsigned char mac[SHA256_LEN];
+    char mac_text[B64URL_LEN(SHA256_LEN) + 1];
+    size_t jl = strlen(json);
+    size_t pl = B64URL_LEN(jl), cl = pl + 1 + B64URL_LEN(SHA256_LEN);
+    if (cl + 1 > cookie_size || cl >= ERPS_SESSION_COOKIE_MAX)
+        return -1;
+    char *payload = malloc(pl + 1);
+    if (!payload)
+        return -1;
+    secret_b64url_encode((const unsigned char *)json, jl, payload);
+    int rc = session_mac(s, payload, mac);
+    if (rc == 0) {
+        secret_b64url_encode(mac, SHA256_LEN, mac_text);
+        snprintf(cookie, cookie_size, "%s.%s", payload, mac_text);
+    }
+    free(payload);
+    return rc;
+}
+
+/* The XSRF token bound to cookie: "random.mac". */
+static int sign_xsrf(const erps_session_t *s, const char *cookie, char *xsrf,
+                     size_t xsrf_size) {
+    unsigned char rnd[XSRF_RANDOM_LEN], mac[SHA256_LEN];
+    char r[B64URL_LEN(XSRF_RANDOM_LEN) + 1];
+    char mac_text[B64URL_LEN(SHA256_LEN) + 1];
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        return -1;
+    secret_b64url_encode(rnd, sizeof(rnd), r);
+    if (strlen(r) + 1 + B64URL_LEN(SHA256_LEN) + 1 > xsrf_size ||
+        xsrf_mac(s, cookie, r, mac))
+        return -1;
+    secret_b64url_encode(mac, SHA256_LEN, mac_text);
+    snprintf(xsrf, xsrf_size, "%s.%s", r, mac_text);
+    return 0;
+}
+
 int erps_session_issue(const erps_session_t *s, const erps_principal_t *who,
                        int64_t now_ms, char *cookie, size_t cookie_size,
                        char *xsrf, size_t xsrf_size) {
-    unsigned char jti[SESSION_JTI_LEN], rnd[XSRF_RANDOM_LEN], mac[SHA256_LEN];
-    char jti_hex[2 * SESSION_JTI_LEN + 1];
-    char r[B64URL_LEN(XSRF_RANDOM_LEN) + 1];
-    char mac_text[B64URL_LEN(SHA256_LEN) + 1];
-    char *json = NULL, *payload = NULL;
-    cJSON *o = NULL;
-    int rc = -1;
-
-    if (!erps_name_valid(who->name) ||
-        !secret_text_ok(who->tenant, ERPS_TENANT_MAX) ||
-        strnlen(who->binding, sizeof(who->binding)) == sizeof(who->binding) ||
-        (who->binding[0] && !secret_text_ok(who->binding, ERPS_BINDING_LEN)) ||
-        (who->role != ERPS_ROLE_ADMIN && who->role != ERPS_ROLE_READER) ||
-        now_ms < 0 || s->ttl_ms > JSON_INT_MAX - now_ms)
+    if (!issuable(s, who, now_ms))
         return -1;
-    if (RAND_bytes(jti, sizeof(jti)) != 1 || RAND_bytes(rnd, sizeof(rnd)) != 1)
-        return -1;
-    secret_hex_encode(jti, sizeof(jti), jti_hex);
-    o = cJSON_CreateObject();
-    if (!o || !cJSON_AddStringToObject(o, "n", who->name) ||
-        !cJSON_AddStringToObject(o, "t", who->tenant) ||
-        !cJSON_AddStringToObject(o, "r", erps_role_name(who->role)) ||
-        !cJSON_AddNumberToObject(o, "e", (double)(now_ms + s->ttl_ms)) ||
-        !cJSON_AddStringToObject(o, "j", jti_hex) ||
-        (who->binding[0] && !cJSON_AddStringToObject(o, "b", who->binding)))
-        goto out;
-    json = cJSON_PrintUnformatted(o);
-    if (!json)
-        goto out;
-    size_t jl = strlen(json);
-    size_t pl = B64URL_LEN(jl), cl = pl + 1 + B64URL_LEN(SHA256_LEN);
-    /* erps_session_check refuses what does not fit ERPS_SESSION_COOKIE_MAX. */
-    if (cl + 1 > cookie_size || cl >= ERPS_SESSION_COOKIE_MAX)
-        goto out;
-    payload = malloc(pl + 1);
-    if (!payload)
-        goto out;
-    secret_b64url_encode((const unsigned char *)json, jl, payload);
-    if (session_mac(s, payload, mac))
-        goto out;
-    secret_b64url_encode(mac, SHA256_LEN, mac_text);
-    snprintf(cookie, cookie_size, "%s.%s", payload, mac_text);
-
-    secret_b64url_encode(rnd, sizeof(rnd), r);
-    if (strlen(r) + 1 + strlen(mac_text) + 1 > xsrf_size ||
-        xsrf_mac(s, cookie, r, mac))
-        goto out;
-    secret_b64url_encode(mac, SHA256_LEN, mac_text);
-    snprintf(xsrf, xsrf_size, "%s.%s", r, mac_text);
-    rc = 0;
-out:
+    char *json = claims_json(s, who, now_ms);
+    int rc = json && sign_cookie(s, json, cookie, cookie_size) == 0 &&
+                     sign_xsrf(s, cookie, xsrf, xsrf_size) == 0
+                 ? 0
+                 : -1;
+    cJSON_free(json);
     if (rc && cookie_size)
         cookie[0] = '\0';
     if (rc && xsrf_size)
         xsrf[0] = '\0';
-    free(payload);
-    cJSON_free(json);
-    cJSON_Delete(o);
     return rc;
 }
 
