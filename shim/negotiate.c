@@ -230,46 +230,74 @@ static int ctype_malformed(const char *value, const char *at, const char *what,
     return 415;
 }
 
+/* The charset parameter into ct->charset, lower-cased. Charset names are
+ * printable ASCII without blanks (RFC 2978); a quoted-string could carry
+ * more, and callers print the name. @returns 0 or 415 with errstr. */
+static int ctype_charset(const param_t *charset, erps_ctype_t *ct, char *errstr,
+                         size_t errstr_size) {
+    size_t n = unquoted_len(charset);
+    const char *bad = n == 0 ? "is empty"
+                      : n >= sizeof(ct->charset)
+                          ? "is longer than 39 characters"
+                          : NULL;
+    if (!bad) {
+        unquote_lower(charset, ct->charset);
+        for (size_t i = 0; i < n && !bad; i++) {
+            unsigned char c = (unsigned char)ct->charset[i];
+            if (c <= 0x20 || c >= 0x7F)
+                bad = "is not a charset name (blank or non-ASCII character)";
+        }
+    }
+    if (!bad)
+        return 0;
+    memset(ct, 0, sizeof(*ct));
+    snprintf(errstr, errstr_size,
+             "Content-Type charset %s; supported: " SUPPORTED_CTYPES, bad);
+    return 415;
+}
+
+/* The parameters: only charset counts, and only once. @returns 0 with
+ * *charset (name NULL when absent), or 415 with errstr. */
+static int ctype_params(const char *value, const char **p, const char *end,
+                        param_t *charset, char *errstr, size_t errstr_size) {
+    param_t prm;
+    const char *what = NULL;
+    param_rc_t rc;
+    memset(charset, 0, sizeof(*charset));
+    while ((rc = next_param(p, end, &prm, &what)) == PARAM_OK) {
+        if (!eq_nc(prm.name, prm.name_len, "charset"))
+            continue;
+        if (charset->name)
+            return ctype_malformed(value, prm.name, "charset given twice",
+                                   errstr, errstr_size);
+        *charset = prm;
+    }
+    return rc == PARAM_BAD
+               ? ctype_malformed(value, *p, what, errstr, errstr_size)
+               : 0;
+}
+
 int erps_ctype_parse(const char *value, erps_ctype_t *ct, char *errstr,
                      size_t errstr_size) {
     memset(ct, 0, sizeof(*ct));
-    if (!value) {
-        snprintf(errstr, errstr_size,
-                 "Content-Type is missing; supported: " SUPPORTED_CTYPES);
-        return 415;
-    }
-    const char *end = value + strlen(value);
-    const char *p = skip_ows(value, end);
-    while (end > p && is_ows((unsigned char)end[-1]))
+    const char *end = value ? value + strlen(value) : NULL;
+    const char *p = value ? skip_ows(value, end) : NULL;
+    while (value && end > p && is_ows((unsigned char)end[-1]))
         end--;
-    if (p == end) {
+    if (!value || p == end) {
         snprintf(errstr, errstr_size,
                  "Content-Type is missing; supported: " SUPPORTED_CTYPES);
         return 415;
     }
-
     const char *type, *sub;
     size_t type_len, sub_len;
+    param_t charset;
     if (scan_media(&p, end, &type, &type_len, &sub, &sub_len) < 0)
         return ctype_malformed(value, p, "expected type/subtype", errstr,
                                errstr_size);
-
-    param_t prm, charset = {0};
-    const char *what = NULL;
-    int have_charset = 0;
-    param_rc_t rc;
-    while ((rc = next_param(&p, end, &prm, &what)) == PARAM_OK) {
-        if (!eq_nc(prm.name, prm.name_len, "charset"))
-            continue;
-        if (have_charset)
-            return ctype_malformed(value, prm.name, "charset given twice",
-                                   errstr, errstr_size);
-        charset = prm;
-        have_charset = 1;
-    }
-    if (rc == PARAM_BAD)
-        return ctype_malformed(value, p, what, errstr, errstr_size);
-
+    int code = ctype_params(value, &p, end, &charset, errstr, errstr_size);
+    if (code)
+        return code;
     /* Media type: both halves are tokens, so safe to echo. */
     size_t mlen = type_len + 1 + sub_len;
     for (size_t i = 0; i < sizeof(media_types) / sizeof(media_types[0]); i++)
@@ -282,32 +310,7 @@ int erps_ctype_parse(const char *value, erps_ctype_t *ct, char *errstr,
                  (int)(mlen > 100 ? 100 : mlen), type);
         return 415;
     }
-
-    if (have_charset) {
-        size_t n = unquoted_len(&charset);
-        if (n == 0 || n >= sizeof(ct->charset)) {
-            ct->media = 0;
-            snprintf(errstr, errstr_size,
-                     "Content-Type charset %s; supported: " SUPPORTED_CTYPES,
-                     n == 0 ? "is empty" : "is longer than 39 characters");
-            return 415;
-        }
-        unquote_lower(&charset, ct->charset);
-        /* Charset names are printable ASCII without blanks (RFC 2978); a
-         * quoted-string could carry more, and callers print the name. */
-        for (size_t i = 0; i < n; i++) {
-            unsigned char c = (unsigned char)ct->charset[i];
-            if (c <= 0x20 || c >= 0x7F) {
-                memset(ct, 0, sizeof(*ct));
-                snprintf(
-                    errstr, errstr_size,
-                    "Content-Type charset is not a charset name (blank "
-                    "or non-ASCII character); supported: " SUPPORTED_CTYPES);
-                return 415;
-            }
-        }
-    }
-    return 0;
+    return charset.name ? ctype_charset(&charset, ct, errstr, errstr_size) : 0;
 }
 
 /* ---- lists (Accept, Accept-Language) ---- */
