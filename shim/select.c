@@ -46,6 +46,63 @@ static void sel_unexpected(const char *text, const char *p, char *errstr,
                  "$select: unexpected byte 0x%02X at position %zu", c, pos);
 }
 
+/* Why there is no name at p: a stray character, a '/' with nothing
+ * after it, or nothing at all. */
+static void no_name(const char *text, const char *p, const char *slash,
+                    char *errstr, size_t errstr_size) {
+    if (*p != ',' && *p != '/' && *p != '\0')
+        sel_unexpected(text, p, errstr, errstr_size);
+    else if (slash)
+        snprintf(errstr, errstr_size,
+                 "$select: '/' must be followed by a field name at position "
+                 "%zu",
+                 (size_t)(slash - text) + 1);
+    else
+        snprintf(errstr, errstr_size,
+                 "$select: empty field name at position %zu",
+                 (size_t)(p - text) + 1);
+}
+
+/* One path of names joined by '/', from *pp; leaves *pp after it.
+ * @returns 0, or -1 with errstr. */
+static int parse_path(const char *text, const char **pp, sel_path_t *path,
+                      char *errstr, size_t errstr_size) {
+    const char *p = skip_blanks(*pp), *start = p, *slash = NULL;
+    for (;;) {
+        if (!is_name_start((unsigned char)*p)) {
+            no_name(text, p, slash, errstr, errstr_size);
+            return -1;
+        }
+        const char *n = p;
+        while (is_name_char((unsigned char)*p))
+            p++;
+        size_t len = (size_t)(p - n);
+        if (len > ERPS_SELECT_NAME_MAX) {
+            snprintf(errstr, errstr_size,
+                     "$select: field name at position %zu is longer than %d "
+                     "characters",
+                     (size_t)(n - text) + 1, ERPS_SELECT_NAME_MAX);
+            return -1;
+        }
+        if (path->depth == ERPS_SELECT_MAX_DEPTH) {
+            snprintf(errstr, errstr_size,
+                     "$select: the field at position %zu has more than %d "
+                     "levels",
+                     (size_t)(start - text) + 1, ERPS_SELECT_MAX_DEPTH);
+            return -1;
+        }
+        memcpy(path->name[path->depth], n, len);
+        path->name[path->depth++][len] = '\0';
+        p = skip_blanks(p);
+        if (*p != '/')
+            break;
+        slash = p;
+        p = skip_blanks(p + 1);
+    }
+    *pp = p;
+    return 0;
+}
+
 erps_select_t *erps_select_parse(const char *text, char *errstr,
                                  size_t errstr_size) {
     if (is_blank(text)) {
@@ -57,69 +114,22 @@ erps_select_t *erps_select_parse(const char *text, char *errstr,
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
-    const char *p = text;
-    for (;;) { /* one path */
+    for (const char *p = text;; p++) { /* p++: past the comma */
         if (sel->n == ERPS_SELECT_MAX_PATHS) {
             snprintf(errstr, errstr_size, "$select: more than %d fields",
                      ERPS_SELECT_MAX_PATHS);
-            goto fail;
+            break;
         }
-        sel_path_t *path = &sel->path[sel->n];
-        const char *slash = NULL, *start;
-        p = skip_blanks(p);
-        start = p;
-        for (;;) { /* one name */
-            if (!is_name_start((unsigned char)*p)) {
-                if (*p != ',' && *p != '/' && *p != '\0')
-                    sel_unexpected(text, p, errstr, errstr_size);
-                else if (slash)
-                    snprintf(errstr, errstr_size,
-                             "$select: '/' must be followed by a field name "
-                             "at position %zu",
-                             (size_t)(slash - text) + 1);
-                else
-                    snprintf(errstr, errstr_size,
-                             "$select: empty field name at position %zu",
-                             (size_t)(p - text) + 1);
-                goto fail;
-            }
-            const char *n = p;
-            while (is_name_char((unsigned char)*p))
-                p++;
-            size_t len = (size_t)(p - n);
-            if (len > ERPS_SELECT_NAME_MAX) {
-                snprintf(errstr, errstr_size,
-                         "$select: field name at position %zu is longer than "
-                         "%d characters",
-                         (size_t)(n - text) + 1, ERPS_SELECT_NAME_MAX);
-                goto fail;
-            }
-            if (path->depth == ERPS_SELECT_MAX_DEPTH) {
-                snprintf(errstr, errstr_size,
-                         "$select: the field at position %zu has more than %d "
-                         "levels",
-                         (size_t)(start - text) + 1, ERPS_SELECT_MAX_DEPTH);
-                goto fail;
-            }
-            memcpy(path->name[path->depth], n, len);
-            path->name[path->depth][len] = '\0';
-            path->depth++;
-            p = skip_blanks(p);
-            if (*p != '/')
-                break;
-            slash = p;
-            p = skip_blanks(p + 1);
-        }
+        if (parse_path(text, &p, &sel->path[sel->n], errstr, errstr_size))
+            break;
         sel->n++;
         if (*p == '\0')
             return sel;
         if (*p != ',') {
             sel_unexpected(text, p, errstr, errstr_size);
-            goto fail;
+            break;
         }
-        p++;
     }
-fail:
     free(sel);
     return NULL;
 }
