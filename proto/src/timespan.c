@@ -137,16 +137,44 @@ range:
     return -1;
 }
 
+/* [d.]hh:mm[:ss] at p into d, h, m, sec; .NET also takes a bare day count
+ * ("1"), as do we. @returns 0, 1 not a TimeSpan, 2 with a fraction of a
+ * second. */
+static int read_clock(const char *p, int64_t *d, int64_t *h, int64_t *m,
+                      int64_t *sec) {
+    int nd;
+    *d = *m = *sec = 0;
+    if (read_num(&p, h, &nd))
+        return 1;
+    if (*p == '\0') {
+        *d = *h;
+        *h = 0;
+        return 0;
+    }
+    if (*p == '.') {
+        *d = *h;
+        p++;
+        if (read_num(&p, h, &nd))
+            return 1;
+    }
+    if (*p++ != ':' || read_num(&p, m, &nd) || nd > 2)
+        return 1;
+    if (*p == ':') {
+        p++;
+        if (read_num(&p, sec, &nd) || nd > 2)
+            return 1;
+        if (*p == '.')
+            return 2;
+    }
+    return *p != '\0';
+}
+
 int erps_timespan_parse(const char *s, int64_t *seconds, char *errstr,
                         size_t errstr_size) {
     const char *p = s;
-    int64_t d = 0, h, m = 0, sec = 0;
-    int nd, neg = 0;
-
-    if (*p == '-') {
-        neg = 1;
-        p++;
-    }
+    int64_t d, h, m, sec;
+    int neg = *p == '-';
+    p += neg;
     if (*p == 'P' || *p == 'p') {
         if (parse_iso(p, seconds, errstr, errstr_size))
             return -1;
@@ -154,34 +182,19 @@ int erps_timespan_parse(const char *s, int64_t *seconds, char *errstr,
             *seconds = -*seconds;
         return 0;
     }
-    /* [d.]hh:mm[:ss]; .NET also takes a bare day count ("1"), as do we. */
-    if (read_num(&p, &h, &nd))
-        goto bad;
-    if (*p == '.') {
-        d = h;
-        p++;
-        if (read_num(&p, &h, &nd))
-            goto bad;
-    } else if (*p == '\0') {
-        d = h;
-        h = 0;
-        goto done;
+    int rc = read_clock(p, &d, &h, &m, &sec);
+    if (rc == 1) {
+        snprintf(errstr, errstr_size,
+                 "interval \"%s\" is not a TimeSpan (hh:mm:ss or d.hh:mm:ss) "
+                 "nor an ISO 8601 duration (PT15M)",
+                 s);
+        return -1;
     }
-    if (*p++ != ':' || read_num(&p, &m, &nd) || nd > 2)
-        goto bad;
-    if (*p == ':') {
-        p++;
-        if (read_num(&p, &sec, &nd) || nd > 2)
-            goto bad;
-        if (*p == '.') {
-            snprintf(errstr, errstr_size,
-                     "interval \"%s\": fractions of seconds are not supported",
-                     s);
-            return -1;
-        }
+    if (rc == 2) {
+        snprintf(errstr, errstr_size,
+                 "interval \"%s\": fractions of seconds are not supported", s);
+        return -1;
     }
-    if (*p != '\0')
-        goto bad;
     if (h > 23 || m > 59 || sec > 59) {
         snprintf(errstr, errstr_size,
                  "interval \"%s\": hours must be 0-23, minutes and seconds "
@@ -189,7 +202,6 @@ int erps_timespan_parse(const char *s, int64_t *seconds, char *errstr,
                  s);
         return -1;
     }
-done:
     if (d > MAX_SECONDS / 86400) {
         snprintf(errstr, errstr_size, "interval \"%s\" is too large", s);
         return -1;
@@ -198,10 +210,4 @@ done:
     if (neg)
         *seconds = -*seconds;
     return 0;
-bad:
-    snprintf(errstr, errstr_size,
-             "interval \"%s\" is not a TimeSpan (hh:mm:ss or d.hh:mm:ss) nor "
-             "an ISO 8601 duration (PT15M)",
-             s);
-    return -1;
 }
