@@ -87,6 +87,45 @@ static void join(char *out, size_t size, const char *lang, const char *script,
         out[0] = '\0';
 }
 
+/* The subtags of id, each one ICU knows. @returns 0, or -1. */
+static int known_subtags(const char *id, char *lang, char *script, char *region,
+                         char *variant) {
+    UErrorCode st = U_ZERO_ERROR;
+    uloc_getLanguage(id, lang, ULOC_LANG_CAPACITY, &st);
+    uloc_getScript(id, script, ULOC_SCRIPT_CAPACITY, &st);
+    uloc_getCountry(id, region, ULOC_COUNTRY_CAPACITY, &st);
+    uloc_getVariant(id, variant, ULOC_FULLNAME_CAPACITY, &st);
+    if (U_FAILURE(st) || st == U_STRING_NOT_TERMINATED_WARNING)
+        return -1;
+    /* "und", "x-private": a tag, but no language to format in. */
+    if (!lang[0])
+        return -1;
+    if (script[0] &&
+        u_getPropertyValueEnum(UCHAR_SCRIPT, script) == UCHAR_INVALID_CODE)
+        return -1;
+    if (region[0]) {
+        const URegion *r = uregion_getRegionFromCode(region, &st);
+        if (U_FAILURE(st) || !r || uregion_getType(r) == URGN_UNKNOWN)
+            return -1;
+    }
+    return 0;
+}
+
+/* The first of cand[0..n) that ICU has data for: its index, or n. */
+static int first_available(char cand[][ULOC_FULLNAME_CAPACITY], int n) {
+    int best = n;
+    int32_t cnt = uloc_countAvailable();
+    for (int32_t i = 0; i < cnt && best > 0; i++) {
+        const char *a = uloc_getAvailable(i);
+        for (int k = 0; k < best; k++)
+            if (cand[k][0] && strcmp(a, cand[k]) == 0) {
+                best = k;
+                break;
+            }
+    }
+    return best;
+}
+
 /*
  * ICU caches every locale it is asked to load: its resource cache keeps each
  * name for good, its formatter cache up to a thousand unused entries of tens
@@ -108,26 +147,11 @@ static int resolve_locale(const char *id, char *out, size_t size) {
     char likely[ULOC_SCRIPT_CAPACITY] = "",
          lang_likely[ULOC_SCRIPT_CAPACITY] = "";
     char cand[6][ULOC_FULLNAME_CAPACITY];
-    int ncand = 0, best;
+    int ncand = 0;
     UErrorCode st = U_ZERO_ERROR;
 
-    uloc_getLanguage(id, lang, sizeof(lang), &st);
-    uloc_getScript(id, script, sizeof(script), &st);
-    uloc_getCountry(id, region, sizeof(region), &st);
-    uloc_getVariant(id, variant, sizeof(variant), &st);
-    if (U_FAILURE(st) || st == U_STRING_NOT_TERMINATED_WARNING)
+    if (known_subtags(id, lang, script, region, variant))
         return -1;
-    /* "und", "x-private": a tag, but no language to format in. */
-    if (!lang[0])
-        return -1;
-    if (script[0] &&
-        u_getPropertyValueEnum(UCHAR_SCRIPT, script) == UCHAR_INVALID_CODE)
-        return -1;
-    if (region[0]) {
-        const URegion *r = uregion_getRegionFromCode(region, &st);
-        if (U_FAILURE(st) || !r || uregion_getType(r) == URGN_UNKNOWN)
-            return -1;
-    }
     /* The script a reader of lang in region writes: zh-TW is Hant. */
     join(base, sizeof(base), lang, script, region, "");
     uloc_addLikelySubtags(base, max, sizeof(max), &st);
@@ -148,17 +172,7 @@ static int resolve_locale(const char *id, char *out, size_t size) {
         join(cand[ncand++], sizeof(cand[0]), lang, likely, "", "");
     join(cand[ncand++], sizeof(cand[0]), lang, "", "", "");
 
-    best = ncand;
-    int32_t cnt = uloc_countAvailable();
-    for (int32_t i = 0; i < cnt && best > 0; i++) {
-        const char *a = uloc_getAvailable(i);
-        for (int k = 0; k < best; k++) {
-            if (cand[k][0] && strcmp(a, cand[k]) == 0) {
-                best = k;
-                break;
-            }
-        }
-    }
+    int best = first_available(cand, ncand);
     if (best == ncand)
         return -1;
     return erps_strlcpy(out, cand[best], size) < size ? 0 : -1;
@@ -179,75 +193,81 @@ static bool locale_formats(const char *id) {
     return U_SUCCESS(st);
 }
 
+/* v[0..len) as a BCP 47 tag in tag: .NET writes en_US as readily as
+ * en-US (BCP 47 knows only '-'), and its legacy zh-CHS and zh-CHT, which
+ * BCP 47 reads as extlangs, are zh-Hans and zh-Hant. @returns 0, or -1
+ * for a character no culture name has. */
+static int culture_tag(const char *v, size_t len,
+                       char tag[CULTURE_TAG_MAX + 1]) {
+    for (size_t i = 0; i < len; i++) {
+        char c = v[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                     (c >= '0' && c <= '9');
+        if (!alnum && c != '-' && c != '_')
+            return -1;
+        tag[i] = c == '_' ? '-' : c;
+    }
+    tag[len] = '\0';
+    if (strcasecmp(tag, "zh-CHS") == 0)
+        erps_strlcpy(tag, "zh-Hans", CULTURE_TAG_MAX + 1);
+    else if (strcasecmp(tag, "zh-CHT") == 0)
+        erps_strlcpy(tag, "zh-Hant", CULTURE_TAG_MAX + 1);
+    return 0;
+}
+
+/* The ICU locale a culture tag names, in out. @returns 0, or why not:
+ * "too long", "not valid" or "not known". */
+static const char *culture_locale(const char *tag, char *out, size_t out_size) {
+    char id[ULOC_FULLNAME_CAPACITY], locale[ULOC_FULLNAME_CAPACITY];
+    UErrorCode st = U_ZERO_ERROR;
+    int32_t parsed = 0;
+    int32_t n = uloc_forLanguageTag(tag, id, sizeof(id), &parsed, &st);
+    if (st == U_BUFFER_OVERFLOW_ERROR || st == U_STRING_NOT_TERMINATED_WARNING)
+        return "too long";
+    /* ICU parses the longest well-formed prefix: "en--US" is "en" to it. */
+    if (U_FAILURE(st) || parsed != (int32_t)strlen(tag))
+        return "not valid";
+    if (n <= 0 || resolve_locale(id, locale, sizeof(locale)) ||
+        !locale_formats(locale))
+        return "not known";
+    if (erps_strlcpy(out, locale, out_size) >= out_size)
+        return "too long";
+    return NULL;
+}
+
 int erps_i18n_culture_parse(const char *header, char *out, size_t out_size,
                             char *errstr, size_t errstr_size) {
-    char tag[CULTURE_TAG_MAX + 1], id[ULOC_FULLNAME_CAPACITY],
-        locale[ULOC_FULLNAME_CAPACITY], shown[80];
+    char tag[CULTURE_TAG_MAX + 1], shown[80];
     size_t len;
-    const char *v = trim(header, strlen(header), &len);
+    const char *v = trim(header, strlen(header), &len), *why = NULL;
 
     if (out_size > 0)
         out[0] = '\0';
     shown_value(v, len, shown, sizeof(shown));
     if (len == 0)
         return 0; /* the language's own culture */
-    if (len > CULTURE_TAG_MAX) {
+    if (len > CULTURE_TAG_MAX)
+        why = "too long";
+    else if (culture_tag(v, len, tag))
+        why = "not valid";
+    else
+        why = culture_locale(tag, out, out_size);
+    if (!why)
+        return 0;
+    if (out_size > 0)
+        out[0] = '\0';
+    if (strcmp(why, "too long") == 0)
         snprintf(errstr, errstr_size,
                  "SO-Culture \"%s\" is too long for a culture name", shown);
-        return 400;
-    }
-    /* .NET writes en_US as readily as en-US; BCP 47 knows only '-'. */
-    for (size_t i = 0; i < len; i++) {
-        char c = v[i];
-        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                     (c >= '0' && c <= '9');
-        if (!alnum && c != '-' && c != '_') {
-            snprintf(errstr, errstr_size,
-                     "SO-Culture \"%s\" is not a valid culture name (a BCP 47 "
-                     "tag such as \"nb-NO\")",
-                     shown);
-            return 400;
-        }
-        tag[i] = c == '_' ? '-' : c;
-    }
-    tag[len] = '\0';
-    /* .NET's legacy names for Chinese, which BCP 47 reads as extlangs. */
-    if (strcasecmp(tag, "zh-CHS") == 0)
-        erps_strlcpy(tag, "zh-Hans", sizeof(tag));
-    else if (strcasecmp(tag, "zh-CHT") == 0)
-        erps_strlcpy(tag, "zh-Hant", sizeof(tag));
-
-    UErrorCode st = U_ZERO_ERROR;
-    int32_t parsed = 0;
-    int32_t n = uloc_forLanguageTag(tag, id, sizeof(id), &parsed, &st);
-    if (st == U_BUFFER_OVERFLOW_ERROR ||
-        st == U_STRING_NOT_TERMINATED_WARNING) {
-        snprintf(errstr, errstr_size,
-                 "SO-Culture \"%s\" is too long for a culture name", shown);
-        return 400;
-    }
-    /* ICU parses the longest well-formed prefix: "en--US" is "en" to it. */
-    if (U_FAILURE(st) || parsed != (int32_t)strlen(tag)) {
+    else if (strcmp(why, "not valid") == 0)
         snprintf(errstr, errstr_size,
                  "SO-Culture \"%s\" is not a valid culture name (a BCP 47 "
                  "tag such as \"nb-NO\")",
                  shown);
-        return 400;
-    }
-    if (n <= 0 || resolve_locale(id, locale, sizeof(locale)) ||
-        !locale_formats(locale)) {
+    else
         snprintf(errstr, errstr_size,
                  "SO-Culture \"%s\" is not a known culture", shown);
-        return 400;
-    }
-    if (erps_strlcpy(out, locale, out_size) >= out_size) {
-        if (out_size > 0)
-            out[0] = '\0';
-        snprintf(errstr, errstr_size,
-                 "SO-Culture \"%s\" is too long for a culture name", shown);
-        return 400;
-    }
-    return 0;
+    return 400;
 }
 
 /* Whether s[0..n) names a system zone of ICU's: 0, or -1. */
