@@ -167,132 +167,6 @@ static enum MHD_Result finish_command(req_t *r) {
     return http_send_status(r, &r->w.status);
 }
 
-/* ---- who is calling ---- */
-
-static const char *header(struct MHD_Connection *c, const char *name) {
-    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
-}
-
-/* Who is calling, with what the answer must carry for it: Retry-After on
- * a 429; a new session's cookies after a password login (issued only once
- * the caller is known to be allowed this call, see first_call). */
-static int authenticate(req_t *r, char *err, size_t err_size) {
-    struct MHD_Connection *c = r->conn;
-    erps_login_in_t in = {
-        .authorization = header(c, MHD_HTTP_HEADER_AUTHORIZATION),
-        .cookie = header(c, MHD_HTTP_HEADER_COOKIE),
-        .xsrf = header(c, ERPS_XSRF_HEADER),
-        .app_token = header(c, "SO-AppToken"),
-        .client_addr = r->client_addr,
-    };
-    int code = erps_login_check(r->shim->login, &in, &r->login, err, err_size);
-    if (code == 429) {
-        char secs[24];
-        snprintf(secs, sizeof(secs), "%" PRId64, r->login.retry_after_s);
-        http_reply_header(&r->reply, MHD_HTTP_HEADER_RETRY_AFTER, secs);
-    }
-    return code;
-}
-
-static void issue_session(req_t *r) {
-    char session[ERPS_SET_COOKIE_MAX], xsrf[ERPS_SET_COOKIE_MAX];
-    if (erps_login_session_cookies(r->shim->login, &r->login.who, session,
-                                   xsrf) == 0) {
-        http_reply_header(&r->reply, MHD_HTTP_HEADER_SET_COOKIE, session);
-        http_reply_header(&r->reply, MHD_HTTP_HEADER_SET_COOKIE, xsrf);
-        explicit_bzero(session, sizeof(session));
-    }
-}
-
-typedef struct joined {
-    char text[4097];
-    size_t len;
-    int count, overflow;
-} joined_t;
-
-static enum MHD_Result join_select(void *cls, enum MHD_ValueKind kind,
-                                   const char *key, const char *value) {
-    joined_t *j = cls;
-    (void)kind;
-    if (strcmp(key, "$select") != 0 || !value)
-        return MHD_YES;
-    size_t n = strlen(value);
-    if (j->len + (j->count ? 1 : 0) + n >= sizeof(j->text)) {
-        j->overflow = 1;
-        return MHD_NO;
-    }
-    if (j->count++)
-        j->text[j->len++] = ',';
-    memcpy(j->text + j->len, value, n + 1);
-    j->len += n;
-    return MHD_YES;
-}
-
-/* $select given more than once selects what all of them name, as ASP.NET
- * joins a repeated query key with commas. */
-static const char *select_value(struct MHD_Connection *c, joined_t *j) {
-    memset(j, 0, sizeof(*j));
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, join_select, j);
-    return j->count ? j->text : NULL;
-}
-
-/* Language, culture, time zone and $select: all decided before any work. */
-static int read_options(req_t *r, char *err, size_t err_size) {
-    erps_shim_t *shim = r->shim;
-    struct MHD_Connection *c = r->conn;
-    const char *v;
-
-    erps_lang_choose(header(c, MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
-                     header(c, "SO-Language"), erps_i18n_languages,
-                     erps_i18n_language_count, shim->conf->default_language,
-                     r->lang.language, sizeof(r->lang.language));
-    if ((v = header(c, "SO-Culture")) && *v &&
-        erps_i18n_culture_parse(v, r->lang.culture, sizeof(r->lang.culture),
-                                err, err_size))
-        return 400;
-    /* A culture and no language at all: the language is the culture's, as
-     * .NET's request localization sets UICulture from Culture when only
-     * one is given (de-DE alone: German text, German dates). */
-    if (r->lang.culture[0] && !header(c, "SO-Language") &&
-        !header(c, MHD_HTTP_HEADER_ACCEPT_LANGUAGE))
-        erps_i18n_culture_language(r->lang.culture, r->lang.language,
-                                   sizeof(r->lang.language));
-    v = header(c, "SO-TimeZone");
-    if (v && *v) {
-        if (erps_i18n_zone_parse(v, r->lang.zone, sizeof(r->lang.zone),
-                                 &r->lang.include_offset, err, err_size))
-            return 400;
-    } else {
-        erps_strlcpy(r->lang.zone, shim->default_zone, sizeof(r->lang.zone));
-        r->lang.include_offset = shim->default_offset;
-    }
-    joined_t sel;
-    v = select_value(c, &sel);
-    if (sel.overflow) {
-        snprintf(err, err_size, "$select: longer than %zu bytes in all",
-                 sizeof(sel.text) - 1);
-        return 400;
-    }
-    if (v && !(r->select = erps_select_parse(v, err, err_size)))
-        return 400;
-    /* A $select naming a field the answer lacks is refused now, before a
-     * change is sent, not after it was made. */
-    if (r->select && erps_api_method(r->route)->answer == ERPS_ANSWER_STATUS) {
-        erps_status_t blank;
-        memset(&blank, 0, sizeof(blank));
-        cJSON *shape = erps_api_status_obj(&blank, r->login.who.role, "", "");
-        if (!shape) {
-            snprintf(err, err_size, "out of memory");
-            return 500;
-        }
-        int code = erps_select_apply(r->select, shape, err, err_size);
-        cJSON_Delete(shape);
-        if (code)
-            return code;
-    }
-    return 0;
-}
-
 /* ---- the first call: everything decided from the headers ---- */
 
 static enum MHD_Result add_len(void *cls, enum MHD_ValueKind kind,
@@ -372,7 +246,7 @@ static int framing_refused(req_t *r, const char *version) {
     }
     if (!code)
         return 0;
-    if (erps_accept_choose(header(r->conn, MHD_HTTP_HEADER_ACCEPT),
+    if (erps_accept_choose(http_header(r->conn, MHD_HTTP_HEADER_ACCEPT),
                            &r->reply.accept, NULL, 0))
         erps_accept_choose(NULL, &r->reply.accept, NULL, 0);
     http_reply_header(&r->reply, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -415,11 +289,12 @@ static enum MHD_Result get_status(req_t *r) {
 static enum MHD_Result body_start(req_t *r) {
     const erps_shim_conf_t *conf = r->shim->conf;
     char err[512];
-    int code = erps_ctype_parse(header(r->conn, MHD_HTTP_HEADER_CONTENT_TYPE),
-                                &r->ctype, err, sizeof(err));
+    int code =
+        erps_ctype_parse(http_header(r->conn, MHD_HTTP_HEADER_CONTENT_TYPE),
+                         &r->ctype, err, sizeof(err));
     if (code)
         return http_send_error(r, code, err);
-    const char *cl = header(r->conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *cl = http_header(r->conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
     unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
     if (len > (unsigned long long)conf->body_max) {
         snprintf(err, sizeof(err),
@@ -450,8 +325,8 @@ static enum MHD_Result route_error(req_t *r, const char *url,
     /* A preflight names an origin and a method; a bare OPTIONS, or one on
      * a path of ours (not a WebAPI call), is just another method. */
     if (strcmp(method, "OPTIONS") == 0 && r->shim->conf->cors_origins[0] &&
-        strcmp(allow, "POST") == 0 && header(r->conn, "Origin") &&
-        header(r->conn, "Access-Control-Request-Method"))
+        strcmp(allow, "POST") == 0 && http_header(r->conn, "Origin") &&
+        http_header(r->conn, "Access-Control-Request-Method"))
         return preflight(r);
     snprintf(err, sizeof(err), "%s is not allowed here; use %s", method, allow);
     http_reply_header(&r->reply, MHD_HTTP_HEADER_ALLOW, allow);
@@ -461,7 +336,7 @@ static enum MHD_Result route_error(req_t *r, const char *url,
 /* An allowed browser origin may read every answer, errors included, with
  * the credentials it sent. */
 static void cors_allow(req_t *r) {
-    const char *origin = header(r->conn, "Origin");
+    const char *origin = http_header(r->conn, "Origin");
     if (!r->shim->conf->cors_origins[0])
         return;
     http_reply_header(&r->reply, MHD_HTTP_HEADER_VARY, "Origin");
@@ -477,9 +352,10 @@ static void cors_allow(req_t *r) {
 static enum MHD_Result preflight(req_t *r) {
     char err[160];
     int code = erps_cors_preflight(
-        r->shim->conf->cors_origins, header(r->conn, "Origin"),
-        header(r->conn, "Access-Control-Request-Method"),
-        header(r->conn, "Access-Control-Request-Headers"), err, sizeof(err));
+        r->shim->conf->cors_origins, http_header(r->conn, "Origin"),
+        http_header(r->conn, "Access-Control-Request-Method"),
+        http_header(r->conn, "Access-Control-Request-Headers"), err,
+        sizeof(err));
     if (code)
         return http_send_error(r, code, err);
     http_reply_header(&r->reply, "Access-Control-Allow-Methods", "POST");
@@ -510,7 +386,7 @@ static enum MHD_Result first_call(req_t *r, const char *url, const char *method,
     r->plain = 0;
     cors_allow(r);
     client_address(c, r->client_addr, sizeof(r->client_addr));
-    int acode = erps_accept_choose(header(c, MHD_HTTP_HEADER_ACCEPT),
+    int acode = erps_accept_choose(http_header(c, MHD_HTTP_HEADER_ACCEPT),
                                    &r->reply.accept, err, sizeof(err));
     if (acode) { /* answered in the default format, as nothing else is */
         erps_accept_choose(NULL, &r->reply.accept, NULL, 0);
@@ -524,21 +400,21 @@ static enum MHD_Result first_call(req_t *r, const char *url, const char *method,
      * nothing from them, and nothing reaches Kafka. */
     if (erps_api_route_changes(route) &&
         (code = erps_cors_cross_site(
-             shim->conf->cors_origins, header(c, "Origin"),
-             header(c, "Sec-Fetch-Site"), header(c, MHD_HTTP_HEADER_HOST), err,
-             sizeof(err))))
+             shim->conf->cors_origins, http_header(c, "Origin"),
+             http_header(c, "Sec-Fetch-Site"),
+             http_header(c, MHD_HTTP_HEADER_HOST), err, sizeof(err))))
         return http_send_error(r, code, err);
-    if ((code = authenticate(r, err, sizeof(err))))
+    if ((code = http_authenticate(r, err, sizeof(err))))
         return http_send_error(r, code, err);
     if (erps_api_route_changes(route) && r->login.who.role != ERPS_ROLE_ADMIN)
         return http_send_error(r, 403,
                                "the caller may read the engine status but "
                                "not change it");
-    if ((code = read_options(r, err, sizeof(err))))
+    if ((code = http_read_options(r, err, sizeof(err))))
         return http_send_error(r, code, err);
     /* Issued only once the caller is known to be allowed this call. */
     if (r->login.basic)
-        issue_session(r);
+        http_issue_session(r);
 
     if (erps_api_route_changes(route))
         return body_start(r);

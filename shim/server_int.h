@@ -5,6 +5,8 @@
  *
  *   server.c    libmicrohttpd's callbacks and the order of the checks: the
  *               path of a request from its headers to its answer
+ *   caller.c    who is calling and what they asked for (login, language,
+ *               time zone, $select)
  *   answer.c    answers in the WebAPI's shape (JSON or XML, held or sent),
  *               the error object, the status, /metrics
  *   settings.c  the shim's settings table
@@ -100,6 +102,16 @@ typedef struct req {
     char method[16];
     int code; /* the status sent, 0 for none */
 } req_t;
+
+/* ---- caller.c ---- */
+
+const char *http_header(struct MHD_Connection *c, const char *name);
+/* 0 with r->login, or 401/403/429 with err (and Retry-After on a 429). */
+int http_authenticate(req_t *r, char *err, size_t err_size);
+/* Session cookies on the answer, after a password login. */
+void http_issue_session(req_t *r);
+/* Language, culture, time zone and $select. @returns 0 or 400/500. */
+int http_read_options(req_t *r, char *err, size_t err_size);
 
 /* ---- answer.c ---- */
 
