@@ -9,6 +9,7 @@
  * ever reach it (see resolve_locale).
  */
 #include "i18n.h"
+#include "sozone.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -317,12 +318,21 @@ int erps_i18n_zone_parse(const char *header, char *zone, size_t zone_size,
                  "SO-TimeZone names no time zone before its option");
         return 400;
     }
-    if (zone_known(name, len)) {
-        snprintf(errstr, errstr_size,
-                 "SO-TimeZone \"%s\" is not a known time zone (an IANA id "
-                 "such as \"Europe/Oslo\" or \"UTC\")",
-                 shown);
-        return 400;
+    /* An IANA id, or SuperOffice's own name for a zone ("NO", "US-NY",
+     * "261"), which stands for an IANA id. */
+    char iana[64];
+    const char *why = "";
+    if (zone_known(name, len) != 0) {
+        if (erps_sozone_to_iana(name, len, iana, sizeof(iana), &why) != 0 ||
+            zone_known(iana, strlen(iana)) != 0) {
+            snprintf(errstr, errstr_size,
+                     "SO-TimeZone \"%s\" is not a known time zone (an IANA id "
+                     "such as \"Europe/Oslo\" or \"UTC\"), and %s",
+                     shown, why);
+            return 400;
+        }
+        name = iana;
+        len = strlen(iana);
     }
     if (len >= zone_size) {
         snprintf(errstr, errstr_size,

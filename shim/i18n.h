@@ -88,11 +88,13 @@ void erps_i18n_culture_language(const char *culture, char *language,
  * comma and the value; more than one option is allowed, each must be
  * includeTZOffset). The zone must be a system zone ICU knows, matched as
  * ICU does (case matters); ICU's "Etc/Unknown" and custom ids such as
- * "GMT+3" are refused (use "Etc/GMT-3", whose sign is POSIX's). An empty
- * value means UTC.
- * @returns 0 with the zone id in zone, as given without blanks ("" for an
- * empty value), and *include_offset set; or 400 with errstr naming the
- * unknown zone or option, or saying the id does not fit zone_size.
+ * "GMT+3" are refused (use "Etc/GMT-3", whose sign is POSIX's). A name
+ * that is no IANA id may be SuperOffice's own (sozone.h: "NO", "US-NY",
+ * "261"), which stands for an IANA id. An empty value means UTC.
+ * @returns 0 with the zone id in zone, as given without blanks (the IANA id
+ * for a SuperOffice name; "" for an empty value), and *include_offset set;
+ * or 400 with errstr naming the unknown zone or option, or saying the id
+ * does not fit zone_size.
  * @locality any thread
  */
 int erps_i18n_zone_parse(const char *header, char *zone, size_t zone_size,

@@ -604,6 +604,22 @@ static void zone_accepts(void **state) {
         {"Etc/GMT-3", "Etc/GMT-3", false},
         {"", "", false},
         {"  ", "", false},
+        /* SuperOffice's own names stand for IANA ids. */
+        {"NO", "Europe/Oslo", false},
+        {"no, includeTZOffset", "Europe/Oslo", true},
+        {"261", "Europe/Oslo", false},
+        {"DK", "Europe/Copenhagen", false},
+        {"FR", "Europe/Paris", false},
+        {"BD", "Asia/Dhaka", false},
+        {"DE", "Europe/Berlin", false},
+        {"1", "UTC", false},
+        {"US-NY", "America/New_York", false},
+        {"460", "America/New_York", false},
+        {"us-ca", "America/Los_Angeles", false},
+        {"433", "Pacific/Honolulu", false},
+        {"CA-QC", "America/Toronto", false},
+        {"AU-ACT", "Australia/Sydney", false},
+        {"36", "Australia/Sydney", false},
     };
     char zone[64], err[256];
     bool offset;
@@ -641,6 +657,17 @@ static void zone_refuses(void **state) {
         {"UTC, includeTZOffset, x", "SO-TimeZone option \"x\" is not known"},
         {", includeTZOffset",
          "SO-TimeZone names no time zone before its option"},
+        {"US", "SO-TimeZone \"US\" is not a known time zone (an IANA id such "
+               "as \"Europe/Oslo\" or \"UTC\"), and a country of several "
+               "time zones"},
+        {"XX", "SO-TimeZone \"XX\" is not a known time zone (an IANA id such "
+               "as \"Europe/Oslo\" or \"UTC\"), and not a country code"},
+        {"999", "SO-TimeZone \"999\" is not a known time zone (an IANA id such "
+                "as \"Europe/Oslo\" or \"UTC\"), and not one of the "
+                "SuperOffice time zone ids published"},
+        {"BR-SP", "SO-TimeZone \"BR-SP\" is not a known time zone (an IANA id "
+                  "such as \"Europe/Oslo\" or \"UTC\"), and a region"},
+        {"US-XX", "SO-TimeZone \"US-XX\" is not a known time zone"},
         {"Europe/Oslo_Europe/Oslo_Europe/Oslo_Europe/Oslo_Europe/Oslo_Europe/"
          "Oslo",
          "SO-TimeZone \"Europe/Oslo_Europe/Oslo_Europe/Oslo_Europe/Oslo_Europe/"
