@@ -390,6 +390,13 @@ def test_culture_and_time_zone_shape_the_times(web):
     assert re.search(r"\d{2}\.\d{2}\.\d{4}", de), de   # 28.11.2026
     us = message(web, **{"SO-Culture": "en-US", "SO-TimeZone": "UTC"})
     assert re.search(r"(AM|PM)", us), us
+    # SuperOffice's own zone names: the same times as the IANA ids.
+    assert message(web, **{"SO-TimeZone": "NO, includeTZOffset"}) == oslo
+    assert message(web, **{"SO-TimeZone": "261, includeTZOffset"}) == oslo
+    assert message(web, **{"SO-TimeZone": "US-NY,includeTZOffset"}) == ny
+    r = web.call("GetEngineStatus", headers={"SO-TimeZone": "US"})
+    assert r.status == 400
+    assert "a country of several time zones" in r.json()["ErrorMessage"]
 
 
 def test_culture_alone_sets_the_language_too(web):
