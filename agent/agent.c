@@ -76,13 +76,7 @@ const erps_cfg_opt_t erps_agent_conf_table[] = {
      "after SIGTERM/SIGINT the agent exits (code 4) at the latest after this"},
     {"batch.max", ERPS_CFG_INT, "500", 1, ERPS_BATCH_MAX, O(batch_max), 0,
      "commands applied and published in one transaction at most"},
-    {"log.level", ERPS_CFG_STR, "info", 0, 0, O(log_level), 16,
-     "error, warn, info or debug"},
-    {"log.format", ERPS_CFG_STR, "text", 0, 0, O(log_format), 8,
-     "text (time program level: message) or json (one object per line)"},
-    {"log.file", ERPS_CFG_STR, "", 0, 0, O(log_file), 1024,
-     "append log lines to this file instead of standard error; SIGHUP reopens "
-     "it"},
+    ERPS_CFG_LOG(erps_agent_conf_t),
     {"metrics.listen", ERPS_CFG_STR, "", 0, 0, O(metrics_listen), 64,
      "serve /metrics, /healthz and /readyz over HTTP on this IPv4 "
      "address:port (empty: no listener)"},

@@ -60,13 +60,7 @@ static const erps_cfg_opt_t conf_table[] = {
      "write host:port here once ready (for scripts)"},
     {"control", ERPS_CFG_BOOL, "false", 0, 0, O(control), 0,
      "read fault-injection commands from standard input (see --help)"},
-    {"log.level", ERPS_CFG_STR, "info", 0, 0, O(log_level), 16,
-     "error, warn, info or debug"},
-    {"log.format", ERPS_CFG_STR, "text", 0, 0, O(log_format), 8,
-     "text (time program level: message) or json (one object per line)"},
-    {"log.file", ERPS_CFG_STR, "", 0, 0, O(log_file), 1024,
-     "append log lines to this file instead of standard error; SIGHUP reopens "
-     "it"},
+    ERPS_CFG_LOG(devbroker_conf_t),
     ERPS_CFG_END};
 
 /* Fault injection for tests, one command a line on standard input, each

@@ -95,13 +95,7 @@ const erps_cfg_opt_t erps_shim_conf_table[] = {
     {"http.connection.timeout.s", ERPS_CFG_INT, "30", 1, 3600,
      O(conn_timeout_s), 0, "idle keep-alive connections are closed after"},
     ERPS_CFG_INTERVAL_BOUNDS(erps_shim_conf_t, interval_min_s, interval_max_s),
-    {"log.level", ERPS_CFG_STR, "info", 0, 0, O(log_level), 16,
-     "error, warn, info or debug"},
-    {"log.format", ERPS_CFG_STR, "text", 0, 0, O(log_format), 8,
-     "text (time program level: message) or json (one object per line)"},
-    {"log.file", ERPS_CFG_STR, "", 0, 0, O(log_file), 1024,
-     "append log lines to this file instead of standard error; SIGHUP reopens "
-     "it"},
+    ERPS_CFG_LOG(erps_shim_conf_t),
     /* front door (HTTP guards) */
     {"listen.reuseport", ERPS_CFG_BOOL, "false", 0, 1, O(listen_reuseport), 0,
      "share listen.port with other processes that set it (SO_REUSEPORT)"},

@@ -32,6 +32,28 @@ typedef struct erps_cfg_opt {
     const char *help;
 } erps_cfg_opt_t;
 
+/* The log.level, log.format and log.file rows every long-running program
+ * has, for a struct with char members log_level[16], log_format[8] and
+ * log_file[1024]. */
+#define ERPS_CFG_LOG(type)                                                     \
+    {"log.level", ERPS_CFG_STR,                                                \
+     "info",      0,                                                           \
+     0,           offsetof(type, log_level),                                   \
+     16,          "error, warn, info or debug"},                               \
+        {"log.format",                                                         \
+         ERPS_CFG_STR,                                                         \
+         "text",                                                               \
+         0,                                                                    \
+         0,                                                                    \
+         offsetof(type, log_format),                                           \
+         8,                                                                    \
+         "text (time program level: message) or json (one object per line)"},  \
+    {                                                                          \
+        "log.file", ERPS_CFG_STR, "", 0, 0, offsetof(type, log_file), 1024,    \
+            "append log lines to this file instead of standard error; SIGHUP " \
+            "reopens it"                                                       \
+    }
+
 #define ERPS_CFG_END                                                           \
     { NULL, 0, NULL, 0, 0, 0, 0, NULL }
 
