@@ -277,20 +277,6 @@ int erps_state_load(const char *path, erps_agent_state_t *st, int *found,
     return 0;
 }
 
-static int write_all(int fd, const char *buf, size_t len) {
-    while (len > 0) {
-        ssize_t w = write(fd, buf, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        buf += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 static int fsync_dir_of(const char *path) {
     char *copy = strdup(path);
     if (!copy)
@@ -413,8 +399,8 @@ static int write_atomically(const char *path, const char *text, char *errstr,
         return -1;
     }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, text, strlen(text)) || write_all(fd, "\n", 1) ||
-        fsync(fd)) {
+    if (fd < 0 || erps_write_all(fd, text, strlen(text)) ||
+        erps_write_all(fd, "\n", 1) || fsync(fd)) {
         snprintf(errstr, errstr_size, "%s: %s", tmp, strerror(errno));
         if (fd >= 0) {
             close(fd);

@@ -133,6 +133,23 @@ int erps_time_parse(const char *s, int64_t *ms) {
     return 0;
 }
 
+int erps_write_all(int fd, const void *buf, size_t n) {
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 size_t erps_strlcpy(char *dst, const char *src, size_t size) {
     size_t len = strlen(src);
     if (size > 0) {

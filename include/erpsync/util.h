@@ -30,6 +30,10 @@ void erps_time_format(int64_t ms, char out[ERPS_TIME_LEN]);
  */
 int erps_time_parse(const char *s, int64_t *ms);
 
+/** write() until all n bytes are out (EINTR retried). @returns 0, or -1
+ *  with errno (a write of 0 bytes counts as an error). */
+int erps_write_all(int fd, const void *buf, size_t n);
+
 /** strlcpy semantics: always NUL-terminates, @returns strlen(src). */
 size_t erps_strlcpy(char *dst, const char *src, size_t size);
 

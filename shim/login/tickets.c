@@ -276,19 +276,6 @@ int erps_tickets_check(erps_tickets_t *t, const char *ticket, int64_t now_ms,
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* A new ticket ("7T:" and 32 random bytes in base64url) and the hex of
  * its SHA-256, which is all the file keeps. */
 static int ticket_new(char text[ERPS_TICKET_LEN + 1],
@@ -329,7 +316,8 @@ static int append_line(const char *path, char *line, size_t n, char *errstr,
     }
     line[0] = '\n';
     const char *from = last == '\n' ? line + 1 : line;
-    int bad = fd < 0 || write_all(fd, from, n + (size_t)(line + 1 - from)) ||
+    int bad = fd < 0 ||
+              erps_write_all(fd, from, n + (size_t)(line + 1 - from)) ||
               fsync(fd);
     if (fd >= 0 && close(fd))
         bad = 1;
