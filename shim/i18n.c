@@ -298,6 +298,33 @@ static int zone_known(const char *s, size_t n) {
     return 0;
 }
 
+/* The options after the zone (each must be includeTZOffset). comma: the
+ * first ',' or NULL. @returns 0 with *offset, or -1 with errstr. */
+static int zone_options(const char *comma, bool *offset, char *errstr,
+                        size_t errstr_size) {
+    char shown[80];
+    *offset = false;
+    while (comma) {
+        const char *opt = comma + 1;
+        size_t olen;
+        comma = strchr(opt, ',');
+        opt = trim(opt, comma ? (size_t)(comma - opt) : strlen(opt), &olen);
+        if (olen == strlen(OFFSET_OPTION) &&
+            strncasecmp(opt, OFFSET_OPTION, olen) == 0) {
+            *offset = true;
+            continue;
+        }
+        shown_value(opt, olen, shown, sizeof(shown));
+        snprintf(errstr, errstr_size,
+                 "SO-TimeZone option \"%s\" is not known (the one option is "
+                 "\"" OFFSET_OPTION "\")",
+                 shown);
+        *offset = false;
+        return -1;
+    }
+    return 0;
+}
+
 int erps_i18n_zone_parse(const char *header, char *zone, size_t zone_size,
                          bool *include_offset, char *errstr,
                          size_t errstr_size) {
@@ -339,24 +366,9 @@ int erps_i18n_zone_parse(const char *header, char *zone, size_t zone_size,
                  "SO-TimeZone \"%s\" is too long for a time zone", shown);
         return 400;
     }
-    bool offset = false;
-    while (comma) {
-        const char *opt = comma + 1;
-        size_t olen;
-        comma = strchr(opt, ',');
-        opt = trim(opt, comma ? (size_t)(comma - opt) : strlen(opt), &olen);
-        if (olen == strlen(OFFSET_OPTION) &&
-            strncasecmp(opt, OFFSET_OPTION, olen) == 0) {
-            offset = true;
-            continue;
-        }
-        shown_value(opt, olen, shown, sizeof(shown));
-        snprintf(errstr, errstr_size,
-                 "SO-TimeZone option \"%s\" is not known (the one option is "
-                 "\"" OFFSET_OPTION "\")",
-                 shown);
+    bool offset;
+    if (zone_options(comma, &offset, errstr, errstr_size))
         return 400;
-    }
     /* As the caller spelled it: ICU matched it exactly, and formats with
      * any system id, link or not. */
     memcpy(zone, name, len);

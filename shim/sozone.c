@@ -129,29 +129,48 @@ static int is_letter(int c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
+/* A numeric id of the published list: its code, or NULL. */
+static const char *published_code(const char *name, size_t len) {
+    if (len > 4 || !all(name, len, is_digit))
+        return NULL;
+    int id = atoi(name);
+    for (size_t i = 0; i < COUNT(published); i++)
+        if (published[i].id == id)
+            return published[i].code;
+    return NULL;
+}
+
+/* A country code (upper-cased here): its main zone, or ICU's one zone of
+ * it. */
+static const char *country_zone(char code[3], char *buf, size_t size,
+                                const char **why) {
+    bool several = false;
+    code[0] = (char)(code[0] & ~0x20), code[1] = (char)(code[1] & ~0x20);
+    const char *zone = lookup(main_zones, COUNT(main_zones), code);
+    if (!zone)
+        zone = only_zone(code, buf, size, &several);
+    if (!zone)
+        *why = several ? "a country of several time zones: name the region "
+                         "too, such as \"US-NY\", or send the IANA id"
+                       : "not a country code";
+    return zone;
+}
+
 int erps_sozone_to_iana(const char *name, size_t len, char *out,
                         size_t out_size, const char **why) {
     char code[8], one[64];
     const char *zone = NULL;
-    bool several = false;
     *why = "not a SuperOffice time zone either (a country code such as "
            "\"NO\", a country and region such as \"US-NY\", or an id of "
            "SuperOffice's list such as \"261\")";
-    if (all(name, len, is_digit) && len <= 4) {
-        int id = atoi(name);
-        bool found = false;
-        for (size_t i = 0; i < COUNT(published) && !found; i++)
-            if (published[i].id == id) {
-                name = published[i].code; /* then as if the code came */
-                len = strlen(name);
-                found = true;
-            }
-        if (!found) {
+    if (len > 0 && len <= 4 && all(name, len, is_digit)) {
+        if (!(name = published_code(name, len))) {
             *why = "not one of the SuperOffice time zone ids published (ids "
                    "differ between installations: send the zone's code, "
                    "such as \"NO\" or \"US-NY\")";
             return -1;
         }
+        len = strlen(name); /* then as if the code came */
     }
     if (len >= sizeof(code))
         return -1;
@@ -160,26 +179,11 @@ int erps_sozone_to_iana(const char *name, size_t len, char *out,
     if (strcasecmp(code, "UTC") == 0) {
         zone = "UTC";
     } else if (len > 3 && code[2] == '-' && all(code, 2, is_letter)) {
-        zone = lookup(regions, COUNT(regions), code);
-        if (!zone) {
+        if (!(zone = lookup(regions, COUNT(regions), code)))
             *why = "a region SuperOffice's zone names know only for US, CA "
                    "and AU (send the IANA id, such as \"America/Sao_Paulo\")";
-            return -1;
-        }
     } else if (len == 2 && all(code, 2, is_letter)) {
-        code[0] = (char)(code[0] & ~0x20), code[1] = (char)(code[1] & ~0x20);
-        zone = lookup(main_zones, COUNT(main_zones), code);
-        if (!zone)
-            zone = only_zone(code, one, sizeof(one), &several);
-        if (!zone) {
-            *why = several ? "a country of several time zones: name the "
-                             "region too, such as \"US-NY\", or send the "
-                             "IANA id"
-                           : "not a country code";
-            return -1;
-        }
-    } else {
-        return -1;
+        zone = country_zone(code, one, sizeof(one), why);
     }
-    return erps_strlcpy(out, zone, out_size) < out_size ? 0 : -1;
+    return zone && erps_strlcpy(out, zone, out_size) < out_size ? 0 : -1;
 }
