@@ -11,21 +11,37 @@
 
 #include "erpsync/util.h"
 
+typedef struct {
+    long lo, hi;
+} range_t;
+
+static int in_ranges(long c, const range_t *r, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (c >= r[i].lo && c <= r[i].hi)
+            return 1;
+    return 0;
+}
+
+/* NCName start characters: XML 1.0 fifth edition NameStartChar without
+ * ':'. */
 static int xml_name_start(long c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
-           (c >= 0xC0 && c <= 0xD6) || (c >= 0xD8 && c <= 0xF6) ||
-           (c >= 0xF8 && c <= 0x2FF) || (c >= 0x370 && c <= 0x37D) ||
-           (c >= 0x37F && c <= 0x1FFF) || (c >= 0x200C && c <= 0x200D) ||
-           (c >= 0x2070 && c <= 0x218F) || (c >= 0x2C00 && c <= 0x2FEF) ||
-           (c >= 0x3001 && c <= 0xD7FF) || (c >= 0xF900 && c <= 0xFDCF) ||
-           (c >= 0xFDF0 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0xEFFFF);
+    static const range_t start[] = {
+        {'A', 'Z'},       {'a', 'z'},       {'_', '_'},
+        {0xC0, 0xD6},     {0xD8, 0xF6},     {0xF8, 0x2FF},
+        {0x370, 0x37D},   {0x37F, 0x1FFF},  {0x200C, 0x200D},
+        {0x2070, 0x218F}, {0x2C00, 0x2FEF}, {0x3001, 0xD7FF},
+        {0xF900, 0xFDCF}, {0xFDF0, 0xFFFD}, {0x10000, 0xEFFFF},
+    };
+    return in_ranges(c, start, sizeof(start) / sizeof(start[0]));
 }
 
 /* NCName characters: XML 1.0 fifth edition NameChar without ':'. */
 static int xml_name_char(long c) {
-    return xml_name_start(c) || c == '-' || c == '.' ||
-           (c >= '0' && c <= '9') || c == 0xB7 || (c >= 0x300 && c <= 0x36F) ||
-           (c >= 0x203F && c <= 0x2040);
+    static const range_t more[] = {
+        {'-', '.'}, {'0', '9'}, {0xB7, 0xB7}, {0x300, 0x36F}, {0x203F, 0x2040},
+    };
+    return xml_name_start(c) ||
+           in_ranges(c, more, sizeof(more) / sizeof(more[0]));
 }
 
 /* Length of an escape "_xHHHH_" or "_xHHHHHHHH_" at s (0 if none) and its
