@@ -78,54 +78,82 @@ static int64_t days_from_civil(int y, int m, int d) {
     return era * 146097 + doe - 719468;
 }
 
-int erps_time_parse(const char *s, int64_t *ms) {
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int Y, M, D, h, m, sec, frac = 0;
-    const char *p = s;
+/* Literal c at *p, then past it. */
+static int expect(const char **p, char c) {
+    return *(*p)++ == c ? 0 : -1;
+}
 
-    if (!s || read_digits(&p, 4, &Y) || *p++ != '-' || read_digits(&p, 2, &M) ||
-        *p++ != '-' || read_digits(&p, 2, &D) || (*p != 'T' && *p != 't'))
-        return -1;
-    p++;
-    if (read_digits(&p, 2, &h) || *p++ != ':' || read_digits(&p, 2, &m) ||
-        *p++ != ':' || read_digits(&p, 2, &sec))
-        return -1;
+/* A real date and time of day, seconds up to 60 (a leap second). */
+static int date_time_valid(const int f[6]) {
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int Y = f[0], M = f[1], D = f[2];
     int leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
     if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] ||
-        (M == 2 && D == 29 && !leap) || h > 23 || m > 59 || sec > 60)
-        return -1;
-    if (*p == '.') {
-        int scale = 100, ndig = 0;
-        p++;
-        while (isdigit((unsigned char)*p)) {
-            if (scale > 0)
-                frac += (*p - '0') * scale;
-            scale /= 10;
-            p++;
-            ndig++;
-        }
-        if (ndig == 0 || ndig > 9)
+        (M == 2 && D == 29 && !leap))
+        return 0;
+    return f[3] <= 23 && f[4] <= 59 && f[5] <= 60;
+}
+
+/* YYYY-MM-DDThh:mm:ss (T or t) into f: year, month, day, h, m, s. */
+static int read_date_time(const char **p, int f[6]) {
+    static const struct {
+        int digits;
+        char after; /* '\0': none */
+    } fields[6] = {{4, '-'}, {2, '-'}, {2, 'T'}, {2, ':'}, {2, ':'}, {2, 0}};
+    for (int i = 0; i < 6; i++) {
+        if (read_digits(p, fields[i].digits, &f[i]))
             return -1;
-    }
-    int64_t offset_min = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p == '-' ? -1 : 1, oh, om;
-        p++;
-        if (read_digits(&p, 2, &oh) || *p++ != ':' || read_digits(&p, 2, &om) ||
-            oh > 23 || om > 59)
+        char c = fields[i].after;
+        if (c && **p != c && !(c == 'T' && **p == 't'))
             return -1;
-        offset_min = sign * (oh * 60 + om);
-    } else {
-        return -1;
+        *p += c != 0;
     }
-    if (*p != '\0')
+    return date_time_valid(f) ? 0 : -1;
+}
+
+/* ".ddd": 1 to 9 digits, milliseconds kept. */
+static int read_fraction(const char **p, int *frac) {
+    int scale = 100, ndig = 0;
+    *frac = 0;
+    if (**p != '.')
+        return 0;
+    for ((*p)++; isdigit((unsigned char)**p); (*p)++, ndig++) {
+        if (scale > 0)
+            *frac += (**p - '0') * scale;
+        scale /= 10;
+    }
+    return ndig == 0 || ndig > 9 ? -1 : 0;
+}
+
+/* "Z" or "+hh:mm" / "-hh:mm", in minutes east of UTC. */
+static int read_offset(const char **p, int64_t *offset_min) {
+    int oh, om, sign = **p == '-' ? -1 : 1;
+    *offset_min = 0;
+    if (**p == 'Z' || **p == 'z') {
+        (*p)++;
+        return 0;
+    }
+    if (**p != '+' && **p != '-')
         return -1;
-    if (sec == 60) /* leap second: Unix time has none */
-        sec = 59;
-    int64_t days = days_from_civil(Y, M, D);
-    int64_t secs = days * 86400 + h * 3600 + m * 60 + sec - offset_min * 60;
+    (*p)++;
+    if (read_digits(p, 2, &oh) || expect(p, ':') || read_digits(p, 2, &om) ||
+        oh > 23 || om > 59)
+        return -1;
+    *offset_min = sign * (oh * 60 + om);
+    return 0;
+}
+
+int erps_time_parse(const char *s, int64_t *ms) {
+    int f[6], frac;
+    int64_t offset_min;
+    const char *p = s;
+    if (!s || read_date_time(&p, f) || read_fraction(&p, &frac) ||
+        read_offset(&p, &offset_min) || *p != '\0')
+        return -1;
+    int sec = f[5] == 60 ? 59 : f[5]; /* leap second: Unix time has none */
+    int64_t days = days_from_civil(f[0], f[1], f[2]);
+    int64_t secs =
+        days * 86400 + f[3] * 3600 + f[4] * 60 + sec - offset_min * 60;
     /* Only what erps_time_format writes back: 1970 to the end of 9999. */
     if (secs < 0 || secs > INT64_C(253402300799))
         return -1;
