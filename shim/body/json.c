@@ -15,45 +15,51 @@ static int json_blank(unsigned char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* End of an RFC 8259 number at s[i], or SIZE_MAX with *bad. */
+/* Past the digits at s[i], at least one: the index after them, or
+ * SIZE_MAX when there is none. */
+static size_t digits(const unsigned char *s, size_t n, size_t i) {
+    if (i >= n || !is_digit(s[i]))
+        return SIZE_MAX;
+    while (i < n && is_digit(s[i]))
+        i++;
+    return i;
+}
+
+/* What may not follow a number's end: it would be a malformed number. */
+static int number_char(unsigned char c) {
+    return is_digit(c) || c == '.' || c == 'e' || c == 'E' || c == '+' ||
+           c == '-';
+}
+
+/* End of an RFC 8259 number at s[i] (-? int frac? exp?), or SIZE_MAX with
+ * *bad at the first byte that breaks it. */
 static size_t json_number_end(const unsigned char *s, size_t n, size_t i,
                               size_t *bad) {
-    if (i < n && s[i] == '-')
-        i++;
-    if (i < n && s[i] == '0') {
-        i++;
-    } else if (i < n && s[i] >= '1' && s[i] <= '9') {
-        while (i < n && is_digit(s[i]))
-            i++;
-    } else {
-        *bad = i;
-        return SIZE_MAX;
-    }
-    if (i < n && s[i] == '.') {
-        if (++i >= n || !is_digit(s[i])) {
-            *bad = i;
-            return SIZE_MAX;
-        }
-        while (i < n && is_digit(s[i]))
-            i++;
+    size_t j;
+    i += i < n && s[i] == '-';
+    /* int: 0, or a digit 1-9 and more digits (no leading zeros) */
+    j = i < n && s[i] == '0' ? i + 1 : digits(s, n, i);
+    if (j == SIZE_MAX)
+        goto bad;
+    i = j;
+    if (i < n && s[i] == '.' && (i = digits(s, n, i + 1)) == SIZE_MAX) {
+        i = j + 1;
+        goto bad;
     }
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < n && (s[i] == '+' || s[i] == '-'))
-            i++;
-        if (i >= n || !is_digit(s[i])) {
-            *bad = i;
-            return SIZE_MAX;
+        j = i + 1;
+        j += j < n && (s[j] == '+' || s[j] == '-');
+        if ((i = digits(s, n, j)) == SIZE_MAX) {
+            i = j;
+            goto bad;
         }
-        while (i < n && is_digit(s[i]))
-            i++;
     }
-    if (i < n && (is_digit(s[i]) || s[i] == '.' || s[i] == 'e' || s[i] == 'E' ||
-                  s[i] == '+' || s[i] == '-')) {
-        *bad = i;
-        return SIZE_MAX;
-    }
+    if (i < n && number_char(s[i]))
+        goto bad;
     return i;
+bad:
+    *bad = i;
+    return SIZE_MAX;
 }
 
 /*
