@@ -227,36 +227,32 @@ static int cmp_named(const void *a, const void *b) {
 /* JSON equality for the "test" operation: numbers by value, arrays in
  * order, objects by exactly spelled names in any order. Depth is bounded
  * by the callers. @returns 1, 0, or -1 (out of memory). */
-int body_json_equal(const cJSON *a, const cJSON *b) {
-    if ((a->type & 0xFF) != (b->type & 0xFF))
-        return 0;
-    if (cJSON_IsNumber(a))
-        return a->valuedouble == b->valuedouble;
-    if (cJSON_IsString(a) || cJSON_IsRaw(a))
-        return strcmp(a->valuestring ? a->valuestring : "",
-                      b->valuestring ? b->valuestring : "") == 0;
-    if (cJSON_IsArray(a)) {
-        const cJSON *x = a->child, *y = b->child;
-        for (; x && y; x = x->next, y = y->next) {
-            int r = body_json_equal(x, y);
-            if (r != 1)
-                return r;
-        }
-        return !x && !y;
+static const char *str_or_empty(const char *s) {
+    return s ? s : "";
+}
+
+static int arrays_equal(const cJSON *a, const cJSON *b) {
+    const cJSON *x = a->child, *y = b->child;
+    for (; x && y; x = x->next, y = y->next) {
+        int r = body_json_equal(x, y);
+        if (r != 1)
+            return r;
     }
-    if (!cJSON_IsObject(a))
-        return 1; /* null, true, false */
-    int n = cJSON_GetArraySize(a);
+    return !x && !y;
+}
+
+/* Same names with equal values, in any order. Sorted by name, so large
+ * objects compare in n log n. */
+static int objects_equal(const cJSON *a, const cJSON *b) {
+    int n = cJSON_GetArraySize(a), i = 0, r = 1;
     if (n != cJSON_GetArraySize(b))
         return 0;
     if (n == 0)
         return 1;
-    /* Sorted by name, so large objects compare in n log n. */
     const cJSON **va = malloc(2 * (size_t)n * sizeof(*va));
     if (!va)
         return -1;
     const cJSON **vb = va + n;
-    int i = 0;
     for (const cJSON *m = a->child; m; m = m->next)
         va[i++] = m;
     i = 0;
@@ -264,14 +260,26 @@ int body_json_equal(const cJSON *a, const cJSON *b) {
         vb[i++] = m;
     qsort(va, (size_t)n, sizeof(*va), cmp_named);
     qsort(vb, (size_t)n, sizeof(*vb), cmp_named);
-    int r = 1;
-    for (i = 0; i < n && r == 1; i++) {
-        if (strcmp(va[i]->string ? va[i]->string : "",
-                   vb[i]->string ? vb[i]->string : "") != 0)
-            r = 0;
-        else
-            r = body_json_equal(va[i], vb[i]);
-    }
+    for (i = 0; i < n && r == 1; i++)
+        r = strcmp(str_or_empty(va[i]->string), str_or_empty(vb[i]->string)) ==
+                    0
+                ? body_json_equal(va[i], vb[i])
+                : 0;
     free(va);
     return r;
+}
+
+int body_json_equal(const cJSON *a, const cJSON *b) {
+    if ((a->type & 0xFF) != (b->type & 0xFF))
+        return 0;
+    if (cJSON_IsNumber(a))
+        return a->valuedouble == b->valuedouble;
+    if (cJSON_IsString(a) || cJSON_IsRaw(a))
+        return strcmp(str_or_empty(a->valuestring),
+                      str_or_empty(b->valuestring)) == 0;
+    if (cJSON_IsArray(a))
+        return arrays_equal(a, b);
+    if (cJSON_IsObject(a))
+        return objects_equal(a, b);
+    return 1; /* null, true, false */
 }
