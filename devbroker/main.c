@@ -161,43 +161,75 @@ static int api_key(const char *s) {
     return *s && !*end && v >= 0 && v < 100 ? (int)v : -1;
 }
 
-static void control(rd_kafka_mock_cluster_t *mc, char *line) {
+typedef rd_kafka_mock_cluster_t mock_t;
+
+static rd_kafka_resp_err_t c_down(mock_t *mc, char **argv) {
+    return rd_kafka_mock_broker_set_down(mc, atoi(argv[1]));
+}
+
+static rd_kafka_resp_err_t c_up(mock_t *mc, char **argv) {
+    return rd_kafka_mock_broker_set_up(mc, atoi(argv[1]));
+}
+
+static rd_kafka_resp_err_t c_rtt(mock_t *mc, char **argv) {
+    return rd_kafka_mock_broker_set_rtt(mc, atoi(argv[1]), atoi(argv[2]));
+}
+
+static rd_kafka_resp_err_t c_coordinator(mock_t *mc, char **argv) {
+    return rd_kafka_mock_coordinator_set(mc, argv[1], argv[2], atoi(argv[3]));
+}
+
+/* "error API CODE [COUNT]": the next COUNT requests of API fail with CODE.
+ * An unknown API or a bad count is INVALID_ARG. */
+static rd_kafka_resp_err_t c_error(mock_t *mc, char **argv) {
+    int key = api_key(argv[1]), cnt = argv[3] ? atoi(argv[3]) : 1;
+    if (key < 0 || cnt < 1 || cnt > 1000)
+        return RD_KAFKA_RESP_ERR__INVALID_ARG;
+    rd_kafka_resp_err_t errs[1000];
+    for (int i = 0; i < cnt; i++)
+        errs[i] = (rd_kafka_resp_err_t)atoi(argv[2]);
+    rd_kafka_mock_push_request_errors_array(mc, (int16_t)key, (size_t)cnt,
+                                            errs);
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+static const struct {
+    const char *name;
+    int min_args, max_args; /* words after the name */
+    rd_kafka_resp_err_t (*run)(mock_t *mc, char **argv);
+} commands[] = {
+    {"down", 1, 1, c_down},
+    {"up", 1, 1, c_up},
+    {"rtt", 2, 2, c_rtt},
+    {"error", 2, 3, c_error},
+    {"coordinator", 3, 3, c_coordinator},
+};
+
+/* One control line: down N | up N | rtt N MS | error API CODE [COUNT] |
+ * coordinator TYPE KEY N. Answers "ok" or "error: ..." on stdout. */
+static void control(mock_t *mc, char *line) {
     char *argv[6] = {0};
     int argc = 0;
+    size_t i = 0, n = sizeof(commands) / sizeof(commands[0]);
     for (char *save = NULL, *t = strtok_r(line, " \t\r\n", &save);
-         t && argc < 6; t = strtok_r(NULL, " \t\r\n", &save))
+         t && argc < 5; t = strtok_r(NULL, " \t\r\n", &save))
         argv[argc++] = t;
-    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    if (argc == 2 && strcmp(argv[0], "down") == 0) {
-        err = rd_kafka_mock_broker_set_down(mc, atoi(argv[1]));
-    } else if (argc == 2 && strcmp(argv[0], "up") == 0) {
-        err = rd_kafka_mock_broker_set_up(mc, atoi(argv[1]));
-    } else if (argc == 3 && strcmp(argv[0], "rtt") == 0) {
-        err = rd_kafka_mock_broker_set_rtt(mc, atoi(argv[1]), atoi(argv[2]));
-    } else if ((argc == 3 || argc == 4) && strcmp(argv[0], "error") == 0) {
-        int key = api_key(argv[1]), cnt = argc == 4 ? atoi(argv[3]) : 1;
-        if (key < 0 || cnt < 1 || cnt > 1000) {
-            printf("error: unknown API %s or bad count\n", argv[1]);
-            fflush(stdout);
-            return;
-        }
-        rd_kafka_resp_err_t errs[1000];
-        for (int i = 0; i < cnt; i++)
-            errs[i] = (rd_kafka_resp_err_t)atoi(argv[2]);
-        rd_kafka_mock_push_request_errors_array(mc, (int16_t)key, (size_t)cnt,
-                                                errs);
-    } else if (argc == 4 && strcmp(argv[0], "coordinator") == 0) {
-        err =
-            rd_kafka_mock_coordinator_set(mc, argv[1], argv[2], atoi(argv[3]));
-    } else if (argc > 0) {
+    if (argc == 0)
+        return;
+    while (i < n && !(strcmp(argv[0], commands[i].name) == 0 &&
+                      argc - 1 >= commands[i].min_args &&
+                      argc - 1 <= commands[i].max_args))
+        i++;
+    if (i == n) {
         printf("error: unknown command %s\n", argv[0]);
         fflush(stdout);
         return;
-    } else {
-        return;
     }
+    rd_kafka_resp_err_t err = commands[i].run(mc, argv);
     if (err)
-        printf("error: %s\n", rd_kafka_err2str(err));
+        printf("error: %s\n", err == RD_KAFKA_RESP_ERR__INVALID_ARG
+                                  ? "unknown API or bad count"
+                                  : rd_kafka_err2str(err));
     else
         printf("ok\n");
     fflush(stdout);
