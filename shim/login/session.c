@@ -310,39 +310,47 @@ static int ows(char c) {
     return c == ' ' || c == '\t';
 }
 
+/* [a, b) without white space at either end. */
+static void trim_ows(const char **a, const char **b) {
+    while (*a < *b && ows(**a))
+        (*a)++;
+    while (*b > *a && ows((*b)[-1]))
+        (*b)--;
+}
+
+/* The value of one "name=value" pair [a, b) when its name is name (nl
+ * bytes), quotes removed: 0 with [*v, *ve), or -1. */
+static int pair_value(const char *a, const char *b, const char *name, size_t nl,
+                      const char **v, const char **ve) {
+    const char *eq = memchr(a, '=', (size_t)(b - a)), *ne = eq;
+    if (!eq)
+        return -1;
+    trim_ows(&a, &ne);
+    if ((size_t)(ne - a) != nl || memcmp(a, name, nl) != 0)
+        return -1;
+    *v = eq + 1;
+    *ve = b;
+    trim_ows(v, ve);
+    if (*ve - *v >= 2 && **v == '"' && (*ve)[-1] == '"')
+        (*v)++, (*ve)--;
+    return 0;
+}
+
 int erps_cookie_get(const char *header, const char *name, char *out,
                     size_t out_size) {
     size_t nl;
-
     if (!header || !name || !(nl = strlen(name)) || out_size == 0)
         return -1;
-    const char *p = header;
-    while (*p) {
-        const char *end = strchr(p, ';');
+    for (const char *p = header; *p;) {
+        const char *end = strchr(p, ';'), *a = p, *v, *ve;
         if (!end)
             end = p + strlen(p);
-        const char *a = p, *b = end;
         p = *end ? end + 1 : end;
-        while (a < b && ows(*a))
-            a++;
-        while (b > a && ows(b[-1]))
-            b--;
-        const char *eq = memchr(a, '=', (size_t)(b - a));
-        if (!eq)
+        const char *b = end;
+        trim_ows(&a, &b);
+        if (pair_value(a, b, name, nl, &v, &ve))
             continue;
-        const char *ne = eq;
-        while (ne > a && ows(ne[-1]))
-            ne--;
-        if ((size_t)(ne - a) != nl || memcmp(a, name, nl) != 0)
-            continue;
-        const char *v = eq + 1;
-        while (v < b && ows(*v))
-            v++;
-        if (b - v >= 2 && *v == '"' && b[-1] == '"') {
-            v++;
-            b--;
-        }
-        size_t vl = (size_t)(b - v);
+        size_t vl = (size_t)(ve - v);
         if (vl >= out_size)
             return -1;
         memcpy(out, v, vl);
