@@ -28,37 +28,44 @@ static void fmt_number(double d, char out[48]) {
     }
 }
 
-/* The element name DataContract gives the items of a list. */
+/* The smallest .NET number type that holds every number of a list. */
+typedef struct num_kind {
+    int integral, in_int, in_long;
+} num_kind_t;
+
+static void num_fits(double d, num_kind_t *k) {
+    if (!isfinite(d) || d != trunc(d))
+        k->integral = 0;
+    if (!(d >= INT32_MIN && d <= INT32_MAX))
+        k->in_int = 0;
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+        k->in_long = 0;
+}
+
+/* The element name DataContract gives the items of a list: one scalar type
+ * for all (nulls only with strings), else anyType. */
 static const char *list_item_type(const cJSON *arr) {
-    int str = 0, boo = 0, num = 0, nul = 0, other = 0, in_int = 1, in_long = 1,
-        integral = 1;
+    int str = 0, boo = 0, num = 0, nul = 0, other = 0;
+    num_kind_t k = {1, 1, 1};
     for (const cJSON *v = arr->child; v; v = v->next) {
-        if (cJSON_IsString(v)) {
-            str = 1;
-        } else if (cJSON_IsBool(v)) {
-            boo = 1;
-        } else if (cJSON_IsNull(v)) {
-            nul = 1;
-        } else if (cJSON_IsNumber(v)) {
-            double d = v->valuedouble;
+        str |= cJSON_IsString(v);
+        boo |= cJSON_IsBool(v);
+        nul |= cJSON_IsNull(v);
+        other |= !(cJSON_IsString(v) || cJSON_IsBool(v) || cJSON_IsNull(v) ||
+                   cJSON_IsNumber(v));
+        if (cJSON_IsNumber(v)) {
             num = 1;
-            if (!isfinite(d) || d != trunc(d))
-                integral = 0;
-            if (!(d >= INT32_MIN && d <= INT32_MAX))
-                in_int = 0;
-            if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
-                in_long = 0;
-        } else {
-            other = 1;
+            num_fits(v->valuedouble, &k);
         }
     }
-    if (other || str + boo + num > 1 || (nul && !str) || !(str + boo + num))
+    if (other || str + boo + num != 1 || (nul && !str))
         return "anyType";
-    if (str)
-        return "string";
-    if (boo)
-        return "boolean";
-    return !integral ? "double" : in_int ? "int" : in_long ? "long" : "double";
+    if (str || boo)
+        return str ? "string" : "boolean";
+    return !k.integral ? "double"
+           : k.in_int  ? "int"
+           : k.in_long ? "long"
+                       : "double";
 }
 
 typedef struct wframe {
@@ -89,41 +96,66 @@ static int wpush(wstack_t *st, const cJSON *first, int depth,
     return 0;
 }
 
+/* A scalar's text into the open element (null and empty strings write
+ * none). @returns 0, or -1. */
+static int enc_scalar(xmlTextWriterPtr w, const cJSON *v) {
+    char buf[48], *owned = NULL;
+    const char *text = NULL;
+    if (cJSON_IsBool(v)) {
+        text = cJSON_IsTrue(v) ? "true" : "false";
+    } else if (cJSON_IsNumber(v)) {
+        fmt_number(v->valuedouble, buf);
+        text = buf;
+    } else if ((cJSON_IsString(v) || cJSON_IsRaw(v)) && v->valuestring) {
+        if (!(text = body_xml_clean(v->valuestring, &owned)))
+            return -1;
+    }
+    int rc = text ? xmlTextWriterWriteString(w, BAD_CAST text) : 0;
+    free(owned);
+    return rc < 0 ? -1 : 0;
+}
+
 /* Writes v into the element just started at depth: scalars and nil close
  * it, containers push a frame (closed when the frame runs out). */
 static int enc_value(xmlTextWriterPtr w, const cJSON *v, int depth,
                      wstack_t *st) {
     char buf[48], attr[40];
-    if (!v || cJSON_IsNull(v)) {
-        if (xmlTextWriterWriteAttribute(w, BAD_CAST "i:nil", BAD_CAST "true") <
-            0)
-            return -1;
-    } else if (cJSON_IsObject(v)) {
+    if (cJSON_IsObject(v))
         return wpush(st, v->child, depth, NULL);
-    } else if (cJSON_IsArray(v)) {
+    if (cJSON_IsArray(v)) {
         snprintf(attr, sizeof(attr), "xmlns:d%dp1", depth);
         snprintf(buf, sizeof(buf), "d%dp1:%s", depth, list_item_type(v));
         if (xmlTextWriterWriteAttribute(w, BAD_CAST attr,
                                         BAD_CAST ERPS_XML_ARRAYS_NS) < 0)
             return -1;
         return wpush(st, v->child, depth, buf);
-    } else if (cJSON_IsBool(v)) {
-        if (xmlTextWriterWriteString(
-                w, BAD_CAST(cJSON_IsTrue(v) ? "true" : "false")) < 0)
-            return -1;
-    } else if (cJSON_IsNumber(v)) {
-        fmt_number(v->valuedouble, buf);
-        if (xmlTextWriterWriteString(w, BAD_CAST buf) < 0)
-            return -1;
-    } else if ((cJSON_IsString(v) || cJSON_IsRaw(v)) && v->valuestring) {
-        char *owned;
-        const char *s = body_xml_clean(v->valuestring, &owned);
-        int rc = s ? xmlTextWriterWriteString(w, BAD_CAST s) : -1;
-        free(owned);
-        if (rc < 0)
-            return -1;
     }
-    return xmlTextWriterEndElement(w) < 0 ? -1 : 0;
+    int rc =
+        !v || cJSON_IsNull(v)
+            ? xmlTextWriterWriteAttribute(w, BAD_CAST "i:nil", BAD_CAST "true")
+            : enc_scalar(w, v);
+    return rc < 0 || xmlTextWriterEndElement(w) < 0 ? -1 : 0;
+}
+
+/* The next member or item of the innermost open container: its start tag
+ * and value, or the container's end tag when it has no more. */
+static int enc_step(xmlTextWriterPtr w, wstack_t *st, char **name) {
+    wframe_t *f = &st->v[st->n - 1];
+    const cJSON *v = f->next;
+    if (!v) {
+        st->n--;
+        return xmlTextWriterEndElement(w) < 0 ? -1 : 0;
+    }
+    f->next = v->next;
+    int depth = f->depth + 1, rc;
+    if (f->item[0]) {
+        rc = xmlTextWriterStartElement(w, BAD_CAST f->item);
+    } else {
+        free(*name);
+        *name = body_xml_name_encode(v->string ? v->string : "");
+        rc = *name ? xmlTextWriterStartElement(w, BAD_CAST * name) : -1;
+    }
+    return rc < 0 || enc_value(w, v, depth, st) ? -1 : 0; /* may move st->v */
 }
 
 char *erps_xml_encode(const cJSON *obj, const char *root, size_t *len) {
@@ -140,27 +172,9 @@ char *erps_xml_encode(const cJSON *obj, const char *root, size_t *len) {
                                     BAD_CAST ERPS_XML_XSI_NS) < 0 ||
         enc_value(w, obj, 1, &st))
         goto done;
-    while (st.n) {
-        wframe_t *f = &st.v[st.n - 1];
-        const cJSON *v = f->next;
-        if (!v) {
-            st.n--;
-            if (xmlTextWriterEndElement(w) < 0)
-                goto done;
-            continue;
-        }
-        f->next = v->next;
-        int depth = f->depth + 1, rc;
-        if (f->item[0]) {
-            rc = xmlTextWriterStartElement(w, BAD_CAST f->item);
-        } else {
-            free(name);
-            name = body_xml_name_encode(v->string ? v->string : "");
-            rc = name ? xmlTextWriterStartElement(w, BAD_CAST name) : -1;
-        }
-        if (rc < 0 || enc_value(w, v, depth, &st)) /* may move st.v */
+    while (st.n)
+        if (enc_step(w, &st, &name))
             goto done;
-    }
     if (xmlTextWriterFlush(w) < 0)
         goto done;
     int n = xmlBufferLength(buf);
