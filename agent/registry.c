@@ -54,17 +54,62 @@ int erps_engine_index_find(const erps_engine_index_t *ix, const char *key,
 }
 
 /* Adds one id (trimmed of blanks). where names it in errors. */
+/* s[0..*len) without blanks around it (and a CR at its end). */
+static const char *trim_id(const char *s, size_t *len) {
+    while (*len > 0 && (*s == ' ' || *s == '\t'))
+        s++, (*len)--;
+    while (*len > 0 &&
+           (s[*len - 1] == ' ' || s[*len - 1] == '\t' || s[*len - 1] == '\r'))
+        (*len)--;
+    return s;
+}
+
+/* Room for one more id. @returns 0, or -1 with errstr. */
+static int make_room(erps_engine_list_t *l, int *cap, const char *where,
+                     char *errstr, size_t n) {
+    if (l->cnt >= ERPS_AGENT_ENGINES_MAX) {
+        snprintf(errstr, n, "%s: more than %d engines", where,
+                 ERPS_AGENT_ENGINES_MAX);
+        return -1;
+    }
+    if (l->cnt < *cap)
+        return 0;
+    int ncap = *cap ? 2 * *cap : 16;
+    void *p = realloc(l->ids, (size_t)ncap * sizeof(*l->ids));
+    if (!p) {
+        snprintf(errstr, n, "out of memory");
+        return -1;
+    }
+    l->ids = p;
+    *cap = ncap;
+    return 0;
+}
+
+/* The last id added, into the duplicate index (rebuilt twice the size
+ * when half full). */
+static int index_last(erps_engine_list_t *l, erps_engine_index_t *seen,
+                      size_t len, char *errstr, size_t n) {
+    if ((unsigned)l->cnt * 2 > seen->mask) {
+        erps_engine_index_free(seen);
+        if (erps_engine_index_init(seen, l) == 0)
+            return 0;
+        snprintf(errstr, n, "out of memory");
+        return -1;
+    }
+    unsigned k = fnv1a(l->ids[l->cnt - 1], len) & seen->mask;
+    while (seen->slot[k])
+        k = (k + 1) & seen->mask;
+    seen->slot[k] = l->cnt;
+    return 0;
+}
+
 static int add_id(erps_engine_list_t *l, int *cap, const char *s, size_t len,
                   erps_engine_index_t *seen, const char *where, char *errstr,
                   size_t n) {
-    while (len > 0 && (*s == ' ' || *s == '\t'))
-        s++, len--;
-    while (len > 0 &&
-           (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r'))
-        len--;
+    char id[ERPS_ENGINE_ID_MAX + 2];
+    s = trim_id(s, &len);
     if (len == 0)
         return 0;
-    char id[ERPS_ENGINE_ID_MAX + 2];
     snprintf(id, sizeof(id), "%.*s",
              (int)(len < sizeof(id) ? len : sizeof(id) - 1), s);
     if (len > ERPS_ENGINE_ID_MAX || !erps_engine_id_valid(id)) {
@@ -74,38 +119,15 @@ static int add_id(erps_engine_list_t *l, int *cap, const char *s, size_t len,
                  where, id, ERPS_ENGINE_ID_MAX);
         return -1;
     }
-    if (l->cnt >= ERPS_AGENT_ENGINES_MAX) {
-        snprintf(errstr, n, "%s: more than %d engines", where,
-                 ERPS_AGENT_ENGINES_MAX);
+    if (make_room(l, cap, where, errstr, n))
         return -1;
-    }
-    if (l->cnt == *cap) {
-        int ncap = *cap ? 2 * *cap : 16;
-        void *p = realloc(l->ids, (size_t)ncap * sizeof(*l->ids));
-        if (!p) {
-            snprintf(errstr, n, "out of memory");
-            return -1;
-        }
-        l->ids = p;
-        *cap = ncap;
-    }
     /* Duplicates: a linear look would cost n^2 for a 100,000-line file. */
     if (seen->slot && erps_engine_index_find(seen, id, len) >= 0) {
         snprintf(errstr, n, "%s: engine %s is listed twice", where, id);
         return -1;
     }
     memcpy(l->ids[l->cnt++], id, len + 1);
-    if ((unsigned)l->cnt * 2 > seen->mask) { /* rebuild, twice the size */
-        erps_engine_index_free(seen);
-        return erps_engine_index_init(seen, l)
-                   ? (snprintf(errstr, n, "out of memory"), -1)
-                   : 0;
-    }
-    unsigned k = fnv1a(id, len) & seen->mask;
-    while (seen->slot[k])
-        k = (k + 1) & seen->mask;
-    seen->slot[k] = l->cnt;
-    return 0;
+    return index_last(l, seen, len, errstr, n);
 }
 
 static int load_file(const char *file, erps_engine_list_t *l, int *cap,
