@@ -358,13 +358,37 @@ int erps_users_verify(const erps_users_t *u, const char *name,
     return 0;
 }
 
+/* Standard base64 of p[0..len) (padding only at the end, at most two)
+ * into out. @returns the byte count, or -1. */
+static long b64_decode(const char *p, size_t len, unsigned char *out,
+                       size_t out_size) {
+    size_t n = 0, pad = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    if (len == 0 || len % 4 != 0 || len / 4 * 3 > out_size)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        int v = p[i] == '=' ? -2 : erps_b64_value((unsigned char)p[i], 0);
+        if (v == -2) {
+            pad++;
+            continue;
+        }
+        if (v < 0 || pad)
+            return -1;
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[n++] = (unsigned char)(acc >> bits);
+        }
+    }
+    return pad > 2 ? -1 : (long)n;
+}
+
 int erps_basic_parse(const char *header, char *name, size_t name_size,
                      char *password, size_t password_size) {
     unsigned char out[768];
-    size_t n = 0, pad = 0;
-    unsigned acc = 0;
-    int bits = 0, rc = -1;
-
+    int rc = -1;
     if (strncasecmp(header, "Basic", 5) != 0 || header[5] != ' ')
         return -1;
     const char *p = header + 6;
@@ -373,38 +397,20 @@ int erps_basic_parse(const char *header, char *name, size_t name_size,
     size_t len = strlen(p);
     while (len > 0 && p[len - 1] == ' ')
         len--;
-    if (len == 0 || len % 4 != 0 || len / 4 * 3 > sizeof(out))
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        if (p[i] == '=') {
-            pad++;
-            continue;
-        }
-        int v = erps_b64_value((unsigned char)p[i], 0);
-        if (v < 0 || pad)
-            goto out; /* what was decoded so far is part of a password */
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (unsigned char)(acc >> bits);
+    long got = b64_decode(p, len, out, sizeof(out));
+    size_t n = got < 0 ? 0 : (size_t)got;
+    char *colon = got < 0 ? NULL : memchr(out, ':', n);
+    if (colon && !memchr(out, '\0', n)) {
+        size_t nl = (size_t)(colon - (char *)out), pl = n - nl - 1;
+        if (nl > 0 && nl < name_size && pl < password_size) {
+            memcpy(name, out, nl);
+            name[nl] = '\0';
+            memcpy(password, colon + 1, pl);
+            password[pl] = '\0';
+            rc = 0;
         }
     }
-    if (pad > 2)
-        goto out;
-    char *colon = memchr(out, ':', n);
-    if (!colon || memchr(out, '\0', n))
-        goto out;
-    size_t nl = (size_t)(colon - (char *)out), pl = n - nl - 1;
-    if (nl == 0 || nl >= name_size || pl >= password_size)
-        goto out;
-    memcpy(name, out, nl);
-    name[nl] = '\0';
-    memcpy(password, colon + 1, pl);
-    password[pl] = '\0';
-    rc = 0;
-out:
+    /* What was decoded, even of a bad header, is part of a password. */
     explicit_bzero(out, sizeof(out));
-    acc = 0;
     return rc;
 }
