@@ -137,9 +137,28 @@ bad:
  * recursion is bounded whatever v holds. where: the member holding v.
  * @returns 0, or -1 with e set.
  */
+/* A member's name: not empty, not one the object has already (in any
+ * case). where: the member holding the object. @returns 0, or -1 with e. */
+static int check_name(const cJSON *m, nameset_t *set, const char *where,
+                      berr_t *e) {
+    char c1[CLIP_MAX + 4], c2[CLIP_MAX + 4];
+    const char *in = where ? " (in '" : "",
+               *w = where ? body_clip(where, c1) : "", *out = where ? "')" : "";
+    if (!m->string || !m->string[0]) {
+        body_fail(e, 400, "a member name is empty%s%s%s", in, w, out);
+        return -1;
+    }
+    int r = body_nameset_add(set, m->string, NULL);
+    if (r < 0)
+        body_fail_oom(e);
+    else if (r > 0)
+        body_fail(e, 400, "member '%s' appears twice%s%s%s",
+                  body_clip(m->string, c2), in, w, out);
+    return r == 0 ? 0 : -1;
+}
+
 int body_json_check(const cJSON *v, int depth, int flags, const char *where,
                     berr_t *e) {
-    char c1[CLIP_MAX + 4], c2[CLIP_MAX + 4];
     if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
         return 0;
     if (depth > ERPS_BODY_JSON_MAX_DEPTH) {
@@ -148,33 +167,14 @@ int body_json_check(const cJSON *v, int depth, int flags, const char *where,
         return -1;
     }
     nameset_t set = {0};
-    int rc = 0;
-    int names = cJSON_IsObject(v) && (flags & CHECK_NAMES);
-    for (const cJSON *m = v->child; m && !rc; m = m->next) {
-        if (names) {
-            if (!m->string || !m->string[0]) {
-                body_fail(e, 400, "a member name is empty%s%s%s",
-                          where ? " (in '" : "",
-                          where ? body_clip(where, c1) : "", where ? "')" : "");
-                rc = -1;
-                break;
-            }
-            int r = body_nameset_add(&set, m->string, NULL);
-            if (r < 0) {
-                body_fail_oom(e);
-                rc = -1;
-            } else if (r > 0) {
-                body_fail(e, 400, "member '%s' appears twice%s%s%s",
-                          body_clip(m->string, c2), where ? " (in '" : "",
-                          where ? body_clip(where, c1) : "", where ? "')" : "");
-                rc = -1;
-            }
-            if (rc)
-                break;
-        }
-        rc = body_json_check(m, depth + 1, flags,
-                             cJSON_IsObject(v) ? m->string : where, e);
-    }
+    int rc = 0, object = cJSON_IsObject(v);
+    int names = object && (flags & CHECK_NAMES);
+    for (const cJSON *m = v->child; m && !rc; m = m->next)
+        rc = (names && check_name(m, &set, where, e)) ||
+                     body_json_check(m, depth + 1, flags,
+                                     object ? m->string : where, e)
+                 ? -1
+                 : 0;
     body_nameset_free(&set);
     return rc;
 }
