@@ -230,12 +230,54 @@ static cJSON *xml_text(xmlNode *el, const char *nm, berr_t *e) {
     return v;
 }
 
+typedef enum { XV_TEXT, XV_OBJECT, XV_LIST, XV_BAD } xml_kind_t;
+
+/* What an element holds: text, members, or list items (child elements in
+ * ERPS_XML_ARRAYS_NS, or none and that namespace declared); mixing them is
+ * XV_BAD with e set. */
+/* Child elements, those of them in ERPS_XML_ARRAYS_NS, and whether there
+ * is text besides blanks. */
+static void count_children(xmlNode *el, size_t *elems, size_t *items,
+                           int *text) {
+    *elems = *items = 0;
+    *text = 0;
+    for (xmlNode *c = el->children; c; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE) {
+            (*elems)++;
+            *items += xml_has_href(c->ns, ERPS_XML_ARRAYS_NS);
+        } else if ((c->type == XML_TEXT_NODE ||
+                    c->type == XML_CDATA_SECTION_NODE) &&
+                   !xml_blank(c->content)) {
+            *text = 1;
+        }
+    }
+}
+
+static xml_kind_t xml_kind(xmlNode *el, const char *nm, berr_t *e) {
+    size_t elems, items;
+    int text;
+    count_children(el, &elems, &items, &text);
+    if (elems && text) {
+        body_fail(e, 400,
+                  "element '%s' (line %ld) mixes text and child elements", nm,
+                  xmlGetLineNo(el));
+        return XV_BAD;
+    }
+    if (elems && items && items != elems) {
+        body_fail(e, 400,
+                  "element '%s' (line %ld) mixes list items (namespace %s) "
+                  "and members",
+                  nm, xmlGetLineNo(el), ERPS_XML_ARRAYS_NS);
+        return XV_BAD;
+    }
+    if (elems && !items)
+        return XV_OBJECT;
+    return items || (!text && xml_declares_arrays(el)) ? XV_LIST : XV_TEXT;
+}
+
 static cJSON *xml_value(xmlNode *el, int depth, berr_t *e) {
     char c1[CLIP_MAX + 4];
     const char *nm = body_clip((const char *)el->name, c1);
-    size_t elems = 0, items = 0;
-    int text = 0;
-
     if (depth > ERPS_BODY_XML_MAX_DEPTH) {
         body_fail(e, 400,
                   "element '%s' (line %ld) is nested deeper than %d levels", nm,
@@ -243,42 +285,22 @@ static cJSON *xml_value(xmlNode *el, int depth, berr_t *e) {
         return NULL;
     }
     int nil = xml_nil(el, e);
-    if (nil < 0)
-        return NULL;
     if (nil) {
-        cJSON *v = cJSON_CreateNull();
-        if (!v)
+        cJSON *v = nil > 0 ? cJSON_CreateNull() : NULL;
+        if (nil > 0 && !v)
             body_fail_oom(e);
         return v;
     }
-    for (xmlNode *c = el->children; c; c = c->next) {
-        if (c->type == XML_ELEMENT_NODE) {
-            elems++;
-            items += xml_has_href(c->ns, ERPS_XML_ARRAYS_NS);
-        } else if ((c->type == XML_TEXT_NODE ||
-                    c->type == XML_CDATA_SECTION_NODE) &&
-                   !xml_blank(c->content)) {
-            text = 1;
-        }
-    }
-    if (elems && text) {
-        body_fail(e, 400,
-                  "element '%s' (line %ld) mixes text and child elements", nm,
-                  xmlGetLineNo(el));
-        return NULL;
-    }
-    if (elems && items && items != elems) {
-        body_fail(e, 400,
-                  "element '%s' (line %ld) mixes list items (namespace %s) "
-                  "and members",
-                  nm, xmlGetLineNo(el), ERPS_XML_ARRAYS_NS);
-        return NULL;
-    }
-    if (elems && !items)
+    switch (xml_kind(el, nm, e)) {
+    case XV_OBJECT:
         return xml_object(el, depth, e);
-    if (items || (!text && xml_declares_arrays(el)))
+    case XV_LIST:
         return xml_list(el, depth, e);
-    return xml_text(el, nm, e);
+    case XV_TEXT:
+        return xml_text(el, nm, e);
+    default:
+        return NULL;
+    }
 }
 
 static cJSON *xml_root(xmlNode *root, berr_t *e) {
