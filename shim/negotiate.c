@@ -404,46 +404,51 @@ static int parse_accept_elem(const char *p, const char *end, const char **type,
     return rc == PARAM_BAD ? -1 : 0;
 }
 
-int erps_accept_choose(const char *accept, erps_accept_t *out, char *errstr,
-                       size_t errstr_size) {
-    out->fmt = ERPS_FMT_JSON;
-    out->content_type = offers[0].content_type;
-    if (is_blank(accept))
+/* How closely a media range matches an offer: 3 exactly, 2 by a subtype
+ * wildcard, 1 by any, 0 not at all. */
+static int specificity(const char *type, size_t type_len, const char *sub,
+                       size_t sub_len, size_t offer) {
+    if (eq_nc(type, type_len, "*"))
+        return 1;
+    if (!eq_nc(type, type_len, offers[offer].type))
         return 0;
+    if (eq_nc(sub, sub_len, "*"))
+        return 2;
+    return eq_nc(sub, sub_len, offers[offer].sub) ? 3 : 0;
+}
 
-    int spec[N_OFFERS] = {0}, q[N_OFFERS] = {0}, valid = 0;
+/* Each offer's q from the most specific range that matches it (the highest
+ * q among equally specific ones). @returns the ranges read. */
+static int offer_qualities(const char *accept, int q[N_OFFERS]) {
+    int spec[N_OFFERS] = {0}, valid = 0;
     list_iter_t it;
-    const char *b, *e;
+    const char *b, *e, *type, *sub;
+    size_t type_len, sub_len;
+    int eq;
     list_init(&it, accept);
     while (list_next(&it, &b, &e)) {
-        const char *type, *sub;
-        size_t type_len, sub_len;
-        int eq;
         if (parse_accept_elem(b, e, &type, &type_len, &sub, &sub_len, &eq) < 0)
             continue;
         valid++;
         for (size_t i = 0; i < N_OFFERS; i++) {
-            int s = 0; /* specificity: 3 exact, 2 subtype wildcard, 1 any */
-            if (eq_nc(type, type_len, "*"))
-                s = 1;
-            else if (!eq_nc(type, type_len, offers[i].type))
-                s = 0;
-            else if (eq_nc(sub, sub_len, "*"))
-                s = 2;
-            else if (eq_nc(sub, sub_len, offers[i].sub))
-                s = 3;
-            if (s > spec[i]) {
-                spec[i] = s;
-                q[i] = eq;
-            } else if (s && s == spec[i] && eq > q[i]) {
+            int sp = specificity(type, type_len, sub, sub_len, i);
+            if (sp > spec[i] || (sp && sp == spec[i] && eq > q[i])) {
+                spec[i] = sp;
                 q[i] = eq;
             }
         }
     }
-    /* Nothing readable is no preference at all, as for a missing header. */
-    if (valid == 0)
-        return 0;
+    return valid;
+}
 
+int erps_accept_choose(const char *accept, erps_accept_t *out, char *errstr,
+                       size_t errstr_size) {
+    int q[N_OFFERS] = {0};
+    out->fmt = ERPS_FMT_JSON;
+    out->content_type = offers[0].content_type;
+    /* Nothing readable is no preference at all, as for a missing header. */
+    if (is_blank(accept) || offer_qualities(accept, q) == 0)
+        return 0;
     size_t best = N_OFFERS;
     for (size_t i = 0; i < N_OFFERS; i++)
         if (q[i] > 0 && (best == N_OFFERS || q[i] > q[best]))
