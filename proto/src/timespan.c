@@ -81,59 +81,65 @@ static int read_num(const char **p, int64_t *v, int *ndigits) {
     return 0;
 }
 
+static int64_t unit_seconds(char u) {
+    return u == 'W'   ? 604800
+           : u == 'D' ? 86400
+           : u == 'H' ? 3600
+           : u == 'M' ? 60
+                      : 1;
+}
+
+/* One "<n><unit>" at *p, the unit one of next_unit (the units still
+ * allowed, in the order ISO 8601 requires them, each at most once), into
+ * *total. @returns 0; 1 not a duration; 2 a fraction; 3 too large. */
+static int iso_part(const char **p, const char **next_unit, int64_t *total) {
+    int64_t v;
+    if (read_num(p, &v, NULL))
+        return 1;
+    if (**p == '.' || **p == ',')
+        return 2;
+    char u = (char)toupper((unsigned char)**p);
+    const char *pos = u ? strchr(*next_unit, u) : NULL;
+    if (!pos)
+        return 1;
+    *next_unit = pos + 1;
+    int64_t mult = unit_seconds(u);
+    if (v > MAX_SECONDS / mult || *total > MAX_SECONDS - v * mult)
+        return 3;
+    *total += v * mult;
+    (*p)++;
+    return 0;
+}
+
 static int parse_iso(const char *s, int64_t *seconds, char *errstr,
                      size_t errstr_size) {
     const char *p = s + 1; /* after 'P' */
-    int64_t total = 0, v;
-    int in_time = 0, any = 0;
-    /* Units in the order ISO 8601 requires them, each at most once. */
-    const char *date_units = "WD", *time_units = "HMS";
-    const char *next_unit = date_units;
-
-    while (*p) {
+    const char *next_unit = "WD";
+    int64_t total = 0;
+    int in_time = 0, any = 0, rc = 0;
+    while (*p && rc == 0) {
         if (*p == 'T' || *p == 't') {
-            if (in_time)
-                goto bad;
+            rc = in_time || !p[1]; /* one T, and something after it */
             in_time = 1;
-            next_unit = time_units;
+            next_unit = "HMS";
             p++;
-            if (!*p)
-                goto bad;
             continue;
         }
-        if (read_num(&p, &v, NULL))
-            goto bad;
-        if (*p == '.' || *p == ',') {
-            snprintf(errstr, errstr_size,
-                     "interval \"%s\": fractions are not supported", s);
-            return -1;
-        }
-        char u = (char)toupper((unsigned char)*p);
-        const char *pos = u ? strchr(next_unit, u) : NULL;
-        if (!pos)
-            goto bad;
-        next_unit = pos + 1;
-        int64_t mult = u == 'W'   ? 604800
-                       : u == 'D' ? 86400
-                       : u == 'H' ? 3600
-                       : u == 'M' ? 60
-                                  : 1;
-        if (v > MAX_SECONDS / mult || total > MAX_SECONDS - v * mult)
-            goto range;
-        total += v * mult;
+        rc = iso_part(&p, &next_unit, &total);
         any = 1;
-        p++;
     }
-    if (!any)
-        goto bad;
-    *seconds = total;
-    return 0;
-bad:
-    snprintf(errstr, errstr_size,
-             "interval \"%s\" is not an ISO 8601 duration (e.g. PT15M)", s);
-    return -1;
-range:
-    snprintf(errstr, errstr_size, "interval \"%s\" is too large", s);
+    if (rc == 0 && any) {
+        *seconds = total;
+        return 0;
+    }
+    if (rc == 2)
+        snprintf(errstr, errstr_size,
+                 "interval \"%s\": fractions are not supported", s);
+    else if (rc == 3)
+        snprintf(errstr, errstr_size, "interval \"%s\" is too large", s);
+    else
+        snprintf(errstr, errstr_size,
+                 "interval \"%s\" is not an ISO 8601 duration (e.g. PT15M)", s);
     return -1;
 }
 
