@@ -508,55 +508,63 @@ cJSON *body_json_patch(const cJSON *ops, const cJSON *base, berr_t *e) {
 /* Merges patch (an object, checked: no names equal but for case, bounded
  * depth) into target (an object) in place. @returns 0 or -1 (out of
  * memory, e set). */
+/* The value a merge patch member puts in place of old (NULL: absent): a
+ * copy, or an object merged from scratch. @returns it, or NULL with e. */
+static cJSON *merged_value(const cJSON *p, const cJSON *old, berr_t *e) {
+    cJSON *nv =
+        cJSON_IsObject(p) ? cJSON_CreateObject() : cJSON_Duplicate(p, 1);
+    if (nv && cJSON_IsObject(p) && body_merge_into(nv, p, e)) {
+        cJSON_Delete(nv);
+        return NULL;
+    }
+    if (!nv || body_set_name(nv, old ? old->string : p->string)) {
+        cJSON_Delete(nv);
+        body_fail_oom(e);
+        return NULL;
+    }
+    return nv;
+}
+
+/* One member of the patch into target: null deletes, an object merges into
+ * an object, anything else replaces (keeping the existing spelling). */
+static int merge_member(cJSON *target, nameset_t *set, const cJSON *p,
+                        berr_t *e) {
+    nsent_t *ent = body_nameset_find(set, p->string);
+    cJSON *old = ent ? ent->item : NULL;
+    if (cJSON_IsNull(p)) {
+        if (old) {
+            cJSON_Delete(cJSON_DetachItemViaPointer(target, old));
+            body_nameset_forget(ent);
+        }
+        return 0;
+    }
+    if (cJSON_IsObject(p) && cJSON_IsObject(old))
+        return body_merge_into(old, p, e);
+    cJSON *nv = merged_value(p, old, e);
+    if (!nv)
+        return -1;
+    if (old) {
+        cJSON_ReplaceItemViaPointer(target, old, nv);
+        ent->key = nv->string;
+        ent->item = nv;
+    } else {
+        /* The patch has no two names equal but for case, so nothing added
+         * here is looked up again. */
+        cJSON_AddItemToArray(target, nv);
+    }
+    return 0;
+}
+
 int body_merge_into(cJSON *target, const cJSON *patch, berr_t *e) {
     nameset_t set = {0};
-    int rc = -1;
-    for (cJSON *m = target->child; m; m = m->next)
-        if (m->string && body_nameset_add(&set, m->string, m) < 0)
-            goto out;
-    for (const cJSON *p = patch->child; p; p = p->next) {
-        nsent_t *ent = body_nameset_find(&set, p->string);
-        cJSON *old = ent ? ent->item : NULL, *nv;
-        if (cJSON_IsNull(p)) {
-            if (old) {
-                cJSON_Delete(cJSON_DetachItemViaPointer(target, old));
-                body_nameset_forget(ent);
-            }
-            continue;
+    int rc = 0;
+    for (cJSON *m = target->child; m && rc == 0; m = m->next)
+        if (m->string && body_nameset_add(&set, m->string, m) < 0) {
+            body_fail_oom(e);
+            rc = -1;
         }
-        if (cJSON_IsObject(p) && cJSON_IsObject(old)) {
-            if (body_merge_into(old, p, e))
-                goto out;
-            continue;
-        }
-        if (cJSON_IsObject(p)) {
-            nv = cJSON_CreateObject();
-            if (nv && body_merge_into(nv, p, e)) {
-                cJSON_Delete(nv);
-                goto out;
-            }
-        } else {
-            nv = cJSON_Duplicate(p, 1);
-        }
-        if (!nv || body_set_name(nv, old ? old->string : p->string)) {
-            cJSON_Delete(nv);
-            goto oom;
-        }
-        if (old) {
-            cJSON_ReplaceItemViaPointer(target, old, nv);
-            ent->key = nv->string;
-            ent->item = nv;
-        } else {
-            /* The patch has no two names equal but for case, so nothing
-             * added here is looked up again. */
-            cJSON_AddItemToArray(target, nv);
-        }
-    }
-    rc = 0;
-    goto out;
-oom:
-    body_fail_oom(e);
-out:
+    for (const cJSON *p = patch->child; p && rc == 0; p = p->next)
+        rc = merge_member(target, &set, p, e);
     body_nameset_free(&set);
     return rc;
 }
