@@ -517,33 +517,38 @@ typedef struct lang_elem {
     int q;
 } lang_elem_t;
 
+/* One Accept-Language element [b, e): a language range with an optional
+ * weight (OWS ";" OWS "q=" qvalue, and nothing else). @returns 0 with *x,
+ * or -1 to skip it. */
+static int lang_elem(const char *b, const char *e, lang_elem_t *x) {
+    const char *t = b, *what;
+    param_t prm;
+    while (t < e && !is_ows((unsigned char)*t) && *t != ';')
+        t++;
+    *x = (lang_elem_t){b, (size_t)(t - b), 1000};
+    if (!is_lang_range(x->tag, x->len))
+        return -1;
+    param_rc_t rc = next_param(&t, e, &prm, &what);
+    if (rc == PARAM_END)
+        return 0;
+    if (rc == PARAM_BAD || !eq_nc(prm.name, prm.name_len, "q") ||
+        parse_qvalue(&prm, &x->q) < 0 ||
+        next_param(&t, e, &prm, &what) != PARAM_END)
+        return -1;
+    return 0;
+}
+
 static const char *lang_from_list(const char *accept_language,
                                   const char *const *available, size_t n_avail,
                                   const char *fallback) {
-    lang_elem_t el[LIST_MAX_ELEMS];
+    lang_elem_t el[LIST_MAX_ELEMS], x;
     size_t n = 0;
     list_iter_t it;
     const char *b, *e;
     list_init(&it, accept_language);
     while (list_next(&it, &b, &e)) {
-        const char *t = b;
-        while (t < e && !is_ows((unsigned char)*t) && *t != ';')
-            t++;
-        lang_elem_t x = {b, (size_t)(t - b), 1000};
-        if (!is_lang_range(x.tag, x.len))
+        if (lang_elem(b, e, &x))
             continue;
-        /* weight = OWS ";" OWS "q=" qvalue, and nothing else */
-        param_t prm;
-        const char *what;
-        param_rc_t rc = next_param(&t, e, &prm, &what);
-        if (rc == PARAM_BAD)
-            continue;
-        if (rc == PARAM_OK) {
-            if (!eq_nc(prm.name, prm.name_len, "q") ||
-                parse_qvalue(&prm, &x.q) < 0 ||
-                next_param(&t, e, &prm, &what) != PARAM_END)
-                continue;
-        }
         /* Insert after every element of equal or higher q: stable. */
         size_t at = n;
         while (at > 0 && el[at - 1].q < x.q) {
