@@ -206,12 +206,8 @@ static int mac_text_ok(const char *text, const unsigned char mac[SHA256_LEN]) {
 }
 
 /* Reads a signed session payload. @returns 0 with *who and *expiry. */
-static int session_payload(const char *payload, size_t pl,
-                           erps_principal_t *who, int64_t *expiry) {
-    cJSON *o = secret_segment_json(payload, pl);
-    int rc = -1;
-    if (!o)
-        return -1;
+/* Every claim a session cookie must carry, each well formed. */
+static int claims_ok(const cJSON *o) {
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "n");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "t");
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "r");
@@ -219,87 +215,98 @@ static int session_payload(const char *payload, size_t pl,
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, "j");
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "b");
     if (b && (!cJSON_IsString(b) || strlen(b->valuestring) > ERPS_BINDING_LEN))
+        return 0;
+    return cJSON_IsString(n) && erps_name_valid(n->valuestring) &&
+           cJSON_IsString(t) &&
+           secret_text_ok(t->valuestring, ERPS_TENANT_MAX) &&
+           cJSON_IsString(r) && cJSON_IsNumber(e) && cJSON_IsString(j) &&
+           strlen(j->valuestring) == 2 * SESSION_JTI_LEN &&
+           e->valuedouble >= 0 && e->valuedouble <= (double)JSON_INT_MAX;
+}
+
+static int session_payload(const char *payload, size_t pl,
+                           erps_principal_t *who, int64_t *expiry) {
+    cJSON *o = secret_segment_json(payload, pl);
+    int rc = -1;
+    if (!o || !claims_ok(o))
         goto out;
-    if (!cJSON_IsString(n) || !erps_name_valid(n->valuestring) ||
-        !cJSON_IsString(t) ||
-        !secret_text_ok(t->valuestring, ERPS_TENANT_MAX) ||
-        !cJSON_IsString(r) || !cJSON_IsNumber(e) || !cJSON_IsString(j) ||
-        strlen(j->valuestring) != 2 * SESSION_JTI_LEN ||
-        !(e->valuedouble >= 0 && e->valuedouble <= (double)JSON_INT_MAX))
-        goto out;
+    const char *role = cJSON_GetObjectItemCaseSensitive(o, "r")->valuestring;
     memset(who, 0, sizeof(*who));
-    if (strcmp(r->valuestring, "admin") == 0)
-        who->role = ERPS_ROLE_ADMIN;
-    else if (strcmp(r->valuestring, "reader") == 0)
-        who->role = ERPS_ROLE_READER;
-    else
+    if (strcmp(role, "admin") != 0 && strcmp(role, "reader") != 0)
         goto out;
-    erps_strlcpy(who->name, n->valuestring, sizeof(who->name));
-    erps_strlcpy(who->tenant, t->valuestring, sizeof(who->tenant));
+    who->role = role[0] == 'a' ? ERPS_ROLE_ADMIN : ERPS_ROLE_READER;
+    erps_strlcpy(who->name,
+                 cJSON_GetObjectItemCaseSensitive(o, "n")->valuestring,
+                 sizeof(who->name));
+    erps_strlcpy(who->tenant,
+                 cJSON_GetObjectItemCaseSensitive(o, "t")->valuestring,
+                 sizeof(who->tenant));
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "b");
     if (b)
         erps_strlcpy(who->binding, b->valuestring, sizeof(who->binding));
-    *expiry = (int64_t)e->valuedouble;
+    *expiry = (int64_t)cJSON_GetObjectItemCaseSensitive(o, "e")->valuedouble;
     rc = 0;
 out:
     cJSON_Delete(o);
     return rc;
 }
 
-int erps_session_check(const erps_session_t *s, const char *cookie,
-                       const char *xsrf, int64_t now_ms, erps_principal_t *who,
-                       char *errstr, size_t errstr_size) {
+/* The cookie's MAC and claims. @returns 0 with *p and *expiry, or -1. */
+static int cookie_claims(const erps_session_t *s, const char *cookie,
+                         erps_principal_t *p, int64_t *expiry) {
     unsigned char mac[SHA256_LEN];
-    char *payload = NULL;
-    erps_principal_t p;
-    int64_t expiry = 0;
-    int rc = -1;
-
     size_t cl = cookie ? strnlen(cookie, ERPS_SESSION_COOKIE_MAX) : 0;
     const char *dot = cl ? memchr(cookie, '.', cl) : NULL;
     if (!dot || cl >= ERPS_SESSION_COOKIE_MAX)
-        goto invalid;
+        return -1;
     size_t pl = (size_t)(dot - cookie);
-    payload = malloc(pl + 1);
+    char *payload = malloc(pl + 1);
     if (!payload)
-        goto invalid;
+        return -1;
     memcpy(payload, cookie, pl);
     payload[pl] = '\0';
-    if (session_mac(s, payload, mac) || !mac_text_ok(dot + 1, mac) ||
-        session_payload(payload, pl, &p, &expiry))
-        goto invalid;
-    if (now_ms >= expiry) {
-        snprintf(errstr, errstr_size, "the session expired");
-        goto out;
-    }
-    if (!xsrf || !xsrf[0]) {
-        snprintf(errstr, errstr_size, "the X-XSRF-TOKEN header is missing");
-        goto out;
-    }
+    int rc = session_mac(s, payload, mac) || !mac_text_ok(dot + 1, mac) ||
+                     session_payload(payload, pl, p, expiry)
+                 ? -1
+                 : 0;
+    free(payload);
+    return rc;
+}
+
+/* The X-XSRF-TOKEN: "random.mac", the MAC binding it to this cookie. */
+static int xsrf_ok(const erps_session_t *s, const char *cookie,
+                   const char *xsrf) {
+    unsigned char mac[SHA256_LEN];
     size_t xl = strnlen(xsrf, ERPS_XSRF_MAX);
     size_t rl = B64URL_LEN(XSRF_RANDOM_LEN);
     char r[B64URL_LEN(XSRF_RANDOM_LEN) + 1];
-    if (xl >= ERPS_XSRF_MAX || xl <= rl || xsrf[rl] != '.') {
-        snprintf(errstr, errstr_size,
-                 "the X-XSRF-TOKEN does not belong to "
-                 "this session");
-        goto out;
-    }
+    if (xl >= ERPS_XSRF_MAX || xl <= rl || xsrf[rl] != '.')
+        return 0;
     memcpy(r, xsrf, rl);
     r[rl] = '\0';
-    if (xsrf_mac(s, cookie, r, mac) || !mac_text_ok(xsrf + rl + 1, mac)) {
-        snprintf(errstr, errstr_size,
-                 "the X-XSRF-TOKEN does not belong to "
-                 "this session");
-        goto out;
+    return xsrf_mac(s, cookie, r, mac) == 0 && mac_text_ok(xsrf + rl + 1, mac);
+}
+
+int erps_session_check(const erps_session_t *s, const char *cookie,
+                       const char *xsrf, int64_t now_ms, erps_principal_t *who,
+                       char *errstr, size_t errstr_size) {
+    erps_principal_t p;
+    int64_t expiry = 0;
+    const char *why = NULL;
+    if (cookie_claims(s, cookie, &p, &expiry))
+        why = "the session cookie is not valid";
+    else if (now_ms >= expiry)
+        why = "the session expired";
+    else if (!xsrf || !xsrf[0])
+        why = "the X-XSRF-TOKEN header is missing";
+    else if (!xsrf_ok(s, cookie, xsrf))
+        why = "the X-XSRF-TOKEN does not belong to this session";
+    if (why) {
+        snprintf(errstr, errstr_size, "%s", why);
+        return -1;
     }
     *who = p;
-    rc = 0;
-    goto out;
-invalid:
-    snprintf(errstr, errstr_size, "the session cookie is not valid");
-out:
-    free(payload);
-    return rc;
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
