@@ -145,8 +145,9 @@ static void metric(FILE *f, const char *name, const char *type,
             type, name, v);
 }
 
-/* API calls by route and status, their latency, and the probes apart. */
-static void write_calls(FILE *f, erps_shim_t *shim) {
+/* WebAPI answers by status code, all routes together (the metric from
+ * before routes were counted apart). */
+static void write_responses(FILE *f, erps_shim_t *shim) {
     fprintf(f, "# HELP erpsync_shim_http_responses_total WebAPI answers by "
                "status code (probes not included).\n"
                "# TYPE erpsync_shim_http_responses_total counter\n");
@@ -160,45 +161,55 @@ static void write_calls(FILE *f, erps_shim_t *shim) {
                     "\n",
                     c, n);
     }
+}
+
+static const char *route_label(int r) {
+    const erps_api_method_t *m = erps_api_method((erps_route_t)r);
+    return m ? m->name : "other";
+}
+
+static int is_probe(int r) {
+    const erps_api_method_t *m = erps_api_method((erps_route_t)r);
+    return m && m->operational;
+}
+
+/* API calls by route and status, their latency, and the probes apart. */
+static void write_calls(FILE *f, erps_shim_t *shim) {
+    write_responses(f, shim);
     fprintf(f, "# HELP erpsync_shim_http_requests_total WebAPI calls by "
                "method (route) and status code; for the change methods the "
                "code is the command's outcome: 200/204 applied, 503 not "
                "delivered, 504 no status in time, 4xx refused before it was "
                "sent.\n# TYPE erpsync_shim_http_requests_total counter\n");
-    for (int r = 0; r < ERPS_ROUTE_COUNT; r++) {
-        const erps_api_method_t *m = erps_api_method((erps_route_t)r);
-        for (int c = 100; !(m && m->operational) && c < CODES; c++)
+    for (int r = 0; r < ERPS_ROUTE_COUNT; r++)
+        for (int c = 100; !is_probe(r) && c < CODES; c++)
             if (atomic_load(&shim->calls[r][c]))
                 fprintf(f,
                         "erpsync_shim_http_requests_total{route=\"%s\","
                         "code=\"%d\"} %" PRIu64 "\n",
-                        m ? m->name : "other", c,
+                        route_label(r), c,
                         (uint64_t)atomic_load(&shim->calls[r][c]));
-    }
     fprintf(f, "# HELP erpsync_shim_http_request_duration_seconds Time from "
                "a WebAPI call's headers to its answer, by route.\n"
                "# TYPE erpsync_shim_http_request_duration_seconds "
                "histogram\n");
     for (int r = 0; r < ERPS_ROUTE_COUNT; r++) {
-        const erps_api_method_t *m = erps_api_method((erps_route_t)r);
         char labels[64];
-        if (m && m->operational)
+        if (is_probe(r))
             continue;
-        snprintf(labels, sizeof(labels), "route=\"%s\"", m ? m->name : "other");
+        snprintf(labels, sizeof(labels), "route=\"%s\"", route_label(r));
         erps_histogram_write(f, "erpsync_shim_http_request_duration_seconds",
                              labels, &shim->latency[r]);
     }
     fprintf(f, "# HELP erpsync_shim_probe_requests_total Calls of /healthz, "
                "/readyz and /metrics (not counted with the WebAPI's).\n"
                "# TYPE erpsync_shim_probe_requests_total counter\n");
-    for (int r = 0; r < ERPS_ROUTE_COUNT; r++) {
-        const erps_api_method_t *m = erps_api_method((erps_route_t)r);
-        if (m && m->operational)
+    for (int r = 0; r < ERPS_ROUTE_COUNT; r++)
+        if (is_probe(r))
             fprintf(f,
                     "erpsync_shim_probe_requests_total{path=\"%s\"} %" PRIu64
                     "\n",
-                    m->name, (uint64_t)atomic_load(&shim->probes[r]));
-    }
+                    route_label(r), (uint64_t)atomic_load(&shim->probes[r]));
 }
 
 void http_count(req_t *r, int64_t us) {
