@@ -73,30 +73,19 @@ static int read_side(const cJSON *root, const char *name, erps_state_t *st,
     return erps_timespan_parse(buf, interval_s, errstr, n);
 }
 
-int erps_audit_decode(const erps_msg_t *in, erps_audit_t *au, char *errstr,
+/* The record's body: outcome, command, who, why, before and after. */
+static int audit_body(const cJSON *root, erps_audit_t *au, char *errstr,
                       size_t errstr_size) {
-    char type[128], buf[32];
-    cJSON *root = NULL;
-    int ret = -1;
-
-    memset(au, 0, sizeof(*au));
-    if (erps_ce_decode(in, &au->ce, type, sizeof(type), errstr, errstr_size))
-        goto out;
-    if (strcmp(type, ERPS_TYPE_AUDIT) != 0) {
-        snprintf(errstr, errstr_size, "not an audit event: \"%s\"", type);
-        goto out;
-    }
-    if (!(root = erps_json_parse_value(in, errstr, errstr_size)))
-        goto out;
+    char buf[32];
     if (erps_json_get_str(root, "Outcome", buf, sizeof(buf), errstr,
                           errstr_size))
-        goto out;
+        return -1;
     for (int i = ERPS_OUTCOME_APPLIED; i <= ERPS_OUTCOME_DEADLETTERED; i++)
         if (strcmp(buf, outcome_names[i]) == 0)
             au->outcome = (erps_outcome_t)i;
     if (!au->outcome) {
         snprintf(errstr, errstr_size, "unknown Outcome \"%s\"", buf);
-        goto out;
+        return -1;
     }
     if (erps_json_get_str(root, "CommandId", au->command_id,
                           sizeof(au->command_id), errstr, errstr_size) ||
@@ -111,17 +100,29 @@ int erps_audit_decode(const erps_msg_t *in, erps_audit_t *au, char *errstr,
         read_side(root, "Before", &au->before_state, &au->before_interval_s,
                   errstr, errstr_size) ||
         read_side(root, "After", &au->after_state, &au->after_interval_s,
-                  errstr, errstr_size))
-        goto out;
-    if (erps_json_get_int(root, "Generation", &au->generation, errstr,
+                  errstr, errstr_size) ||
+        erps_json_get_int(root, "Generation", &au->generation, errstr,
                           errstr_size))
-        goto out;
+        return -1;
     if (au->generation < 0) {
         snprintf(errstr, errstr_size, "\"Generation\" is negative");
-        goto out;
+        return -1;
     }
-    ret = 0;
-out:
+    return 0;
+}
+
+int erps_audit_decode(const erps_msg_t *in, erps_audit_t *au, char *errstr,
+                      size_t errstr_size) {
+    char type[128];
+    memset(au, 0, sizeof(*au));
+    if (erps_ce_decode(in, &au->ce, type, sizeof(type), errstr, errstr_size))
+        return -1;
+    if (strcmp(type, ERPS_TYPE_AUDIT) != 0) {
+        snprintf(errstr, errstr_size, "not an audit event: \"%s\"", type);
+        return -1;
+    }
+    cJSON *root = erps_json_parse_value(in, errstr, errstr_size);
+    int ret = root ? audit_body(root, au, errstr, errstr_size) : -1;
     cJSON_Delete(root);
     return ret;
 }

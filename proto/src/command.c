@@ -101,56 +101,57 @@ int erps_command_encode(const erps_command_t *cmd, erps_msg_t *out,
     return erps_json_finish(root, out, errstr, errstr_size);
 }
 
-int erps_command_decode(const erps_msg_t *in, erps_command_t *cmd, char *errstr,
-                        size_t errstr_size) {
-    char type[128], ts[ERPS_TIME_LEN + 16];
-    const struct cmd_kind *k = NULL;
-    cJSON *root = NULL;
-    int ret = -1;
-
-    memset(cmd, 0, sizeof(*cmd));
-    if (erps_ce_decode(in, &cmd->ce, type, sizeof(type), errstr, errstr_size))
-        goto out;
-    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && !k; i++)
-        if (strcmp(type, kinds[i].ce_type) == 0)
-            k = &kinds[i];
-    if (!k) {
-        snprintf(errstr, errstr_size, "unknown command type \"%s\"", type);
-        goto out;
-    }
-    cmd->type = k->type;
+/* ce_deadline, ce_principal (not empty, no control characters: it goes
+ * into audit records and logs as it is, so no line breaks or terminal
+ * escapes are smuggled in under someone's name) and ce_clientaddr. */
+static int command_headers(const erps_msg_t *in, erps_command_t *cmd,
+                           char *errstr, size_t errstr_size) {
+    char ts[ERPS_TIME_LEN + 16];
     if (erps_msg_header_str(in, "ce_deadline", ts, sizeof(ts), 1, errstr,
                             errstr_size))
-        goto out;
+        return -1;
     if (erps_time_parse(ts, &cmd->deadline_ms)) {
         snprintf(errstr, errstr_size, "ce_deadline is not RFC 3339");
-        goto out;
+        return -1;
     }
     if (erps_msg_header_str(in, "ce_principal", cmd->principal,
                             sizeof(cmd->principal), 1, errstr, errstr_size) ||
         erps_msg_header_str(in, "ce_clientaddr", cmd->client_addr,
                             sizeof(cmd->client_addr), 0, errstr, errstr_size))
-        goto out;
+        return -1;
     if (cmd->principal[0] == '\0') {
         snprintf(errstr, errstr_size, "ce_principal is empty");
-        goto out;
+        return -1;
     }
-    /* It goes into audit records and logs as it is: no line breaks or
-     * terminal escapes smuggled in under someone's name. */
     for (const unsigned char *c = (const unsigned char *)cmd->principal; *c;
-         c++) {
+         c++)
         if (*c < 0x20 || *c == 0x7f) {
             snprintf(errstr, errstr_size,
                      "ce_principal holds a control character");
-            goto out;
+            return -1;
         }
+    return 0;
+}
+
+int erps_command_decode(const erps_msg_t *in, erps_command_t *cmd, char *errstr,
+                        size_t errstr_size) {
+    char type[128];
+    const struct cmd_kind *k = NULL;
+    memset(cmd, 0, sizeof(*cmd));
+    if (erps_ce_decode(in, &cmd->ce, type, sizeof(type), errstr, errstr_size))
+        return -1;
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && !k; i++)
+        if (strcmp(type, kinds[i].ce_type) == 0)
+            k = &kinds[i];
+    if (!k) {
+        snprintf(errstr, errstr_size, "unknown command type \"%s\"", type);
+        return -1;
     }
-    if (!(root = erps_json_parse_value(in, errstr, errstr_size)))
-        goto out;
-    if (k->parse(root, cmd, errstr, errstr_size))
-        goto out;
-    ret = 0;
-out:
+    cmd->type = k->type;
+    if (command_headers(in, cmd, errstr, errstr_size))
+        return -1;
+    cJSON *root = erps_json_parse_value(in, errstr, errstr_size);
+    int ret = root && k->parse(root, cmd, errstr, errstr_size) == 0 ? 0 : -1;
     cJSON_Delete(root);
     return ret;
 }
