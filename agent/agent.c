@@ -233,13 +233,11 @@ static int load_state(erps_agent_t *ag, char *errstr, size_t n) {
  * then never starts fetching. Our own record covers brokers that forget
  * transactional offset commits (the devbroker); one beyond the end of the
  * partition belongs to an earlier life of the topic and is ignored. */
-static int resume_offsets(erps_agent_t *ag, char *errstr, size_t n) {
-    const char *topic = ag->conf->topics.commands;
-    rd_kafka_topic_partition_list_t *parts =
-        rd_kafka_topic_partition_list_new(ag->part_cnt);
+/* The group's committed offsets of parts, retried for a minute (a
+ * coordinator still loading answers with a retriable error). */
+static rd_kafka_resp_err_t
+committed_offsets(erps_agent_t *ag, rd_kafka_topic_partition_list_t *parts) {
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    for (int i = 0; i < ag->part_cnt; i++)
-        rd_kafka_topic_partition_list_add(parts, topic, ag->part[i].partition);
     for (int64_t until = erps_mono_ms() + 60000;;) {
         for (int i = 0; i < parts->cnt; i++) {
             parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
@@ -249,29 +247,43 @@ static int resume_offsets(erps_agent_t *ag, char *errstr, size_t n) {
         for (int i = 0; !err && i < parts->cnt; i++)
             err = parts->elems[i].err;
         if (!err || erps_mono_ms() > until)
-            break;
-        erps_warn("committed offsets of %s: %s; retrying", topic,
-                  rd_kafka_err2str(err));
+            return err;
+        erps_warn("committed offsets of %s: %s; retrying",
+                  ag->conf->topics.commands, rd_kafka_err2str(err));
         struct timespec ts = {0, 250 * 1000000L};
         nanosleep(&ts, NULL);
     }
-    for (int i = 0; !err && i < parts->cnt; i++) {
-        int64_t lo = 0, hi = 0, off = parts->elems[i].offset;
-        int64_t mine = ag->state->parts[i].committed;
-        if (mine > off &&
-            rd_kafka_query_watermark_offsets(ag->consumer, topic,
-                                             ag->part[i].partition, &lo, &hi,
-                                             10000) == 0 &&
-            mine <= hi)
-            off = mine;
-        ag->part[i].committed = off >= 0 ? off : -1;
-        if (off >= 0)
-            erps_info("%s [%" PRId32 "]: commands resume at offset %" PRId64,
-                      topic, ag->part[i].partition, off);
-        else
-            erps_info("%s [%" PRId32 "]: commands resume at the beginning",
-                      topic, ag->part[i].partition);
-    }
+}
+
+/* Where partition i resumes: Kafka's committed offset, or our state
+ * file's when it is further and the partition still holds it (a broker
+ * that lost its offsets). */
+static void resume_at(erps_agent_t *ag, int i, int64_t off) {
+    const char *topic = ag->conf->topics.commands;
+    int64_t lo = 0, hi = 0, mine = ag->state->parts[i].committed;
+    if (mine > off &&
+        rd_kafka_query_watermark_offsets(
+            ag->consumer, topic, ag->part[i].partition, &lo, &hi, 10000) == 0 &&
+        mine <= hi)
+        off = mine;
+    ag->part[i].committed = off >= 0 ? off : -1;
+    if (off >= 0)
+        erps_info("%s [%" PRId32 "]: commands resume at offset %" PRId64, topic,
+                  ag->part[i].partition, off);
+    else
+        erps_info("%s [%" PRId32 "]: commands resume at the beginning", topic,
+                  ag->part[i].partition);
+}
+
+static int resume_offsets(erps_agent_t *ag, char *errstr, size_t n) {
+    const char *topic = ag->conf->topics.commands;
+    rd_kafka_topic_partition_list_t *parts =
+        rd_kafka_topic_partition_list_new(ag->part_cnt);
+    for (int i = 0; i < ag->part_cnt; i++)
+        rd_kafka_topic_partition_list_add(parts, topic, ag->part[i].partition);
+    rd_kafka_resp_err_t err = committed_offsets(ag, parts);
+    for (int i = 0; !err && i < parts->cnt; i++)
+        resume_at(ag, i, parts->elems[i].offset);
     rd_kafka_topic_partition_list_destroy(parts);
     if (err)
         snprintf(errstr, n, "committed offsets of %s: %s", topic,
