@@ -332,6 +332,25 @@ static int connect_kafka(erps_agent_t *ag, char *errstr, size_t n) {
                                     &conf->topic_policy, 10000, errstr, n);
 }
 
+/* What needs no Kafka: the signing key, the engine index, the served
+ * engines and an outbox with room for a full batch and for what the
+ * engines say between batches (a turn that finds it full leaves the rest
+ * for the next). */
+static int local_parts(erps_agent_t *ag, char *errstr, size_t n) {
+    const erps_agent_conf_t *conf = ag->conf;
+    if (conf->sign_key_file[0] &&
+        erps_sign_key_load(conf->sign_key_file, ag->sign_key,
+                           sizeof(ag->sign_key), &ag->sign_len, errstr, n))
+        return -1;
+    if (erps_engine_index_init(&ag->index, &ag->list) ||
+        !(ag->srv = calloc((size_t)ag->list.cnt, sizeof(*ag->srv))) ||
+        erps_outbox_init(&ag->out,
+                         (int)conf->batch_max +
+                             (ag->list.cnt < 1000 ? ag->list.cnt : 1000)))
+        return fail_oom(errstr, n);
+    return 0;
+}
+
 erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
                              erps_engine_list_t *engines,
                              const erps_kprops_t *kp, erps_agent_stats_t *stats,
@@ -350,22 +369,8 @@ erps_agent_t *erps_agent_new(const erps_agent_conf_t *conf,
     ag->list = *engines;
     engines->ids = NULL;
     engines->cnt = 0;
-    if ((conf->sign_key_file[0] &&
-         erps_sign_key_load(conf->sign_key_file, ag->sign_key,
-                            sizeof(ag->sign_key), &ag->sign_len, errstr,
-                            errstr_size)))
-        goto fail;
-    /* Room for a full batch and for what the engines say between batches
-     * (a turn that finds the outbox full leaves the rest for the next). */
-    if (erps_engine_index_init(&ag->index, &ag->list) ||
-        !(ag->srv = calloc((size_t)ag->list.cnt, sizeof(*ag->srv))) ||
-        erps_outbox_init(&ag->out,
-                         (int)conf->batch_max +
-                             (ag->list.cnt < 1000 ? ag->list.cnt : 1000))) {
-        fail_oom(errstr, errstr_size);
-        goto fail;
-    }
-    if (connect_kafka(ag, errstr, errstr_size) ||
+    if (local_parts(ag, errstr, errstr_size) ||
+        connect_kafka(ag, errstr, errstr_size) ||
         map_partitions(ag, errstr, errstr_size) ||
         load_state(ag, errstr, errstr_size))
         goto fail;
