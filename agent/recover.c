@@ -273,51 +273,73 @@ static int adopt_statuses(erps_agent_t *ag, const seen_t *seen, char *errstr,
  * Unknown (another naming of the source, no committed offset, an
  * unreadable group): everything on the partition now is skipped, since it
  * may have been applied. */
+/* The previous agent's consumer, by its group, or NULL. */
+static rd_kafka_t *previous_consumer(erps_agent_t *ag, const char *prev) {
+    char gid[300], err[256];
+    if (!prev[0])
+        return NULL;
+    snprintf(gid, sizeof(gid), "erpsync-agent-%s", prev);
+    rd_kafka_conf_t *kc = erps_kafka_conf(ag->conf->bootstrap, gid, NULL,
+                                          ag->kp, err, sizeof(err));
+    if (kc && erps_kafka_set(kc, "group.id", gid, err, sizeof(err)) == 0)
+        return rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
+    if (kc)
+        rd_kafka_conf_destroy(kc);
+    return NULL;
+}
+
+/* Where the previous agent of s got to on partition part: its committed
+ * offset (*known), else the partition's end (never twice, at the price of
+ * what waited meanwhile), else -1. */
+static int64_t previous_offset(erps_agent_t *ag, const erps_served_t *s,
+                               int32_t part, int *known) {
+    int64_t lo = 0, hi = 0, off = -1;
+    rd_kafka_t *rk = previous_consumer(ag, s->prev_agent);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, ag->conf->topics.commands, part);
+    *known = 0;
+    if (rk && !rd_kafka_committed(rk, l, 10000) && !l->elems[0].err &&
+        l->elems[0].offset >= 0)
+        off = l->elems[0].offset, *known = 1;
+    else if (!rd_kafka_query_watermark_offsets(ag->consumer,
+                                               ag->conf->topics.commands, part,
+                                               &lo, &hi, 10000))
+        off = hi;
+    rd_kafka_topic_partition_list_destroy(l);
+    if (rk)
+        rd_kafka_destroy(rk);
+    return off;
+}
+
 static void previous_offsets(erps_agent_t *ag) {
-    char err[256];
     for (int i = 0; i < ag->list.cnt; i++) {
         erps_served_t *s = &ag->srv[i];
         if (s->skip_below != INT64_MAX)
             continue;
         int32_t part = ag->part[s->part_ix].partition;
-        int64_t lo = 0, hi = 0, off = -1;
-        int known = 0;
-        char gid[300];
-        snprintf(gid, sizeof(gid), "erpsync-agent-%s", s->prev_agent);
-        rd_kafka_conf_t *kc =
-            s->prev_agent[0] ? erps_kafka_conf(ag->conf->bootstrap, gid, NULL,
-                                               ag->kp, err, sizeof(err))
-                             : NULL;
-        rd_kafka_t *rk = NULL;
-        if (kc && erps_kafka_set(kc, "group.id", gid, err, sizeof(err)) == 0)
-            rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
-        else if (kc)
-            rd_kafka_conf_destroy(kc);
-        rd_kafka_topic_partition_list_t *l =
-            rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(l, ag->conf->topics.commands, part);
-        if (rk && !rd_kafka_committed(rk, l, 10000) && !l->elems[0].err &&
-            l->elems[0].offset >= 0)
-            off = l->elems[0].offset, known = 1;
-        else if (!rd_kafka_query_watermark_offsets(ag->consumer,
-                                                   ag->conf->topics.commands,
-                                                   part, &lo, &hi, 10000))
-            off = hi; /* never twice, at the price of what waited meanwhile */
-        rd_kafka_topic_partition_list_destroy(l);
-        if (rk)
-            rd_kafka_destroy(rk);
+        int known;
+        int64_t off = previous_offset(ag, s, part, &known);
         /* The same agent's other engines on this partition share it. */
         for (int j = i; j < ag->list.cnt; j++)
             if (ag->srv[j].skip_below == INT64_MAX &&
                 ag->srv[j].part_ix == s->part_ix &&
                 strcmp(ag->srv[j].prev_agent, s->prev_agent) == 0)
                 ag->srv[j].skip_below = off;
-        erps_info("engine %s: commands before offset %" PRId64
-                  " of %s [%" PRId32 "] were %s",
-                  s->rec->id, off, ag->conf->topics.commands, part,
-                  !known ? "skipped: where its previous agent got to is "
-                           "unknown"
-                         : "its previous agent's");
+        if (off < 0)
+            erps_warn(
+                "engine %s: where its previous agent got to on %s [%" PRId32
+                "] is unknown and the partition's end could not be read: "
+                "its commands are applied from where this agent "
+                "resumes, and one the previous agent applied may be "
+                "applied again",
+                s->rec->id, ag->conf->topics.commands, part);
+        else
+            erps_info("engine %s: commands before offset %" PRId64
+                      " of %s [%" PRId32 "] were %s",
+                      s->rec->id, off, ag->conf->topics.commands, part,
+                      !known ? "skipped: where its previous agent got to is "
+                               "unknown"
+                             : "its previous agent's");
     }
 }
 
