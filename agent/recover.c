@@ -368,6 +368,31 @@ static int confirm_published(erps_served_t *s, const erps_msg_t *view,
 
 /* Which of the commands a crash left pending had their outcome published?
  * The audit partitions of our engines tell. */
+/* Whether any of our engines writes to audit partition p of cnt. */
+static int audit_partition_ours(const erps_agent_t *ag, int p, int cnt) {
+    for (int i = 0; i < ag->list.cnt; i++)
+        if (erps_kafka_engine_partition(ag->srv[i].rec->id, cnt) == p)
+            return 1;
+    return 0;
+}
+
+/* Looks for the pending commands' audit records (*left of them) on our
+ * audit partitions. @returns 0, or -1 when a partition was unreadable or
+ * the partitions unknown. */
+static int find_published(erps_agent_t *ag, rd_kafka_t *rk, int *left) {
+    char err[256];
+    int cnt = erps_kafka_partition_count(rk, ag->conf->topics.audit, 10000, err,
+                                         sizeof(err));
+    if (cnt < 0)
+        return -1;
+    for (int p = 0; p<cnt && * left> 0; p++)
+        if (audit_partition_ours(ag, p, cnt) &&
+            scan_back(ag, rk, ag->conf->topics.audit, p, confirm_published,
+                      left, NULL))
+            return -1;
+    return 0;
+}
+
 static void confirm_pending(erps_agent_t *ag, rd_kafka_t *rk) {
     erps_agent_state_t *st = ag->state;
     int left = 0, in_flight = 0, lost = 0;
@@ -375,21 +400,9 @@ static void confirm_pending(erps_agent_t *ag, rd_kafka_t *rk) {
         left += st->pending[i].recovered;
         in_flight += st->pending[i].in_flight;
     }
-    if (left == 0)
-        return;
     int before = left;
-    char err[256];
-    int cnt = erps_kafka_partition_count(rk, ag->conf->topics.audit, 10000, err,
-                                         sizeof(err));
-    for (int p = 0; p < cnt && left > 0; p++) {
-        int ours = 0;
-        for (int i = 0; i < ag->list.cnt && !ours; i++)
-            ours = erps_kafka_engine_partition(ag->srv[i].rec->id, cnt) == p;
-        if (ours && scan_back(ag, rk, ag->conf->topics.audit, p,
-                              confirm_published, &left, NULL))
-            return; /* unreadable: all stay pending, published once more */
-    }
-    if (cnt < 0)
+    /* Unreadable: all stay pending, published once more. */
+    if (left == 0 || find_published(ag, rk, &left))
         return;
     /* The last batch's outcomes all on Kafka: its transaction committed, and
      * its offsets with them (brokers that forget them need to know). */
