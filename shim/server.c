@@ -421,62 +421,65 @@ static enum MHD_Result first_call(req_t *r, const char *url, const char *method,
     return shim->conf->status_read_cached ? get_status(r) : start_read(r);
 }
 
+/* A piece of the body (PH_BODY); past body.max it is read and dropped,
+ * and the answer is 413. */
+static enum MHD_Result body_piece(req_t *r, const char *data, size_t n) {
+    if (r->too_large || r->len + n > (size_t)r->shim->conf->body_max) {
+        r->too_large = 1;
+        return MHD_YES;
+    }
+    if (r->len + n + 1 > r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 1024;
+        while (cap < r->len + n + 1)
+            cap *= 2;
+        char *nb = realloc(r->body, cap);
+        if (!nb)
+            return MHD_NO;
+        r->body = nb;
+        r->cap = cap;
+    }
+    memcpy(r->body + r->len, data, n);
+    r->len += n;
+    r->body[r->len] = '\0';
+    return MHD_YES;
+}
+
+/* PH_HELD: read and drop the body, so the answer is not lost to the reset
+ * a close with unread data sends; past DRAIN_MAX the answer goes now and
+ * the connection closes with it. */
+static enum MHD_Result drain_then_answer(req_t *r, size_t n) {
+    r->dropped += n;
+    if (n > 0 && r->dropped <= DRAIN_MAX)
+        return MHD_YES;
+    char *body = r->held_body;
+    r->held_body = NULL;
+    return http_answer(r, r->held_code, body, r->held_ctype);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls) {
-    erps_shim_t *shim = cls;
     req_t *r = *con_cls;
-
-    if (!r && !(r = *con_cls = req_new(shim, c)))
+    size_t n = *upload_data_size;
+    if (!r && !(r = *con_cls = req_new(cls, c)))
         return MHD_NO;
     if (!r->phase)
         return first_call(r, url, method, version);
-    if (r->phase == PH_BODY) {
-        if (*upload_data_size > 0) {
-            size_t n = *upload_data_size;
-            *upload_data_size = 0;
-            if (r->too_large || r->len + n > (size_t)shim->conf->body_max) {
-                r->too_large = 1; /* read and drop the rest, then 413 */
-                return MHD_YES;
-            }
-            if (r->len + n + 1 > r->cap) {
-                size_t cap = r->cap ? r->cap * 2 : 1024;
-                while (cap < r->len + n + 1)
-                    cap *= 2;
-                char *nb = realloc(r->body, cap);
-                if (!nb)
-                    return MHD_NO;
-                r->body = nb;
-                r->cap = cap;
-            }
-            memcpy(r->body + r->len, upload_data, n);
-            r->len += n;
-            r->body[r->len] = '\0';
-            return MHD_YES;
-        }
-        return start_command(r);
-    }
-    if (r->phase == PH_WAIT && !erps_api_route_changes(r->route))
-        return finish_read(r);
+    /* Resumed: a read's body, if any, comes again in the next calls and is
+     * drained there (PH_HELD). */
     if (r->phase == PH_WAIT)
-        return finish_command(r);
-    if (r->phase == PH_HELD) {
-        /* Read and drop the body, so the answer is not lost to the reset a
-         * close with unread data sends; past DRAIN_MAX the answer goes now
-         * and the connection closes with it. */
-        r->dropped += *upload_data_size;
-        if (*upload_data_size == 0 || r->dropped > DRAIN_MAX) {
-            *upload_data_size = 0;
-            char *body = r->held_body;
-            r->held_body = NULL;
-            return http_answer(r, r->held_code, body, r->held_ctype);
-        }
-        *upload_data_size = 0;
+        return erps_api_route_changes(r->route) ? finish_command(r)
+                                                : finish_read(r);
+    *upload_data_size = 0; /* every piece is taken, kept or dropped */
+    switch (r->phase) {
+    case PH_BODY:
+        return n > 0 ? body_piece(r, upload_data, n) : start_command(r);
+    case PH_HELD:
+        return drain_then_answer(r, n);
+    default:
         return MHD_YES;
     }
-    *upload_data_size = 0;
-    return MHD_YES;
 }
 
 /* One line per request: method, route, status, duration, who, and the
