@@ -80,11 +80,11 @@ static const char *select_value(struct MHD_Connection *c, joined_t *j) {
 }
 
 /* Language, culture, time zone and $select: all decided before any work. */
-int http_read_options(req_t *r, char *err, size_t err_size) {
+/* Language, culture and time zone of the answer. @returns 0 or 400. */
+static int read_locale(req_t *r, char *err, size_t err_size) {
     erps_shim_t *shim = r->shim;
     struct MHD_Connection *c = r->conn;
     const char *v;
-
     erps_lang_choose(http_header(c, MHD_HTTP_HEADER_ACCEPT_LANGUAGE),
                      http_header(c, "SO-Language"), erps_i18n_languages,
                      erps_i18n_language_count, shim->conf->default_language,
@@ -100,17 +100,21 @@ int http_read_options(req_t *r, char *err, size_t err_size) {
         !http_header(c, MHD_HTTP_HEADER_ACCEPT_LANGUAGE))
         erps_i18n_culture_language(r->lang.culture, r->lang.language,
                                    sizeof(r->lang.language));
-    v = http_header(c, "SO-TimeZone");
-    if (v && *v) {
-        if (erps_i18n_zone_parse(v, r->lang.zone, sizeof(r->lang.zone),
-                                 &r->lang.include_offset, err, err_size))
-            return 400;
-    } else {
-        erps_strlcpy(r->lang.zone, shim->default_zone, sizeof(r->lang.zone));
-        r->lang.include_offset = shim->default_offset;
-    }
+    if ((v = http_header(c, "SO-TimeZone")) && *v)
+        return erps_i18n_zone_parse(v, r->lang.zone, sizeof(r->lang.zone),
+                                    &r->lang.include_offset, err, err_size)
+                   ? 400
+                   : 0;
+    erps_strlcpy(r->lang.zone, shim->default_zone, sizeof(r->lang.zone));
+    r->lang.include_offset = shim->default_offset;
+    return 0;
+}
+
+/* $select, refused now when it names a field the answer lacks: before a
+ * change is sent, not after it was made. @returns 0, 400 or 500. */
+static int read_select(req_t *r, char *err, size_t err_size) {
     joined_t sel;
-    v = select_value(c, &sel);
+    const char *v = select_value(r->conn, &sel);
     if (sel.overflow) {
         snprintf(err, err_size, "$select: longer than %zu bytes in all",
                  sizeof(sel.text) - 1);
@@ -118,20 +122,21 @@ int http_read_options(req_t *r, char *err, size_t err_size) {
     }
     if (v && !(r->select = erps_select_parse(v, err, err_size)))
         return 400;
-    /* A $select naming a field the answer lacks is refused now, before a
-     * change is sent, not after it was made. */
-    if (r->select && erps_api_method(r->route)->answer == ERPS_ANSWER_STATUS) {
-        erps_status_t blank;
-        memset(&blank, 0, sizeof(blank));
-        cJSON *shape = erps_api_status_obj(&blank, r->login.who.role, "", "");
-        if (!shape) {
-            snprintf(err, err_size, "out of memory");
-            return 500;
-        }
-        int code = erps_select_apply(r->select, shape, err, err_size);
-        cJSON_Delete(shape);
-        if (code)
-            return code;
+    if (!r->select || erps_api_method(r->route)->answer != ERPS_ANSWER_STATUS)
+        return 0;
+    erps_status_t blank;
+    memset(&blank, 0, sizeof(blank));
+    cJSON *shape = erps_api_status_obj(&blank, r->login.who.role, "", "");
+    if (!shape) {
+        snprintf(err, err_size, "out of memory");
+        return 500;
     }
-    return 0;
+    int code = erps_select_apply(r->select, shape, err, err_size);
+    cJSON_Delete(shape);
+    return code;
+}
+
+int http_read_options(req_t *r, char *err, size_t err_size) {
+    int code = read_locale(r, err, err_size);
+    return code ? code : read_select(r, err, err_size);
 }
