@@ -22,51 +22,56 @@ void erps_body_cleanup(void) {
     xmlCleanupParser();
 }
 
+/* A merge patch (an object, names checked) applied to a copy of base (an
+ * object, or empty when base is not one). @returns it, or NULL with e. */
+static cJSON *merge_patch(const cJSON *v, const cJSON *base, berr_t *e) {
+    if (!cJSON_IsObject(v)) {
+        body_fail(e, 400, "a merge patch must be a JSON object");
+        return NULL;
+    }
+    if (body_json_check(v, 1, CHECK_NAMES, NULL, e))
+        return NULL;
+    cJSON *r = body_dup_base(base, e);
+    if (r && !cJSON_IsObject(r)) {
+        cJSON_Delete(r);
+        if (!(r = cJSON_CreateObject()))
+            body_fail_oom(e);
+    }
+    if (r && body_merge_into(r, v, e)) {
+        cJSON_Delete(r);
+        r = NULL;
+    }
+    return r;
+}
+
+/* The parsed body v as the request object its media type makes of it.
+ * Takes v. */
+static cJSON *json_media_object(erps_media_t media, cJSON *v, const cJSON *base,
+                                berr_t *e) {
+    cJSON *r = NULL;
+    if (media == ERPS_MEDIA_JSON) {
+        if (cJSON_IsObject(v))
+            return v;
+        body_fail(e, 400, "the body must be a JSON object");
+    } else if (media == ERPS_MEDIA_JSON_PATCH) {
+        if (body_json_check(v, 1, 0, NULL, e) == 0)
+            r = body_json_patch(v, base, e);
+    } else {
+        r = merge_patch(v, base, e);
+    }
+    cJSON_Delete(v);
+    return r;
+}
+
 static cJSON *decode_json_media(erps_media_t media, const char *cs,
                                 const char *body, size_t len, const cJSON *base,
                                 berr_t *e) {
     text_t t;
-    cJSON *v = NULL, *r = NULL;
     if (body_text_from_body(cs, body, len, &t, e))
         return NULL;
-    v = body_json_parse(&t, e);
+    cJSON *v = body_json_parse(&t, e);
     free(t.owned);
-    if (!v)
-        return NULL;
-    switch (media) {
-    case ERPS_MEDIA_JSON:
-        if (!cJSON_IsObject(v)) {
-            body_fail(e, 400, "the body must be a JSON object");
-            break;
-        }
-        r = v;
-        v = NULL;
-        break;
-    case ERPS_MEDIA_JSON_PATCH:
-        if (body_json_check(v, 1, 0, NULL, e) == 0)
-            r = body_json_patch(v, base, e);
-        break;
-    default: /* merge patch */
-        if (!cJSON_IsObject(v)) {
-            body_fail(e, 400, "a merge patch must be a JSON object");
-            break;
-        }
-        if (body_json_check(v, 1, CHECK_NAMES, NULL, e))
-            break;
-        r = body_dup_base(base, e);
-        if (r && !cJSON_IsObject(r)) {
-            cJSON_Delete(r);
-            r = cJSON_CreateObject();
-            if (!r)
-                body_fail_oom(e);
-        }
-        if (r && body_merge_into(r, v, e)) {
-            cJSON_Delete(r);
-            r = NULL;
-        }
-        break;
-    }
-    cJSON_Delete(v);
+    cJSON *r = v ? json_media_object(media, v, base, e) : NULL;
     if (r && body_json_check(r, 1, CHECK_NAMES, NULL, e)) {
         cJSON_Delete(r);
         r = NULL;
