@@ -69,33 +69,37 @@ bad:
  * on text cJSON accepted, so strings are known to be closed.
  * @returns the offset of the first byte RFC 8259 forbids, or n.
  */
+/* Past the string whose opening quote is at s[i]: the index after its
+ * closing quote (or n), or SIZE_MAX with *bad at a control character or a
+ * \u0000 escape. */
+static size_t string_end(const unsigned char *s, size_t n, size_t i,
+                         size_t *bad) {
+    for (i++; i < n && s[i] != '"'; i++) {
+        if (s[i] < 0x20 || (s[i] == '\\' && i + 5 < n && s[i + 1] == 'u' &&
+                            !memcmp(s + i + 2, "0000", 4))) {
+            *bad = i;
+            return SIZE_MAX;
+        }
+        i += s[i] == '\\';
+    }
+    return i + 1;
+}
+
 static size_t json_strict_scan(const char *p, size_t n) {
     const unsigned char *s = (const unsigned char *)p;
     size_t i = 0, bad = 0;
     while (i < n) {
         unsigned char c = s[i];
-        if (c == '"') {
-            for (i++; i < n && s[i] != '"'; i++) {
-                if (s[i] < 0x20)
-                    return i;
-                if (s[i] == '\\') {
-                    if (i + 5 < n && s[i + 1] == 'u' &&
-                        !memcmp(s + i + 2, "0000", 4))
-                        return i;
-                    i++;
-                }
-            }
-            i++;
-        } else if (c == '-' || is_digit(c)) {
+        if (c == '"')
+            i = string_end(s, n, i, &bad);
+        else if (c == '-' || is_digit(c))
             i = json_number_end(s, n, i, &bad);
-            if (i == SIZE_MAX)
-                return bad;
-        } else if (json_blank(c) || strchr("{}[]:,", c) ||
-                   (c >= 'a' && c <= 'z')) {
+        else if (json_blank(c) || strchr("{}[]:,", c) || (c >= 'a' && c <= 'z'))
             i++; /* cJSON checked the literals true, false and null */
-        } else {
+        else
             return i;
-        }
+        if (i == SIZE_MAX)
+            return bad;
     }
     return n;
 }
