@@ -335,18 +335,23 @@ static void list_init(list_iter_t *it, const char *s) {
  * Commas inside quoted strings do not split. @returns 0 past the last
  * element, the element limit, or at an element the byte limit cut short.
  */
+/* The next comma not inside a quoted-string, from p: its place, or end. */
+static const char *next_comma(const char *p, const char *end) {
+    int in_quote = 0;
+    for (; p < end; p++) {
+        if (in_quote && *p == '\\' && p + 1 < end)
+            p++;
+        else if (*p == '"')
+            in_quote = !in_quote;
+        else if (*p == ',' && !in_quote)
+            break;
+    }
+    return p;
+}
+
 static int list_next(list_iter_t *it, const char **b, const char **e) {
     while (it->p < it->end) {
-        const char *p = it->p;
-        int in_quote = 0;
-        for (; p < it->end; p++) {
-            if (in_quote && *p == '\\' && p + 1 < it->end)
-                p++;
-            else if (*p == '"')
-                in_quote = !in_quote;
-            else if (*p == ',' && !in_quote)
-                break;
-        }
+        const char *p = next_comma(it->p, it->end);
         int hit_comma = p < it->end;
         const char *eb = it->p, *ee = p;
         it->p = hit_comma ? p + 1 : it->end;
