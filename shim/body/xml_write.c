@@ -42,30 +42,38 @@ static void num_fits(double d, num_kind_t *k) {
         k->in_long = 0;
 }
 
+/* What kinds of value a list holds. */
+typedef struct tally {
+    int str, boo, num, nul, other;
+    num_kind_t k;
+} tally_t;
+
+static void tally_item(const cJSON *v, tally_t *t) {
+    t->str |= cJSON_IsString(v);
+    t->boo |= cJSON_IsBool(v);
+    t->nul |= cJSON_IsNull(v);
+    t->other |= !(cJSON_IsString(v) || cJSON_IsBool(v) || cJSON_IsNull(v) ||
+                  cJSON_IsNumber(v));
+    if (cJSON_IsNumber(v)) {
+        t->num = 1;
+        num_fits(v->valuedouble, &t->k);
+    }
+}
+
 /* The element name DataContract gives the items of a list: one scalar type
  * for all (nulls only with strings), else anyType. */
 static const char *list_item_type(const cJSON *arr) {
-    int str = 0, boo = 0, num = 0, nul = 0, other = 0;
-    num_kind_t k = {1, 1, 1};
-    for (const cJSON *v = arr->child; v; v = v->next) {
-        str |= cJSON_IsString(v);
-        boo |= cJSON_IsBool(v);
-        nul |= cJSON_IsNull(v);
-        other |= !(cJSON_IsString(v) || cJSON_IsBool(v) || cJSON_IsNull(v) ||
-                   cJSON_IsNumber(v));
-        if (cJSON_IsNumber(v)) {
-            num = 1;
-            num_fits(v->valuedouble, &k);
-        }
-    }
-    if (other || str + boo + num != 1 || (nul && !str))
+    tally_t t = {0, 0, 0, 0, 0, {1, 1, 1}};
+    for (const cJSON *v = arr->child; v; v = v->next)
+        tally_item(v, &t);
+    if (t.other || t.str + t.boo + t.num != 1 || (t.nul && !t.str))
         return "anyType";
-    if (str || boo)
-        return str ? "string" : "boolean";
-    return !k.integral ? "double"
-           : k.in_int  ? "int"
-           : k.in_long ? "long"
-                       : "double";
+    if (t.str || t.boo)
+        return t.str ? "string" : "boolean";
+    return !t.k.integral ? "double"
+           : t.k.in_int  ? "int"
+           : t.k.in_long ? "long"
+                         : "double";
 }
 
 typedef struct wframe {
@@ -158,36 +166,38 @@ static int enc_step(xmlTextWriterPtr w, wstack_t *st, char **name) {
     return rc < 0 || enc_value(w, v, depth, st) ? -1 : 0; /* may move st->v */
 }
 
+/* The whole document into w: the root element with the xsi namespace,
+ * then obj. @returns 0, or -1. */
+static int enc_document(xmlTextWriterPtr w, const cJSON *obj,
+                        const char *root) {
+    wstack_t st = {0};
+    char *name = body_xml_name_encode(root && root[0] ? root : "root");
+    int rc = !name || xmlTextWriterStartElement(w, BAD_CAST name) < 0 ||
+                     xmlTextWriterWriteAttribute(
+                         w, BAD_CAST "xmlns:i", BAD_CAST ERPS_XML_XSI_NS) < 0 ||
+                     enc_value(w, obj, 1, &st)
+                 ? -1
+                 : 0;
+    while (rc == 0 && st.n)
+        rc = enc_step(w, &st, &name);
+    if (rc == 0 && xmlTextWriterFlush(w) < 0)
+        rc = -1;
+    free(st.v);
+    free(name);
+    return rc;
+}
+
 char *erps_xml_encode(const cJSON *obj, const char *root, size_t *len) {
     xmlBufferPtr buf = xmlBufferCreate();
     xmlTextWriterPtr w = buf ? xmlNewTextWriterMemory(buf, 0) : NULL;
-    wstack_t st = {0};
-    char *out = NULL, *name = NULL;
-
-    if (!w)
-        goto done;
-    name = body_xml_name_encode(root && root[0] ? root : "root");
-    if (!name || xmlTextWriterStartElement(w, BAD_CAST name) < 0 ||
-        xmlTextWriterWriteAttribute(w, BAD_CAST "xmlns:i",
-                                    BAD_CAST ERPS_XML_XSI_NS) < 0 ||
-        enc_value(w, obj, 1, &st))
-        goto done;
-    while (st.n)
-        if (enc_step(w, &st, &name))
-            goto done;
-    if (xmlTextWriterFlush(w) < 0)
-        goto done;
-    int n = xmlBufferLength(buf);
-    out = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (out) {
+    char *out = NULL;
+    int n = w && enc_document(w, obj, root) == 0 ? xmlBufferLength(buf) : -1;
+    if (n >= 0 && (out = malloc((size_t)n + 1))) {
         memcpy(out, xmlBufferContent(buf), (size_t)n);
         out[n] = '\0';
         if (len)
             *len = (size_t)n;
     }
-done:
-    free(st.v);
-    free(name);
     if (w)
         xmlFreeTextWriter(w);
     if (buf)
