@@ -220,51 +220,56 @@ int erps_tickets_error(erps_tickets_t *t, char *errstr, size_t errstr_size) {
     return rc;
 }
 
+/* The ticket of hash h in the list: its expiry and user. Every line is
+ * compared, so the time taken does not say which. Under t->lock. */
+static int find_hash(const erps_tickets_t *t, const unsigned char *h,
+                     int64_t *expiry, char *user, size_t user_size) {
+    int found = 0;
+    for (size_t i = 0; i < t->cnt; i++) {
+        int eq = CRYPTO_memcmp(t->v[i].hash, h, SHA256_LEN) == 0;
+        if (eq && !found) {
+            found = 1;
+            *expiry = t->v[i].expiry_ms;
+            erps_strlcpy(user, t->v[i].user, user_size);
+        }
+    }
+    return found;
+}
+
+/* The file is looked at again every check_ms; and at every miss, as a
+ * ticket not in the list may have been issued a moment ago: a client may
+ * use it right after --issue-ticket printed it. A look is an open and an
+ * fstat; the file is read again only when it changed. */
+static int lookup_ticket(erps_tickets_t *t, const unsigned char *h,
+                         int64_t *expiry, char *user, size_t user_size) {
+    int found = 0;
+    pthread_mutex_lock(&t->lock);
+    for (int pass = 0; pass < 2 && !found; pass++) {
+        int64_t mono = erps_mono_ms();
+        if (t->path && (pass || mono - t->checked_at >= t->check_ms)) {
+            t->checked_at = mono;
+            (void)tickets_load(t); /* on failure t->err tells */
+        }
+        found = find_hash(t, h, expiry, user, user_size);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return found;
+}
+
 int erps_tickets_check(erps_tickets_t *t, const char *ticket, int64_t now_ms,
                        char *user, size_t user_size, char *errstr,
                        size_t errstr_size) {
     unsigned char h[SHA256_LEN];
-    char found_user[ERPS_PRINCIPAL_MAX + 1];
+    char found_user[ERPS_PRINCIPAL_MAX + 1], when[ERPS_TIME_LEN];
     int64_t expiry = 0;
-    int found = 0;
-
     if (!ticket || !ticket[0] ||
         strnlen(ticket, SECRET_TEXT_MAX + 1) > SECRET_TEXT_MAX ||
-        secret_sha256(ticket, strlen(ticket), h)) {
-        snprintf(errstr, errstr_size, "the ticket is not known");
-        return -1;
-    }
-    pthread_mutex_lock(&t->lock);
-    /* The file is looked at again every check_ms; and at every miss, as
-     * a ticket not in the list may have been issued a moment ago: a client
-     * may use it right after --issue-ticket printed it. A look is an open
-     * and an fstat; the file is read again only when it changed. */
-    for (int pass = 0; pass < 2 && !found; pass++) {
-        if (t->path) {
-            int64_t mono = erps_mono_ms();
-            if (pass || mono - t->checked_at >= t->check_ms) {
-                t->checked_at = mono;
-                (void)tickets_load(t); /* on failure t->err tells */
-            }
-        }
-        /* Every line is compared, so the time taken does not say which. */
-        for (size_t i = 0; i < t->cnt; i++) {
-            int eq = CRYPTO_memcmp(t->v[i].hash, h, SHA256_LEN) == 0;
-            if (eq && !found) {
-                found = 1;
-                expiry = t->v[i].expiry_ms;
-                erps_strlcpy(found_user, t->v[i].user, sizeof(found_user));
-            }
-        }
-    }
-    pthread_mutex_unlock(&t->lock);
-
-    if (!found) {
+        secret_sha256(ticket, strlen(ticket), h) ||
+        !lookup_ticket(t, h, &expiry, found_user, sizeof(found_user))) {
         snprintf(errstr, errstr_size, "the ticket is not known");
         return -1;
     }
     if (now_ms >= expiry) {
-        char when[ERPS_TIME_LEN];
         erps_time_format(expiry, when);
         snprintf(errstr, errstr_size, "the ticket expired at %s", when);
         return -2;
