@@ -469,6 +469,38 @@ static int start_threads(erps_bus_t *bus, char *errstr, size_t n) {
     return 0;
 }
 
+/* A bus that failed to start, with what it had made. */
+static void bus_free_partial(erps_bus_t *bus) {
+    if (bus->fencer)
+        rd_kafka_destroy(bus->fencer);
+    if (bus->consumer_queue)
+        rd_kafka_queue_destroy(bus->consumer_queue);
+    if (bus->consumer)
+        rd_kafka_destroy(bus->consumer);
+    if (bus->producer)
+        rd_kafka_destroy(bus->producer);
+    if (bus->start_hw)
+        rd_kafka_topic_partition_list_destroy(bus->start_hw);
+    free_partitions(bus);
+    erps_view_destroy(bus->view);
+    free(bus);
+}
+
+/* The producer, the status consumer and the fence's consumer. */
+static int make_clients(erps_bus_t *bus, const char *bootstrap,
+                        const erps_kprops_t *kp, int64_t timeout_ms,
+                        char *errstr, size_t n) {
+    bus->producer = make_client(bootstrap, kp, RD_KAFKA_PRODUCER, bus,
+                                timeout_ms, errstr, n);
+    if (bus->producer)
+        bus->consumer = make_client(bootstrap, kp, RD_KAFKA_CONSUMER, bus,
+                                    timeout_ms, errstr, n);
+    if (bus->consumer)
+        bus->fencer = make_client(bootstrap, kp, RD_KAFKA_CONSUMER, bus,
+                                  timeout_ms, errstr, n);
+    return bus->fencer ? 0 : -1;
+}
+
 erps_bus_t *erps_bus_new(const char *bootstrap, const erps_kprops_t *kp,
                          const erps_topics_t *topics,
                          const erps_topic_policy_t *policy,
@@ -484,16 +516,8 @@ erps_bus_t *erps_bus_new(const char *bootstrap, const erps_kprops_t *kp,
     bus->topics = *topics;
     bus->waiters = waiters;
     bus->answer = answer;
-    bus->producer = make_client(bootstrap, kp, RD_KAFKA_PRODUCER, bus,
-                                request_timeout_ms, errstr, errstr_size);
-    if (!bus->producer)
-        goto fail;
-    bus->consumer = make_client(bootstrap, kp, RD_KAFKA_CONSUMER, bus,
-                                request_timeout_ms, errstr, errstr_size);
-    if (bus->consumer)
-        bus->fencer = make_client(bootstrap, kp, RD_KAFKA_CONSUMER, bus,
-                                  request_timeout_ms, errstr, errstr_size);
-    if (!bus->consumer || !bus->fencer ||
+    if (make_clients(bus, bootstrap, kp, request_timeout_ms, errstr,
+                     errstr_size) ||
         erps_kafka_ensure_topics(bus->producer, topics, policy, 10000, errstr,
                                  errstr_size) ||
         assign_status(bus, errstr, errstr_size))
@@ -508,19 +532,7 @@ erps_bus_t *erps_bus_new(const char *bootstrap, const erps_kprops_t *kp,
         goto fail;
     return bus;
 fail:
-    if (bus->fencer)
-        rd_kafka_destroy(bus->fencer);
-    if (bus->consumer_queue)
-        rd_kafka_queue_destroy(bus->consumer_queue);
-    if (bus->consumer)
-        rd_kafka_destroy(bus->consumer);
-    if (bus->producer)
-        rd_kafka_destroy(bus->producer);
-    if (bus->start_hw)
-        rd_kafka_topic_partition_list_destroy(bus->start_hw);
-    free_partitions(bus);
-    erps_view_destroy(bus->view);
-    free(bus);
+    bus_free_partial(bus);
     return NULL;
 }
 
