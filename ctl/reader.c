@@ -133,6 +133,27 @@ static void note_end(ctl_reader_t *r, const rd_kafka_message_t *rkm) {
     }
 }
 
+/* One polled message: an end of partition, an error (fatal for a reader:
+ * a topic gone, access denied; transport errors are retried by librdkafka
+ * and only logged), or a record for cb. @returns CTL_READ_MORE to go on. */
+static int on_message(ctl_reader_t *r, rd_kafka_message_t *rkm,
+                      ctl_on_msg_cb *cb, void *opaque, char *errstr, size_t n) {
+    if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        note_end(r, rkm);
+        return CTL_READ_MORE;
+    }
+    if (!rkm->err)
+        return cb(rkm, opaque);
+    if (rkm->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+        rkm->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+        rkm->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+        snprintf(errstr, n, "%s", rd_kafka_message_errstr(rkm));
+        return CTL_READ_ERROR;
+    }
+    erps_warn("%s", rd_kafka_message_errstr(rkm));
+    return CTL_READ_MORE;
+}
+
 int ctl_reader_run(ctl_reader_t *r, bool until_end, int64_t deadline_mono,
                    volatile sig_atomic_t *stop, ctl_on_msg_cb *cb, void *opaque,
                    char *errstr, size_t n) {
@@ -148,23 +169,7 @@ int ctl_reader_run(ctl_reader_t *r, bool until_end, int64_t deadline_mono,
         if (!rkm)
             continue;
         last = erps_mono_ms();
-        int rc = CTL_READ_MORE;
-        if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            note_end(r, rkm);
-        } else if (rkm->err) {
-            /* Fatal for a reader: a topic gone, access denied. Transport
-             * errors are retried by librdkafka and only logged. */
-            if (rkm->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
-                rkm->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-                rkm->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
-                snprintf(errstr, n, "%s", rd_kafka_message_errstr(rkm));
-                rc = CTL_READ_ERROR;
-            } else {
-                erps_warn("%s", rd_kafka_message_errstr(rkm));
-            }
-        } else {
-            rc = cb(rkm, opaque);
-        }
+        int rc = on_message(r, rkm, cb, opaque, errstr, n);
         rd_kafka_message_destroy(rkm);
         if (rc != CTL_READ_MORE)
             return rc;

@@ -374,6 +374,44 @@ static void xml_parse_error(xmlParserCtxtPtr ctxt, const xml_guard_t *g,
     free(owned);
 }
 
+/* A parser context whose SAX hooks refuse any DTD, keep the first error
+ * and count elements into guard. */
+static xmlParserCtxtPtr guarded_parser(xml_guard_t *guard) {
+    xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+    if (!ctxt || !ctxt->sax) {
+        xmlFreeParserCtxt(ctxt);
+        return NULL;
+    }
+    ctxt->_private = guard;
+    ctxt->sax->internalSubset = xml_refuse_dtd;
+    ctxt->sax->externalSubset = xml_refuse_dtd;
+    ctxt->sax->serror = xml_on_error;
+    guard->start = ctxt->sax->startElementNs;
+    if (guard->start)
+        ctxt->sax->startElementNs = xml_count_element;
+    return ctxt;
+}
+
+/* The parsed document as the request object, or NULL with e saying what
+ * was wrong with it. */
+static cJSON *doc_object(xmlParserCtxtPtr ctxt, const xml_guard_t *guard,
+                         xmlDocPtr doc, berr_t *e) {
+    if (guard->doctype || (doc && (doc->intSubset || doc->extSubset)))
+        body_fail(e, 400, "DOCTYPE is not allowed in XML bodies");
+    else if (guard->too_many)
+        body_fail(e, 400, "the body has more than %d XML elements",
+                  ERPS_BODY_XML_MAX_ELEMENTS);
+    else if (!doc)
+        xml_parse_error(ctxt, guard, "well-formed", e);
+    else if (!ctxt->nsWellFormed)
+        xml_parse_error(ctxt, guard, "namespace-well-formed", e);
+    else if (!xmlDocGetRootElement(doc))
+        body_fail(e, 400, "the body is not well-formed XML: no root element");
+    else
+        return xml_root(xmlDocGetRootElement(doc), e);
+    return NULL;
+}
+
 cJSON *body_decode_xml(const char *cs, const char *body, size_t len,
                        berr_t *e) {
     text_t t = {0};
@@ -396,38 +434,14 @@ cJSON *body_decode_xml(const char *cs, const char *body, size_t len,
         enc = "UTF-8";
         options |= XML_PARSE_IGNORE_ENC;
     }
-    if (n > INT_MAX) {
+    if (n > INT_MAX)
         body_fail(e, 400, "the body is too large for XML");
-        goto out;
-    }
-    ctxt = xmlNewParserCtxt();
-    if (!ctxt || !ctxt->sax) {
+    else if (!(ctxt = guarded_parser(&guard)))
         body_fail_oom(e);
-        goto out;
+    else {
+        doc = xmlCtxtReadMemory(ctxt, n ? p : "", (int)n, NULL, enc, options);
+        obj = doc_object(ctxt, &guard, doc, e);
     }
-    ctxt->_private = &guard;
-    ctxt->sax->internalSubset = xml_refuse_dtd;
-    ctxt->sax->externalSubset = xml_refuse_dtd;
-    ctxt->sax->serror = xml_on_error;
-    guard.start = ctxt->sax->startElementNs;
-    if (guard.start)
-        ctxt->sax->startElementNs = xml_count_element;
-    doc = xmlCtxtReadMemory(ctxt, n ? p : "", (int)n, NULL, enc, options);
-    if (guard.doctype || (doc && (doc->intSubset || doc->extSubset))) {
-        body_fail(e, 400, "DOCTYPE is not allowed in XML bodies");
-    } else if (guard.too_many) {
-        body_fail(e, 400, "the body has more than %d XML elements",
-                  ERPS_BODY_XML_MAX_ELEMENTS);
-    } else if (!doc) {
-        xml_parse_error(ctxt, &guard, "well-formed", e);
-    } else if (!ctxt->nsWellFormed) {
-        xml_parse_error(ctxt, &guard, "namespace-well-formed", e);
-    } else if (!xmlDocGetRootElement(doc)) {
-        body_fail(e, 400, "the body is not well-formed XML: no root element");
-    } else {
-        obj = xml_root(xmlDocGetRootElement(doc), e);
-    }
-out:
     xmlFreeDoc(doc);
     xmlFreeParserCtxt(ctxt);
     free(t.owned);
