@@ -1,7 +1,9 @@
 /*
- * shim.h - erpsync-shim: the HTTP front door (libmicrohttpd). Each REST call
- * becomes a command on Kafka; the request is suspended (no thread held) until
- * the status it caused arrives, its deadline passes, or Kafka refuses it.
+ * shim.h - erpsync-shim: the HTTP front door (libmicrohttpd). A change
+ * (ChangeEngineStatus, ChangeEngineInterval) becomes a command on Kafka and
+ * its request is suspended (no thread held) until the status it caused
+ * arrives, its deadline passes, or Kafka refuses it; GetEngineStatus waits
+ * only until the shim's view of the status topic has caught up.
  */
 #ifndef ERPSYNC_SHIM_H
 #define ERPSYNC_SHIM_H
