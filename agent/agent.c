@@ -127,6 +127,8 @@ static int flush(erps_agent_t *ag, volatile sig_atomic_t *stop) {
     }
     int64_t t1 = erps_mono_ms();
     int events = ag->out.cnt;
+    /* The batch's log lines are on disk before its outcomes are published. */
+    erps_log_flush();
     if (erps_txn_commit(ag, stop))
         return -1;
     atomic_fetch_add(&ag->stats->transactions, 1);
@@ -535,6 +537,7 @@ int erps_agent_run(erps_agent_t *ag, volatile sig_atomic_t *stop) {
         if (ag->fatal_exit || flush(ag, stop))
             return ag->fatal_exit;
         rd_kafka_poll(ag->producer, 0);
+        erps_log_flush();
     }
     atomic_store(&ag->stats->phase, ERPS_PHASE_STOPPING);
     stop_jobs(ag);

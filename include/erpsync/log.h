@@ -36,6 +36,16 @@ int erps_log_open(const char *path);
 /** Opens the log file again (after logrotate moved it); SIGHUP calls it. */
 int erps_log_reopen(void);
 /**
+ * on=1: lines wait in a 64 KiB buffer until erps_log_flush(), until it is
+ * full, or until a warning or error line (which goes out at once, after
+ * what is before it); for a process that logs per event in a hot loop and
+ * flushes at its own checkpoints. on=0 writes what waits and goes back to a
+ * write per line. A crash loses the lines still held.
+ */
+void erps_log_hold(int on);
+/** Writes the lines held so far (nothing to do when not holding). */
+void erps_log_flush(void);
+/**
  * Writes `in` as the inside of a JSON string: quotes, backslashes and
  * control characters escaped, bytes that are not UTF-8 as U+FFFD. Stops
  * early rather than overflow (out_size of 6 * strlen(in) + 8 never does).
