@@ -523,6 +523,9 @@ int erps_agent_run(erps_agent_t *ag, volatile sig_atomic_t *stop) {
     if (start(ag, stop))
         return ag->fatal_exit;
     atomic_store(&ag->stats->phase, ERPS_PHASE_SERVING);
+    /* A line per engine transition: held, and written before each commit
+     * and every loop turn, not one write(2) each (main() lets go at exit). */
+    erps_log_hold(1);
     while (!*stop) {
         observe(ag);
         if (erps_agent_alive(ag))

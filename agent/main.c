@@ -98,8 +98,6 @@ int main(int argc, char **argv) {
     if (rc >= 0)
         return rc;
 
-    /* A line per engine transition: held and written once per batch. */
-    erps_log_hold(1);
     erps_signals_on_stop(on_signal);
     /* librdkafka 2.0.2's send_offsets_to_transaction() can wait forever
      * while no broker answers (seen): a stop must still end the agent. */
@@ -112,7 +110,6 @@ int main(int argc, char **argv) {
         if (!(obs = erps_observer_start(conf.metrics_listen, &stats, err,
                                         sizeof(err)))) {
             erps_err("%s", err);
-            erps_log_hold(0);
             erps_engine_list_free(&engines);
             erps_kprops_clear(&kp);
             return ERPS_AGENT_EXIT_CONFIG;
@@ -126,7 +123,6 @@ int main(int argc, char **argv) {
         erps_observer_stop(obs);
         erps_kprops_clear(&kp);
         erps_info("exit %d", rc);
-        erps_log_hold(0);
         return rc;
     }
     erps_info("agent %s started (bootstrap %s)", conf.agent_id, conf.bootstrap);
