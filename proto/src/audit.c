@@ -13,14 +13,15 @@ const char *erps_outcome_name(erps_outcome_t o) {
     return (unsigned)o < 6 ? outcome_names[o] : "";
 }
 
-static void add_side(cJSON *root, const char *name, erps_state_t st,
-                     int64_t interval_s) {
+static void side(erps_jw_t *w, const char *name, erps_state_t st,
+                 int64_t interval_s) {
     char iv[ERPS_TIMESPAN_LEN];
-    cJSON *o = cJSON_AddObjectToObject(root, name);
     erps_timespan_format(interval_s, iv);
-    cJSON_AddStringToObject(o, "State", erps_state_name(st));
-    cJSON_AddBoolToObject(o, "IsRunning", erps_state_is_running(st));
-    cJSON_AddStringToObject(o, "Interval", iv);
+    erps_jw_object(w, name);
+    erps_jw_string(w, "State", erps_state_name(st));
+    erps_jw_bool(w, "IsRunning", erps_state_is_running(st));
+    erps_jw_string(w, "Interval", iv);
+    erps_jw_object_end(w);
 }
 
 int erps_audit_encode(const erps_audit_t *au, erps_msg_t *out, char *errstr,
@@ -33,25 +34,26 @@ int erps_audit_encode(const erps_audit_t *au, erps_msg_t *out, char *errstr,
         snprintf(errstr, errstr_size, "audit headers too large");
         return -1;
     }
-    cJSON *root = cJSON_CreateObject();
-    if (!root)
-        return erps_json_finish(NULL, out, errstr, errstr_size);
+    erps_jw_t w;
+    erps_jw_init(&w);
+    erps_jw_object(&w, NULL);
     /* The time again in the value (it is ce_time): sinks such as Kafka
      * Connect's JDBC or S3 connectors and ksqlDB streams often keep only
      * the record value, and an audit row without a time is useless. */
     erps_time_format(au->ce.time_ms, ts);
-    cJSON_AddStringToObject(root, "Time", ts);
-    cJSON_AddStringToObject(root, "Outcome", erps_outcome_name(au->outcome));
-    cJSON_AddStringToObject(root, "EngineId", au->ce.subject);
-    cJSON_AddStringToObject(root, "CommandId", au->command_id);
-    cJSON_AddStringToObject(root, "CommandType", au->command_type);
-    cJSON_AddStringToObject(root, "Principal", au->principal);
-    cJSON_AddStringToObject(root, "ClientAddress", au->client_addr);
-    cJSON_AddStringToObject(root, "Reason", au->reason);
-    add_side(root, "Before", au->before_state, au->before_interval_s);
-    add_side(root, "After", au->after_state, au->after_interval_s);
-    cJSON_AddNumberToObject(root, "Generation", (double)au->generation);
-    return erps_json_finish(root, out, errstr, errstr_size);
+    erps_jw_string(&w, "Time", ts);
+    erps_jw_string(&w, "Outcome", erps_outcome_name(au->outcome));
+    erps_jw_string(&w, "EngineId", au->ce.subject);
+    erps_jw_string(&w, "CommandId", au->command_id);
+    erps_jw_string(&w, "CommandType", au->command_type);
+    erps_jw_string(&w, "Principal", au->principal);
+    erps_jw_string(&w, "ClientAddress", au->client_addr);
+    erps_jw_string(&w, "Reason", au->reason);
+    side(&w, "Before", au->before_state, au->before_interval_s);
+    side(&w, "After", au->after_state, au->after_interval_s);
+    erps_jw_int(&w, "Generation", au->generation);
+    erps_jw_object_end(&w);
+    return erps_jw_finish(&w, out, errstr, errstr_size);
 }
 
 static int read_side(const cJSON *root, const char *name, erps_state_t *st,

@@ -86,21 +86,65 @@ void erps_status_render_message(erps_status_t *st) {
     }
 }
 
-static void add_time_or_null(cJSON *obj, const char *name, int64_t ms) {
+static void time_or_null(erps_jw_t *w, const char *name, int64_t ms) {
     char ts[ERPS_TIME_LEN];
     if (ms <= 0) {
-        cJSON_AddNullToObject(obj, name);
+        erps_jw_null(w, name);
         return;
     }
     erps_time_format(ms, ts);
-    cJSON_AddStringToObject(obj, name, ts);
+    erps_jw_string(w, name, ts);
 }
+
+/* LastIteration: the last finished iteration, null before the first. */
+static void last_iteration(erps_jw_t *w, const erps_status_t *st) {
+    if (st->last.number <= 0) {
+        erps_jw_null(w, "LastIteration");
+        return;
+    }
+    erps_jw_object(w, "LastIteration");
+    erps_jw_int(w, "Number", st->last.number);
+    time_or_null(w, "StartedAt", st->last.start_ms);
+    time_or_null(w, "EndedAt", st->last.end_ms);
+    erps_jw_string(w, "Outcome", st->last.outcome);
+    erps_jw_int(w, "ExitCode", st->last.exit_code);
+    erps_jw_int(w, "Signal", st->last.signal);
+    erps_jw_string(w, "Detail", st->last.detail);
+    erps_jw_object_end(w);
+}
+
+/* The values the resource's {0}, {1} stand for, as invariant text, so a
+ * reader renders StatusMessage in its own language and time zone. */
+static void status_arguments(erps_jw_t *w, const erps_status_t *st,
+                             const char *iv) {
+    erps_jw_array(w, "StatusArguments");
+    if (st->state == ERPS_STATE_RUNNING) {
+        erps_jw_string(w, NULL, iv);
+        if (st->next_iteration_ms > 0) {
+            char next[ERPS_TIME_LEN];
+            erps_time_format(st->next_iteration_ms, next);
+            erps_jw_string(w, NULL, next);
+        } else {
+            char num[24];
+            snprintf(num, sizeof(num), "%lld", iteration_in_progress(st));
+            erps_jw_string(w, NULL, num);
+        }
+    } else if (st->state == ERPS_STATE_FAILED) {
+        erps_jw_string(w, NULL, st->last.detail);
+    }
+    erps_jw_array_end(w);
+}
+
+/* The fields whose rights a status carries, one table for both ways of
+ * writing them (the shim's cJSON tree, the agent's JSON text). */
+static const char *const rights_fields[][2] = {
+    {"IsRunning", "System.Boolean"},
+    {"StatusMessage", "System.String"},
+    {"Interval", "System.TimeSpan"}};
+#define RIGHTS_FIELDS (sizeof(rights_fields) / sizeof(rights_fields[0]))
 
 int erps_status_rights_add(cJSON *root, unsigned table_right,
                            unsigned field_right, const char *reason) {
-    static const char *const fields[][2] = {{"IsRunning", "System.Boolean"},
-                                            {"StatusMessage", "System.String"},
-                                            {"Interval", "System.TimeSpan"}};
     char tmask[96], fmask[96];
     erps_table_right_name(table_right, tmask, sizeof(tmask));
     erps_field_right_name(field_right, fmask, sizeof(fmask));
@@ -109,16 +153,39 @@ int erps_status_rights_add(cJSON *root, unsigned table_right,
     if (!tr || !cJSON_AddStringToObject(tr, "Mask", tmask) ||
         !cJSON_AddStringToObject(tr, "Reason", reason) || !fp)
         return -1;
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        cJSON *f = cJSON_AddObjectToObject(fp, fields[i][0]);
+    for (size_t i = 0; i < RIGHTS_FIELDS; i++) {
+        cJSON *f = cJSON_AddObjectToObject(fp, rights_fields[i][0]);
         cJSON *fr = f ? cJSON_AddObjectToObject(f, "FieldRight") : NULL;
         if (!fr || !cJSON_AddStringToObject(fr, "Mask", fmask) ||
             !cJSON_AddStringToObject(fr, "Reason", reason) ||
-            !cJSON_AddStringToObject(f, "FieldType", fields[i][1]) ||
+            !cJSON_AddStringToObject(f, "FieldType", rights_fields[i][1]) ||
             !cJSON_AddNumberToObject(f, "FieldLength", 0))
             return -1;
     }
     return 0;
+}
+
+static void rights_write(erps_jw_t *w, unsigned table_right,
+                         unsigned field_right, const char *reason) {
+    char tmask[96], fmask[96];
+    erps_table_right_name(table_right, tmask, sizeof(tmask));
+    erps_field_right_name(field_right, fmask, sizeof(fmask));
+    erps_jw_object(w, "TableRight");
+    erps_jw_string(w, "Mask", tmask);
+    erps_jw_string(w, "Reason", reason);
+    erps_jw_object_end(w);
+    erps_jw_object(w, "FieldProperties");
+    for (size_t i = 0; i < RIGHTS_FIELDS; i++) {
+        erps_jw_object(w, rights_fields[i][0]);
+        erps_jw_object(w, "FieldRight");
+        erps_jw_string(w, "Mask", fmask);
+        erps_jw_string(w, "Reason", reason);
+        erps_jw_object_end(w);
+        erps_jw_string(w, "FieldType", rights_fields[i][1]);
+        erps_jw_int(w, "FieldLength", 0);
+        erps_jw_object_end(w);
+    }
+    erps_jw_object_end(w);
 }
 
 int erps_status_encode(const erps_status_t *st, erps_msg_t *out, char *errstr,
@@ -134,52 +201,26 @@ int erps_status_encode(const erps_status_t *st, erps_msg_t *out, char *errstr,
         snprintf(errstr, errstr_size, "status headers too large");
         return -1;
     }
-    cJSON *root = cJSON_CreateObject();
-    if (!root)
-        return erps_json_finish(NULL, out, errstr, errstr_size);
+    erps_jw_t w;
+    erps_jw_init(&w);
     erps_timespan_format(st->interval_s, iv);
-    cJSON_AddBoolToObject(root, "IsRunning", st->is_running);
-    cJSON_AddStringToObject(root, "StatusMessage", st->message);
-    cJSON_AddStringToObject(root, "Interval", iv);
+    erps_jw_object(&w, NULL);
+    erps_jw_bool(&w, "IsRunning", st->is_running);
+    erps_jw_string(&w, "StatusMessage", st->message);
+    erps_jw_string(&w, "Interval", iv);
     /* The owner's rights; the shim replaces them with the caller's. */
-    erps_status_rights_add(root, ERPS_TR_FULL, ERPS_FR_UPDATE, "");
-    cJSON_AddStringToObject(root, "EngineId", st->ce.subject);
-    cJSON_AddStringToObject(root, "State", erps_state_name(st->state));
-    cJSON_AddNumberToObject(root, "IntervalSeconds", (double)st->interval_s);
-    cJSON_AddNumberToObject(root, "Generation", (double)st->generation);
-    add_time_or_null(root, "NextIterationAt", st->next_iteration_ms);
-    cJSON_AddNumberToObject(root, "ConsecutiveFailures", (double)st->failures);
-    if (st->last.number > 0) {
-        cJSON *li = cJSON_AddObjectToObject(root, "LastIteration");
-        cJSON_AddNumberToObject(li, "Number", (double)st->last.number);
-        add_time_or_null(li, "StartedAt", st->last.start_ms);
-        add_time_or_null(li, "EndedAt", st->last.end_ms);
-        cJSON_AddStringToObject(li, "Outcome", st->last.outcome);
-        cJSON_AddNumberToObject(li, "ExitCode", st->last.exit_code);
-        cJSON_AddNumberToObject(li, "Signal", st->last.signal);
-        cJSON_AddStringToObject(li, "Detail", st->last.detail);
-    } else {
-        cJSON_AddNullToObject(root, "LastIteration");
-    }
-    cJSON_AddStringToObject(root, "StatusResourceId", st->message_id);
-    /* The values the resource's {0}, {1} stand for, as invariant text, so a
-     * reader renders StatusMessage in its own language and time zone. */
-    cJSON *args = cJSON_AddArrayToObject(root, "StatusArguments");
-    if (st->state == ERPS_STATE_RUNNING) {
-        cJSON_AddItemToArray(args, cJSON_CreateString(iv));
-        if (st->next_iteration_ms > 0) {
-            char next[ERPS_TIME_LEN];
-            erps_time_format(st->next_iteration_ms, next);
-            cJSON_AddItemToArray(args, cJSON_CreateString(next));
-        } else {
-            char num[24];
-            snprintf(num, sizeof(num), "%lld", iteration_in_progress(st));
-            cJSON_AddItemToArray(args, cJSON_CreateString(num));
-        }
-    } else if (st->state == ERPS_STATE_FAILED) {
-        cJSON_AddItemToArray(args, cJSON_CreateString(st->last.detail));
-    }
-    return erps_json_finish(root, out, errstr, errstr_size);
+    rights_write(&w, ERPS_TR_FULL, ERPS_FR_UPDATE, "");
+    erps_jw_string(&w, "EngineId", st->ce.subject);
+    erps_jw_string(&w, "State", erps_state_name(st->state));
+    erps_jw_int(&w, "IntervalSeconds", st->interval_s);
+    erps_jw_int(&w, "Generation", st->generation);
+    time_or_null(&w, "NextIterationAt", st->next_iteration_ms);
+    erps_jw_int(&w, "ConsecutiveFailures", st->failures);
+    last_iteration(&w, st);
+    erps_jw_string(&w, "StatusResourceId", st->message_id);
+    status_arguments(&w, st, iv);
+    erps_jw_object_end(&w);
+    return erps_jw_finish(&w, out, errstr, errstr_size);
 }
 
 /* ce_sequence: digits only (zero-padded or not), no sign, at most 19 of
