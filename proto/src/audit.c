@@ -35,7 +35,7 @@ int erps_audit_encode(const erps_audit_t *au, erps_msg_t *out, char *errstr,
         return -1;
     }
     erps_jw_t w;
-    erps_jw_init(&w);
+    erps_jw_init(&w, 0);
     erps_jw_object(&w, NULL);
     /* The time again in the value (it is ce_time): sinks such as Kafka
      * Connect's JDBC or S3 connectors and ksqlDB streams often keep only
@@ -53,7 +53,7 @@ int erps_audit_encode(const erps_audit_t *au, erps_msg_t *out, char *errstr,
     side(&w, "After", au->after_state, au->after_interval_s);
     erps_jw_int(&w, "Generation", au->generation);
     erps_jw_object_end(&w);
-    return erps_jw_finish(&w, out, errstr, errstr_size);
+    return erps_msg_take_json(&w, out, errstr, errstr_size);
 }
 
 static int read_side(const cJSON *root, const char *name, erps_state_t *st,

@@ -296,6 +296,20 @@ int erps_json_finish(cJSON *root, erps_msg_t *out, char *errstr,
     return 0;
 }
 
+int erps_msg_take_json(erps_jw_t *w, erps_msg_t *out, char *errstr,
+                       size_t errstr_size) {
+    size_t len;
+    char *text = erps_jw_take(w, &len);
+    if (!text) {
+        snprintf(errstr, errstr_size, "out of memory encoding JSON");
+        return -1;
+    }
+    out->owned_value = text;
+    out->value = text;
+    out->value_len = len;
+    return 0;
+}
+
 /* Typed getters that name the field in the error. */
 int erps_json_get_bool(const cJSON *o, const char *name, bool *v, char *errstr,
                        size_t n) {

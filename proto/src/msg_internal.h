@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "erpsync/jsonw.h"
 #include "erpsync/proto.h"
 
 /* No event of ours comes near this; a larger value is someone's mistake. */
@@ -26,28 +27,10 @@ cJSON *erps_json_parse_value(const erps_msg_t *in, char *errstr,
 int erps_json_finish(cJSON *root, erps_msg_t *out, char *errstr,
                      size_t errstr_size);
 
-/* A JSON text written member by member into one buffer, as cJSON would
- * print the same tree unformatted (jsonw.c). A NULL name is an array
- * element or the top value. Errors stick: erps_jw_finish() reports them. */
-typedef struct erps_jw {
-    char *buf;
-    size_t len, cap;
-    int depth, failed;
-    unsigned char first[8]; /* per open container: no member yet */
-} erps_jw_t;
-
-void erps_jw_init(erps_jw_t *w);
-void erps_jw_object(erps_jw_t *w, const char *name);
-void erps_jw_object_end(erps_jw_t *w);
-void erps_jw_array(erps_jw_t *w, const char *name);
-void erps_jw_array_end(erps_jw_t *w);
-void erps_jw_string(erps_jw_t *w, const char *name, const char *value);
-void erps_jw_int(erps_jw_t *w, const char *name, int64_t value);
-void erps_jw_bool(erps_jw_t *w, const char *name, bool value);
-void erps_jw_null(erps_jw_t *w, const char *name);
-/* Hands the text to out->owned_value; on error frees it. @returns 0 or -1. */
-int erps_jw_finish(erps_jw_t *w, erps_msg_t *out, char *errstr,
-                   size_t errstr_size);
+/* Hands a JSON text writer's text to out->owned_value; on error frees it
+ * and says so in errstr. @returns 0 or -1. */
+int erps_msg_take_json(erps_jw_t *w, erps_msg_t *out, char *errstr,
+                       size_t errstr_size);
 
 /* Typed getters for decoders; each names the field in errstr on failure.
  * Names match case-insensitively. A missing or null time is 0. */

@@ -202,7 +202,7 @@ int erps_status_encode(const erps_status_t *st, erps_msg_t *out, char *errstr,
         return -1;
     }
     erps_jw_t w;
-    erps_jw_init(&w);
+    erps_jw_init(&w, 0);
     erps_timespan_format(st->interval_s, iv);
     erps_jw_object(&w, NULL);
     erps_jw_bool(&w, "IsRunning", st->is_running);
@@ -220,7 +220,7 @@ int erps_status_encode(const erps_status_t *st, erps_msg_t *out, char *errstr,
     erps_jw_string(&w, "StatusResourceId", st->message_id);
     status_arguments(&w, st, iv);
     erps_jw_object_end(&w);
-    return erps_jw_finish(&w, out, errstr, errstr_size);
+    return erps_msg_take_json(&w, out, errstr, errstr_size);
 }
 
 /* ce_sequence: digits only (zero-padded or not), no sign, at most 19 of

@@ -1,7 +1,7 @@
-/* test_jsonw.c - the JSON text writer (proto/src/jsonw.c) against cJSON: the
- * status and audit events it writes are byte for byte what the cJSON trees
- * the encoders built before printed, for random events with every kind of
- * byte in their strings and every size of number. */
+/* test_jsonw.c - the JSON text writer (common/jsonw.c) against cJSON:
+ * random trees, formatted and not, and the status and audit events the
+ * encoders write, byte for byte what cJSON printed for the trees they built
+ * before, with every kind of byte in their strings and every number size. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "erpsync/jsonw.h"
 #include "erpsync/proto.h"
 #include "erpsync/util.h"
 #include "msg_internal.h"
@@ -259,47 +260,97 @@ static void audit_as_cjson_printed(void **state) {
     }
 }
 
-/* Containers, empties and nesting as cJSON prints them; too deep fails. */
-static void writer_shapes(void **state) {
-    erps_jw_t w;
-    erps_msg_t msg;
-    char err[64];
-    (void)state;
-    memset(&msg, 0, sizeof(msg));
-    erps_jw_init(&w);
-    erps_jw_object(&w, NULL);
-    erps_jw_object(&w, "e");
-    erps_jw_object_end(&w);
-    erps_jw_array(&w, "a");
-    erps_jw_array_end(&w);
-    erps_jw_array(&w, "n");
-    erps_jw_int(&w, NULL, -7);
-    erps_jw_null(&w, NULL);
-    erps_jw_bool(&w, NULL, false);
-    erps_jw_object(&w, NULL);
-    erps_jw_string(&w, "k\"", "v\x02");
-    erps_jw_object_end(&w);
-    erps_jw_array_end(&w);
-    erps_jw_object_end(&w);
-    assert_int_equal(erps_jw_finish(&w, &msg, err, sizeof(err)), 0);
-    assert_string_equal(msg.value, "{\"e\":{},\"a\":[],\"n\":[-7,null,false,"
-                                   "{\"k\\\"\":\"v\\u0002\"}]}");
-    erps_msg_release(&msg);
+/* A random tree, built both ways at once: objects, arrays, empties,
+ * nesting, every scalar. */
+static cJSON *random_tree(erps_jw_t *w, const char *name, int depth) {
+    char text[48];
+    unsigned kind = depth >= 5 ? 2 + (unsigned)(next() % 4) : next() % 6;
+    if (kind <= 1) {
+        int n = (int)(next() % 5);
+        cJSON *c = kind == 0 ? cJSON_CreateObject() : cJSON_CreateArray();
+        if (kind == 0)
+            erps_jw_object(w, name);
+        else
+            erps_jw_array(w, name);
+        for (int i = 0; i < n; i++) {
+            random_text(text, sizeof(text));
+            cJSON *item = random_tree(w, kind == 0 ? text : NULL, depth + 1);
+            if (kind == 0)
+                cJSON_AddItemToObject(c, text, item);
+            else
+                cJSON_AddItemToArray(c, item);
+        }
+        if (kind == 0)
+            erps_jw_object_end(w);
+        else
+            erps_jw_array_end(w);
+        return c;
+    }
+    if (kind == 2) {
+        random_text(text, sizeof(text));
+        erps_jw_string(w, name, text);
+        return cJSON_CreateString(text);
+    }
+    if (kind == 3) {
+        int64_t v = random_int();
+        erps_jw_int(w, name, v);
+        return cJSON_CreateNumber((double)v);
+    }
+    if (kind == 4) {
+        bool b = next() & 1;
+        erps_jw_bool(w, name, b);
+        return cJSON_CreateBool(b);
+    }
+    erps_jw_null(w, name);
+    return cJSON_CreateNull();
+}
 
-    erps_jw_init(&w);
+static void trees_as_cjson_prints_them(void **state) {
+    (void)state;
+    for (int i = 0; i < 20000; i++) {
+        erps_jw_t w;
+        int pretty = i & 1;
+        size_t len;
+        erps_jw_init(&w, pretty);
+        cJSON *root = random_tree(&w, NULL, 0);
+        char *got = erps_jw_take(&w, &len);
+        char *want = pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
+        assert_non_null(got);
+        assert_non_null(want);
+        assert_string_equal(got, want);
+        assert_int_equal(len, strlen(want));
+        free(got);
+        cJSON_free(want);
+        cJSON_Delete(root);
+    }
+}
+
+/* Refused: too deep, left open, closed with the wrong bracket. */
+static void writer_refuses(void **state) {
+    erps_jw_t w;
+    (void)state;
+    erps_jw_init(&w, 0);
     for (int i = 0; i < 20; i++)
         erps_jw_array(&w, NULL);
-    assert_int_equal(erps_jw_finish(&w, &msg, err, sizeof(err)), -1);
-    erps_jw_init(&w);
-    erps_jw_object(&w, NULL); /* left open */
-    assert_int_equal(erps_jw_finish(&w, &msg, err, sizeof(err)), -1);
+    assert_null(erps_jw_take(&w, NULL));
+    erps_jw_init(&w, 1);
+    erps_jw_object(&w, NULL);
+    assert_null(erps_jw_take(&w, NULL));
+    erps_jw_init(&w, 0);
+    erps_jw_object(&w, NULL);
+    erps_jw_array_end(&w);
+    assert_null(erps_jw_take(&w, NULL));
+    erps_jw_init(&w, 0);
+    erps_jw_object_end(&w);
+    assert_null(erps_jw_take(&w, NULL));
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(status_as_cjson_printed),
         cmocka_unit_test(audit_as_cjson_printed),
-        cmocka_unit_test(writer_shapes),
+        cmocka_unit_test(trees_as_cjson_prints_them),
+        cmocka_unit_test(writer_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
+#include "erpsync/util.h"
 #include "statefile.h"
 
 static char dir[64];
@@ -333,6 +336,147 @@ static void single_engine_file_joins_a_fleet(void **state) {
     free_state(b);
 }
 
+/* ---- the file as the cJSON tree written before jsonw.c printed it ---- */
+
+static void ref_engine(cJSON *o, const erps_engine_rec_t *rec) {
+    const erps_iteration_t *it = &rec->engine.last;
+    cJSON_AddBoolToObject(o, "DesiredRun", rec->engine.desired_run);
+    cJSON_AddNumberToObject(o, "IntervalSeconds",
+                            (double)rec->engine.interval_s);
+    cJSON_AddNumberToObject(o, "Generation", (double)rec->engine.generation);
+    cJSON_AddNumberToObject(o, "Failures", (double)rec->engine.failures);
+    cJSON_AddNumberToObject(o, "Sequence", (double)rec->sequence);
+    cJSON *li = cJSON_AddObjectToObject(o, "LastIteration");
+    cJSON_AddNumberToObject(li, "Number", (double)it->number);
+    cJSON_AddNumberToObject(li, "StartMs", (double)it->start_ms);
+    cJSON_AddNumberToObject(li, "EndMs", (double)it->end_ms);
+    cJSON_AddNumberToObject(li, "ExitCode", it->exit_code);
+    cJSON_AddNumberToObject(li, "Signal", it->signal);
+    cJSON_AddStringToObject(li, "Outcome", it->outcome);
+    cJSON_AddStringToObject(li, "Detail", it->detail);
+}
+
+static void ref_part(cJSON *o, const erps_part_rec_t *pr) {
+    cJSON_AddNumberToObject(o, "CommittedOffset", (double)pr->committed);
+    cJSON_AddNumberToObject(o, "PendingOffset", (double)pr->pending);
+}
+
+static char *ref_file(const erps_agent_state_t *st) {
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddNumberToObject(root, "Version", 1);
+    if (st->engine_cnt == 1 && st->part_cnt <= 1) {
+        if (st->part_cnt == 1)
+            ref_part(root, &st->parts[0]);
+        ref_engine(root, &st->engines[0]);
+    } else {
+        cJSON *engines = cJSON_AddArrayToObject(root, "Engines");
+        cJSON *parts = cJSON_AddArrayToObject(root, "Partitions");
+        for (int i = 0; i < st->engine_cnt; i++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddItemToArray(engines, e);
+            cJSON_AddStringToObject(e, "EngineId", st->engines[i].id);
+            ref_engine(e, &st->engines[i]);
+        }
+        for (int i = 0; i < st->part_cnt; i++) {
+            cJSON *p = cJSON_CreateObject();
+            cJSON_AddItemToArray(parts, p);
+            cJSON_AddNumberToObject(p, "Partition", st->parts[i].partition);
+            ref_part(p, &st->parts[i]);
+        }
+    }
+    cJSON *ids = cJSON_AddArrayToObject(root, "AppliedCommands");
+    cJSON *pend = cJSON_AddArrayToObject(root, "PendingCommands");
+    for (int i = 0; i < st->applied_cnt; i++) {
+        int k = (st->applied_next - st->applied_cnt + i + ERPS_APPLIED_MAX) %
+                ERPS_APPLIED_MAX;
+        cJSON_AddItemToArray(ids, cJSON_CreateString(st->applied[k]));
+    }
+    for (int i = 0; i < st->pending_cnt; i++) {
+        const erps_pending_t *p = &st->pending[i];
+        cJSON *pe = cJSON_CreateObject();
+        cJSON_AddItemToArray(pend, pe);
+        cJSON_AddStringToObject(pe, "Id", p->id);
+        cJSON_AddNumberToObject(pe, "Outcome", p->outcome);
+        cJSON_AddStringToObject(pe, "BeforeState",
+                                erps_state_name(p->before_state));
+        cJSON_AddNumberToObject(pe, "BeforeIntervalSeconds",
+                                (double)p->before_interval_s);
+        cJSON_AddBoolToObject(pe, "InFlight", !p->recovered);
+    }
+    char *json =
+        st->engine_cnt == 1 ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return json;
+}
+
+static void fill_engine(erps_engine_rec_t *e, int i) {
+    memset(e, 0, sizeof(*e));
+    snprintf(e->id, sizeof(e->id), "engine-%d", i);
+    e->engine.desired_run = i % 2;
+    e->engine.interval_s = 60 + i;
+    e->engine.generation = i * 7;
+    e->engine.failures = i % 3;
+    e->sequence = 1000000 + i;
+    e->engine.last.number = i;
+    e->engine.last.start_ms = 1795852233123 + i;
+    e->engine.last.end_ms = i % 4 ? 1795852234123 + i : 0;
+    e->engine.last.exit_code = i % 5 - 1;
+    e->engine.last.signal = i % 5 == 0 ? 9 : 0;
+    strcpy(e->engine.last.outcome, i % 2 ? "Succeeded" : "Failed");
+    snprintf(e->engine.last.detail, sizeof(e->engine.last.detail),
+             "line \"%d\"\twith\\escapes\x01 and \xc3\xa9", i);
+}
+
+/* What erps_state_save writes is what cJSON printed for the same state:
+ * one engine laid out for people, a fleet compact, full rings and
+ * pending batches. */
+static void file_as_cjson_printed(void **state) {
+    static const int fleets[] = {1, 2, 1000};
+    char err[256];
+    (void)state;
+    for (size_t f = 0; f < sizeof(fleets) / sizeof(fleets[0]); f++) {
+        erps_agent_state_t *st = new_state();
+        int n = fleets[f], parts = n == 1 ? (f ? 0 : 1) : 3;
+        st->engines = realloc(st->engines, (size_t)n * sizeof(*st->engines));
+        st->parts = realloc(st->parts, 3 * sizeof(*st->parts));
+        st->engine_cnt = n;
+        st->part_cnt = parts;
+        for (int i = 0; i < n; i++)
+            fill_engine(&st->engines[i], i);
+        for (int i = 0; i < 3; i++)
+            st->parts[i] = (erps_part_rec_t){i * 5, 100 * i - 1, 200 * i - 1};
+        for (int i = 0; i < ERPS_APPLIED_MAX + 10 * (int)f; i++) {
+            char id[ERPS_UUID_LEN + 1];
+            erps_uuid_new(id);
+            erps_state_applied_add(st, id);
+        }
+        for (int i = 0; i < (f == 2 ? ERPS_PENDING_MAX : 3); i++) {
+            erps_pending_t *p = &st->pending[st->pending_cnt++];
+            erps_uuid_new(p->id);
+            p->outcome = 1 + i % 5;
+            p->before_state = (erps_state_t)(i % 5);
+            p->before_interval_s = 300 + i;
+            p->recovered = i % 2;
+        }
+        assert_int_equal(erps_state_save(path, st, err, sizeof(err)), 0);
+        char *want = ref_file(st);
+        FILE *fp = fopen(path, "r");
+        assert_non_null(fp);
+        size_t cap = strlen(want) + 64, len;
+        char *got = malloc(cap);
+        len = fread(got, 1, cap - 1, fp);
+        fclose(fp);
+        got[len] = '\0';
+        assert_int_equal(len, strlen(want) + 1);
+        assert_int_equal(got[len - 1], '\n');
+        got[len - 1] = '\0';
+        assert_string_equal(got, want);
+        free(got);
+        cJSON_free(want);
+        free_state(st);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(missing_file_keeps_defaults, setup,
@@ -349,6 +493,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(pending_until_confirmed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(fleet_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(file_as_cjson_printed, setup, teardown),
         cmocka_unit_test_setup_teardown(single_engine_file_joins_a_fleet, setup,
                                         teardown),
     };
