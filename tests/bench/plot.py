@@ -5,7 +5,9 @@ usage: plot.py [CSV] [OUTDIR]
   CSV     default tests/bench/results/latest.csv
   OUTDIR  default docs/img; writes bench-latency.png,
           bench-http-throughput.png, bench-ces-throughput.png and
-          bench-webapi-options.png
+          bench-webapi-options.png (from run.sh's sections), and
+          bench-agent-burst.png from an agent_burst section such as
+          tests/bench/results/agent-burst.csv
 Needs matplotlib (pip install matplotlib).
 """
 import csv
@@ -180,12 +182,45 @@ def webapi(data, out):
     return path
 
 
+def agent_burst(data, out):
+    """Commands/s of one agent's burst, every run a dot, the median a bar,
+    before and after a change, per fleet size; the 10,000/s target."""
+    groups = [("1", "1 engine"), ("1000", "1,000 engines"), ("1000x3", "1,000 engines,\n3 nodes")]
+    runs = {}
+    for (section, label, param, metric), value in data.items():
+        if section == "agent_burst" and metric.startswith("rps_run"):
+            runs.setdefault((param, label), []).append(value)
+    if not runs:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, (param, name) in enumerate(groups):
+        for j, (label, color) in enumerate((("before", "#999999"), ("after", "#1f77b4"))):
+            vals = sorted(runs.get((param, label), []))
+            if not vals:
+                continue
+            x = i + (j - 0.5) * 0.35
+            ax.bar(x, vals[len(vals) // 2], width=0.33, color=color, alpha=0.6,
+                   label=label if i == 0 else None)
+            ax.plot([x] * len(vals), vals, "o", color="black", markersize=3)
+    ax.axhline(10000, color="#d62728", linestyle="--", linewidth=1, label="target 10,000/s")
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([g[1] for g in groups])
+    ax.set_ylabel("commands/s (20,000-command burst)")
+    ax.set_title("One agent on real Kafka: before / after (bar: median, dots: runs)")
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    path = out / "bench-agent-burst.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main():
     src = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "tests/bench/results/latest.csv"
     out = pathlib.Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "docs/img"
     out.mkdir(parents=True, exist_ok=True)
     data = load(src)
-    for make in (latency, http, ces, webapi):
+    for make in (latency, http, ces, webapi, agent_burst):
         path = make(data, out)
         if path:
             print(f"plot: {path}")
