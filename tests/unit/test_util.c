@@ -310,7 +310,7 @@ static void log_hold_and_flush(void **state) {
     assert_true(one && warn && two && one < warn && warn < two);
     const char *prev = two;
     for (int i = 0; i < 100; i++) {
-        char tag[16];
+        char tag[32];
         snprintf(tag, sizeof(tag), "info: %03d x", i);
         const char *at = strstr(prev, tag);
         assert_non_null(at);
