@@ -34,6 +34,15 @@ def load(path):
     return data
 
 
+def save(fig, out, name):
+    """Lays out, writes out/name at the size every plot here has, closes."""
+    fig.tight_layout()
+    path = out / name
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def latency(data, out):
     series = [("kafka_rtt", "plain", "Kafka: 1 hop"),
               ("kafka_rtt", "txn", "Kafka: 2 hops + txn"),
@@ -60,11 +69,7 @@ def latency(data, out):
     ax.set_title("erpsync ChangeEngineStatus vs raw Kafka round trips (same devbroker, sequential)")
     ax.legend()
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    path = out / "bench-latency.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, out, "bench-latency.png")
 
 
 def http(data, out):
@@ -100,11 +105,7 @@ def http(data, out):
         ax.grid(alpha=0.3, which="both")
     a1.legend(fontsize=7)
     fig.suptitle("HTTP: shim vs nginx on 127.0.0.1 (load generator on the same 2 CPUs)")
-    fig.tight_layout()
-    path = out / "bench-http-throughput.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, out, "bench-http-throughput.png")
 
 
 def ces(data, out):
@@ -127,11 +128,7 @@ def ces(data, out):
     h2, l2 = a2.get_legend_handles_labels()
     a1.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper left")
     a1.set_title("erpsync ChangeEngineStatus: one engine, one agent")
-    fig.tight_layout()
-    path = out / "bench-ces-throughput.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, out, "bench-ces-throughput.png")
 
 
 def webapi(data, out):
@@ -175,11 +172,7 @@ def webapi(data, out):
     ax.set_title(f"shim GetEngineStatus, WebAPI options, {c} connections, engine running")
     ax.legend(fontsize=8, ncol=len(metrics), loc="upper center")
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    path = out / "bench-webapi-options.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, out, "bench-webapi-options.png")
 
 
 def agent_burst(data, out):
@@ -208,11 +201,7 @@ def agent_burst(data, out):
     ax.set_ylabel("commands/s (20,000-command burst)")
     ax.set_title("One agent on real Kafka: before / after (bar: median, dots: runs)")
     ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    path = out / "bench-agent-burst.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, out, "bench-agent-burst.png")
 
 
 def main():
